@@ -1,0 +1,109 @@
+"""Result files, written atomically: a temporary file in the same folder, then a rename.
+
+An interrupted run therefore leaves either the previous file or the new one, never half of one.
+Every JSON result carries :func:`provenance` (package and library versions).
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import os
+import platform
+import tempfile
+from collections.abc import Callable, Mapping
+from pathlib import Path
+
+import numpy as np
+
+__all__ = ["atomic_write", "write_json", "write_csv", "save_figure", "provenance", "update_manifest"]
+
+
+_UMASK = os.umask(0)
+os.umask(_UMASK)
+
+
+def atomic_write(path: str | os.PathLike, write: Callable[[str], None]) -> Path:
+    """Call ``write(tmp_path)`` on a temporary file beside ``path``, then rename it to ``path``."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    os.close(fd)
+    os.chmod(tmp, 0o666 & ~_UMASK)  # mkstemp makes 0600; results should read like any file
+    try:
+        write(tmp)
+        os.replace(tmp, path)
+    except BaseException:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+        raise
+    return path
+
+
+def _jsonable(value):
+    if isinstance(value, Mapping):
+        return {str(k): _jsonable(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_jsonable(v) for v in value]
+    if isinstance(value, np.ndarray):
+        return _jsonable(value.tolist())
+    if isinstance(value, np.generic):
+        return value.item()
+    if isinstance(value, float) and not np.isfinite(value):
+        return None if np.isnan(value) else ("inf" if value > 0 else "-inf")
+    return value
+
+
+def write_json(path, data: Mapping) -> Path:
+    """Write ``data`` (numpy values allowed) as indented JSON, atomically."""
+    text = json.dumps(_jsonable(data), indent=2) + "\n"
+    return atomic_write(path, lambda tmp: Path(tmp).write_text(text))
+
+
+def write_csv(path, columns: Mapping[str, np.ndarray]) -> Path:
+    """Write equal-length named columns as CSV (full float precision), atomically."""
+    names = list(columns)
+    data = [np.asarray(columns[n]).ravel() for n in names]
+    buf = io.StringIO()
+    writer = csv.writer(buf, lineterminator="\n")
+    writer.writerow(names)
+    for row in zip(*data):
+        writer.writerow([repr(float(v)) for v in row])
+    return atomic_write(path, lambda tmp: Path(tmp).write_text(buf.getvalue()))
+
+
+def save_figure(fig, path, dpi: int = 110) -> Path:
+    """Save a matplotlib figure as PNG, atomically, and close it."""
+    import matplotlib.pyplot as plt
+
+    try:
+        return atomic_write(path, lambda tmp: fig.savefig(tmp, format="png", dpi=dpi))
+    finally:
+        plt.close(fig)
+
+
+def provenance() -> dict:
+    """Versions of phenom and the libraries that computed a result."""
+    import matplotlib
+    import scipy
+    import sympy
+
+    from . import __version__
+
+    return {
+        "phenom": __version__,
+        "python": platform.python_version(),
+        "numpy": np.__version__,
+        "scipy": scipy.__version__,
+        "sympy": sympy.__version__,
+        "matplotlib": matplotlib.__version__,
+    }
+
+
+def update_manifest(path, name: str, entry: Mapping) -> Path:
+    """Set ``manifest[name] = entry`` in a JSON manifest, keeping every other entry."""
+    path = Path(path)
+    manifest = json.loads(path.read_text()) if path.exists() else {}
+    manifest[name] = _jsonable(entry)
+    return write_json(path, dict(sorted(manifest.items())))

@@ -1,0 +1,56 @@
+"""Argument checking, in one place, with messages that name the argument and its range."""
+
+from __future__ import annotations
+
+import numbers
+
+import numpy as np
+
+__all__ = ["count", "positive", "finite_array", "pairs"]
+
+
+def count(name: str, value, *, minimum: int = 1, bound: str | None = None) -> int:
+    """An integer ``>= minimum`` (integral floats such as ``8.0`` are accepted).
+
+    ``bound`` names the minimum in the message when it comes from another argument.
+    """
+    bound = bound or str(minimum)
+    bad = (
+        isinstance(value, (bool, np.bool_))
+        or not isinstance(value, numbers.Real)
+        or not np.isfinite(value)
+        or value != int(value)
+        or value < minimum
+    )
+    if bad:
+        raise ValueError(f"{name} must be an integer >= {bound}, got {value!r}")
+    return int(value)
+
+
+def pairs(N, L) -> tuple[int, int]:
+    """The phenomenological model's counts: ``N >= 1`` pairs, ``L >= N`` labels."""
+    N = count("N", N, minimum=1)
+    L = count("L", L, minimum=N, bound=f"N = {N} (the N labels in context are distinct)")
+    return N, L
+
+
+def positive(name: str, value) -> float:
+    """A finite real number ``> 0``."""
+    if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Real):
+        raise ValueError(f"{name} must be a finite number > 0, got {value!r}")
+    if not (np.isfinite(value) and value > 0):
+        raise ValueError(f"{name} must be a finite number > 0, got {value!r}")
+    return float(value)
+
+
+def finite_array(name: str, value, *, last_dim: int | None = None) -> np.ndarray:
+    """A float array of finite entries, optionally with a given trailing dimension."""
+    try:
+        arr = np.asarray(value, dtype=float)
+    except (TypeError, ValueError):
+        raise ValueError(f"{name} must be an array of finite real numbers, got {value!r}") from None
+    if last_dim is not None and (arr.ndim == 0 or arr.shape[-1] != last_dim):
+        raise ValueError(f"{name} must have shape (..., {last_dim}), got shape {arr.shape}")
+    if not np.all(np.isfinite(arr)):
+        raise ValueError(f"{name} must be finite (no nan or inf), got {value!r}")
+    return arr

@@ -1,0 +1,100 @@
+"""Command line: ``phenom flow | landscape | reproduce`` (also ``python -m phenom``).
+
+A thin layer over :mod:`phenom.reproduce`: parse, call the job, print what was written. Bad input
+prints one line naming the argument and exits with status 2; there is never a traceback for it.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+from . import __version__
+
+__all__ = ["main"]
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message):  # one line, not argparse's usage block
+        self.exit(2, f"{self.prog}: error: {message}\n")
+
+
+def _number(text: str) -> float | int:
+    """A number as typed; ranges and integrality are checked by the API, which names the argument."""
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number, got {text!r}") from None
+    return int(value) if value.is_integer() else value
+
+
+def _triple(text: str) -> tuple[float, float, float]:
+    try:
+        parts = tuple(float(p) for p in text.split(","))
+    except ValueError:
+        parts = ()
+    if len(parts) != 3:
+        raise argparse.ArgumentTypeError(f"expected three numbers beta,alpha,xi such as 0,0,0; got {text!r}")
+    return parts
+
+
+def _flow_options(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--N", type=_number, default=8, help="item-label pairs in context, integer >= 1 (default 8)")
+    p.add_argument("--L", type=_number, default=32, help="labels, integer >= N (default 32)")
+    p.add_argument("--lr", type=_number, default=1.0, help="learning rate of the flow, > 0 (default 1)")
+    p.add_argument("--t-max", type=_number, default=300.0, help="flow time to integrate to, > 0 (default 300)")
+    p.add_argument("--theta0", type=_triple, default=(0.0, 0.0, 0.0), help="initial beta,alpha,xi (default 0,0,0)")
+    p.add_argument("--out", default="figures", help="folder for the PNG and its data (default figures/)")
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = _Parser(prog="phenom", description="Phenomenological models of in-context learning.")
+    parser.add_argument("--version", action="version", version=f"phenom {__version__}")
+    sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
+
+    p = sub.add_parser("flow", help="gradient flow of the beta, alpha, xi model: loss, parameters, accuracy")
+    _flow_options(p)
+    p.add_argument("--compare-L", type=_number, nargs="*", default=[], help="more L values for the accuracy panel")
+    p.add_argument("--name", default="flow", help="file stem (default flow)")
+
+    p = sub.add_parser("landscape", help="loss slices through the cliff with the flow's path")
+    _flow_options(p)
+    p.add_argument("--grid", type=_number, default=201, help="grid points per axis, integer >= 2 (default 201)")
+    p.add_argument("--name", default="landscape", help="file stem (default landscape)")
+
+    p = sub.add_parser("reproduce", help="regenerate every figure of the README and figures/manifest.json")
+    p.add_argument("--out", default="figures", help="folder (default figures/)")
+    p.add_argument("--quick", action="store_true", help="coarser grids, same settings")
+    return parser
+
+
+def _run(args: argparse.Namespace) -> None:
+    from . import reproduce as jobs
+
+    common = lambda: dict(N=args.N, L=args.L, lr=args.lr, t_max=args.t_max, theta0=args.theta0)  # noqa: E731
+    if args.command == "flow":
+        entry = jobs.flow_job(args.out, **common(), compare_L=args.compare_L, name=args.name)
+    elif args.command == "landscape":
+        entry = jobs.landscape_job(args.out, **common(), n=args.grid, name=args.name)
+    else:
+        jobs.reproduce(args.out, quick=args.quick)
+        return
+    for f in entry["files"]:
+        print(f"wrote {args.out.rstrip('/')}/{f}")
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    try:
+        _run(args)
+    except ValueError as err:
+        print(f"phenom {args.command}: error: {err}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print(f"phenom {args.command}: interrupted; files already written are complete", file=sys.stderr)
+        return 130
+    return 0
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

@@ -1,0 +1,263 @@
+"""Gradient flows dθ/dt = −lr ∇loss(θ), one or many at once, and the trajectories they trace.
+
+:func:`gradient_flow` integrates any loss given its gradient with :func:`scipy.integrate.solve_ivp`;
+a batch of initial conditions (and per-member learning rates) is integrated as one ODE system,
+so a sweep costs one solver call. :func:`induction_flow` is the phenomenological model's flow,
+batched over initial conditions and over (N, L) pairs.
+
+The result is a :class:`Trajectory`: the solver's steps, a dense interpolant, and the questions
+one asks of a learning curve (when does the loss reach a level, when does a parameter cross a
+value, where is the cliff).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+
+import numpy as np
+from scipy.integrate import solve_ivp
+from scipy.optimize import brentq, minimize_scalar
+
+from . import _validate, induction
+
+__all__ = ["Trajectory", "gradient_flow", "induction_flow"]
+
+ArrayFn = Callable[[np.ndarray], np.ndarray]
+MemberFn = Callable[[np.ndarray, np.ndarray], np.ndarray]
+
+_REFINE = 16  # dense samples per solver step when searching for a crossing
+
+
+@dataclass(frozen=True, eq=False)
+class Trajectory:
+    """One gradient-flow path.
+
+    Attributes
+    ----------
+    t : (T,) array
+        Times of the solver's steps, from 0 to ``t_max``.
+    theta : (T, P) array
+        Parameters at those times, columns in the order of ``names``.
+    loss : (T,) array
+        Loss at those times.
+    names : tuple of str
+        Parameter names, e.g. ``("beta", "alpha", "xi")``.
+    lr : float
+        Learning rate: the flow is dθ/dt = −lr ∇loss.
+    settings : dict
+        What else defines the flow (e.g. N and L), for result files.
+    """
+
+    t: np.ndarray
+    theta: np.ndarray
+    loss: np.ndarray
+    names: tuple[str, ...]
+    lr: float
+    settings: dict = field(default_factory=dict)
+    _dense: ArrayFn = field(default=None, repr=False)
+    _loss_fn: ArrayFn = field(default=None, repr=False)
+    _grad_fn: ArrayFn = field(default=None, repr=False)
+
+    @property
+    def t_max(self) -> float:
+        return float(self.t[-1])
+
+    def __call__(self, t) -> np.ndarray:
+        """θ at time(s) ``t`` from the dense interpolant: shape (P,) or (len(t), P)."""
+        t = np.asarray(t, dtype=float)
+        if np.any((t < 0) | (t > self.t_max)):
+            raise ValueError(f"t must lie in [0, t_max = {self.t_max:g}], got {t}")
+        return self._dense(t)
+
+    def loss_at(self, t) -> np.ndarray:
+        """Loss at time(s) ``t``."""
+        return self._loss_fn(self(t))
+
+    def grad_norm_at(self, t) -> np.ndarray:
+        """|∇loss| at time(s) ``t``: the speed of the flow divided by lr."""
+        return np.linalg.norm(self._grad_fn(self(t)), axis=-1)
+
+    def sample(self, n: int = 400) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """(t, θ, loss) on ``n`` evenly spaced times, for plotting and tables."""
+        t = np.linspace(0.0, self.t_max, n)
+        theta = self(t)
+        return t, theta, self._loss_fn(theta)
+
+    def _first_crossing(self, f: Callable[[np.ndarray], np.ndarray], level: float):
+        """First t where f(t) − level changes sign (or touches 0), refined by Brent's method."""
+        fine = np.unique(
+            np.concatenate([np.linspace(a, b, _REFINE, endpoint=False) for a, b in zip(self.t[:-1], self.t[1:])] + [self.t[-1:]])
+        )
+        g = f(fine) - level
+        if g[0] == 0:
+            return 0.0
+        hits = np.flatnonzero(np.sign(g[1:]) != np.sign(g[0]))
+        if hits.size == 0:
+            return None
+        i = hits[0]
+        if g[i + 1] == 0:
+            return float(fine[i + 1])
+        return float(brentq(lambda s: float(f(np.array(s))) - level, fine[i], fine[i + 1], xtol=1e-12, rtol=1e-12))
+
+    def time_to(self, level: float) -> float | None:
+        """First time the loss reaches ``level`` (interpolated); None if not within t_max."""
+        level = float(level)
+        if self.loss[0] <= level:
+            return 0.0
+        return self._first_crossing(self.loss_at, level)
+
+    def crossing_time(self, name: str, value: float) -> float | None:
+        """First time parameter ``name`` reaches ``value``; None if not within t_max."""
+        if name not in self.names:
+            raise ValueError(f"name must be one of {self.names}, got {name!r}")
+        k = self.names.index(name)
+        return self._first_crossing(lambda t: self(t)[..., k], float(value))
+
+    def crossing_times(self, value: float) -> dict[str, float | None]:
+        """First time each parameter reaches ``value``."""
+        return {name: self.crossing_time(name, value) for name in self.names}
+
+    def cliff(self) -> float | None:
+        """Time where |∇loss| peaks along the path: the edge of the cliff the flow falls off.
+
+        None when the gradient vanishes along the whole path (a stationary start).
+        """
+        t = np.linspace(0.0, self.t_max, 2001)
+        speed = self.grad_norm_at(t)
+        i = int(np.argmax(speed))
+        if speed[i] == 0:
+            return None
+        lo, hi = t[max(i - 1, 0)], t[min(i + 1, t.size - 1)]
+        best = minimize_scalar(
+            lambda s: -float(self.grad_norm_at(np.array(s))),
+            bounds=(lo, hi),
+            method="bounded",
+            options={"xatol": 1e-9 * max(1.0, self.t_max)},
+        )
+        return float(best.x) if -best.fun >= speed[i] else float(t[i])
+
+    def to_columns(self, n: int = 400) -> dict[str, np.ndarray]:
+        """The sampled path as named columns: t, each parameter, loss."""
+        t, theta, loss = self.sample(n)
+        return {"t": t, **{name: theta[:, k] for k, name in enumerate(self.names)}, "loss": loss}
+
+
+def gradient_flow(
+    loss_fn: MemberFn,
+    grad_fn: MemberFn,
+    theta0,
+    *,
+    t_max: float,
+    lr=1.0,
+    names: Sequence[str],
+    settings: Sequence[dict] | dict | None = None,
+    rtol: float = 1e-9,
+    atol: float = 1e-12,
+    method: str = "RK45",
+) -> Trajectory | list[Trajectory]:
+    """Integrate dθ/dt = −lr ∇loss(θ) on [0, t_max].
+
+    ``loss_fn(theta, k)`` and ``grad_fn(theta, k)`` take θ of shape (..., P) and an integer
+    array ``k`` (broadcasting against ``theta[..., 0]``) saying which flow of the batch each θ
+    belongs to, for losses whose constants differ between flows; they return shapes (...) and
+    (..., P). ``theta0`` of shape (P,) gives one :class:`Trajectory`; shape (B, P) gives a list
+    of B, integrated together as one ODE system. ``lr`` may be a scalar or one rate per flow.
+    """
+    P = len(names)
+    theta0 = _validate.finite_array("theta0", theta0, last_dim=P)
+    t_max = _validate.positive("t_max", t_max)
+    single = theta0.ndim == 1
+    start = np.atleast_2d(theta0)
+    if start.ndim != 2:
+        raise ValueError(f"theta0 must have shape ({P},) or (B, {P}), got {theta0.shape}")
+    B = start.shape[0]
+    lr_arr = np.asarray(lr, dtype=float)
+    if lr_arr.ndim == 0:
+        _validate.positive("lr", float(lr_arr))
+    elif lr_arr.shape != (B,) or not np.all(np.isfinite(lr_arr) & (lr_arr > 0)):
+        raise ValueError(f"lr must be a finite number > 0 or {B} such numbers, got {lr!r}")
+    lr_col = np.broadcast_to(lr_arr, (B,))[:, None]
+    members = np.arange(B)
+
+    def rhs(_t, y):
+        return (-lr_col * grad_fn(y.reshape(B, P), members)).ravel()
+
+    sol = solve_ivp(rhs, (0.0, t_max), start.ravel(), method=method, rtol=rtol, atol=atol, dense_output=True)
+    if not sol.success:
+        raise RuntimeError(f"gradient flow failed: {sol.message}")
+    path = sol.y.reshape(B, P, -1).transpose(0, 2, 1)  # (B, T, P)
+    if settings is None or isinstance(settings, dict):
+        settings = [dict(settings or {})] * B
+
+    def member(b: int) -> Trajectory:
+        def dense(t):
+            t = np.asarray(t, dtype=float)
+            return np.moveaxis(sol.sol(t).reshape(B, P, *t.shape)[b], 0, -1)
+
+        return Trajectory(
+            t=sol.t.copy(),
+            theta=path[b],
+            loss=np.asarray(loss_fn(path[b], b), dtype=float),
+            names=tuple(names),
+            lr=float(lr_col[b, 0]),
+            settings=dict(settings[b]),
+            _dense=dense,
+            _loss_fn=lambda theta: loss_fn(theta, b),
+            _grad_fn=lambda theta: grad_fn(theta, b),
+        )
+
+    flows = [member(b) for b in range(B)]
+    return flows[0] if single else flows
+
+
+def induction_flow(
+    theta0=(0.0, 0.0, 0.0),
+    *,
+    N=8,
+    L=32,
+    t_max: float = 300.0,
+    lr=1.0,
+    **options,
+) -> Trajectory | list[Trajectory]:
+    """Gradient flow of the β, α, ξ model (:mod:`phenom.induction`).
+
+    ``theta0`` is one initial (β, α, ξ) or a (B, 3) batch; ``N`` and ``L`` are integers or
+    length-B sequences (one (N, L) pair per flow), and a single ``theta0`` is repeated to match
+    them. Returns a :class:`Trajectory`, or a list when anything is batched.
+
+    >>> traj = induction_flow(N=8, L=32, t_max=300.0)
+    >>> order = traj.crossing_times(1.0)
+    >>> order["xi"] < order["alpha"] < order["beta"]
+    True
+    """
+    theta0 = _validate.finite_array("theta0", theta0, last_dim=3)
+    Ns, Ls = np.atleast_1d(N), np.atleast_1d(L)
+    if Ns.ndim != 1 or Ls.ndim != 1:
+        raise ValueError("N and L must be integers or 1-D sequences of integers")
+    pairs = [
+        _validate.pairs(n, l)
+        for n, l in zip(*np.broadcast_arrays(Ns, Ls))
+    ] if Ns.size and Ls.size else []
+    if not pairs:
+        raise ValueError("N and L must not be empty")
+    batched = theta0.ndim == 2 or len(pairs) > 1
+    B = max(theta0.shape[0] if theta0.ndim == 2 else 1, len(pairs))
+    if len(pairs) not in (1, B) or (theta0.ndim == 2 and theta0.shape[0] not in (1, B)):
+        raise ValueError(
+            f"theta0 ({theta0.shape}) and the {len(pairs)} (N, L) pairs must have matching batch sizes"
+        )
+    start = np.broadcast_to(theta0, (B, 3)) if batched else theta0
+    N_of = np.array([p[0] for p in pairs] * (B // len(pairs)), dtype=float)
+    L_of = np.array([p[1] for p in pairs] * (B // len(pairs)), dtype=float)
+    flows = gradient_flow(
+        lambda theta, k: induction.loss(theta, N_of[k], L_of[k]),
+        lambda theta, k: induction.grad(theta, N_of[k], L_of[k]),
+        start,
+        t_max=t_max,
+        lr=lr,
+        names=induction.PARAMETERS,
+        settings=[{"N": int(n), "L": int(l)} for n, l in zip(N_of, L_of)],
+        **options,
+    )
+    return flows
