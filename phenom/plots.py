@@ -30,11 +30,12 @@ def _setting(traj: Trajectory) -> str:
     return f"N = {traj.settings['N']}, L = {traj.settings['L']}, lr = {traj.lr:g}"
 
 
-def flow_figure(main: Trajectory, controls: Sequence[Trajectory], p_correct, *, n: int = 600):
+def flow_figure(main: Trajectory, controls: Sequence[Trajectory], accuracy, *, n: int = 600):
     """Loss, parameters and accuracy of gradient flows of the β, α, ξ model.
 
     ``main`` is drawn in detail; ``controls`` (flows at other L, L = N among them) share the
-    accuracy panel. ``p_correct(traj, theta)`` gives the probability of the correct label.
+    accuracy panel. ``accuracy(traj, theta)`` gives the probabilities of the correct label and
+    of any in-context label.
     """
     N, L = main.settings["N"], main.settings["L"]
     fig, (ax_loss, ax_par, ax_acc) = plt.subplots(1, 3, figsize=(15, 4.4), constrained_layout=True)
@@ -71,8 +72,11 @@ def flow_figure(main: Trajectory, controls: Sequence[Trajectory], p_correct, *, 
             style = dict(color="k", lw=2)
         else:
             style = dict(color=cmap(i / max(len(others), 1)), lw=1.3)
-        ax_acc.plot(tt, p_correct(tr, th), label=f"L = {Li}" + (" = N" if Li == tr.settings["N"] else ""), **style)
-    ax_acc.set(xlabel="flow time t", ylabel="P(correct label)", title=f"L = N never learns (N = {N})", ylim=(0, 1.02))
+        p_correct, p_context = accuracy(tr, th)
+        ax_acc.plot(tt, p_correct, label=f"L = {Li}" + (" = N" if Li == tr.settings["N"] else ""), **style)
+        if tr is main:
+            ax_acc.plot(tt, p_context, color="k", lw=1.2, ls=":", label=f"L = {Li}: P(label in context)")
+    ax_acc.set(xlabel="flow time t", ylabel="classifier probability", title=f"L = N never learns (N = {N})", ylim=(0, 1.02))
     ax_acc.legend(loc="center right")
 
     fig.suptitle(f"Gradient flow of the induction-head model from θ = (β, α, ξ) = {tuple(float(v) for v in main.theta[0])}, {_setting(main)}")

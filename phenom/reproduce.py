@@ -46,12 +46,14 @@ def _flow_columns(traj: Trajectory, model: InductionHeadModel, n: int) -> dict[s
     cols = traj.to_columns(n)
     theta = np.stack([cols[p] for p in PARAMETERS], axis=-1)
     cols["p_correct"] = model.p_correct(*theta.T)
+    cols["p_context"] = model.p_context(*theta.T)
     cols["grad_norm"] = traj.grad_norm_at(cols["t"])
     return {"N": np.full(n, model.N), "L": np.full(n, model.L), **cols}
 
 
-def _p_correct(traj: Trajectory, theta: np.ndarray) -> np.ndarray:
-    return InductionHeadModel(traj.settings["N"], traj.settings["L"]).p_correct(*theta.T)
+def _accuracy(traj: Trajectory, theta: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    model = InductionHeadModel(traj.settings["N"], traj.settings["L"])
+    return model.p_correct(*theta.T), model.p_context(*theta.T)
 
 
 def _check_common(N, L, lr, t_max, theta0):
@@ -92,7 +94,7 @@ def flow_job(
         {"figure": f"{name}.png", "parameters": parameters, "seed": None, "deterministic": True,
          "flows": [_summary(tr) for tr in flows], "versions": _io.provenance()},
     )
-    _io.save_figure(flow_figure(main, controls, _p_correct, n=n), out / f"{name}.png")
+    _io.save_figure(flow_figure(main, controls, _accuracy, n=n), out / f"{name}.png")
     return _entry(name, parameters, started, [f"{name}.png", f"{name}.csv", f"{name}.json"])
 
 
