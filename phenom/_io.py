@@ -11,7 +11,7 @@ import io
 import json
 import os
 import platform
-import tempfile
+import uuid
 from collections.abc import Callable, Mapping
 from pathlib import Path
 
@@ -20,23 +20,22 @@ import numpy as np
 __all__ = ["atomic_write", "write_json", "write_csv", "save_figure", "provenance", "update_manifest"]
 
 
-_UMASK = os.umask(0)
-os.umask(_UMASK)
-
-
 def atomic_write(path: str | os.PathLike, write: Callable[[str], None]) -> Path:
-    """Call ``write(tmp_path)`` on a temporary file beside ``path``, then rename it to ``path``."""
+    """Call ``write(tmp_path)`` on a new temporary file beside ``path``, flush it to disk, then
+    rename it over ``path``. On any failure (or interruption) the temporary file is removed and
+    ``path`` keeps its previous contents."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    os.close(fd)
-    os.chmod(tmp, 0o666 & ~_UMASK)  # mkstemp makes 0600; results should read like any file
+    tmp = path.parent / f".{path.name}.{uuid.uuid4().hex[:12]}.tmp"
     try:
-        write(tmp)
+        with open(tmp, "xb"):  # created with the usual permissions (umask respected)
+            pass
+        write(str(tmp))
+        with open(tmp, "rb+") as f:
+            os.fsync(f.fileno())
         os.replace(tmp, path)
     except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
+        tmp.unlink(missing_ok=True)
         raise
     return path
 
@@ -62,14 +61,16 @@ def write_json(path, data: Mapping) -> Path:
 
 
 def write_csv(path, columns: Mapping[str, np.ndarray]) -> Path:
-    """Write equal-length named columns as CSV (full float precision), atomically."""
+    """Write equal-length named columns as CSV, atomically: integer columns as integers, the
+    rest as floats at full precision."""
     names = list(columns)
     data = [np.asarray(columns[n]).ravel() for n in names]
+    fmt = [(lambda v: str(int(v))) if np.issubdtype(c.dtype, np.integer) else (lambda v: repr(float(v))) for c in data]
     buf = io.StringIO()
     writer = csv.writer(buf, lineterminator="\n")
     writer.writerow(names)
     for row in zip(*data):
-        writer.writerow([repr(float(v)) for v in row])
+        writer.writerow([f(v) for f, v in zip(fmt, row)])
     return atomic_write(path, lambda tmp: Path(tmp).write_text(buf.getvalue()))
 
 
@@ -104,6 +105,9 @@ def provenance() -> dict:
 def update_manifest(path, name: str, entry: Mapping) -> Path:
     """Set ``manifest[name] = entry`` in a JSON manifest, keeping every other entry."""
     path = Path(path)
-    manifest = json.loads(path.read_text()) if path.exists() else {}
+    try:
+        manifest = json.loads(path.read_text()) if path.exists() else {}
+    except json.JSONDecodeError as err:
+        raise OSError(f"{path} is not valid JSON ({err.msg}); move it aside to start a new manifest") from None
     manifest[name] = _jsonable(entry)
     return write_json(path, dict(sorted(manifest.items())))

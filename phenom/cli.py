@@ -28,22 +28,15 @@ def _number(text: str) -> float | int:
     return int(value) if value.is_integer() else value
 
 
-def _triple(text: str) -> tuple[float, float, float]:
-    try:
-        parts = tuple(float(p) for p in text.split(","))
-    except ValueError:
-        parts = ()
-    if len(parts) != 3:
-        raise argparse.ArgumentTypeError(f"expected three numbers beta,alpha,xi such as 0,0,0; got {text!r}")
-    return parts
-
-
 def _flow_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--N", type=_number, default=8, help="item-label pairs in context, integer >= 1 (default 8)")
     p.add_argument("--L", type=_number, default=32, help="labels, integer >= N (default 32)")
     p.add_argument("--lr", type=_number, default=1.0, help="learning rate of the flow, > 0 (default 1)")
     p.add_argument("--t-max", type=_number, default=300.0, help="flow time to integrate to, > 0 (default 300)")
-    p.add_argument("--theta0", type=_triple, default=(0.0, 0.0, 0.0), help="initial beta,alpha,xi (default 0,0,0)")
+    p.add_argument(
+        "--theta0", type=_number, nargs=3, default=[0.0, 0.0, 0.0], metavar=("BETA", "ALPHA", "XI"),
+        help="initial parameters (default 0 0 0)",
+    )
     p.add_argument("--out", default="figures", help="folder for the PNG and its data (default figures/)")
 
 
@@ -59,7 +52,7 @@ def _parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("landscape", help="loss slices through the cliff with the flow's path")
     _flow_options(p)
-    p.add_argument("--grid", type=_number, default=201, help="grid points per axis, integer >= 2 (default 201)")
+    p.add_argument("--grid", type=_number, default=201, help="grid points per axis, 2 to 2001 (default 201)")
     p.add_argument("--name", default="landscape", help="file stem (default landscape)")
 
     p = sub.add_parser("reproduce", help="regenerate every figure of the README and figures/manifest.json")
@@ -69,13 +62,17 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def _run(args: argparse.Namespace) -> None:
+    from . import _validate
     from . import reproduce as jobs
 
     common = lambda: dict(N=args.N, L=args.L, lr=args.lr, t_max=args.t_max, theta0=args.theta0)  # noqa: E731
     if args.command == "flow":
         entry = jobs.flow_job(args.out, **common(), compare_L=args.compare_L, name=args.name)
     elif args.command == "landscape":
-        entry = jobs.landscape_job(args.out, **common(), n=args.grid, name=args.name)
+        grid = _validate.count("grid", args.grid, minimum=2)
+        if grid > 2001:
+            raise ValueError(f"grid must be an integer from 2 to 2001, got {grid}")
+        entry = jobs.landscape_job(args.out, **common(), n=grid, name=args.name)
     else:
         jobs.reproduce(args.out, quick=args.quick)
         return
@@ -87,9 +84,12 @@ def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     try:
         _run(args)
-    except ValueError as err:
+    except ValueError as err:  # bad input: the message names the argument and its range
         print(f"phenom {args.command}: error: {err}", file=sys.stderr)
         return 2
+    except (OSError, RuntimeError, MemoryError) as err:  # the run itself failed
+        print(f"phenom {args.command}: failed: {type(err).__name__}: {err}", file=sys.stderr)
+        return 1
     except KeyboardInterrupt:
         print(f"phenom {args.command}: interrupted; files already written are complete", file=sys.stderr)
         return 130

@@ -66,9 +66,9 @@ class Trajectory:
     def __call__(self, t) -> np.ndarray:
         """θ at time(s) ``t`` from the dense interpolant: shape (P,) or (len(t), P)."""
         t = np.asarray(t, dtype=float)
-        if np.any((t < 0) | (t > self.t_max)):
+        if not np.all((t >= 0) & (t <= self.t_max)):
             raise ValueError(f"t must lie in [0, t_max = {self.t_max:g}], got {t}")
-        return self._dense(t)
+        return self._dense(t.ravel()).reshape(*t.shape, len(self.names))
 
     def loss_at(self, t) -> np.ndarray:
         """Loss at time(s) ``t``."""
@@ -102,7 +102,7 @@ class Trajectory:
 
     def time_to(self, level: float) -> float | None:
         """First time the loss reaches ``level`` (interpolated); None if not within t_max."""
-        level = float(level)
+        level = float(_validate.finite_array("level", level))
         if self.loss[0] <= level:
             return 0.0
         return self._first_crossing(self.loss_at, level)
@@ -112,7 +112,7 @@ class Trajectory:
         if name not in self.names:
             raise ValueError(f"name must be one of {self.names}, got {name!r}")
         k = self.names.index(name)
-        return self._first_crossing(lambda t: self(t)[..., k], float(value))
+        return self._first_crossing(lambda t: self(t)[..., k], float(_validate.finite_array("value", value)))
 
     def crossing_times(self, value: float) -> dict[str, float | None]:
         """First time each parameter reaches ``value``."""
@@ -121,12 +121,13 @@ class Trajectory:
     def cliff(self) -> float | None:
         """Time where |∇loss| peaks along the path: the edge of the cliff the flow falls off.
 
-        None when the gradient vanishes along the whole path (a stationary start).
+        None when |∇loss| has no interior maximum on [0, t_max]: a stationary start, a flow
+        still on its plateau at t_max, or one that starts past the cliff.
         """
         t = np.linspace(0.0, self.t_max, 2001)
         speed = self.grad_norm_at(t)
         i = int(np.argmax(speed))
-        if speed[i] == 0:
+        if speed[i] == 0 or i == 0 or i == t.size - 1:
             return None
         lo, hi = t[max(i - 1, 0)], t[min(i + 1, t.size - 1)]
         best = minimize_scalar(
@@ -179,6 +180,9 @@ def gradient_flow(
         raise ValueError(f"lr must be a finite number > 0 or {B} such numbers, got {lr!r}")
     lr_col = np.broadcast_to(lr_arr, (B,))[:, None]
     members = np.arange(B)
+    # solve_ivp controls the RMS error over all B·P components; tighten by √B so that each
+    # flow of a batch is held to the tolerance it would have alone.
+    rtol, atol = rtol / np.sqrt(B), atol / np.sqrt(B)
 
     def rhs(_t, y):
         return (-lr_col * grad_fn(y.reshape(B, P), members)).ravel()
@@ -232,24 +236,22 @@ def induction_flow(
     True
     """
     theta0 = _validate.finite_array("theta0", theta0, last_dim=3)
+    if theta0.ndim > 2:
+        raise ValueError(f"theta0 must have shape (3,) or (B, 3), got {theta0.shape}")
     Ns, Ls = np.atleast_1d(N), np.atleast_1d(L)
-    if Ns.ndim != 1 or Ls.ndim != 1:
-        raise ValueError("N and L must be integers or 1-D sequences of integers")
-    pairs = [
-        _validate.pairs(n, l)
-        for n, l in zip(*np.broadcast_arrays(Ns, Ls))
-    ] if Ns.size and Ls.size else []
-    if not pairs:
-        raise ValueError("N and L must not be empty")
-    batched = theta0.ndim == 2 or len(pairs) > 1
-    B = max(theta0.shape[0] if theta0.ndim == 2 else 1, len(pairs))
-    if len(pairs) not in (1, B) or (theta0.ndim == 2 and theta0.shape[0] not in (1, B)):
+    if Ns.ndim != 1 or Ls.ndim != 1 or Ns.size == 0 or Ls.size == 0:
+        raise ValueError("N and L must be integers or non-empty 1-D sequences of integers")
+    sizes = {n for n in (Ns.size, Ls.size, theta0.shape[0] if theta0.ndim == 2 else 1) if n != 1}
+    if len(sizes) > 1:
         raise ValueError(
-            f"theta0 ({theta0.shape}) and the {len(pairs)} (N, L) pairs must have matching batch sizes"
+            f"theta0 {theta0.shape}, N ({Ns.size}) and L ({Ls.size}) must have matching batch sizes (or 1)"
         )
+    B = sizes.pop() if sizes else 1
+    pairs = [_validate.pairs(n, l) for n, l in zip(np.broadcast_to(Ns, B), np.broadcast_to(Ls, B))]
+    batched = theta0.ndim == 2 or np.ndim(N) > 0 or np.ndim(L) > 0
     start = np.broadcast_to(theta0, (B, 3)) if batched else theta0
-    N_of = np.array([p[0] for p in pairs] * (B // len(pairs)), dtype=float)
-    L_of = np.array([p[1] for p in pairs] * (B // len(pairs)), dtype=float)
+    N_of = np.array([p[0] for p in pairs], dtype=float)
+    L_of = np.array([p[1] for p in pairs], dtype=float)
     flows = gradient_flow(
         lambda theta, k: induction.loss(theta, N_of[k], L_of[k]),
         lambda theta, k: induction.grad(theta, N_of[k], L_of[k]),

@@ -48,7 +48,7 @@ def _flow_columns(traj: Trajectory, model: InductionHeadModel, n: int) -> dict[s
     cols["p_correct"] = model.p_correct(*theta.T)
     cols["p_context"] = model.p_context(*theta.T)
     cols["grad_norm"] = traj.grad_norm_at(cols["t"])
-    return {"N": np.full(n, model.N), "L": np.full(n, model.L), **cols}
+    return {"N": np.full(n, model.N, dtype=int), "L": np.full(n, model.L, dtype=int), **cols}
 
 
 def _accuracy(traj: Trajectory, theta: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

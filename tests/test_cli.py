@@ -2,6 +2,7 @@
 
 import csv
 import json
+import shutil
 import math
 import subprocess
 import sys
@@ -27,9 +28,10 @@ PNG = b"\x89PNG\r\n\x1a\n"
         (["flow", "--t-max", "0"], "t_max must be a finite number > 0, got 0"),
         (["flow", "--lr", "-1"], "lr must be a finite number > 0, got -1"),
         (["flow", "--lr", "inf"], "lr must be a finite number > 0, got inf"),
-        (["flow", "--theta0", "1,2"], "argument --theta0: expected three numbers"),
-        (["flow", "--theta0", "nan,0,0"], "theta0 must be finite"),
-        (["landscape", "--grid", "1"], "n must be an integer >= 2, got 1"),
+        (["flow", "--theta0", "1", "2"], "argument --theta0: expected 3 arguments"),
+        (["flow", "--theta0", "nan", "0", "0"], "theta0 must be finite"),
+        (["landscape", "--grid", "1"], "grid must be an integer >= 2, got 1"),
+        (["landscape", "--grid", "5000"], "grid must be an integer from 2 to 2001, got 5000"),
         (["landscape", "--N", "3", "--L", "2"], "L must be an integer >= N = 3"),
         (["bogus"], "invalid choice: 'bogus'"),
     ],
@@ -51,8 +53,8 @@ def test_flow_command_writes_what_it_plots(tmp_path, capsys):
     assert capsys.readouterr().out.count("wrote") == 3
     assert (tmp_path / "flow.png").read_bytes().startswith(PNG)
     rows = list(csv.DictReader((tmp_path / "flow.csv").open()))
-    assert {r["L"] for r in rows} == {"12.0", "4.0", "6.0"}  # main, L = N, compare
-    first = next(r for r in rows if r["L"] == "12.0")
+    assert {r["L"] for r in rows} == {"12", "4", "6"}  # main, L = N, compare
+    first = next(r for r in rows if r["L"] == "12")
     assert float(first["t"]) == 0.0 and float(first["loss"]) == pytest.approx(math.log(12), rel=1e-14)
     for r in rows[::97]:
         assert float(r["p_correct"]) == pytest.approx(math.exp(-float(r["loss"])), rel=1e-12)
@@ -76,10 +78,34 @@ def test_landscape_command(tmp_path):
     assert data["slices"][0]["fixed"] == {"xi": cliff["xi"]}
 
 
+def test_flow_command_at_L_equal_N_and_negative_start(tmp_path):
+    # L = N alone (no comparison flows): one flow, which never moves.
+    assert main(["flow", "--N", "8", "--L", "8", "--t-max", "50", "--out", str(tmp_path)]) == 0
+    meta = json.loads((tmp_path / "flow.json").read_text())
+    assert len(meta["flows"]) == 1 and meta["flows"][0]["final_theta"] == {"beta": 0.0, "alpha": 0.0, "xi": 0.0}
+    assert main(["flow", "--theta0", "-1", "0.5", "0", "--t-max", "10", "--out", str(tmp_path), "--name", "neg"]) == 0
+    assert json.loads((tmp_path / "neg.json").read_text())["parameters"]["theta0"] == [-1.0, 0.5, 0.0]
+
+
+def test_failed_run_is_one_line_and_exit_1(tmp_path, capsys):
+    blocker = tmp_path / "not_a_folder"
+    blocker.write_text("a file where the output folder should be")
+    assert main(["flow", "--t-max", "10", "--out", str(blocker)]) == 1
+    err = capsys.readouterr().err
+    assert err.startswith("phenom flow: failed: ") and err.count("\n") == 1
+
+
+def test_corrupt_manifest_is_reported_not_overwritten(tmp_path, capsys):
+    (tmp_path / "manifest.json").write_text("{not json")
+    assert main(["reproduce", "--quick", "--out", str(tmp_path)]) == 1
+    assert "manifest.json is not valid JSON" in capsys.readouterr().err
+    assert (tmp_path / "manifest.json").read_text() == "{not json"
+
+
 def test_module_and_console_script_entry_points(tmp_path):
-    for cmd in ([sys.executable, "-m", "phenom"], [str(Path(sys.executable).parent / "phenom")]):
-        if not Path(cmd[0]).exists():
-            continue
+    script = shutil.which("phenom")
+    assert script is not None, "the console script 'phenom' is not installed"
+    for cmd in ([sys.executable, "-m", "phenom"], [script]):
         done = subprocess.run([*cmd, "flow", "--N", "0", "--out", str(tmp_path)], capture_output=True, text=True)
         assert done.returncode == 2 and done.stderr == "phenom flow: error: N must be an integer >= 1, got 0\n"
     done = subprocess.run([sys.executable, "-m", "phenom", "--version"], capture_output=True, text=True)
