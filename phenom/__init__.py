@@ -3,11 +3,13 @@
 from .flow import Trajectory, gradient_flow, induction_flow
 from .induction import InductionHeadModel
 from .landscape import Slice, loss_slice
+from .linear import LinearICL
 
 __version__ = "0.1.0"
 
 __all__ = [
     "InductionHeadModel",
+    "LinearICL",
     "Trajectory",
     "gradient_flow",
     "induction_flow",

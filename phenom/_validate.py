@@ -6,7 +6,7 @@ import numbers
 
 import numpy as np
 
-__all__ = ["count", "positive", "finite_array", "pairs"]
+__all__ = ["count", "positive", "nonnegative", "finite_array", "pairs", "spd_matrix"]
 
 
 def count(name: str, value, *, minimum: int = 1, bound: str | None = None) -> int:
@@ -41,6 +41,29 @@ def positive(name: str, value) -> float:
     if not (np.isfinite(value) and value > 0):
         raise ValueError(f"{name} must be a finite number > 0, got {value!r}")
     return float(value)
+
+
+def nonnegative(name: str, value) -> float:
+    """A finite real number ``>= 0``."""
+    if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Real):
+        raise ValueError(f"{name} must be a finite number >= 0, got {value!r}")
+    if not (np.isfinite(value) and value >= 0):
+        raise ValueError(f"{name} must be a finite number >= 0, got {value!r}")
+    return float(value)
+
+
+def spd_matrix(name: str, value, d: int) -> np.ndarray:
+    """A (d, d) symmetric positive-definite matrix of finite entries."""
+    arr = finite_array(name, value)
+    if arr.shape != (d, d):
+        raise ValueError(f"{name} must be a square ({d}, {d}) matrix, got shape {arr.shape}")
+    if not np.allclose(arr, arr.T, rtol=1e-12, atol=1e-14 * max(1.0, np.abs(arr).max())):
+        raise ValueError(f"{name} must be symmetric positive definite; it is not symmetric")
+    try:
+        np.linalg.cholesky(arr)
+    except np.linalg.LinAlgError:
+        raise ValueError(f"{name} must be symmetric positive definite; it has an eigenvalue <= 0") from None
+    return (arr + arr.T) / 2
 
 
 def finite_array(name: str, value, *, last_dim: int | None = None) -> np.ndarray:

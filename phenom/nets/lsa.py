@@ -1,0 +1,130 @@
+"""K-layer linear self-attention (LSA) for in-context linear regression, in numpy, by hand.
+
+Tokens are the columns of Z ∈ R^{(d+1)×(N+1)}: (x_i, y_i) for the N context pairs, then the
+query (x_q, 0). Layer ℓ, with full projection-value P_ℓ and key-query Q_ℓ ∈ R^{(d+1)×(d+1)}:
+
+    Z ← Z + (1/N) · P_ℓ (Z_ctx Z_ctxᵀ) Q_ℓ Z,      Z_ctx = the N context columns,
+
+(Ahn et al. 2023; Zhang, Frei, Bartlett 2024). The prediction is the query's y-slot after the
+last layer (Zhang–Frei–Bartlett's sign; von Oswald's and Ahn's constructions read −y-slot).
+For one layer, the part of the prediction linear in the labels is x_qᵀ Γ h, h = (1/N) Σ y_i x_i,
+
+    Γ_eff = P[d, d] · Q[:d, :d]ᵀ + Q[d, :d]ᵀ P[d, :d]     (:meth:`effective_preconditioner`);
+
+the remaining terms do not involve y linearly and vanish at the optimum.
+
+Loss: mean squared error (no ½), so SGD with step lr follows dθ/dt = −∇R at t = lr · step.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from .. import _validate
+from ..tasks import RegressionBatch
+
+__all__ = ["LinearAttention"]
+
+
+@dataclass
+class LinearAttention:
+    """``layers`` LSA layers acting on (d+1)-dimensional tokens, N context pairs."""
+
+    P: np.ndarray  # (K, d+1, d+1) projection-value
+    Q: np.ndarray  # (K, d+1, d+1) key-query
+    N: int
+    seed: int | None = None
+    config: dict = field(default_factory=dict)
+
+    @property
+    def d(self) -> int:
+        return self.P.shape[-1] - 1
+
+    @property
+    def layers(self) -> int:
+        return self.P.shape[0]
+
+    @classmethod
+    def init(cls, d: int, N: int, layers: int = 1, *, scale: float = 0.1, seed: int = 0) -> "LinearAttention":
+        """Entries i.i.d. N(0, scale²/(d+1))."""
+        d, N = _validate.count("d", d), _validate.count("N", N)
+        layers = _validate.count("layers", layers)
+        rng = np.random.default_rng(seed)
+        std = scale / np.sqrt(d + 1)
+        P = std * rng.standard_normal((layers, d + 1, d + 1))
+        Q = std * rng.standard_normal((layers, d + 1, d + 1))
+        return cls(P, Q, N, seed, {"init": "gaussian", "scale": scale, "layers": layers, "d": d, "N": N})
+
+    @classmethod
+    def factored(cls, u: float, U: np.ndarray, N: int) -> "LinearAttention":
+        """One layer whose only nonzero blocks are P[d, d] = u and Q[:d, :d] = U, so Γ_eff = u Uᵀ
+        (the parametrisation of :meth:`phenom.linear.LinearICL.factored_flow`)."""
+        U = np.asarray(U, dtype=float)
+        d = U.shape[0]
+        P = np.zeros((1, d + 1, d + 1))
+        Q = np.zeros((1, d + 1, d + 1))
+        P[0, d, d] = u
+        Q[0, :d, :d] = U
+        return cls(P, Q, N, None, {"init": "factored", "u": float(u), "layers": 1, "d": d, "N": N})
+
+    def params(self) -> dict[str, np.ndarray]:
+        return {"P": self.P, "Q": self.Q}
+
+    # -- forward and backward -----------------------------------------------------------------
+
+    def forward(self, Z: np.ndarray):
+        """Predictions (B,) for tokens Z (B, d+1, N+1), and the cache for :meth:`backward`."""
+        N = self.N
+        cache = []
+        for P, Q in zip(self.P, self.Q):
+            ctx = Z[:, :, :N]
+            A = ctx @ np.swapaxes(ctx, 1, 2)
+            C = P @ A @ Q
+            cache.append((Z, A, C))
+            Z = Z + (C @ Z) / N
+        return Z[:, self.d, N], cache
+
+    def backward(self, dy: np.ndarray, cache) -> dict[str, np.ndarray]:
+        """Gradients of a loss with ∂loss/∂prediction = ``dy`` (B,)."""
+        N, d = self.N, self.d
+        G = np.zeros_like(cache[-1][0])
+        G[:, d, N] = dy
+        dP, dQ = np.zeros_like(self.P), np.zeros_like(self.Q)
+        for layer in reversed(range(self.layers)):
+            Z, A, C = cache[layer]
+            P, Q = self.P[layer], self.Q[layer]
+            dC = G @ np.swapaxes(Z, 1, 2) / N  # Z_next = Z + C Z / N
+            dP[layer] = np.sum(dC @ Q.T @ A, axis=0)  # C = P A Q, A symmetric
+            dQ[layer] = np.sum(A @ P.T @ dC, axis=0)
+            dA = P.T @ dC @ Q.T
+            G = G + np.swapaxes(C, 1, 2) @ G / N
+            G[:, :, :N] += (dA + np.swapaxes(dA, 1, 2)) @ Z[:, :, :N]  # A = Z_ctx Z_ctxᵀ
+        return {"P": dP, "Q": dQ}
+
+    def predict(self, batch: RegressionBatch) -> np.ndarray:
+        return self.forward(batch.tokens())[0]
+
+    def loss_and_grads(self, batch: RegressionBatch) -> tuple[float, dict[str, np.ndarray]]:
+        """Mean squared error on ``batch`` and its gradients."""
+        pred, cache = self.forward(batch.tokens())
+        err = pred - batch.y_q
+        return float(np.mean(err**2)), self.backward(2 * err / len(err), cache)
+
+    # -- reading the weights ------------------------------------------------------------------
+
+    def effective_preconditioner(self) -> np.ndarray:
+        """Γ_eff of a one-layer network: its prediction's part linear in the labels is x_qᵀ Γ_eff h."""
+        if self.layers != 1:
+            raise ValueError(f"effective_preconditioner needs layers = 1, the network has {self.layers}")
+        d, P, Q = self.d, self.P[0], self.Q[0]
+        return P[d, d] * Q[:d, :d].T + np.outer(Q[d, :d], P[d, :d])
+
+    def metrics(self, batch: RegressionBatch, task) -> dict[str, float]:
+        """Held-out squared error and, for one layer, the exact risk of Γ_eff."""
+        pred = self.predict(batch)
+        out = {"eval_loss": float(np.mean((pred - batch.y_q) ** 2))}
+        if self.layers == 1:
+            out["risk_gamma"] = float(task.risk(self.effective_preconditioner()))
+        return out
