@@ -1,4 +1,4 @@
-"""Command line: ``phenom flow | landscape | reproduce`` (also ``python -m phenom``).
+"""Command line: ``phenom flow | landscape | lsa | reproduce`` (also ``python -m phenom``).
 
 A thin layer over :mod:`phenom.reproduce`: parse, call the job, print what was written. Bad input
 prints one line naming the argument and exits with status 2; there is never a traceback for it.
@@ -55,29 +55,42 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--grid", type=_number, default=201, help="grid points per axis, 2 to 2001 (default 201)")
     p.add_argument("--name", default="landscape", help="file stem (default landscape)")
 
+    p = sub.add_parser("lsa", help="linear attention as preconditioned GD: landscape, curves, preconditioner, depth")
+    p.add_argument("--d", type=_number, default=5, help="input dimension, integer >= 1 (default 5)")
+    p.add_argument("--N", type=_number, default=20, help="context pairs, integer >= 1 (default 20)")
+    p.add_argument("--noise", type=_number, default=0.0, help="label-noise variance, >= 0 (default 0)")
+    p.add_argument("--quick", action="store_true", help="shorter training, fewer seeds and depths")
+    p.add_argument("--out", default="figures", help="folder for the PNGs and their data (default figures/)")
+
     p = sub.add_parser("reproduce", help="regenerate every figure of the README and figures/manifest.json")
     p.add_argument("--out", default="figures", help="folder (default figures/)")
-    p.add_argument("--quick", action="store_true", help="coarser grids, same settings")
+    p.add_argument("--quick", action="store_true", help="coarser grids and shorter runs, same settings")
+    p.add_argument("--only", nargs="+", metavar="FIGURE", help="regenerate just these figures (names as in the manifest)")
     return parser
 
 
 def _run(args: argparse.Namespace) -> None:
     from . import _validate
-    from . import reproduce as jobs
+    from .jobs import induction, lsa
+    from .reproduce import reproduce
 
     common = lambda: dict(N=args.N, L=args.L, lr=args.lr, t_max=args.t_max, theta0=args.theta0)  # noqa: E731
     if args.command == "flow":
-        entry = jobs.flow_job(args.out, **common(), compare_L=args.compare_L, name=args.name)
+        entries = [induction.flow_job(args.out, **common(), compare_L=args.compare_L, name=args.name)]
     elif args.command == "landscape":
         grid = _validate.count("grid", args.grid, minimum=2)
         if grid > 2001:
             raise ValueError(f"grid must be an integer from 2 to 2001, got {grid}")
-        entry = jobs.landscape_job(args.out, **common(), n=grid, name=args.name)
+        entries = [induction.landscape_job(args.out, **common(), n=grid, name=args.name)]
+    elif args.command == "lsa":
+        lsa.make_task(args.d, args.N, args.noise)  # check the arguments before any work
+        entries = [job() for job in lsa.lsa_jobs(args.out, d=args.d, N=args.N, noise=args.noise, quick=args.quick).values()]
     else:
-        jobs.reproduce(args.out, quick=args.quick)
+        reproduce(args.out, quick=args.quick, only=args.only)
         return
-    for f in entry["files"]:
-        print(f"wrote {args.out.rstrip('/')}/{f}")
+    for entry in entries:
+        for f in entry["files"]:
+            print(f"wrote {args.out.rstrip('/')}/{f}")
 
 
 def main(argv: list[str] | None = None) -> int:

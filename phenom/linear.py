@@ -57,6 +57,8 @@ __all__ = [
     "von_oswald_weights",
     "preconditioner_weights",
     "gd_prediction",
+    "pgd_predict",
+    "best_step_size",
 ]
 
 
@@ -265,6 +267,34 @@ class FactoredFlow:
     def conserved(self, t=None) -> np.ndarray:
         """u² − ‖U‖_F², constant along the exact flow."""
         return self.u(t) ** 2 - np.sum(self.U(t) ** 2, axis=(-2, -1))
+
+
+# ---------------------------------------------------------------------------------------------
+# K steps of (preconditioned) gradient descent, the baselines of K-layer linear attention
+
+
+def pgd_predict(batch, A: np.ndarray, steps: int, eta: float = 1.0) -> np.ndarray:
+    """Predictions at each query after ``steps`` of w ← w − η A ∇L(w) from w = 0, where
+    L(w) = (1/2N) Σ_i (wᵀx_i − y_i)² is the sequence's own least-squares loss."""
+    N = batch.X.shape[1]
+    w = np.zeros((len(batch), batch.X.shape[2]))
+    for _ in range(steps):
+        residual = np.einsum("bnd,bd->bn", batch.X, w) - batch.y
+        grad = np.einsum("bnd,bn->bd", batch.X, residual) / N
+        w = w - eta * grad @ A.T
+    return np.einsum("bd,bd->b", w, batch.x_q)
+
+
+def best_step_size(batch, A: np.ndarray, steps: int) -> tuple[float, float]:
+    """(η, mean squared error) of the step size that minimises the error of ``steps`` PGD steps
+    on ``batch`` (bounded search over log η)."""
+    from scipy.optimize import minimize_scalar
+
+    def error(log_eta):
+        return float(np.mean((pgd_predict(batch, A, steps, np.exp(log_eta)) - batch.y_q) ** 2))
+
+    best = minimize_scalar(error, bounds=(np.log(1e-3), np.log(10.0)), method="bounded")
+    return float(np.exp(best.x)), float(best.fun)
 
 
 # ---------------------------------------------------------------------------------------------

@@ -12,7 +12,8 @@ import numpy as np
 import pytest
 
 from phenom import _io
-from phenom import reproduce as jobs
+from phenom.jobs import induction
+from phenom.reproduce import reproduce
 from phenom.cli import main
 
 PNG = b"\x89PNG\r\n\x1a\n"
@@ -97,7 +98,7 @@ def test_failed_run_is_one_line_and_exit_1(tmp_path, capsys):
 
 def test_corrupt_manifest_is_reported_not_overwritten(tmp_path, capsys):
     (tmp_path / "manifest.json").write_text("{not json")
-    assert main(["reproduce", "--quick", "--out", str(tmp_path)]) == 1
+    assert main(["reproduce", "--quick", "--only", "induction_flow", "--out", str(tmp_path)]) == 1
     assert "manifest.json is not valid JSON" in capsys.readouterr().err
     assert (tmp_path / "manifest.json").read_text() == "{not json"
 
@@ -112,10 +113,13 @@ def test_module_and_console_script_entry_points(tmp_path):
     assert done.returncode == 0 and done.stdout.startswith("phenom ")
 
 
+INDUCTION = ["induction_flow", "induction_landscape"]
+
+
 def test_reproduce_writes_figures_and_manifest(tmp_path):
-    jobs.reproduce(tmp_path, quick=True, log=lambda *_: None)
+    reproduce(tmp_path, quick=True, only=INDUCTION, log=lambda *_: None)
     manifest = json.loads((tmp_path / "manifest.json").read_text())
-    assert set(manifest) == {"induction_flow", "induction_landscape"}
+    assert set(manifest) == set(INDUCTION)
     for entry in manifest.values():
         for f in entry["files"]:
             assert (tmp_path / f).exists()
@@ -139,16 +143,16 @@ def test_atomic_write_keeps_the_old_file_when_interrupted(tmp_path):
 
 
 def test_interrupted_reproduce_keeps_finished_figures(tmp_path, monkeypatch):
-    jobs.reproduce(tmp_path, quick=True, log=lambda *_: None)
+    reproduce(tmp_path, quick=True, only=INDUCTION, log=lambda *_: None)
     before = json.loads((tmp_path / "manifest.json").read_text())
     png_before = (tmp_path / "induction_landscape.png").read_bytes()
 
     def interrupted(*args, **kwargs):
         raise KeyboardInterrupt
 
-    monkeypatch.setattr(jobs, "landscape_job", interrupted)
+    monkeypatch.setattr(induction, "landscape_job", interrupted)
     with pytest.raises(KeyboardInterrupt):
-        jobs.reproduce(tmp_path, quick=True, log=lambda *_: None)
+        reproduce(tmp_path, quick=True, only=INDUCTION, log=lambda *_: None)
     after = json.loads((tmp_path / "manifest.json").read_text())
     assert after["induction_landscape"] == before["induction_landscape"]
     assert (tmp_path / "induction_landscape.png").read_bytes() == png_before

@@ -122,9 +122,12 @@ class LinearAttention:
         return P[d, d] * Q[:d, :d].T + np.outer(Q[d, :d], P[d, :d])
 
     def metrics(self, batch: RegressionBatch, task) -> dict[str, float]:
-        """Held-out squared error and, for one layer, the exact risk of Γ_eff."""
+        """Held-out squared error; for one layer also the exact risk of Γ_eff and its relative
+        Frobenius distance from Γ*."""
         pred = self.predict(batch)
         out = {"eval_loss": float(np.mean((pred - batch.y_q) ** 2))}
         if self.layers == 1:
-            out["risk_gamma"] = float(task.risk(self.effective_preconditioner()))
+            G, star = self.effective_preconditioner(), task.optimal_preconditioner()
+            out["risk_gamma"] = float(task.risk(G))
+            out["gamma_dist"] = float(np.linalg.norm(G - star) / np.linalg.norm(star))
         return out

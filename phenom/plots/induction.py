@@ -1,29 +1,16 @@
-"""Figures: each function draws one figure from computed results and returns it.
-
-Nothing here computes science; the figures take :class:`~phenom.flow.Trajectory` and
-:class:`~phenom.landscape.Slice` objects, so every plotted number is also in a result file.
-"""
+"""Figures of the β, α, ξ model: its gradient flow and its loss landscape."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 
-import matplotlib
+import numpy as np
 
-matplotlib.use("Agg")  # figures are written to files; no display is needed or assumed
+from ..flow import Trajectory
+from ..landscape import Slice
+from ._style import COLOR, SYMBOL, plt
 
-import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
-
-from .flow import Trajectory  # noqa: E402
-from .landscape import Slice  # noqa: E402
-
-__all__ = ["flow_figure", "landscape_figure", "SYMBOL", "COLOR"]
-
-SYMBOL = {"beta": r"$\beta$", "alpha": r"$\alpha$", "xi": r"$\xi$"}
-COLOR = {"beta": "tab:blue", "alpha": "tab:orange", "xi": "tab:green"}
-
-plt.rcParams.update({"font.size": 11, "axes.titlesize": 12, "legend.fontsize": 9.5, "figure.dpi": 110})
+__all__ = ["flow_figure", "landscape_figure"]
 
 
 def _setting(traj: Trajectory) -> str:

@@ -1,0 +1,112 @@
+"""Figures of linear attention as preconditioned gradient descent."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from matplotlib.colors import LogNorm
+
+from ._style import plain_log_ticks, plt
+
+__all__ = ["lsa_landscape_figure", "lsa_curves_figure", "lsa_preconditioner_figure", "lsa_depth_figure"]
+
+
+def _setting(task) -> str:
+    noise = f", σ² = {task.noise:g}" if task.noise else ""
+    return f"d = {task.d}, N = {task.N}{noise}"
+
+
+def lsa_landscape_figure(task, grid: dict, paths: dict, points: dict):
+    """R(Γ) over Γ = diag(γ1, γ2) in Σ's eigenbasis, with flow paths and marked points."""
+    fig, ax = plt.subplots(figsize=(6.4, 5.2), constrained_layout=True)
+    g1, g2, risk = grid["gamma1"], grid["gamma2"], grid["risk"]
+    levels = np.geomspace(task.optimal_risk(), np.max(risk), 25)
+    cs = ax.contourf(g1, g2, risk, levels=levels, cmap="viridis", norm=LogNorm())
+    ax.contour(g1, g2, risk, levels=levels[::3], colors="w", linewidths=0.4, alpha=0.6)
+    bar = fig.colorbar(cs, ax=ax, label="risk R(Γ) (log scale)")
+    ticks = [v for v in (1, 1.5, 2, 3, 5, 7, 10, 15, 20, 30, 50) if levels[0] <= v <= levels[-1]]
+    bar.set_ticks([levels[0], *ticks], labels=[f"{levels[0]:.3g} (R*)", *(f"{v:g}" for v in ticks)])
+    styles = {"flow of Γ from 0": dict(color="w", lw=2.2), "flow of (u, U), small balanced start": dict(color="tab:orange", lw=2, ls="--")}
+    for label, (x, y) in paths.items():
+        ax.plot(x, y, label=label, **styles.get(label, {}))
+    markers = {"Γ* (optimal)": dict(marker="*", ms=16, color="tab:red", mec="w"), "Γ = I (plain GD step)": dict(marker="s", ms=8, color="w", mec="k")}
+    for label, (x, y) in points.items():
+        ax.plot([x], [y], ls="none", label=f"{label}: R = {task.risk(_diag_in_basis(task, x, y)):.3f}", **markers[label])
+    ax.set(xlabel=r"$\gamma_1$ (Γ along Σ's largest eigenvector)", ylabel=r"$\gamma_2$ (along the smallest)")
+    lam = np.linalg.eigvalsh(task.Sigma)[::-1]
+    ax.set_title(f"Risk of one PGD step, {_setting(task)}, Σ eigenvalues {lam[0]:g}, {lam[1]:g}")
+    ax.legend(loc="lower right", fontsize=8.5, framealpha=0.85)
+    return fig
+
+
+def _diag_in_basis(task, g1, g2):
+    lam, vecs = np.linalg.eigh(task.Sigma)
+    vecs = vecs[:, ::-1]
+    return vecs @ np.diag([g1, g2]) @ vecs.T
+
+
+def lsa_curves_figure(task, curves: dict):
+    """Risk against flow time t (= lr · step for the network), and distance to Γ*."""
+    fig, (ax_r, ax_d) = plt.subplots(1, 2, figsize=(13, 4.6), constrained_layout=True)
+    r_star = task.optimal_risk()
+    ax_r.plot(curves["t"], curves["risk_gamma_flow"], color="tab:gray", lw=1.5, label="flow of Γ from Γ = 0 (closed form)")
+    ax_r.plot(curves["t"], curves["risk_factored_flow"], color="k", lw=2.2, label="flow of (u, U) from a small balanced start")
+    ax_r.plot(curves["net_t"], curves["net_risk"], "o", ms=3.5, color="tab:orange", label=f"LSA network, SGD (lr = {curves['lr']:g}), t = lr · step")
+    ax_r.axhline(r_star, color="tab:red", ls=":", label=f"optimal risk R* = {r_star:.3f}")
+    ax_r.set(xlabel="flow time t", ylabel="risk R(Γ)", yscale="log", title="Theory and simulation: the same sigmoidal drop")
+    plain_log_ticks(ax_r.yaxis)
+    ax_r.legend(loc="upper right", fontsize=9)
+
+    ax_d.plot(curves["t"], curves["dist_factored_flow"], color="k", lw=2.2, label="flow of (u, U)")
+    ax_d.plot(curves["net_t"], curves["net_dist"], "o", ms=3.5, color="tab:orange", label="LSA network")
+    ax_d.set(xlabel="flow time t", ylabel=r"$\|\Gamma - \Gamma^*\|_F / \|\Gamma^*\|_F$", yscale="log", title="Distance to the optimal preconditioner")
+    plain_log_ticks(ax_d.yaxis)
+    ax_d.legend(loc="upper right")
+    fig.suptitle(f"One-layer linear attention learning in-context regression, {_setting(task)}")
+    return fig
+
+
+def lsa_preconditioner_figure(task, learned: np.ndarray, history):
+    """Heat maps of Γ*, the trained network's Γ_eff and their difference, and the learning curve."""
+    star = task.optimal_preconditioner()
+    err = np.linalg.norm(learned - star) / np.linalg.norm(star)
+    fig, axes = plt.subplots(1, 4, figsize=(16, 4.0), constrained_layout=True, gridspec_kw={"width_ratios": [1, 1, 1, 1.3]})
+    vmax = np.max(np.abs(star))
+    for ax, M, title in zip(axes, (star, learned), ("optimal Γ*", "learned Γ_eff")):
+        im = ax.imshow(M, cmap="RdBu_r", vmin=-vmax, vmax=vmax)
+        ax.set_title(title)
+    fig.colorbar(im, ax=axes[:2], shrink=0.85)
+    diff = learned - star
+    dmax = max(np.max(np.abs(diff)), 1e-12)
+    im = axes[2].imshow(diff, cmap="PuOr", vmin=-dmax, vmax=dmax)
+    axes[2].set_title(f"difference (rel. Frobenius {err:.1%})")
+    fig.colorbar(im, ax=axes[2], shrink=0.85)
+    for ax in axes[:3]:
+        ax.set(xticks=range(task.d), yticks=range(task.d), xlabel="column j", ylabel="row i")
+    ax = axes[3]
+    ax.plot(history.step, history.risk_gamma, color="tab:orange", lw=2, label="risk of Γ_eff (exact)")
+    ax.plot(history.step, history.eval_loss, color="tab:blue", lw=1, alpha=0.7, label="held-out squared error")
+    ax.axhline(task.optimal_risk(), color="tab:red", ls=":", label="R*")
+    ax.set(xlabel="training step", ylabel="risk", yscale="log", title="Training (Adam)")
+    plain_log_ticks(ax.yaxis)
+    ax.legend(loc="upper right", fontsize=9)
+    fig.suptitle(f"The trained one-layer network's preconditioner is the optimal one, {_setting(task)}")
+    return fig
+
+
+def lsa_depth_figure(task, depth: dict):
+    """Risk against the number of layers (LSA) or steps (GD, PGD)."""
+    fig, ax = plt.subplots(figsize=(7.2, 4.8), constrained_layout=True)
+    K = np.asarray(depth["layers"])
+    ax.plot(K, depth["gd_risk"], "s-", color="tab:gray", label="K steps of GD, best step size")
+    ax.plot(K, depth["pgd_risk"], "D-", color="tab:blue", label="K steps of PGD with Γ*, best step size")
+    runs = np.asarray(depth["lsa_risk"], dtype=float)  # (K, seeds)
+    for j in range(runs.shape[1]):
+        ax.plot(K, runs[:, j], "o", color="tab:orange", alpha=0.45, ms=6, label="K-layer LSA, each seed" if j == 0 else None)
+    ax.plot(K, runs.min(axis=1), "o-", color="tab:orange", lw=2, ms=8, label="K-layer LSA, best seed")
+    ax.axhline(task.optimal_risk(), color="tab:red", ls=":", label=f"one-layer optimum R* = {task.optimal_risk():.3f}")
+    ax.set(xlabel="layers / steps K", ylabel="risk (Monte Carlo, held-out)", yscale="log", xticks=K)
+    plain_log_ticks(ax.yaxis)
+    ax.set_title(f"Risk against depth: K-layer LSA and K steps of (P)GD, {_setting(task)}")
+    ax.legend(fontsize=8.5)
+    return fig
