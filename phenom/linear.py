@@ -84,11 +84,21 @@ class LinearICL:
     """
 
     def __init__(self, d: int = 2, N: int = 4, Sigma=None, Omega=None, noise: float = 0.0):
-        self.d = _validate.count("d", d)
-        self.N = _validate.count("N", N)
-        self.Sigma = _validate.spd_matrix("Sigma", np.eye(self.d) if Sigma is None else Sigma, self.d)
-        self.Omega = _validate.spd_matrix("Omega", np.eye(self.d) if Omega is None else Omega, self.d)
-        self.noise = _validate.nonnegative("noise", noise)
+        d = _validate.count("d", d)
+        self._d = d
+        self._N = _validate.count("N", N)
+        self._Sigma = _validate.spd_matrix("Sigma", np.eye(d) if Sigma is None else Sigma, d)
+        self._Omega = _validate.spd_matrix("Omega", np.eye(d) if Omega is None else Omega, d)
+        self._noise = _validate.nonnegative("noise", noise)
+        for arr in (self._Sigma, self._Omega):
+            arr.flags.writeable = False
+
+    # Read-only: the cached closed forms below depend on them.
+    d = property(lambda self: self._d, doc="input dimension d")
+    N = property(lambda self: self._N, doc="context pairs N")
+    Sigma = property(lambda self: self._Sigma, doc="input covariance Σ")
+    Omega = property(lambda self: self._Omega, doc="task-vector covariance Ω")
+    noise = property(lambda self: self._noise, doc="label-noise variance σ²")
 
     def __repr__(self) -> str:
         return f"LinearICL(d={self.d}, N={self.N}, noise={self.noise:g})"
@@ -105,10 +115,12 @@ class LinearICL:
     def _target(self) -> np.ndarray:
         return self.Sigma @ self.Omega @ self.Sigma  # ΣΩΣ
 
-    def _gamma(self, Gamma) -> np.ndarray:
-        G = _validate.finite_array("Gamma", Gamma)
+    def _gamma(self, Gamma, name: str = "Gamma", single: bool = False) -> np.ndarray:
+        G = _validate.finite_array(name, Gamma)
+        if single and G.shape != (self.d, self.d):
+            raise ValueError(f"{name} must be one ({self.d}, {self.d}) matrix, got shape {G.shape}")
         if G.ndim < 2 or G.shape[-2:] != (self.d, self.d):
-            raise ValueError(f"Gamma must have shape (..., {self.d}, {self.d}), got {G.shape}")
+            raise ValueError(f"{name} must have shape (..., {self.d}, {self.d}), got {G.shape}")
         return G
 
     def risk(self, Gamma) -> np.ndarray | float:
@@ -145,10 +157,9 @@ class LinearICL:
 
     def risk_mc(self, Gamma, n_tasks: int = 100_000, seed: int = 0, chunk: int = 20_000) -> tuple[float, float]:
         """Monte Carlo estimate of R(Γ) from ``n_tasks`` sampled sequences: (mean, standard error)."""
-        G = self._gamma(Gamma)
-        if G.ndim != 2:
-            raise ValueError(f"Gamma must be one (d, d) matrix, got shape {G.shape}")
+        G = self._gamma(Gamma, single=True)
         n_tasks = _validate.count("n_tasks", n_tasks, minimum=2)
+        chunk = _validate.count("chunk", chunk)
         rng = np.random.default_rng(seed)
         total = total_sq = 0.0
         done = 0
@@ -167,7 +178,7 @@ class LinearICL:
     def flow(self, Gamma0=None, t_max: float = 5.0, lr: float = 1.0, **options) -> Trajectory:
         """dΓ/dt = −lr ∇R integrated numerically (solve_ivp); θ is Γ flattened row-major."""
         d = self.d
-        G0 = np.zeros((d, d)) if Gamma0 is None else self._gamma(Gamma0)
+        G0 = np.zeros((d, d)) if Gamma0 is None else self._gamma(Gamma0, "Gamma0", single=True)
         names = tuple(f"Gamma[{i},{j}]" for i in range(d) for j in range(d))
         return gradient_flow(
             lambda th, k: self.risk(th.reshape(*th.shape[:-1], d, d)),
@@ -189,7 +200,7 @@ class LinearICL:
     def flow_exact(self, t, Gamma0=None, lr: float = 1.0) -> np.ndarray:
         """Closed-form Γ(t) of dΓ/dt = −lr ∇R: shape (d, d), or (len(t), d, d) for an array ``t``."""
         lam, Q_s, mu, Q_m = self._eigen
-        G0 = np.zeros((self.d, self.d)) if Gamma0 is None else self._gamma(Gamma0)
+        G0 = np.zeros((self.d, self.d)) if Gamma0 is None else self._gamma(Gamma0, "Gamma0", single=True)
         star = Q_s.T @ self.optimal_preconditioner() @ Q_m
         delta0 = Q_s.T @ G0 @ Q_m - star
         t_arr = np.asarray(t, dtype=float)
@@ -200,7 +211,7 @@ class LinearICL:
     def risk_exact(self, t, Gamma0=None, lr: float = 1.0) -> np.ndarray:
         """R(Γ(t)) along the exact flow: R* + Σ_ij λ_i μ_j Δ̂_ij(0)² exp(−4 lr λ_i μ_j t)."""
         lam, Q_s, mu, Q_m = self._eigen
-        G0 = np.zeros((self.d, self.d)) if Gamma0 is None else self._gamma(Gamma0)
+        G0 = np.zeros((self.d, self.d)) if Gamma0 is None else self._gamma(Gamma0, "Gamma0", single=True)
         delta0 = Q_s.T @ (G0 - self.optimal_preconditioner()) @ Q_m
         weights = np.outer(lam, mu)
         t_arr = np.asarray(t, dtype=float)[..., None, None]
@@ -213,7 +224,10 @@ class LinearICL:
         U0 = _validate.finite_array("U0", U0)
         if U0.shape != (d, d):
             raise ValueError(f"U0 must have shape ({d}, {d}), got {U0.shape}")
-        u0 = float(_validate.finite_array("u0", u0))
+        u0 = _validate.finite_array("u0", u0)
+        if u0.ndim != 0:
+            raise ValueError(f"u0 must be one number, got shape {u0.shape}")
+        u0 = float(u0)
 
         def split(th):
             return th[..., 0], th[..., 1:].reshape(*th.shape[:-1], d, d)
@@ -350,7 +364,7 @@ def von_oswald_weights(d: int, eta, W0=None):
     """von Oswald et al.'s construction: (P W_V, W_Kᵀ W_Q) for one GD step of size η from W0.
 
     W_K = W_Q = [[I, 0], [0, 0]], W_V = [[0, 0], [W0, −1]], P = (η/N)·I; only the products
-    matter, and the η/N is applied by the layer's ``scale``.
+    matter. The returned value matrix carries η; the layer's ``scale`` carries the 1/N.
     """
     W0 = sp.zeros(1, d) if W0 is None else W0
     W_KQ = sp.diag(sp.eye(d), 0)

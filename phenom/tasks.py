@@ -47,3 +47,102 @@ def sample_regression(task, n: int, rng: np.random.Generator) -> RegressionBatch
     noise = np.sqrt(task.noise) * rng.standard_normal((n, N + 1))
     y = np.einsum("nid,nd->ni", x, w) + noise
     return RegressionBatch(X=x[:, :N], y=y[:, :N], x_q=x[:, N], y_q=y[:, N], w=w)
+
+
+# ---------------------------------------------------------------------------------------------
+# In-context classification (Reddy 2024; REFERENCE.md §1 and §3)
+
+POSITIONS = 65  # one-hot position slots: 2·32 + 1, enough for N <= 32
+
+
+@dataclass(frozen=True)
+class SequenceBatch:
+    """``n`` item–label sequences as network input.
+
+    tokens : (n, 2N+1, P+D)  one-hot position (P slots) then content (D), the target last
+    answer : (n,)            the correct label (0..L−1)
+    context_labels : (n, N)  the label of each context pair
+    target_pair : (n,)       index of a context pair whose item matches the target's class
+                             (−1 when the target's class is absent from the context)
+    """
+
+    tokens: np.ndarray
+    answer: np.ndarray
+    context_labels: np.ndarray
+    target_pair: np.ndarray
+
+    def __len__(self) -> int:
+        return len(self.answer)
+
+
+def _positions(n: int, T: int, rng: np.random.Generator, dtype) -> np.ndarray:
+    """One-hot positions, each sequence starting at a random offset."""
+    offset = rng.integers(0, POSITIONS - T + 1, size=n)
+    onehot = np.zeros((n, T, POSITIONS), dtype=dtype)
+    onehot[np.arange(n)[:, None], np.arange(T)[None, :], offset[:, None] + np.arange(T)[None, :]] = 1.0
+    return onehot
+
+
+def _noisy(means: np.ndarray, eps: float, D: int, rng: np.random.Generator) -> np.ndarray:
+    """An item of a class with mean μ: (μ + ε η)/sqrt(1 + ε²), η ~ N(0, I/D)."""
+    return (means + eps * rng.standard_normal(means.shape) / np.sqrt(D)) / np.sqrt(1 + eps**2)
+
+
+def assemble(items: np.ndarray, labels: np.ndarray, target: np.ndarray, label_vectors: np.ndarray,
+             rng: np.random.Generator, dtype=np.float64) -> np.ndarray:
+    """Tokens x1, l1, …, xN, lN, xq: ``items`` (n, N, D), ``labels`` (n, N) indices into
+    ``label_vectors`` (L, D), ``target`` (n, D)."""
+    n, N, D = items.shape
+    T = 2 * N + 1
+    content = np.empty((n, T, D), dtype=dtype)
+    content[:, 0:-1:2] = items
+    content[:, 1:-1:2] = label_vectors[labels]
+    content[:, -1] = target
+    return np.concatenate([_positions(n, T, rng, dtype), content], axis=-1)
+
+
+class CopyingTask:
+    """The in-context copying task: N item–label pairs, then a noisy copy of one item.
+
+    Items are fresh for every sequence (class means μ ~ N(0, I/D), each item and the target a
+    noisy sample (μ + εη)/sqrt(1+ε²)), so only in-context learning solves it; the N labels are
+    distinct, drawn from L fixed label vectors ~ N(0, I/D) (from ``seed``). Chance accuracy is
+    1/L; guessing among the labels in context gives 1/N.
+
+    >>> task = CopyingTask(N=2, L=4, D=8)
+    >>> batch = task.sample(3, np.random.default_rng(0))
+    >>> batch.tokens.shape, batch.answer.shape
+    ((3, 5, 73), (3,))
+    """
+
+    def __init__(self, N: int = 8, L: int = 32, D: int = 63, eps: float = 0.1, seed: int = 0):
+        from . import _validate
+
+        self.N, self.L = _validate.pairs(N, L)
+        if 2 * self.N + 1 > POSITIONS:
+            raise ValueError(f"N must be an integer <= {(POSITIONS - 1) // 2} (2N+1 tokens in {POSITIONS} position slots), got {N}")
+        self.D = _validate.count("D", D, minimum=self.L, bound=f"L = {self.L} (L label vectors need L dimensions to be independent)")
+        self.eps = _validate.nonnegative("eps", eps)
+        self.seed = int(seed)
+        self.label_vectors = np.random.default_rng(seed).standard_normal((self.L, self.D)) / np.sqrt(self.D)
+
+    def __repr__(self) -> str:
+        return f"CopyingTask(N={self.N}, L={self.L}, D={self.D}, eps={self.eps:g}, seed={self.seed})"
+
+    @property
+    def config(self) -> dict:
+        return {"task": "copy", "N": self.N, "L": self.L, "D": self.D, "eps": self.eps, "label_seed": self.seed}
+
+    @property
+    def d_model(self) -> int:
+        return POSITIONS + self.D
+
+    def sample(self, n: int, rng: np.random.Generator, dtype=np.float64) -> SequenceBatch:
+        N, L, D = self.N, self.L, self.D
+        means = rng.standard_normal((n, N, D)) / np.sqrt(D)
+        items = _noisy(means, self.eps, D, rng)
+        labels = np.argsort(rng.random((n, L)), axis=1)[:, :N]  # N distinct labels each
+        pair = rng.integers(0, N, size=n)
+        target = _noisy(means[np.arange(n), pair], self.eps, D, rng)
+        tokens = assemble(items, labels, target, self.label_vectors, rng, dtype)
+        return SequenceBatch(tokens, labels[np.arange(n), pair], labels, pair)

@@ -112,3 +112,11 @@ def test_bad_training_input():
         train(net, task, steps=0, lr=0.1)
     with pytest.raises(ValueError, match="^layers must be an integer >= 1"):
         LinearAttention.init(3, 5, 0)
+    with pytest.raises(ValueError, match="the network was built for d = 3, N = 5"):
+        train(LinearAttention.init(3, 5, 1), LinearICL(3, 10), steps=1, lr=0.1)
+    with pytest.raises(ValueError, match=r"^P must have shape \(layers, d\+1, d\+1\)"):
+        LinearAttention(np.eye(3), np.eye(3), 5)
+    with pytest.raises(ValueError, match="^Q must have the shape of P"):
+        LinearAttention(np.zeros((2, 3, 3)), np.zeros((1, 3, 3)), 5)
+    with pytest.raises(ValueError, match="^eval_every must be an integer >= 1"):
+        train(net, task, steps=10, lr=0.1, eval_every=0)

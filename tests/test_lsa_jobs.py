@@ -19,8 +19,15 @@ def test_landscape_job_marks_the_hand_derived_optimum(tmp_path):
     assert data["task"]["optimal_risk"] == pytest.approx(1.02, rel=1e-12)
     risk = np.array(data["risk"])
     assert risk.shape == (11, 11) and risk.min() >= 1.02 - 1e-12
-    path = data["paths"]["flow of Γ from 0"]
-    assert (path["gamma1"][0], path["gamma2"][0]) == (0.0, 0.0)
+    # Γ = I: R = tr(ΣΓΣ M')… by hand, M = (5/4)Σ² + (5/2)/4·Σ, R(I) = tr(Σ²M) − 2tr(Σ²) + tr Σ
+    # = (5/4)(16 + 1/16) + (5/8)(8 + 1/8) − 2(4 + 1/4) + 5/2 = 6.8125.
+    assert data["points"]["Γ = I (plain GD step)"]["risk"] == pytest.approx(6.8125, rel=1e-12)
+
+
+def test_landscape_job_in_five_dimensions(tmp_path):
+    lsa.landscape_job(tmp_path, d=5, N=20, n=7)
+    data = json.loads((tmp_path / "lsa_landscape.json").read_text())
+    assert data["points"]["Γ* (optimal)"]["risk"] == pytest.approx(lsa.make_task(5, 20).optimal_risk(), rel=1e-12)
 
 
 def test_depth_job_baselines(tmp_path):

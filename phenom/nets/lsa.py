@@ -38,6 +38,20 @@ class LinearAttention:
     seed: int | None = None
     config: dict = field(default_factory=dict)
 
+    def __post_init__(self):
+        self.P = _validate.finite_array("P", self.P)
+        self.Q = _validate.finite_array("Q", self.Q)
+        if self.P.ndim != 3 or self.P.shape[1] != self.P.shape[2] or self.P.shape[1] < 2:
+            raise ValueError(f"P must have shape (layers, d+1, d+1), got {self.P.shape}")
+        if self.Q.shape != self.P.shape:
+            raise ValueError(f"Q must have the shape of P {self.P.shape}, got {self.Q.shape}")
+        self.N = _validate.count("N", self.N)
+
+    def check_task(self, task) -> None:
+        """A ValueError unless ``task`` has this network's d and N."""
+        if (task.d, task.N) != (self.d, self.N):
+            raise ValueError(f"task has d = {task.d}, N = {task.N}; the network was built for d = {self.d}, N = {self.N}")
+
     @property
     def d(self) -> int:
         return self.P.shape[-1] - 1
@@ -61,7 +75,9 @@ class LinearAttention:
     def factored(cls, u: float, U: np.ndarray, N: int) -> "LinearAttention":
         """One layer whose only nonzero blocks are P[d, d] = u and Q[:d, :d] = U, so Γ_eff = u Uᵀ
         (the parametrisation of :meth:`phenom.linear.LinearICL.factored_flow`)."""
-        U = np.asarray(U, dtype=float)
+        U = _validate.finite_array("U", U)
+        if U.ndim != 2 or U.shape[0] != U.shape[1]:
+            raise ValueError(f"U must be a square (d, d) matrix, got shape {U.shape}")
         d = U.shape[0]
         P = np.zeros((1, d + 1, d + 1))
         Q = np.zeros((1, d + 1, d + 1))
@@ -77,6 +93,8 @@ class LinearAttention:
     def forward(self, Z: np.ndarray):
         """Predictions (B,) for tokens Z (B, d+1, N+1), and the cache for :meth:`backward`."""
         N = self.N
+        if Z.ndim != 3 or Z.shape[1:] != (self.d + 1, N + 1):
+            raise ValueError(f"Z must have shape (n, {self.d + 1}, {N + 1}), got {Z.shape}")
         cache = []
         for P, Q in zip(self.P, self.Q):
             ctx = Z[:, :, :N]

@@ -84,7 +84,10 @@ def train(
     steps = _validate.count("steps", steps)
     lr = _validate.positive("lr", lr)
     batch_size = _validate.count("batch_size", batch_size)
-    eval_every = _validate.count("eval_every", eval_every or max(1, steps // 100))
+    eval_every = _validate.count("eval_every", max(1, steps // 100) if eval_every is None else eval_every)
+    eval_size = _validate.count("eval_size", eval_size)
+    if hasattr(net, "check_task"):
+        net.check_task(task)
     eval_seed = seed + 1 if eval_seed is None else eval_seed
     opt = make_optimizer(optimizer, lr, weight_decay)
     rate = _schedule(schedule, lr, steps)

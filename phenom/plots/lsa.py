@@ -17,7 +17,8 @@ def _setting(task) -> str:
 
 
 def lsa_landscape_figure(task, grid: dict, paths: dict, points: dict):
-    """R(Γ) over Γ = diag(γ1, γ2) in Σ's eigenbasis, with flow paths and marked points."""
+    """R(Γ) on a slice through Γ* along Σ's largest and smallest eigen-directions, with flow
+    paths and marked points; ``points`` maps a label to (γ1, γ2, risk)."""
     fig, ax = plt.subplots(figsize=(6.4, 5.2), constrained_layout=True)
     g1, g2, risk = grid["gamma1"], grid["gamma2"], grid["risk"]
     levels = np.geomspace(task.optimal_risk(), np.max(risk), 25)
@@ -30,19 +31,13 @@ def lsa_landscape_figure(task, grid: dict, paths: dict, points: dict):
     for label, (x, y) in paths.items():
         ax.plot(x, y, label=label, **styles.get(label, {}))
     markers = {"Γ* (optimal)": dict(marker="*", ms=16, color="tab:red", mec="w"), "Γ = I (plain GD step)": dict(marker="s", ms=8, color="w", mec="k")}
-    for label, (x, y) in points.items():
-        ax.plot([x], [y], ls="none", label=f"{label}: R = {task.risk(_diag_in_basis(task, x, y)):.3f}", **markers[label])
+    for label, (x, y, risk_at) in points.items():
+        ax.plot([x], [y], ls="none", label=f"{label}: R = {risk_at:.3f}", **markers[label])
     ax.set(xlabel=r"$\gamma_1$ (Γ along Σ's largest eigenvector)", ylabel=r"$\gamma_2$ (along the smallest)")
     lam = np.linalg.eigvalsh(task.Sigma)[::-1]
-    ax.set_title(f"Risk of one PGD step, {_setting(task)}, Σ eigenvalues {lam[0]:g}, {lam[1]:g}")
+    ax.set_title(f"Risk of one PGD step, {_setting(task)}, Σ eigenvalues {lam[0]:g} … {lam[-1]:g}")
     ax.legend(loc="lower right", fontsize=8.5, framealpha=0.85)
     return fig
-
-
-def _diag_in_basis(task, g1, g2):
-    lam, vecs = np.linalg.eigh(task.Sigma)
-    vecs = vecs[:, ::-1]
-    return vecs @ np.diag([g1, g2]) @ vecs.T
 
 
 def lsa_curves_figure(task, curves: dict):
@@ -51,15 +46,16 @@ def lsa_curves_figure(task, curves: dict):
     r_star = task.optimal_risk()
     ax_r.plot(curves["t"], curves["risk_gamma_flow"], color="tab:gray", lw=1.5, label="flow of Γ from Γ = 0 (closed form)")
     ax_r.plot(curves["t"], curves["risk_factored_flow"], color="k", lw=2.2, label="flow of (u, U) from a small balanced start")
-    ax_r.plot(curves["net_t"], curves["net_risk"], "o", ms=3.5, color="tab:orange", label=f"LSA network, SGD (lr = {curves['lr']:g}), t = lr · step")
+    ax_r.plot(curves["net_t"], curves["net_risk"], "o", ms=3.5, color="tab:orange", label=f"LSA network (SGD, lr = {curves['lr']:g}): R(Γ_eff)")
+    ax_r.plot(curves["net_t"], curves["net_loss"], "-", lw=1, color="tab:orange", alpha=0.6, label="LSA network: held-out squared error")
     ax_r.axhline(r_star, color="tab:red", ls=":", label=f"optimal risk R* = {r_star:.3f}")
-    ax_r.set(xlabel="flow time t", ylabel="risk R(Γ)", yscale="log", title="Theory and simulation: the same sigmoidal drop")
+    ax_r.set(xlabel="flow time t (network: lr · step)", ylabel="risk", yscale="log", title="Theory and simulation: the same sigmoidal drop")
     plain_log_ticks(ax_r.yaxis)
     ax_r.legend(loc="upper right", fontsize=9)
 
     ax_d.plot(curves["t"], curves["dist_factored_flow"], color="k", lw=2.2, label="flow of (u, U)")
-    ax_d.plot(curves["net_t"], curves["net_dist"], "o", ms=3.5, color="tab:orange", label="LSA network")
-    ax_d.set(xlabel="flow time t", ylabel=r"$\|\Gamma - \Gamma^*\|_F / \|\Gamma^*\|_F$", yscale="log", title="Distance to the optimal preconditioner")
+    ax_d.plot(curves["net_t"], curves["net_dist"], "o", ms=3.5, color="tab:orange", label="LSA network's Γ_eff")
+    ax_d.set(xlabel="flow time t (network: lr · step)", ylabel=r"$\|\Gamma - \Gamma^*\|_F / \|\Gamma^*\|_F$", yscale="log", title="Distance to the optimal preconditioner")
     plain_log_ticks(ax_d.yaxis)
     ax_d.legend(loc="upper right")
     fig.suptitle(f"One-layer linear attention learning in-context regression, {_setting(task)}")

@@ -1,0 +1,71 @@
+"""Progress measures of the induction head (Reddy 2024), and the effective β, α, ξ they imply.
+
+- ICL accuracy: the arg-max label is the correct one.
+- CLA: the arg-max label is one of the labels in the context.
+- ILA1: layer-1 attention of each label token to its own item (the token before it).
+- TILA2: layer-2 attention of the target to the label token(s) carrying the correct label.
+
+Effective parameters invert the phenomenological model's relations (REFERENCE.md §2), so that a
+network and a gradient flow can be drawn on the same axes:
+
+    y = ILA1 = e^β/(e^β + N)            ⇒  β = log(N y / (1 − y))
+    z = TILA2 = e^{αy}/(e^{αy} + 2N)    ⇒  α = log(2N z / (1 − z)) / y
+    logit margin of the correct label over the absent ones = ξ z  ⇒  ξ = margin / z
+    (L = N, no absent labels: margin over the other in-context labels = ξ (z − z'), z' = (1 − z)/2N).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+__all__ = ["progress_measures", "effective_parameters"]
+
+_EPS = 1e-12
+
+
+def effective_parameters(ila1: float, tila2: float, margin: float, N: int, L: int) -> tuple[float, float, float]:
+    """(β, α, ξ) whose mean-field model has attention ILA1, TILA2 and the given logit margin."""
+    y = float(np.clip(ila1, _EPS, 1 - _EPS))
+    z = float(np.clip(tila2, _EPS, 1 - _EPS))
+    beta = np.log(N * y / (1 - y))
+    alpha = np.log(2 * N * z / (1 - z)) / y
+    gap = z if L > N else z - (1 - z) / (2 * N)
+    xi = margin / gap if abs(gap) > _EPS else float("nan")
+    return float(beta), float(alpha), float(xi)
+
+
+def progress_measures(logits: np.ndarray, cache: dict, batch, task) -> dict[str, float]:
+    n = len(logits)
+    N, L = task.N, task.L
+    rows = np.arange(n)
+    shifted = logits - logits.max(axis=1, keepdims=True)
+    log_probs = shifted - np.log(np.exp(shifted).sum(axis=1, keepdims=True))
+    pred = logits.argmax(axis=1)
+    in_context = np.zeros((n, L), dtype=bool)
+    in_context[rows[:, None], batch.context_labels] = True
+
+    A1, a2 = cache["A1"], cache["a2"]
+    label_rows = np.arange(1, 2 * N, 2)
+    ila1 = float(np.mean(A1[:, label_rows, label_rows - 1]))
+    correct_label_token = batch.context_labels == batch.answer[:, None]  # (n, N)
+    tila2 = float(np.mean(np.sum(a2[:, label_rows] * correct_label_token, axis=1)))
+
+    correct = logits[rows, batch.answer]
+    if L > N:
+        rivals = np.where(~in_context, logits, 0.0).sum(axis=1) / (L - N)
+    else:
+        others = in_context.copy()
+        others[rows, batch.answer] = False
+        rivals = np.where(others, logits, 0.0).sum(axis=1) / max(N - 1, 1)
+    margin = float(np.mean(correct - rivals))
+    beta, alpha, xi = effective_parameters(ila1, tila2, margin, N, L)
+    return {
+        "eval_loss": float(-np.mean(log_probs[rows, batch.answer])),
+        "icl_acc": float(np.mean(pred == batch.answer)),
+        "cla": float(np.mean(in_context[rows, pred])),
+        "ila1": ila1,
+        "tila2": tila2,
+        "beta": beta,
+        "alpha": alpha,
+        "xi": xi,
+    }
