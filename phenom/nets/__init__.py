@@ -1,7 +1,9 @@
 """Small attention networks written in numpy, with hand-written backward passes."""
 
+from ..tasks import CopyingTask
+from .attention import AttentionNetwork
 from .lsa import LinearAttention
 from .optim import SGD, Adam
 from .training import History, train
 
-__all__ = ["LinearAttention", "SGD", "Adam", "History", "train"]
+__all__ = ["AttentionNetwork", "CopyingTask", "LinearAttention", "SGD", "Adam", "History", "train"]

@@ -92,7 +92,8 @@ def train(
     opt = make_optimizer(optimizer, lr, weight_decay)
     rate = _schedule(schedule, lr, steps)
     data_rng = np.random.default_rng(seed)
-    eval_batch = task.sample(eval_size, np.random.default_rng(eval_seed))
+    options = getattr(net, "sample_options", {})  # e.g. float32 batches for a float32 network
+    eval_batch = task.sample(eval_size, np.random.default_rng(eval_seed), **options)
     hist = History(
         config={
             "network": type(net).__name__,
@@ -119,7 +120,7 @@ def train(
             running = []
         if step == steps:
             break
-        loss, grads = net.loss_and_grads(task.sample(batch_size, data_rng))
+        loss, grads = net.loss_and_grads(task.sample(batch_size, data_rng, **options))
         if not np.isfinite(loss):
             raise FloatingPointError(f"training diverged at step {step} (loss {loss}); lower lr")
         running.append(loss)
