@@ -62,6 +62,25 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--quick", action="store_true", help="shorter training, fewer seeds and depths")
     p.add_argument("--out", default="figures", help="folder for the PNGs and their data (default figures/)")
 
+    for command, text in (("train", "train the two-layer attention network: history and progress-measure figure"),
+                          ("ablate", "train (or reuse an identical run) and remove each attention head")):
+        p = sub.add_parser(command, help=text)
+        p.add_argument("--task", default="copy", help="task: copy (default copy)")
+        p.add_argument("--N", type=_number, default=8, help="item-label pairs, 1 to 32 (default 8)")
+        p.add_argument("--L", type=_number, default=32, help="labels, integer >= N (default 32)")
+        p.add_argument("--D", type=_number, default=63, help="content dimension, integer >= L (default 63)")
+        p.add_argument("--eps", type=_number, default=0.1, help="within-class noise, >= 0 (default 0.1)")
+        p.add_argument("--steps", type=_number, default=2000, help="training steps (default 2000)")
+        p.add_argument("--lr", type=_number, default=0.5, help="learning rate (default 0.5)")
+        p.add_argument("--optimizer", default="sgd", help="sgd or adam (default sgd)")
+        p.add_argument("--classifier", default="linear", help="linear or mlp (default linear)")
+        p.add_argument("--batch-size", type=_number, default=128, help="sequences per step (default 128)")
+        p.add_argument("--seed", type=_number, default=0, help="seed of initialisation and data (default 0)")
+        p.add_argument("--out", default="figures", help="folder for the results (default figures/)")
+        p.add_argument("--name", default=command, help=f"file stem (default {command})")
+        if command == "train":
+            p.add_argument("--controls", type=_number, default=0, help="also train this many L = N runs (default 0)")
+
     p = sub.add_parser("reproduce", help="regenerate every figure of the README and figures/manifest.json")
     p.add_argument("--out", default="figures", help="folder (default figures/)")
     p.add_argument("--quick", action="store_true", help="coarser grids and shorter runs, same settings")
@@ -82,6 +101,18 @@ def _run(args: argparse.Namespace) -> None:
         if grid > 2001:
             raise ValueError(f"grid must be an integer from 2 to 2001, got {grid}")
         entries = [induction.landscape_job(args.out, **common(), n=grid, name=args.name)]
+    elif args.command in ("train", "ablate"):
+        from .jobs import network
+
+        settings = dict(N=args.N, L=args.L, D=args.D, eps=args.eps, steps=args.steps, lr=args.lr,
+                        optimizer=args.optimizer, classifier=args.classifier, batch_size=args.batch_size)
+        network.make_task(args.task, N=args.N, L=args.L, D=args.D, eps=args.eps)  # check before any work
+        seed = _validate.count("seed", args.seed, minimum=0)
+        if args.command == "train":
+            controls = _validate.count("controls", args.controls, minimum=0)
+            entries = [network.train_job(args.out, task=args.task, seed=seed, controls=controls, name=args.name, **settings)]
+        else:
+            entries = [network.ablate_job(args.out, task=args.task, seed=seed, name=args.name, **settings)]
     elif args.command == "lsa":
         lsa.make_task(args.d, args.N, args.noise)  # check the arguments before any work
         entries = [job() for job in lsa.lsa_jobs(args.out, d=args.d, N=args.N, noise=args.noise, quick=args.quick).values()]

@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from . import _io
-from .jobs import induction, lsa
+from .jobs import induction, lsa, network
 
 __all__ = ["reproduce", "figure_jobs"]
 
@@ -19,6 +19,7 @@ def figure_jobs(out: str | Path = "figures", *, quick: bool = False) -> dict:
         "induction_landscape": lambda: induction.landscape_job(out, **setting, name="induction_landscape",
                                                                n=101 if quick else 201),
         **lsa.lsa_jobs(out, quick=quick),
+        **network.reference_job(out, quick=quick),
     }
 
 

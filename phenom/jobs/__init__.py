@@ -6,6 +6,6 @@ records in ``out/manifest.json``. The CLI's commands are these jobs with paramet
 command line.
 """
 
-from . import induction, lsa
+from . import induction, lsa, network
 
-__all__ = ["induction", "lsa"]
+__all__ = ["induction", "lsa", "network"]

@@ -8,7 +8,9 @@ network's initialisation seed (chosen when it was built), ``seed`` for the train
 
 from __future__ import annotations
 
+import json
 import math
+import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -57,6 +59,75 @@ def _schedule(name: str, lr: float, steps: int):
     raise ValueError(f"schedule must be 'constant' or 'cosine', got {name!r}")
 
 
+class _Progress:
+    """A one-line progress report on stderr, rewritten in place; silent when not a terminal."""
+
+    def __init__(self, steps: int, enabled: bool | None):
+        self.steps = steps
+        self.enabled = sys.stderr.isatty() if enabled is None else enabled
+
+    def update(self, step: int, row: dict) -> None:
+        if not self.enabled:
+            return
+        shown = "  ".join(f"{k} {row[k]:.3g}" for k in ("loss", "eval_loss", "icl_acc") if k in row)
+        end = "\n" if step == self.steps else ""
+        print(f"\rstep {step}/{self.steps}  {shown}", end=end, file=sys.stderr, flush=True)
+
+
+def _plain(value):
+    """numpy scalars and arrays as Python values, everything else as is (NaN stays NaN)."""
+    if isinstance(value, dict):
+        return {str(k): _plain(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_plain(v) for v in value]
+    if isinstance(value, np.ndarray):
+        return _plain(value.tolist())
+    if isinstance(value, np.generic):
+        return value.item()
+    return value
+
+
+def _save_checkpoint(path: Path, step: int, net, opt, data_rng, running, hist: History) -> None:
+    """Everything a resumed run needs to continue exactly: weights, optimiser state, the data
+    stream's RNG state, the partial running loss and the history so far."""
+    arrays = {f"param/{k}": v for k, v in net.params().items()}
+    state = opt.state_dict()
+    for kind in ("m", "v"):
+        arrays.update({f"opt_{kind}/{k}": v for k, v in state.get(kind, {}).items()})
+    meta = {
+        "step": step,
+        "config": hist.config,
+        "records": hist.records,
+        "running": running,
+        "rng": data_rng.bit_generator.state,
+        "opt_t": state.get("t", 0),
+    }
+    arrays["meta"] = np.array(json.dumps(_plain(meta)))  # NaN kept as NaN (JSON's extension)
+
+    def write(tmp):
+        with open(tmp, "wb") as f:
+            np.savez(f, **arrays)
+
+    _io.atomic_write(path, write)
+
+
+def _load_checkpoint(path: Path, net, opt, data_rng, config: dict):
+    with np.load(path) as data:
+        meta = json.loads(str(data["meta"]))
+        saved = json.loads(json.dumps(_plain(config)))
+        if meta["config"] != saved:
+            diff = sorted(k for k in set(saved) | set(meta["config"]) if saved.get(k) != meta["config"].get(k))
+            raise ValueError(f"checkpoint {path} is from a different configuration (differs in: {', '.join(diff)})")
+        for k, v in net.params().items():
+            v[...] = data[f"param/{k}"]
+        state = {"t": meta["opt_t"]}
+        for kind in ("m", "v"):
+            state[kind] = {k.split("/", 1)[1]: data[k] for k in data.files if k.startswith(f"opt_{kind}/")}
+        opt.load_state_dict(state)
+    data_rng.bit_generator.state = meta["rng"]
+    return meta["step"], meta["running"], meta["records"]
+
+
 def train(
     net,
     task,
@@ -72,6 +143,10 @@ def train(
     weight_decay: float = 0.0,
     schedule: str = "constant",
     clip_norm: float | None = None,
+    checkpoint: str | Path | None = None,
+    checkpoint_every: int | None = None,
+    resume: bool = False,
+    progress: bool | None = None,
 ) -> History:
     """Train ``net`` in place on fresh batches of ``task`` and return its History.
 
@@ -80,12 +155,19 @@ def train(
     ``schedule`` is ``"constant"`` or ``"cosine"`` (lr → 0 at the last step); ``clip_norm``
     rescales a gradient whose global norm exceeds it (deep linear attention has heavy-tailed
     gradients: its output is a high-degree polynomial of Gaussian data).
+
+    ``checkpoint`` names a file written atomically every ``checkpoint_every`` steps (default:
+    at each evaluation) and at the end; with ``resume=True`` an existing checkpoint of the same
+    configuration is continued, and the result equals an uninterrupted run exactly. A progress
+    line goes to stderr when it is a terminal (``progress`` forces it on or off).
     """
     steps = _validate.count("steps", steps)
     lr = _validate.positive("lr", lr)
     batch_size = _validate.count("batch_size", batch_size)
     eval_every = _validate.count("eval_every", max(1, steps // 100) if eval_every is None else eval_every)
     eval_size = _validate.count("eval_size", eval_size)
+    if checkpoint_every is not None:
+        checkpoint_every = _validate.count("checkpoint_every", checkpoint_every)
     if hasattr(net, "check_task"):
         net.check_task(task)
     eval_seed = seed + 1 if eval_seed is None else eval_seed
@@ -98,7 +180,7 @@ def train(
         config={
             "network": type(net).__name__,
             "net": getattr(net, "config", {}),
-            "task": repr(task),
+            "task": getattr(task, "config", repr(task)),
             "steps": steps,
             "lr": lr,
             "optimizer": optimizer,
@@ -112,12 +194,24 @@ def train(
         }
     )
     params = net.params()
-    running = []
-    for step in range(steps + 1):
-        if step % eval_every == 0 or step == steps:
-            train_loss = float(np.mean(running)) if running else float("nan")
-            hist.append(step=step, loss=train_loss, **net.metrics(eval_batch, task))
-            running = []
+    running: list[float] = []
+    start = 0
+    checkpoint = Path(checkpoint) if checkpoint is not None else None
+    if resume and checkpoint is not None and checkpoint.exists():
+        start, running, hist.records = _load_checkpoint(checkpoint, net, opt, data_rng, hist.config)
+    meter = _Progress(steps, progress)
+    for step in range(start, steps + 1):
+        if step > start or not hist.records:  # a resumed step's evaluation is already recorded
+            if step % eval_every == 0 or step == steps:
+                train_loss = float(np.mean(running)) if running else float("nan")
+                row = {"step": step, "loss": train_loss, **net.metrics(eval_batch, task)}
+                hist.append(**row)
+                meter.update(step, row)
+                running = []
+            if checkpoint is not None and step > start and (
+                step == steps or step % (checkpoint_every or eval_every) == 0
+            ):
+                _save_checkpoint(checkpoint, step, net, opt, data_rng, running, hist)
         if step == steps:
             break
         loss, grads = net.loss_and_grads(task.sample(batch_size, data_rng, **options))
