@@ -6,7 +6,7 @@ import numbers
 
 import numpy as np
 
-__all__ = ["count", "positive", "nonnegative", "finite_array", "pairs", "spd_matrix"]
+__all__ = ["count", "positive", "nonnegative", "probability", "finite_array", "pairs", "spd_matrix"]
 
 
 def count(name: str, value, *, minimum: int = 1, bound: str | None = None) -> int:
@@ -49,6 +49,13 @@ def nonnegative(name: str, value) -> float:
         raise ValueError(f"{name} must be a finite number >= 0, got {value!r}")
     if not (np.isfinite(value) and value >= 0):
         raise ValueError(f"{name} must be a finite number >= 0, got {value!r}")
+    return float(value)
+
+
+def probability(name: str, value) -> float:
+    """A number in [0, 1]."""
+    if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Real) or not (0 <= value <= 1):
+        raise ValueError(f"{name} must be a probability in [0, 1], got {value!r}")
     return float(value)
 
 

@@ -65,11 +65,16 @@ def _parser() -> argparse.ArgumentParser:
     for command, text in (("train", "train the two-layer attention network: history and progress-measure figure"),
                           ("ablate", "train (or reuse an identical run) and remove each attention head")):
         p = sub.add_parser(command, help=text)
-        p.add_argument("--task", default="copy", help="task: copy (default copy)")
+        p.add_argument("--task", default="copy", help="copy or classify (default copy)")
         p.add_argument("--N", type=_number, default=8, help="item-label pairs, 1 to 32 (default 8)")
         p.add_argument("--L", type=_number, default=32, help="labels, integer >= N (default 32)")
         p.add_argument("--D", type=_number, default=63, help="content dimension, integer >= L (default 63)")
         p.add_argument("--eps", type=_number, default=0.1, help="within-class noise, >= 0 (default 0.1)")
+        p.add_argument("--K", type=_number, default=256, help="classify: classes, a multiple of L (default 256)")
+        p.add_argument("--B", type=_number, default=1, help="classify: burstiness, divides N, 0 = i.i.d. (default 1)")
+        p.add_argument("--zipf", type=_number, default=0.0, help="classify: rank-frequency exponent a (default 0)")
+        p.add_argument("--p-B", type=_number, default=1.0, help="classify: fraction of bursty sequences (default 1)")
+        p.add_argument("--p-C", type=_number, default=0.0, help="classify: fraction with novel classes (default 0)")
         p.add_argument("--steps", type=_number, default=2000, help="training steps (default 2000)")
         p.add_argument("--lr", type=_number, default=0.5, help="learning rate (default 0.5)")
         p.add_argument("--optimizer", default="sgd", help="sgd or adam (default sgd)")
@@ -106,7 +111,9 @@ def _run(args: argparse.Namespace) -> None:
 
         settings = dict(N=args.N, L=args.L, D=args.D, eps=args.eps, steps=args.steps, lr=args.lr,
                         optimizer=args.optimizer, classifier=args.classifier, batch_size=args.batch_size)
-        network.make_task(args.task, N=args.N, L=args.L, D=args.D, eps=args.eps)  # check before any work
+        if args.task == "classify":
+            settings.update(K=args.K, B=args.B, a=args.zipf, p_B=args.p_B, p_C=args.p_C)
+        network.make_task(args.task, **settings)  # check before any work
         seed = _validate.count("seed", args.seed, minimum=0)
         if args.command == "train":
             controls = _validate.count("controls", args.controls, minimum=0)

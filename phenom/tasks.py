@@ -146,3 +146,126 @@ class CopyingTask:
         target = _noisy(means[np.arange(n), pair], self.eps, D, rng)
         tokens = assemble(items, labels, target, self.label_vectors, rng, dtype)
         return SequenceBatch(tokens, labels[np.arange(n), pair], labels, pair)
+
+
+class ClassificationTask:
+    """Reddy's in-context classification distribution, for in-context vs in-weights learning.
+
+    K classes (K a multiple of L; class k has label k mod L) with fixed means ~ N(0, I/D) and a
+    rank-frequency law p(k) ∝ (k+1)^(−a). A fraction ``p_B`` of sequences is *bursty*: N/B classes,
+    each appearing B times, the target's class among them, all with distinct labels; the rest are
+    i.i.d. draws from p (B = 0 makes every sequence i.i.d.). A fraction ``p_C`` of sequences uses
+    novel classes (fresh means, random distinct labels), which only in-context learning can solve.
+
+    Evaluation sets (:meth:`eval_sets`): IC (bursty, novel: pure in-context), IC2 (bursty, the
+    existing classes with labels shifted l → l+1 mod L, scored against the shifted label) and IW
+    (i.i.d. existing classes: in-weights only).
+    """
+
+    def __init__(self, N: int = 8, L: int = 32, D: int = 63, eps: float = 0.1, K: int = 256, B: int = 1,
+                 a: float = 0.0, p_B: float = 1.0, p_C: float = 0.0, seed: int = 0):
+        from . import _validate
+
+        self.N, self.L = _validate.pairs(N, L)
+        if 2 * self.N + 1 > POSITIONS:
+            raise ValueError(f"N must be an integer <= {(POSITIONS - 1) // 2} (2N+1 tokens in {POSITIONS} position slots), got {N}")
+        self.D = _validate.count("D", D, minimum=self.L, bound=f"L = {self.L} (L label vectors need L dimensions to be independent)")
+        self.eps = _validate.nonnegative("eps", eps)
+        self.K = _validate.count("K", K, minimum=self.L, bound=f"L = {self.L}")
+        if self.K % self.L:
+            raise ValueError(f"K must be a multiple of L = {self.L}, got {K}")
+        self.B = _validate.count("B", B, minimum=0)
+        if self.B and (self.N % self.B or self.N // self.B > self.L):
+            raise ValueError(f"B must divide N = {self.N} with N/B <= L = {self.L} (or be 0), got {B}")
+        self.a = _validate.nonnegative("a", a)
+        self.p_B, self.p_C = (_validate.probability(name, v) for name, v in (("p_B", p_B), ("p_C", p_C)))
+        self.seed = int(seed)
+        rng = np.random.default_rng(seed)
+        self.label_vectors = rng.standard_normal((self.L, self.D)) / np.sqrt(self.D)
+        self.means = rng.standard_normal((self.K, self.D)) / np.sqrt(self.D)
+        weights = (np.arange(self.K) + 1.0) ** (-self.a)
+        self.p = weights / weights.sum()
+
+    def __repr__(self) -> str:
+        return (f"ClassificationTask(N={self.N}, L={self.L}, D={self.D}, eps={self.eps:g}, K={self.K}, B={self.B}, "
+                f"a={self.a:g}, p_B={self.p_B:g}, p_C={self.p_C:g}, seed={self.seed})")
+
+    @property
+    def config(self) -> dict:
+        return {"task": "classify", "N": self.N, "L": self.L, "D": self.D, "eps": self.eps, "K": self.K, "B": self.B,
+                "a": self.a, "p_B": self.p_B, "p_C": self.p_C, "class_seed": self.seed}
+
+    @property
+    def d_model(self) -> int:
+        return POSITIONS + self.D
+
+    def _gumbel_keys(self, n: int, rng) -> np.ndarray:
+        return np.log(self.p)[None, :] - np.log(-np.log(rng.random((n, self.K))))
+
+    def _bursty_classes(self, n: int, rng) -> tuple[np.ndarray, np.ndarray]:
+        """N/B classes per sequence with distinct labels, the target's (drawn from p) first.
+        Labels are drawn without replacement in proportion to their classes' total mass, and a
+        class within its label in proportion to p (Gumbel top-k over per-label maxima)."""
+        groups = self.K // self.L
+        keys = self._gumbel_keys(n, rng).reshape(n, groups, self.L)  # class k = g·L + l, label l
+        best_in_label = keys.argmax(axis=1)  # (n, L): the class offset chosen for each label
+        label_keys = keys.max(axis=1)
+        target = self._gumbel_keys(n, rng).argmax(axis=1)
+        target_label = target % self.L
+        label_keys[np.arange(n), target_label] = -np.inf
+        others = np.argsort(-label_keys, axis=1)[:, : self.N // self.B - 1]
+        classes = np.concatenate([target[:, None], best_in_label[np.arange(n)[:, None], others] * self.L + others], axis=1)
+        return classes, target
+
+    def sample(self, n: int, rng: np.random.Generator, dtype=np.float64, *, bursty: bool | None = None,
+               novel: bool | None = None, shift_labels: int = 0) -> SequenceBatch:
+        """``n`` sequences from the training mixture; ``bursty``/``novel`` force a kind and
+        ``shift_labels`` relabels every class l → l + shift (mod L)."""
+        N, L, D = self.N, self.L, self.D
+        is_bursty = (rng.random(n) < self.p_B) & (self.B > 0) if bursty is None else np.full(n, bool(bursty) and self.B > 0)
+        is_novel = rng.random(n) < self.p_C if novel is None else np.full(n, bool(novel))
+        classes = np.empty((n, N), dtype=int)
+        target = np.empty(n, dtype=int)
+        # i.i.d. sequences: every context class and the target's drawn from p.
+        iid = ~is_bursty
+        if iid.any():
+            m = int(iid.sum())
+            classes[iid] = rng.choice(self.K, size=(m, N), p=self.p)
+            target[iid] = rng.choice(self.K, size=m, p=self.p)
+        if is_bursty.any():
+            m = int(is_bursty.sum())
+            chosen, t = self._bursty_classes(m, rng)
+            repeated = np.repeat(chosen, self.B, axis=1)  # each class B times
+            order = np.argsort(rng.random((m, N)), axis=1)
+            classes[is_bursty] = np.take_along_axis(repeated, order, axis=1)
+            target[is_bursty] = t
+        labels = (classes % L + shift_labels) % L
+        answer = (target % L + shift_labels) % L
+        means = self.means[classes]
+        target_mean = self.means[target]
+        if is_novel.any():
+            # Novel classes: a fresh mean for every distinct class of the sequence (found by its
+            # first occurrence among the N + 1 class draws) and a random relabelling.
+            rows = np.flatnonzero(is_novel)
+            ids = np.concatenate([classes[rows], target[rows, None]], axis=1)  # (m, N+1)
+            first = (ids[:, :, None] == ids[:, None, :]).argmax(axis=2)
+            fresh = rng.standard_normal((len(rows), N + 1, D)) / np.sqrt(D)
+            new = np.take_along_axis(fresh, first[:, :, None], axis=1)
+            means[rows], target_mean[rows] = new[:, :N], new[:, N]
+            relabel = np.argsort(rng.random((len(rows), L)), axis=1)  # a random permutation of labels
+            labels[rows] = np.take_along_axis(relabel, labels[rows], axis=1)
+            answer[rows] = relabel[np.arange(len(rows)), answer[rows]]
+        items = _noisy(means, self.eps, D, rng)
+        target_item = _noisy(target_mean, self.eps, D, rng)
+        tokens = assemble(items, labels, target_item, self.label_vectors, rng, dtype)
+        match = classes == target[:, None]
+        pair = np.where(match.any(axis=1), match.argmax(axis=1), -1)
+        return SequenceBatch(tokens, answer, labels, pair)
+
+    def eval_sets(self, n: int, rng: np.random.Generator, dtype=np.float64) -> dict[str, SequenceBatch]:
+        """The three evaluation sets: IC, IC2 and IW (see the class docstring)."""
+        return {
+            "IC": self.sample(n, rng, dtype, bursty=True, novel=True),
+            "IC2": self.sample(n, rng, dtype, bursty=True, novel=False, shift_labels=1),
+            "IW": self.sample(n, rng, dtype, bursty=False, novel=False),
+        }

@@ -22,12 +22,19 @@ TRAIN_SETTING = dict(N=8, L=32, D=63, eps=0.1, steps=2000, lr=0.5, optimizer="sg
 """The documented fast setting: SGD at lr 0.5 learns the copying task at N = 8, L = 32 in ~1000 steps."""
 
 
-TASKS = ("copy",)
+TASKS = ("copy", "classify")
+CLASSIFY_KEYS = ("K", "B", "a", "p_B", "p_C")
 
 
 def make_task(task: str = "copy", **kw):
+    """``"copy"`` (N, L, D, eps) or ``"classify"`` (also K, B, a, p_B, p_C)."""
+    base = {k: kw[k] for k in ("N", "L", "D", "eps") if k in kw}
     if task == "copy":
-        return CopyingTask(**{k: kw[k] for k in ("N", "L", "D", "eps") if k in kw})
+        return CopyingTask(**base)
+    if task == "classify":
+        from ..tasks import ClassificationTask
+
+        return ClassificationTask(**base, **{k: kw[k] for k in CLASSIFY_KEYS if kw.get(k) is not None})
     raise ValueError(f"task must be one of {TASKS}, got {task!r}")
 
 
@@ -53,18 +60,26 @@ def train_job(out="figures", *, task: str = "copy", seed: int = 0, controls: int
     started = time.perf_counter()
     s = {**TRAIN_SETTING, **settings}
     out = Path(out)
-    the_task = make_task(task, **{k: s[k] for k in ("N", "L", "D", "eps")})
+    the_task = make_task(task, **s)
     run = {k: s[k] for k in ("steps", "lr", "optimizer", "classifier", "batch_size", "weight_decay")}
-    _, hist = train_run(out, task=the_task, seed=seed, stem=f"{name}_history", progress=progress, **run)
+    net, hist = train_run(out, task=the_task, seed=seed, stem=f"{name}_history", progress=progress, **run)
+    files = [f"{name}.png", f"{name}_history.csv", f"{name}_history.json"]
+    if task == "classify":
+        # In-context vs in-weights: accuracy on the three evaluation sets.
+        sets = the_task.eval_sets(4096, np.random.default_rng(20_000 + seed), dtype=net.dtype)
+        evaluation = {kind: net.metrics(batch, the_task) for kind, batch in sets.items()}
+        _io.write_json(out / f"{name}_evaluation.json", {"parameters": {"task": task, "seed": seed, **s},
+                                                          "seeds": {"init": seed, "data": seed, "eval_sets": 20_000 + seed},
+                                                          "evaluation": evaluation, "versions": _io.provenance()})
+        files.append(f"{name}_evaluation.json")
     control_task, control_hists = None, []
     if controls:
-        control_task = make_task(task, **{**{k: s[k] for k in ("N", "D", "eps")}, "L": s["N"]})
+        control_task = make_task(task, **{**s, "L": s["N"]})
         for c in range(controls):
             _, h = train_run(out, task=control_task, seed=c, stem=f"{name}_L_equals_N_seed{c}_history", progress=progress, **run)
             control_hists.append(h)
     fig = training_figure(hist, the_task, control_hists, control_task)
     _io.save_figure(fig, out / f"{name}.png")
-    files = [f"{name}.png", f"{name}_history.csv", f"{name}_history.json"]
     files += [f"{name}_L_equals_N_seed{c}_history.json" for c in range(controls)]
     seeds = {"init": seed, "data": seed, "eval": seed + 1, "L_equals_N_seeds": list(range(controls))}
     return entry({"task": task, "seed": seed, **s, "L_equals_N_controls": controls}, started, files, seeds)
@@ -77,7 +92,7 @@ def ablate_job(out="figures", *, task: str = "copy", seed: int = 0, name: str = 
     started = time.perf_counter()
     s = {**TRAIN_SETTING, **settings}
     out = Path(out)
-    the_task = make_task(task, **{k: s[k] for k in ("N", "L", "D", "eps")})
+    the_task = make_task(task, **s)
     run = {k: s[k] for k in ("steps", "lr", "optimizer", "classifier", "batch_size", "weight_decay")}
     stem = stem or f"{name}_history"
     net, hist = train_run(out, task=the_task, seed=seed, stem=stem, progress=progress, **run)

@@ -15,7 +15,10 @@ MEASURES = {"icl_acc": ("ICL accuracy", "k"), "cla": ("CLA (label in context)", 
 
 
 def _setting(task) -> str:
-    return f"N = {task.N}, L = {task.L}, D = {task.D}, ε = {task.eps:g}"
+    text = f"N = {task.N}, L = {task.L}, D = {task.D}, ε = {task.eps:g}"
+    if hasattr(task, "K"):
+        text += f", K = {task.K}, B = {task.B}, a = {task.a:g}, p_B = {task.p_B:g}, p_C = {task.p_C:g}"
+    return text
 
 
 def training_figure(hist, task, controls: Sequence = (), control_task=None):
@@ -55,7 +58,8 @@ def training_figure(hist, task, controls: Sequence = (), control_task=None):
                title=f"L = N does not learn ({len(controls)} seed{'s' if len(controls) > 1 else ''})")
         ax.legend(loc="center right", fontsize=8.5)
     cfg = hist.config
-    fig.suptitle(f"Two-layer attention network on the copying task, {_setting(task)}, {cfg['optimizer'].upper()} "
+    kind = "copying task" if not hasattr(task, "K") else "in-context classification task"
+    fig.suptitle(f"Two-layer attention network on the {kind}, {_setting(task)}, {cfg['optimizer'].upper()} "
                  f"lr {cfg['lr']:g}, batch {cfg['batch_size']}, {cfg['net'].get('classifier', '')} read-out")
     return fig
 
