@@ -83,9 +83,15 @@ def _positions(n: int, T: int, rng: np.random.Generator, dtype) -> np.ndarray:
     return onehot
 
 
+def _gauss(rng: np.random.Generator, shape, D: int, dtype=np.float64) -> np.ndarray:
+    """N(0, I/D) draws, generated directly in float32 when asked (about twice as fast)."""
+    dtype = np.float32 if np.dtype(dtype) == np.float32 else np.float64
+    return rng.standard_normal(shape, dtype=dtype) * dtype(1 / np.sqrt(D))
+
+
 def _noisy(means: np.ndarray, eps: float, D: int, rng: np.random.Generator) -> np.ndarray:
     """An item of a class with mean μ: (μ + ε η)/sqrt(1 + ε²), η ~ N(0, I/D)."""
-    return (means + eps * rng.standard_normal(means.shape) / np.sqrt(D)) / np.sqrt(1 + eps**2)
+    return (means + eps * _gauss(rng, means.shape, D, means.dtype)) * means.dtype.type(1 / np.sqrt(1 + eps**2))
 
 
 def assemble(items: np.ndarray, labels: np.ndarray, target: np.ndarray, label_vectors: np.ndarray,
@@ -139,7 +145,7 @@ class CopyingTask:
 
     def sample(self, n: int, rng: np.random.Generator, dtype=np.float64) -> SequenceBatch:
         N, L, D = self.N, self.L, self.D
-        means = rng.standard_normal((n, N, D)) / np.sqrt(D)
+        means = _gauss(rng, (n, N, D), D, dtype)
         items = _noisy(means, self.eps, D, rng)
         labels = np.argsort(rng.random((n, L)), axis=1)[:, :N]  # N distinct labels each
         pair = rng.integers(0, N, size=n)

@@ -82,7 +82,7 @@ def test_L_equal_N_stays_at_chance(seed):
 @pytest.mark.parametrize("optimizer", ["sgd", "adam"])
 def test_resumed_run_equals_an_uninterrupted_one(tmp_path, optimizer):
     task = CopyingTask(N=3, L=6, D=8)
-    kw = dict(steps=40, lr=0.05 if optimizer == "adam" else 0.5, optimizer=optimizer, batch_size=16, seed=3,
+    kw = dict(steps=40, lr=0.05 if optimizer == "adam" else 0.1, optimizer=optimizer, batch_size=16, seed=3,
               eval_every=10, eval_size=64)
     whole = AttentionNetwork.init(task, seed=1)
     h_whole = train(whole, task, **kw)

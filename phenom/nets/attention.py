@@ -170,18 +170,14 @@ class AttentionNetwork:
             g["V2"] = g["Q2"] = g["K2"] = np.zeros_like(p["V2"])
         dX1[:, -1] += dx_t
         # Layer 1 (every token).
-        dX = dX1.copy()
+        # The input tokens are data, not parameters: no gradient flows into X itself.
         if cache["ablate"] != "layer1":
             Y = cache["Y"]
             g["V1"] = _gram(dX1, Y)
             dY = _mm(dX1, p["V1"])
             dA = dY @ np.swapaxes(X, 1, 2)
-            dX += np.swapaxes(A1, 1, 2) @ dY
             dS = A1 * (dA - np.sum(A1 * dA, axis=2, keepdims=True))
-            G1 = cache["G1"]
-            dSX = dS @ X
-            dX += _mm(dSX, G1.T) + _mm(np.swapaxes(dS, 1, 2) @ X, G1)
-            dG1 = _gram(X, dSX)
+            dG1 = _gram(X, dS @ X)
             g["Q1"], g["K1"] = p["K1"] @ dG1.T, p["Q1"] @ dG1
         else:
             g["V1"] = g["Q1"] = g["K1"] = np.zeros_like(p["V1"])
