@@ -40,15 +40,26 @@ def atomic_write(path: str | os.PathLike, write: Callable[[str], None]) -> Path:
     return path
 
 
-def _jsonable(value):
+def plain(value):
+    """numpy scalars and arrays (nested in dicts, lists, tuples) as Python values; NaN stays NaN."""
     if isinstance(value, Mapping):
-        return {str(k): _jsonable(v) for k, v in value.items()}
+        return {str(k): plain(v) for k, v in value.items()}
     if isinstance(value, (list, tuple)):
-        return [_jsonable(v) for v in value]
+        return [plain(v) for v in value]
     if isinstance(value, np.ndarray):
-        return _jsonable(value.tolist())
+        return plain(value.tolist())
     if isinstance(value, np.generic):
         return value.item()
+    return value
+
+
+def _jsonable(value):
+    """:func:`plain`, with NaN as null and ±inf as strings: strict JSON."""
+    value = plain(value)
+    if isinstance(value, dict):
+        return {k: _jsonable(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_jsonable(v) for v in value]
     if isinstance(value, float) and not np.isfinite(value):
         return None if np.isnan(value) else ("inf" if value > 0 else "-inf")
     return value

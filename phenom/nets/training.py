@@ -74,19 +74,6 @@ class _Progress:
         print(f"\rstep {step}/{self.steps}  {shown}", end=end, file=sys.stderr, flush=True)
 
 
-def _plain(value):
-    """numpy scalars and arrays as Python values, everything else as is (NaN stays NaN)."""
-    if isinstance(value, dict):
-        return {str(k): _plain(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [_plain(v) for v in value]
-    if isinstance(value, np.ndarray):
-        return _plain(value.tolist())
-    if isinstance(value, np.generic):
-        return value.item()
-    return value
-
-
 def _save_checkpoint(path: Path, step: int, net, opt, data_rng, running, hist: History) -> None:
     """Everything a resumed run needs to continue exactly: weights, optimiser state, the data
     stream's RNG state, the partial running loss and the history so far."""
@@ -102,7 +89,7 @@ def _save_checkpoint(path: Path, step: int, net, opt, data_rng, running, hist: H
         "rng": data_rng.bit_generator.state,
         "opt_t": state.get("t", 0),
     }
-    arrays["meta"] = np.array(json.dumps(_plain(meta)))  # NaN kept as NaN (JSON's extension)
+    arrays["meta"] = np.array(json.dumps(_io.plain(meta)))  # NaN kept as NaN (JSON's extension)
 
     def write(tmp):
         with open(tmp, "wb") as f:
@@ -114,7 +101,7 @@ def _save_checkpoint(path: Path, step: int, net, opt, data_rng, running, hist: H
 def _load_checkpoint(path: Path, net, opt, data_rng, config: dict):
     with np.load(path) as data:
         meta = json.loads(str(data["meta"]))
-        saved = json.loads(json.dumps(_plain(config)))
+        saved = json.loads(json.dumps(_io.plain(config)))
         if meta["config"] != saved:
             diff = sorted(k for k in set(saved) | set(meta["config"]) if saved.get(k) != meta["config"].get(k))
             raise ValueError(f"checkpoint {path} is from a different configuration (differs in: {', '.join(diff)})")
