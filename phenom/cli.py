@@ -76,8 +76,10 @@ def _parser() -> argparse.ArgumentParser:
         p.add_argument("--p-B", type=_number, default=1.0, help="classify: fraction of bursty sequences (default 1)")
         p.add_argument("--p-C", type=_number, default=0.0, help="classify: fraction with novel classes (default 0)")
         p.add_argument("--steps", type=_number, default=2000, help="training steps (default 2000)")
-        p.add_argument("--lr", type=_number, default=0.5, help="learning rate (default 0.5)")
-        p.add_argument("--optimizer", default="sgd", help="sgd or adam (default sgd)")
+        p.add_argument("--lr", type=_number, default=None, help="learning rate (default 0.5 for sgd, 0.001 for adam)")
+        p.add_argument("--optimizer", default=None,
+                       help="sgd or adam (default sgd with the linear read-out, adam with mlp: under plain SGD "
+                            "at a useful rate the MLP's ReLU units die)")
         p.add_argument("--classifier", default="linear", help="linear or mlp (default linear)")
         p.add_argument("--batch-size", type=_number, default=128, help="sequences per step (default 128)")
         p.add_argument("--seed", type=_number, default=0, help="seed of initialisation and data (default 0)")
@@ -109,8 +111,10 @@ def _run(args: argparse.Namespace) -> None:
     elif args.command in ("train", "ablate"):
         from .jobs import network
 
-        settings = dict(N=args.N, L=args.L, D=args.D, eps=args.eps, steps=args.steps, lr=args.lr,
-                        optimizer=args.optimizer, classifier=args.classifier, batch_size=args.batch_size)
+        optimizer = args.optimizer or ("adam" if args.classifier == "mlp" else "sgd")
+        lr = args.lr if args.lr is not None else (1e-3 if optimizer == "adam" else 0.5)
+        settings = dict(N=args.N, L=args.L, D=args.D, eps=args.eps, steps=args.steps, lr=lr,
+                        optimizer=optimizer, classifier=args.classifier, batch_size=args.batch_size)
         if args.task == "classify":
             settings.update(K=args.K, B=args.B, a=args.zipf, p_B=args.p_B, p_C=args.p_C)
         network.make_task(args.task, **settings)  # check before any work

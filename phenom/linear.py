@@ -44,7 +44,7 @@ from dataclasses import dataclass
 import numpy as np
 import sympy as sp
 
-from . import _validate
+from . import _rng, _validate
 from ._gaussian import expectation
 from .flow import Trajectory, gradient_flow
 
@@ -160,7 +160,7 @@ class LinearICL:
         G = self._gamma(Gamma, single=True)
         n_tasks = _validate.count("n_tasks", n_tasks, minimum=2)
         chunk = _validate.count("chunk", chunk)
-        rng = np.random.default_rng(seed)
+        rng = _rng.stream(seed, "monte_carlo")
         total = total_sq = 0.0
         done = 0
         while done < n_tasks:

@@ -10,6 +10,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from . import _rng
+
 __all__ = ["RegressionBatch", "sample_regression"]
 
 
@@ -130,7 +132,7 @@ class CopyingTask:
         self.D = _validate.count("D", D, minimum=self.L, bound=f"L = {self.L} (L label vectors need L dimensions to be independent)")
         self.eps = _validate.nonnegative("eps", eps)
         self.seed = int(seed)
-        self.label_vectors = np.random.default_rng(seed).standard_normal((self.L, self.D)) / np.sqrt(self.D)
+        self.label_vectors = _rng.stream(seed, "task").standard_normal((self.L, self.D)) / np.sqrt(self.D)
 
     def __repr__(self) -> str:
         return f"CopyingTask(N={self.N}, L={self.L}, D={self.D}, eps={self.eps:g}, seed={self.seed})"
@@ -186,7 +188,7 @@ class ClassificationTask:
         self.a = _validate.nonnegative("a", a)
         self.p_B, self.p_C = (_validate.probability(name, v) for name, v in (("p_B", p_B), ("p_C", p_C)))
         self.seed = int(seed)
-        rng = np.random.default_rng(seed)
+        rng = _rng.stream(seed, "task")
         self.label_vectors = rng.standard_normal((self.L, self.D)) / np.sqrt(self.D)
         self.means = rng.standard_normal((self.K, self.D)) / np.sqrt(self.D)
         weights = (np.arange(self.K) + 1.0) ** (-self.a)
@@ -208,7 +210,7 @@ class ClassificationTask:
     def _gumbel_keys(self, n: int, rng) -> np.ndarray:
         return np.log(self.p)[None, :] - np.log(-np.log(rng.random((n, self.K))))
 
-    def _bursty_classes(self, n: int, rng) -> tuple[np.ndarray, np.ndarray]:
+    def _bursty_classes(self, n: int, rng, burst: int) -> tuple[np.ndarray, np.ndarray]:
         """N/B classes per sequence with distinct labels, the target's (drawn from p) first.
         Labels are drawn without replacement in proportion to their classes' total mass, and a
         class within its label in proportion to p (Gumbel top-k over per-label maxima)."""
@@ -219,7 +221,7 @@ class ClassificationTask:
         target = self._gumbel_keys(n, rng).argmax(axis=1)
         target_label = target % self.L
         label_keys[np.arange(n), target_label] = -np.inf
-        others = np.argsort(-label_keys, axis=1)[:, : self.N // self.B - 1]
+        others = np.argsort(-label_keys, axis=1)[:, : self.N // burst - 1]
         classes = np.concatenate([target[:, None], best_in_label[np.arange(n)[:, None], others] * self.L + others], axis=1)
         return classes, target
 
@@ -228,7 +230,9 @@ class ClassificationTask:
         """``n`` sequences from the training mixture; ``bursty``/``novel`` force a kind and
         ``shift_labels`` relabels every class l → l + shift (mod L)."""
         N, L, D = self.N, self.L, self.D
-        is_bursty = (rng.random(n) < self.p_B) & (self.B > 0) if bursty is None else np.full(n, bool(bursty) and self.B > 0)
+        # Forcing bursty sequences (the IC and IC2 sets) uses B = 1 when the task itself has B = 0.
+        burst = self.B if (self.B or bursty is None) else 1
+        is_bursty = (rng.random(n) < self.p_B) & (self.B > 0) if bursty is None else np.full(n, bool(bursty))
         is_novel = rng.random(n) < self.p_C if novel is None else np.full(n, bool(novel))
         classes = np.empty((n, N), dtype=int)
         target = np.empty(n, dtype=int)
@@ -240,8 +244,8 @@ class ClassificationTask:
             target[iid] = rng.choice(self.K, size=m, p=self.p)
         if is_bursty.any():
             m = int(is_bursty.sum())
-            chosen, t = self._bursty_classes(m, rng)
-            repeated = np.repeat(chosen, self.B, axis=1)  # each class B times
+            chosen, t = self._bursty_classes(m, rng, burst)
+            repeated = np.repeat(chosen, burst, axis=1)  # each class B times
             order = np.argsort(rng.random((m, N)), axis=1)
             classes[is_bursty] = np.take_along_axis(repeated, order, axis=1)
             target[is_bursty] = t

@@ -139,6 +139,13 @@ def test_bad_task(kwargs, message):
         CopyingTask(**kwargs)
 
 
+def test_mlp_read_out_learns_with_adam():
+    task = CopyingTask(**SMALL)
+    net = AttentionNetwork.init(task, "mlp", seed=0)
+    hist = train(net, task, seed=0, **(RUN | {"optimizer": "adam", "lr": 1e-3, "steps": 800, "weight_decay": 0.0}))
+    assert hist.icl_acc[0] < 0.1 and hist.icl_acc[-1] > 0.9
+
+
 def test_bad_network_input():
     task = CopyingTask(N=2, L=4, D=4)
     with pytest.raises(ValueError, match=r"^classifier must be one of \('linear', 'mlp'\)"):
@@ -147,3 +154,20 @@ def test_bad_network_input():
         train(AttentionNetwork.init(task), task, steps=2, lr=0.1, optimizer="lbfgs")
     with pytest.raises(ValueError, match="the network was built for d_model"):
         train(AttentionNetwork.init(task), CopyingTask(N=2, L=5, D=5), steps=2, lr=0.1)
+    net = AttentionNetwork.init(task)
+    for kwargs, message in [(dict(weight_decay=-1.0), "^weight_decay must be a finite number >= 0"),
+                            (dict(clip_norm=-1.0), "^clip_norm must be a finite number > 0"),
+                            (dict(seed=1.5), "^seed must be an integer >= 0"),
+                            (dict(seed=-1), "^seed must be an integer >= 0")]:
+        with pytest.raises(ValueError, match=message):
+            train(net, task, steps=2, lr=0.1, **kwargs)
+    with pytest.raises(ValueError, match="^ablate must be None, 'layer1' or 'layer2'"):
+        net.forward(task.sample(2, np.random.default_rng(0)).tokens, ablate="foo")
+
+
+def test_unreadable_checkpoint_is_named(tmp_path):
+    task = CopyingTask(N=2, L=4, D=4)
+    bad = tmp_path / "broken.npz"
+    bad.write_bytes(b"not a checkpoint")
+    with pytest.raises(ValueError, match="^checkpoint .*broken.npz cannot be read"):
+        train(AttentionNetwork.init(task), task, steps=2, lr=0.1, checkpoint=bad, resume=True)

@@ -58,6 +58,16 @@ def test_fraction_bursty_and_zipf_frequencies():
     assert abs(rate - expected) < 4 * np.sqrt(expected * (1 - expected) / n) + 4 * 0.7 * np.sqrt(q * (1 - q) / n)
 
 
+def test_evaluation_sets_of_an_iid_task_are_still_in_context():
+    # B = 0 trains on i.i.d. sequences only; IC and IC2 must still be bursty (B = 1 structure).
+    task = ClassificationTask(N=8, L=16, D=16, K=64, B=0)
+    sets = task.eval_sets(200, np.random.default_rng(8))
+    for kind in ("IC", "IC2"):
+        b = sets[kind]
+        assert all(len(set(r)) == 8 for r in b.context_labels)
+        assert np.all((b.context_labels == b.answer[:, None]).any(axis=1))
+
+
 def test_ic2_shifts_every_label_by_one():
     task = ClassificationTask(N=8, L=16, D=16, K=64, B=1)
     a = task.sample(200, np.random.default_rng(6), bursty=True, novel=False)

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .. import _io, _validate
+from .. import _io, _rng, _validate
 from ..linear import LinearICL, best_step_size
 from ..nets import LinearAttention, train
 from ..plots.lsa import lsa_curves_figure, lsa_depth_figure, lsa_landscape_figure, lsa_preconditioner_figure
@@ -27,7 +27,7 @@ def make_task(d: int = 5, N: int = 20, noise: float = 0.0, seed: int = 3) -> Lin
     lam = np.array(EIGENVALUES.get(d, np.geomspace(2.0, 0.3, d)))
     if d == 2:
         return LinearICL(d, N, np.diag(lam), None, noise)
-    Q, _ = np.linalg.qr(np.random.default_rng(seed).standard_normal((d, d)))
+    Q, _ = np.linalg.qr(_rng.stream(seed, "basis").standard_normal((d, d)))
     return LinearICL(d, N, Q @ np.diag(lam) @ Q.T, None, noise)
 
 
@@ -154,8 +154,8 @@ def depth_job(out="figures", *, d: int = 5, N: int = 20, noise: float = 0.0, lay
     layers = [_validate.count("layers", k) for k in layers]
     seeds = [int(s) for s in seeds]
     eval_seed, tune_seed = 10_001, 10_002
-    eval_batch = task.sample(eval_size, np.random.default_rng(eval_seed))
-    tune_batch = task.sample(eval_size, np.random.default_rng(tune_seed))
+    eval_batch = task.sample(eval_size, _rng.stream(eval_seed, "eval"))
+    tune_batch = task.sample(eval_size, _rng.stream(tune_seed, "eval"))
 
     def mse(pred):
         return float(np.mean((pred - eval_batch.y_q) ** 2))

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .. import _io, _validate
+from .. import _io, _rng, _validate
 from ..flow import induction_flow
 from ..induction import ExactInductionModel, InductionHeadModel
 from ..nets import AttentionNetwork, CopyingTask, train
@@ -66,7 +66,7 @@ def train_job(out="figures", *, task: str = "copy", seed: int = 0, controls: int
     files = [f"{name}.png", f"{name}_history.csv", f"{name}_history.json"]
     if task == "classify":
         # In-context vs in-weights: accuracy on the three evaluation sets.
-        sets = the_task.eval_sets(4096, np.random.default_rng(20_000 + seed), dtype=net.dtype)
+        sets = the_task.eval_sets(4096, _rng.stream(20_000 + seed, "eval"), dtype=net.dtype)
         evaluation = {kind: net.metrics(batch, the_task) for kind, batch in sets.items()}
         _io.write_json(out / f"{name}_evaluation.json", {"parameters": {"task": task, "seed": seed, **s},
                                                           "seeds": {"init": seed, "data": seed, "eval_sets": 20_000 + seed},
@@ -96,15 +96,15 @@ def ablate_job(out="figures", *, task: str = "copy", seed: int = 0, name: str = 
     run = {k: s[k] for k in ("steps", "lr", "optimizer", "classifier", "batch_size", "weight_decay")}
     stem = stem or f"{name}_history"
     net, hist = train_run(out, task=the_task, seed=seed, stem=stem, progress=progress, **run)
-    batch = the_task.sample(8192, np.random.default_rng(10_000 + seed), dtype=net.dtype)
+    batch = the_task.sample(8192, _rng.stream(seed, "ablation"), dtype=net.dtype)
     results = {label: net.metrics(batch, the_task, ablate=ab)
                for label, ab in (("intact", None), ("layer 1 removed", "layer1"), ("layer 2 removed", "layer2"))}
     _io.write_json(out / f"{name}.json", {"figure": f"{name}.png", "parameters": {"task": task, "seed": seed, **s},
-                                          "seeds": {"init": seed, "data": seed, "ablation_eval": 10_000 + seed},
+                                          "seeds": {"init": seed, "data": seed, "ablation_eval": seed, "streams": "independent per role (phenom._rng)"},
                                           "results": results, "versions": _io.provenance()})
     _io.save_figure(ablation_figure(results, the_task), out / f"{name}.png")
     return entry({"task": task, "seed": seed, **s}, started, [f"{name}.png", f"{name}.json", f"{stem}.csv"],
-                 {"init": seed, "data": seed, "ablation_eval": 10_000 + seed})
+                 {"init": seed, "data": seed, "ablation_eval": seed, "streams": "independent per role (phenom._rng)"})
 
 
 def minimal_job(out="figures", *, N: int = 8, L: int = 32, t_max: float = 300.0, n: int = 61, xi: float | None = None,

@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from .. import _validate
+from .. import _rng, _validate
 
 __all__ = ["AttentionNetwork", "CLASSIFIERS"]
 
@@ -60,7 +60,7 @@ class AttentionNetwork:
         if classifier not in CLASSIFIERS:
             raise ValueError(f"classifier must be one of {CLASSIFIERS}, got {classifier!r}")
         d, D, L = task.d_model, task.D, task.L
-        rng = np.random.default_rng(seed)
+        rng = _rng.stream(seed, "init")
         p = {name: rng.standard_normal((d, d)) / np.sqrt(D) for name in ATTENTION}
         if classifier == "mlp":
             widths = [d, HIDDEN, HIDDEN, HIDDEN]
@@ -108,6 +108,8 @@ class AttentionNetwork:
         ``ablate`` = ``"layer1"`` or ``"layer2"`` removes that head's contribution to the
         residual stream.
         """
+        if ablate not in (None, "layer1", "layer2"):
+            raise ValueError(f"ablate must be None, 'layer1' or 'layer2', got {ablate!r}")
         p = self.weights
         X = X.astype(self.dtype, copy=False)
         n, T, d = X.shape

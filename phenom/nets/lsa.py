@@ -22,7 +22,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from .. import _validate
+from .. import _rng, _validate
 from ..tasks import RegressionBatch
 
 __all__ = ["LinearAttention"]
@@ -65,7 +65,7 @@ class LinearAttention:
         """Entries i.i.d. N(0, scale²/(d+1))."""
         d, N = _validate.count("d", d), _validate.count("N", N)
         layers = _validate.count("layers", layers)
-        rng = np.random.default_rng(seed)
+        rng = _rng.stream(seed, "init")
         std = scale / np.sqrt(d + 1)
         P = std * rng.standard_normal((layers, d + 1, d + 1))
         Q = std * rng.standard_normal((layers, d + 1, d + 1))

@@ -71,6 +71,10 @@ class MinimalNetwork:
         """Average cross-entropy over the N target positions: the exact expected loss."""
         X, answer = self.batch()
         logits, _ = self.network(beta, alpha, xi).forward(X)
-        shifted = logits - logits.max(axis=1, keepdims=True)
-        log_probs = shifted - np.log(np.exp(shifted).sum(axis=1, keepdims=True))
-        return float(-np.mean(log_probs[np.arange(self.N), answer]))
+        # −log p_t = log(1 + Σ_{k≠t} e^{l_k − l_t}): log-sum-exp with log1p keeps a tiny loss exact.
+        gaps = logits - logits[np.arange(self.N), answer][:, None]
+        gaps[np.arange(self.N), answer] = -np.inf
+        top = np.maximum(gaps.max(axis=1), 0.0)
+        rest = np.exp(gaps - top[:, None]).sum(axis=1)
+        loss = np.where(top > 0, top + np.log(np.exp(-top) + rest), np.log1p(rest))
+        return float(np.mean(loss))

@@ -11,7 +11,13 @@ network and a gradient flow can be drawn on the same axes:
     y = ILA1 = e^β/(e^β + N)            ⇒  β = log(N y / (1 − y))
     z = TILA2 = e^{αy}/(e^{αy} + 2N)    ⇒  α = log(2N z / (1 − z)) / y
     logit margin of the correct label over the absent ones = ξ z  ⇒  ξ = margin / z
-    (L = N, no absent labels: margin over the other in-context labels = ξ (z − z'), z' = (1 − z)/2N).
+    (L = N, no absent labels: margin over the other in-context labels = ξ (z − z'), z' = (1 − z)/2N;
+    undefined, NaN, while z − z' < 0.01, as at chance).
+
+The network's labels compete with 2k+1 earlier tokens, not the mean field's N: uniform layer-1
+attention gives ILA1 = H_N/(2N) (0.17 at N = 8), not 1/(N+1), so an untrained network reads
+β ≈ 0.48 rather than 0. The effective parameters are the mean-field coordinates of the network's
+state, not its weights.
 """
 
 from __future__ import annotations
@@ -30,7 +36,7 @@ def effective_parameters(ila1: float, tila2: float, margin: float, N: int, L: in
     beta = np.log(N * y / (1 - y))
     alpha = np.log(2 * N * z / (1 - z)) / y
     gap = z if L > N else z - (1 - z) / (2 * N)
-    xi = margin / gap if abs(gap) > _EPS else float("nan")
+    xi = margin / gap if gap > (0.0 if L > N else 0.01) else float("nan")
     return float(beta), float(alpha), float(xi)
 
 

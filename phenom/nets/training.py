@@ -16,7 +16,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .. import _io, _validate
+from .. import _io, _rng, _validate
 from .optim import make_optimizer
 
 __all__ = ["History", "train"]
@@ -99,8 +99,12 @@ def _save_checkpoint(path: Path, step: int, net, opt, data_rng, running, hist: H
 
 
 def _load_checkpoint(path: Path, net, opt, data_rng, config: dict):
-    with np.load(path) as data:
+    try:
+        data = np.load(path)
         meta = json.loads(str(data["meta"]))
+    except Exception as err:  # any unreadable file: say which, and why
+        raise ValueError(f"checkpoint {path} cannot be read ({type(err).__name__}: {err})") from None
+    with data:
         saved = json.loads(json.dumps(_io.plain(config)))
         if meta["config"] != saved:
             diff = sorted(k for k in set(saved) | set(meta["config"]) if saved.get(k) != meta["config"].get(k))
@@ -155,14 +159,20 @@ def train(
     eval_size = _validate.count("eval_size", eval_size)
     if checkpoint_every is not None:
         checkpoint_every = _validate.count("checkpoint_every", checkpoint_every)
+    weight_decay = _validate.nonnegative("weight_decay", weight_decay)
+    if clip_norm is not None:
+        clip_norm = _validate.positive("clip_norm", clip_norm)
+    seed = _validate.count("seed", seed, minimum=0)
+    if eval_seed is not None:
+        eval_seed = _validate.count("eval_seed", eval_seed, minimum=0)
     if hasattr(net, "check_task"):
         net.check_task(task)
     eval_seed = seed + 1 if eval_seed is None else eval_seed
     opt = make_optimizer(optimizer, lr, weight_decay)
     rate = _schedule(schedule, lr, steps)
-    data_rng = np.random.default_rng(seed)
+    data_rng = _rng.stream(seed, "data")
     options = getattr(net, "sample_options", {})  # e.g. float32 batches for a float32 network
-    eval_batch = task.sample(eval_size, np.random.default_rng(eval_seed), **options)
+    eval_batch = task.sample(eval_size, _rng.stream(eval_seed, "eval"), **options)
     hist = History(
         config={
             "network": type(net).__name__,
