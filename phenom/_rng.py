@@ -9,6 +9,9 @@ from __future__ import annotations
 
 import numpy as np
 
+SCHEME = "one stream per role: default_rng([role, seed])"
+"""Recorded in training configurations, so results from another scheme are never mixed in."""
+
 ROLES = {"init": 1, "data": 2, "eval": 3, "task": 4, "basis": 5, "monte_carlo": 6, "ablation": 7}
 
 __all__ = ["stream", "ROLES"]

@@ -188,6 +188,7 @@ def train(
             "eval_every": eval_every,
             "eval_size": eval_size,
             "seeds": {"init": getattr(net, "seed", None), "data": seed, "eval": eval_seed},
+            "random_streams": _rng.SCHEME,  # a checkpoint from another scheme must not be reused
         }
     )
     params = net.params()
