@@ -1,0 +1,114 @@
+"""Parameter sweeps on any executor, collected as they finish, resumable.
+
+A sweep maps a function over a grid of configurations with any
+:class:`concurrent.futures.Executor`: a local process pool by default, or a Dask cluster's
+(``distributed.Client(...).get_executor()``) when one machine is not enough. The same call runs
+on either.
+
+>>> from concurrent.futures import ThreadPoolExecutor
+>>> def square(cfg):
+...     return {"y": cfg["x"] ** 2}
+>>> with ThreadPoolExecutor(2) as pool:
+...     rows = sweep(square, grid(x=[1, 2, 3]), executor=pool, progress=False)
+>>> [r["y"] for r in rows]
+[1, 4, 9]
+
+With ``out``, every finished configuration is appended to a JSON-lines file (rewritten
+atomically), and a sweep started again with the same ``out`` skips what is already there: an
+interrupted sweep keeps what finished and resumes without redoing it.
+"""
+
+from __future__ import annotations
+
+import itertools
+import json
+import os
+import sys
+from collections.abc import Callable, Iterable, Mapping
+from concurrent.futures import Executor, ProcessPoolExecutor, as_completed
+from pathlib import Path
+
+from . import _io
+
+__all__ = ["grid", "sweep", "load_results"]
+
+
+def grid(**axes: Iterable) -> list[dict]:
+    """Every combination of the given axes, as dicts: ``grid(N=[2, 4], seed=[0, 1])``."""
+    names = list(axes)
+    return [dict(zip(names, values)) for values in itertools.product(*(list(axes[n]) for n in names))]
+
+
+def _key(config: Mapping) -> str:
+    return json.dumps(_io.plain(dict(config)), sort_keys=True)
+
+
+def load_results(path: str | os.PathLike) -> list[dict]:
+    """The rows of a sweep's JSON-lines file (``{"config": …, "result": …}`` each)."""
+    path = Path(path)
+    if not path.exists():
+        return []
+    rows = []
+    for n, line in enumerate(path.read_text().splitlines(), 1):
+        if line.strip():
+            try:
+                rows.append(json.loads(line))
+            except json.JSONDecodeError:
+                raise ValueError(f"{path} line {n} is not JSON; move the file aside to start the sweep again") from None
+    return rows
+
+
+def _write(path: Path, rows: list[dict]) -> None:
+    text = "".join(json.dumps(_io._jsonable(r), sort_keys=True) + "\n" for r in rows)
+    _io.atomic_write(path, lambda tmp: Path(tmp).write_text(text))
+
+
+def sweep(
+    fn: Callable[[dict], dict],
+    configs: Iterable[Mapping],
+    *,
+    executor: Executor | None = None,
+    out: str | os.PathLike | None = None,
+    progress: bool | None = None,
+) -> list[dict]:
+    """Run ``fn(config)`` for every configuration; return the results in the order of ``configs``.
+
+    ``fn`` must be picklable (a module-level function) for process pools and Dask. Results are
+    collected as they complete; with ``out`` they are saved after each one and reused on a re-run.
+    A progress line goes to stderr on a terminal (``progress`` forces it on or off).
+    """
+    configs = [dict(c) for c in configs]
+    keys = [_key(c) for c in configs]
+    if len(set(keys)) != len(keys):
+        raise ValueError("configs must be distinct: a sweep runs each configuration once")
+    path = Path(out) if out is not None else None
+    rows = load_results(path) if path is not None else []
+    done = {_key(r["config"]): r["result"] for r in rows}
+    todo = [c for c, k in zip(configs, keys) if k not in done]
+    show = sys.stderr.isatty() if progress is None else progress
+    total, finished = len(configs), len(configs) - len(todo)
+
+    def report():
+        if show:
+            end = "\n" if finished == total else ""
+            print(f"\rsweep: {finished}/{total} configurations done", end=end, file=sys.stderr, flush=True)
+
+    report()
+    if todo:
+        own = executor is None
+        pool = ProcessPoolExecutor(max_workers=os.cpu_count()) if own else executor
+        try:
+            futures = {pool.submit(fn, c): c for c in todo}
+            for future in as_completed(futures):
+                config = futures[future]
+                result = future.result()
+                done[_key(config)] = result
+                rows.append({"config": config, "result": result})
+                if path is not None:
+                    _write(path, rows)
+                finished += 1
+                report()
+        finally:
+            if own:
+                pool.shutdown(cancel_futures=True)
+    return [done[k] for k in keys]
