@@ -138,6 +138,7 @@ def train(
     checkpoint_every: int | None = None,
     resume: bool = False,
     progress: bool | None = None,
+    stop_when=None,
 ) -> History:
     """Train ``net`` in place on fresh batches of ``task`` and return its History.
 
@@ -151,6 +152,9 @@ def train(
     at each evaluation) and at the end; with ``resume=True`` an existing checkpoint of the same
     configuration is continued, and the result equals an uninterrupted run exactly. A progress
     line goes to stderr when it is a terminal (``progress`` forces it on or off).
+
+    ``stop_when(history)`` is asked after every evaluation; training ends early when it returns
+    True (e.g. once the transition is over, in a sweep that only needs its time).
     """
     steps = _validate.count("steps", steps)
     lr = _validate.positive("lr", lr)
@@ -206,6 +210,8 @@ def train(
                 hist.append(**row)
                 meter.update(step, row)
                 running = []
+                if stop_when is not None and step < steps and stop_when(hist):
+                    break  # the history's last step says where
             if checkpoint is not None and step > start and (
                 step == steps or step % (checkpoint_every or eval_every) == 0
             ):

@@ -1,0 +1,38 @@
+"""Transition times and the scaling summary, on hand-made numbers."""
+
+import numpy as np
+import pytest
+
+from phenom.compare import flow_transition_times, scaling_summary, transition_step
+from phenom.induction import InductionHeadModel
+
+
+def test_transition_step_interpolates():
+    assert transition_step([0, 100, 200, 300], [0.1, 0.2, 0.6, 0.9]) == pytest.approx(175.0)
+    assert transition_step([0, 100], [0.7, 0.9]) == 0.0
+    assert transition_step([0, 100, 200], [0.1, 0.2, 0.3]) is None
+
+
+def test_flow_transition_times_are_the_cliffs():
+    times = flow_transition_times([(8, 32), (8, 8)], t_max=400.0)
+    assert times[0] == pytest.approx(InductionHeadModel(8, 32).flow(t_max=400.0).cliff(), rel=1e-6)
+    assert times[1] is None  # L = N never moves
+
+
+def test_scaling_summary_recovers_a_planted_power_law():
+    # Observed steps s = 3 t^1.5 / lr exactly: slope 1.5, rank correlation 1; one c fitted at the
+    # reference predicts the others with the error of a straight line through the power law.
+    lr = 0.5
+    rows = [{"N": n, "L": l, "flow_time": t, "net_step": 3 * t**1.5 / lr}
+            for (n, l), t in zip([(2, 3), (2, 8), (4, 5), (4, 16), (8, 9)], [10.0, 20.0, 40.0, 80.0, 160.0])]
+    rows.append({"N": 8, "L": 8, "flow_time": None, "net_step": None})
+    summary = scaling_summary(rows, reference=(4, 5), lr=lr)
+    assert summary["spearman"] == pytest.approx(1.0)
+    assert summary["loglog_slope"] == pytest.approx(1.5, rel=1e-12)
+    assert summary["c"] == pytest.approx(40.0 / (lr * 3 * 40.0**1.5 / lr), rel=1e-12)
+    errors = {(p["N"], p["L"]): p["relative_error"] for p in summary["predictions"]}
+    assert errors[(4, 5)] == pytest.approx(0.0, abs=1e-12)
+    # t/(c lr) against 3 t^1.5/lr: relative error (t_ref/t)^0.5 − 1
+    assert errors[(8, 9)] == pytest.approx(np.sqrt(40.0 / 160.0) - 1, rel=1e-12)
+    with pytest.raises(ValueError, match="needs >= 3 configurations"):
+        scaling_summary(rows[:2], reference=(2, 3), lr=lr)
