@@ -88,6 +88,17 @@ def _parser() -> argparse.ArgumentParser:
         if command == "train":
             p.add_argument("--controls", type=_number, default=0, help="also train this many L = N runs (default 0)")
 
+    p = sub.add_parser("compare", help="flow and trained networks on shared axes, steps mapped to flow time")
+    p.add_argument("--N", type=_number, default=8, help="item-label pairs, 1 to 32 (default 8)")
+    p.add_argument("--L", type=_number, default=32, help="labels, integer > N (default 32)")
+    p.add_argument("--seeds", type=_number, nargs="+", default=[0, 1, 2], help="network seeds (default 0 1 2)")
+    p.add_argument("--D", type=_number, default=63, help="content dimension, integer >= L (default 63)")
+    p.add_argument("--eps", type=_number, default=0.1, help="within-class noise (default 0.1)")
+    p.add_argument("--lr", type=_number, default=0.5, help="SGD learning rate (default 0.5)")
+    p.add_argument("--steps", type=_number, default=2000, help="training steps (default 2000)")
+    p.add_argument("--out", default="figures", help="folder (default figures/)")
+    p.add_argument("--name", default="compare", help="file stem (default compare)")
+
     p = sub.add_parser("reproduce", help="regenerate every figure of the README and figures/manifest.json")
     p.add_argument("--out", default="figures", help="folder (default figures/)")
     p.add_argument("--quick", action="store_true", help="coarser grids and shorter runs, same settings")
@@ -124,6 +135,15 @@ def _run(args: argparse.Namespace) -> None:
             entries = [network.train_job(args.out, task=args.task, seed=seed, controls=controls, name=args.name, **settings)]
         else:
             entries = [network.ablate_job(args.out, task=args.task, seed=seed, name=args.name, **settings)]
+    elif args.command == "compare":
+        from .jobs import compare
+        from .tasks import CopyingTask
+
+        CopyingTask(N=args.N, L=args.L, D=args.D, eps=args.eps)  # check before any work
+        steps = _validate.count("steps", args.steps)
+        lr = _validate.positive("lr", args.lr)
+        entries = [compare.compare_job(args.out, N=args.N, L=args.L, seeds=args.seeds, D=args.D, eps=args.eps,
+                                       lr=lr, steps=steps, name=args.name)]
     elif args.command == "lsa":
         lsa.make_task(args.d, args.N, args.noise)  # check the arguments before any work
         entries = [job() for job in lsa.lsa_jobs(args.out, d=args.d, N=args.N, noise=args.noise, quick=args.quick).values()]

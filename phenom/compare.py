@@ -1,7 +1,8 @@
 """Theory against simulation: transition times of the flow and of the trained network.
 
 The flow's transition is its cliff, the time of the largest |∇loss|. The network's is the step at
-which held-out ICL accuracy first reaches 1/2 (interpolated between evaluations). Network steps
+which held-out ICL accuracy first reaches halfway from the plateau 1/N to 1, (1 + 1/N)/2
+(interpolated between evaluations; for N = 2 and L = N chance is already 1/2). Network steps
 map to flow time as t = c · lr · step with one scalar c: the flow's dθ/dt = −lr ∇loss and SGD's
 θ ← θ − lr ∇loss agree at c = 1 only if the network's parameters *were* β, α, ξ; they are not
 (β, α, ξ are readings of many weights, and each moves at its own effective rate), so c is fitted,
@@ -15,7 +16,12 @@ import numpy as np
 from . import _validate
 from .flow import induction_flow
 
-__all__ = ["transition_step", "flow_transition_times", "fit_time_scale", "scaling_summary", "scaling_point"]
+__all__ = ["transition_level", "transition_step", "flow_transition_times", "fit_time_scale", "scaling_summary", "scaling_point"]
+
+
+def transition_level(N: int) -> float:
+    """ICL accuracy halfway from the plateau at 1/N (guessing among the labels in context) to 1."""
+    return 0.5 * (1 + 1 / N)
 
 
 def transition_step(step: np.ndarray, accuracy: np.ndarray, level: float = 0.5) -> float | None:
@@ -85,7 +91,7 @@ def scaling_point(config: dict) -> dict:
 
     ``config``: N, L, D, eps, seed, lr, steps, eval_every. Training stops once held-out ICL
     accuracy has stayed above 0.9 for three evaluations. Returns the network's transition step
-    (None if it never reaches 1/2) and the last step trained.
+    (None if it never reaches :func:`transition_level`) and the last step trained.
     """
     from .nets import AttentionNetwork, CopyingTask, train
 
@@ -99,5 +105,6 @@ def scaling_point(config: dict) -> dict:
     hist = train(net, task, steps=config["steps"], lr=config["lr"], optimizer="sgd", batch_size=128,
                  seed=config["seed"], weight_decay=1e-6, eval_every=config["eval_every"], eval_size=1024,
                  progress=False, stop_when=done)
-    return {"net_step": transition_step(hist.step, hist.icl_acc), "last_step": int(hist.step[-1]),
+    return {"net_step": transition_step(hist.step, hist.icl_acc, transition_level(config["N"])),
+            "last_step": int(hist.step[-1]),
             "final_icl_acc": float(hist.icl_acc[-1]), "max_icl_acc": float(np.max(hist.icl_acc))}

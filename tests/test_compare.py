@@ -3,12 +3,14 @@
 import numpy as np
 import pytest
 
-from phenom.compare import flow_transition_times, scaling_summary, transition_step
+from phenom.compare import flow_transition_times, scaling_summary, transition_level, transition_step
 from phenom.induction import InductionHeadModel
 
 
 def test_transition_step_interpolates():
     assert transition_step([0, 100, 200, 300], [0.1, 0.2, 0.6, 0.9]) == pytest.approx(175.0)
+    assert transition_step([0, 100, 200], [0.5, 0.6, 0.9], level=transition_level(2)) == pytest.approx(150.0)
+    assert transition_level(8) == pytest.approx(0.5625)
     assert transition_step([0, 100], [0.7, 0.9]) == 0.0
     assert transition_step([0, 100, 200], [0.1, 0.2, 0.3]) is None
 
