@@ -100,7 +100,7 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--name", default="compare", help="file stem (default compare)")
 
     p = sub.add_parser("reproduce", help="regenerate every figure of the README and figures/manifest.json")
-    p.add_argument("--out", default="figures", help="folder (default figures/)")
+    p.add_argument("--out", default=None, help="folder (default figures/, or figures/quick/ with --quick)")
     p.add_argument("--quick", action="store_true", help="coarser grids and shorter runs, same settings")
     p.add_argument("--only", nargs="+", metavar="FIGURE", help="regenerate just these figures (names as in the manifest)")
     return parser

@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from . import _io
-from .jobs import induction, lsa, network
+from .jobs import compare, induction, lsa, network
 
 __all__ = ["reproduce", "figure_jobs"]
 
@@ -20,14 +20,29 @@ def figure_jobs(out: str | Path = "figures", *, quick: bool = False) -> dict:
                                                                n=101 if quick else 201),
         **lsa.lsa_jobs(out, quick=quick),
         **network.reference_job(out, quick=quick),
+        "compare": lambda: compare.compare_job(out, seeds=(0,) if quick else (0, 1, 2), steps=1500 if quick else 2000),
+        "scaling": lambda: _scaling(out, quick),
     }
 
 
-def reproduce(out: str | Path = "figures", *, quick: bool = False, only=None, log=print) -> dict:
+def _scaling(out: Path, quick: bool) -> dict:
+    from concurrent.futures import ProcessPoolExecutor
+
+    if quick:
+        settings = dict(Ns=(2, 4), ratios=(1.5, 2, 4, 8), seeds=(0,), steps_per_N={2: 800, 4: 1500}, min_D=16,
+                        reference=(4, 16))
+    else:
+        settings = {}
+    with ProcessPoolExecutor(max_workers=2) as pool:
+        return compare.scaling_job(out, executor=pool, **settings)
+
+
+def reproduce(out: str | Path | None = None, *, quick: bool = False, only=None, log=print) -> dict:
     """Run the figure jobs (all, or those named in ``only``) into ``out``; after each, record its
     entry in ``out/manifest.json`` (atomically, keeping the others): an interrupted run keeps what
-    finished."""
-    out = Path(out)
+    finished. ``out`` defaults to ``figures/`` (the committed, full-size figures) and to
+    ``figures/quick/`` with ``quick``, so a quick run never overwrites them."""
+    out = Path(out if out is not None else ("figures/quick" if quick else "figures"))
     jobs = figure_jobs(out, quick=quick)
     if only is not None:
         unknown = sorted(set(only) - set(jobs))

@@ -38,3 +38,29 @@ def test_scaling_summary_recovers_a_planted_power_law():
     assert errors[(8, 9)] == pytest.approx(np.sqrt(40.0 / 160.0) - 1, rel=1e-12)
     with pytest.raises(ValueError, match="needs >= 3 configurations"):
         scaling_summary(rows[:2], reference=(2, 3), lr=lr)
+
+
+def test_compare_refuses_L_equal_N(tmp_path):
+    from phenom.jobs.compare import compare_job
+
+    with pytest.raises(ValueError, match="^L must be an integer > N = 4"):
+        compare_job(tmp_path, N=4, L=4, D=16, seeds=(0,), steps=10)
+    assert not any(tmp_path.iterdir())
+
+
+def test_scaling_job_resumes_from_its_results(tmp_path):
+    import json
+    from concurrent.futures import ThreadPoolExecutor
+
+    from phenom.jobs.compare import scaling_job
+
+    kw = dict(Ns=(2,), ratios=(2, 4, 8), seeds=(0,), steps_per_N={2: 400}, min_D=16, reference=(2, 8))
+    with ThreadPoolExecutor(2) as pool:
+        scaling_job(tmp_path, executor=pool, **kw)
+    first = (tmp_path / "scaling.jsonl").read_text()
+    rows = json.loads((tmp_path / "scaling.json").read_text())["rows"]
+    assert [(r["N"], r["L"]) for r in rows] == [(2, 2), (2, 4), (2, 8), (2, 16)]
+    assert rows[0]["flow_time"] is None and all(r["flow_time"] > 0 for r in rows[1:])
+    with ThreadPoolExecutor(2) as pool:
+        scaling_job(tmp_path, executor=pool, **kw)  # everything already done: nothing reruns
+    assert (tmp_path / "scaling.jsonl").read_text() == first

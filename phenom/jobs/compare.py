@@ -42,6 +42,8 @@ def compare_job(out="figures", *, N: int = 8, L: int = 32, seeds: Sequence[int] 
     order of learning and the distance between the aligned accuracy curves."""
     started = time.perf_counter()
     N, L = _validate.pairs(N, L)
+    if L == N:
+        raise ValueError(f"L must be an integer > N = {N}: at L = N the flow never leaves the origin, nothing to align")
     seeds = [_validate.count("seeds", s, minimum=0) for s in seeds]
     if not seeds:
         raise ValueError("seeds must name at least one seed")

@@ -79,7 +79,8 @@ def scaling_figure(rows: list[dict], summary: dict, lr: float):
         line, = ax_t.plot(ratio, flow, "-", marker=markers[N], label=f"flow, N = {N}")
         ax_t.plot(ratio, net, "--", marker=markers[N], color=line.get_color(), mfc="none", label=f"network (c·lr·step), N = {N}")
     ax_t.set(xscale="log", yscale="log", xlabel="L / N", ylabel="transition time t",
-             title="Transition time against L/N (L = N: no transition for either)")
+             title="Transition time against L/N (at L = N the flow never transitions)")
+    plain_log_ticks(ax_t.xaxis)
     plain_log_ticks(ax_t.yaxis)
     ax_t.legend(fontsize=8, ncol=2)
     fig.suptitle(f"When does the induction head form? One constant c = {c:.3g} (fitted at N, L = "
