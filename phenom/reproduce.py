@@ -22,6 +22,9 @@ def figure_jobs(out: str | Path = "figures", *, quick: bool = False) -> dict:
         **network.reference_job(out, quick=quick),
         "compare": lambda: compare.compare_job(out, seeds=(0,) if quick else (0, 1, 2), steps=1500 if quick else 2000),
         "scaling": lambda: _scaling(out, quick),
+        # Summaries drawn from the saved results of the jobs above.
+        "chain": lambda: compare.chain_job(out),
+        "lsa_summary": lambda: compare.lsa_summary_job(out),
     }
 
 

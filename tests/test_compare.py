@@ -64,3 +64,12 @@ def test_scaling_job_resumes_from_its_results(tmp_path):
     with ThreadPoolExecutor(2) as pool:
         scaling_job(tmp_path, executor=pool, **kw)  # everything already done: nothing reruns
     assert (tmp_path / "scaling.jsonl").read_text() == first
+
+
+def test_summary_figures_need_their_inputs(tmp_path):
+    from phenom.jobs.compare import chain_job, lsa_summary_job
+
+    with pytest.raises(ValueError, match="minimal_vs_mean_field.json is missing"):
+        chain_job(tmp_path)
+    with pytest.raises(ValueError, match="lsa_learning_curves.json is missing"):
+        lsa_summary_job(tmp_path)

@@ -21,11 +21,12 @@ from ..compare import (
 from ..flow import induction_flow
 from ..induction import PARAMETERS, InductionHeadModel
 from ..nets import AttentionNetwork, CopyingTask, train
-from ..plots.compare import compare_figure, scaling_figure
+from ..plots.compare import chain_figure, compare_figure, scaling_figure
+from ..plots.lsa import lsa_summary_figure
 from ..sweep import grid, sweep
 from ._common import entry
 
-__all__ = ["compare_job", "scaling_job"]
+__all__ = ["compare_job", "scaling_job", "chain_job", "lsa_summary_job"]
 
 
 def _rms_distance(t_a, y_a, t_b, y_b) -> float:
@@ -138,3 +139,31 @@ def scaling_job(out="figures", *, Ns: Sequence[int] = (2, 4, 8), ratios: Sequenc
                                           "versions": _io.provenance()})
     _io.save_figure(fig, out / f"{name}.png")
     return entry(parameters, started, [f"{name}.png", f"{name}.json", f"{name}.jsonl"], {"init_and_data": list(seeds)})
+
+
+def _saved(out: Path, stem: str) -> dict:
+    path = Path(out) / f"{stem}.json"
+    if not path.exists():
+        raise ValueError(f"{path} is missing: run its job first (phenom reproduce --only {stem})")
+    import json
+
+    return json.loads(path.read_text())
+
+
+def chain_job(out="figures", *, name: str = "chain") -> dict:
+    """From saved results: exact minimal model = numpy minimal network, the mean-field model's
+    error, and the full network following the same sequence (minimal_vs_mean_field, compare)."""
+    started = time.perf_counter()
+    minimal, comparison = _saved(out, "minimal_vs_mean_field"), _saved(out, "compare")
+    _io.save_figure(chain_figure(minimal, comparison), Path(out) / f"{name}.png")
+    return entry({"from": ["minimal_vs_mean_field.json", "compare.json"]}, started, [f"{name}.png"],
+                 comparison.get("seeds"))
+
+
+def lsa_summary_job(out="figures", *, name: str = "lsa_summary") -> dict:
+    """From saved results: the linear-attention flows against the network, and Γ_eff against Γ*."""
+    started = time.perf_counter()
+    curves, pre = _saved(out, "lsa_learning_curves"), _saved(out, "lsa_preconditioner")
+    _io.save_figure(lsa_summary_figure(curves["curves"], pre, pre["task"]), Path(out) / f"{name}.png")
+    return entry({"from": ["lsa_learning_curves.json", "lsa_preconditioner.json"]}, started, [f"{name}.png"],
+                 pre.get("seeds"))

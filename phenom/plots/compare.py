@@ -86,3 +86,32 @@ def scaling_figure(rows: list[dict], summary: dict, lr: float):
     fig.suptitle(f"When does the induction head form? One constant c = {c:.3g} (fitted at N, L = "
                  f"{tuple(summary['reference'])}) maps the flow to the network")
     return fig
+
+
+def chain_figure(minimal: dict, comparison: dict):
+    """Exact minimal model = numpy minimal network → mean-field model → the full network."""
+    fig, (ax_e, ax_m, ax_n) = plt.subplots(1, 3, figsize=(16, 4.5), constrained_layout=True)
+    curves = minimal["curves"]
+    exact_at = np.interp(curves["check_t"], curves["t"], curves["exact_loss"])
+    ax_e.plot(exact_at, curves["numpy_minimal_loss"], "o", color="tab:orange", ms=6)
+    lim = [0, max(exact_at) * 1.05]
+    ax_e.plot(lim, lim, color="gray", ls="--", lw=1)
+    ax_e.set(xlabel="exact minimal model (sympy)", ylabel="numpy minimal network", xlim=lim, ylim=lim,
+             title=f"1. Equal: largest relative gap {minimal['summary']['numpy_minimal_vs_exact_max_rel']:.1e}")
+    ax_m.plot(curves["t"], curves["exact_loss"], color="k", lw=2, label="exact minimal model")
+    ax_m.plot(curves["t"], curves["mean_field_loss"], color="tab:blue", lw=2, ls="--", label="mean-field model")
+    ax_m.fill_between(curves["t"], curves["exact_loss"], curves["mean_field_loss"], color="tab:red", alpha=0.25,
+                      label="difference")
+    ax_m.set(xlabel="flow time t", ylabel="loss along each model's own flow", ylim=(0, None),
+             title=f"2. Mean field: cliff {curves['mean_field_cliff']:.1f} vs {curves['exact_cliff']:.1f}")
+    ax_m.legend(loc="lower left")
+    flow, nets, summary = comparison["flow"], comparison["networks"], comparison["summary"]
+    for name in ("beta", "alpha", "xi"):
+        ax_n.plot(flow["t"], flow[name], color=COLOR[name], lw=2, label=f"mean-field flow {SYMBOL[name]}")
+        ax_n.plot(nets[0]["t"], nets[0][name], color=COLOR[name], lw=1.2, ls="--", label=f"network {SYMBOL[name]}")
+    ax_n.set(xlabel="flow time t  (network: c · lr · step)", ylabel="parameter", ylim=(-0.5, 13),
+             title="3. The full network: ξ, then α, then β")
+    ax_n.legend(loc="upper left", fontsize=8, ncol=2)
+    N, L = comparison["parameters"]["N"], comparison["parameters"]["L"]
+    fig.suptitle(f"From the exact minimal network to the trained network, N = {N}, L = {L}")
+    return fig
