@@ -38,7 +38,7 @@ def compare_figure(flow: dict, nets: list[dict], summary: dict, N: int, L: int):
     ax_p.legend(loc="upper left", fontsize=8, ncol=2)
     fig.suptitle(f"Theory against simulation, N = {N}, L = {L}: c = {summary['c']:.3g} fitted on the transition "
                  f"(flow cliff t = {summary['flow_transition']:.1f}, network step {summary['net_transition_mean']:.0f} "
-                 f"± {summary['net_transition_sd']:.0f} over {len(nets)} seeds)")
+                 f"± {summary['net_transition_sd']:.0f} over {len(nets)} seed{'s' if len(nets) > 1 else ''})")
     return fig
 
 
@@ -113,5 +113,7 @@ def chain_figure(minimal: dict, comparison: dict):
              title="3. The full network: ξ, then α, then β")
     ax_n.legend(loc="upper left", fontsize=8, ncol=2)
     N, L = comparison["parameters"]["N"], comparison["parameters"]["L"]
-    fig.suptitle(f"From the exact minimal network to the trained network, N = {N}, L = {L}")
+    Nm, Lm = minimal["parameters"]["N"], minimal["parameters"]["L"]
+    where = f"N = {N}, L = {L}" if (Nm, Lm) == (N, L) else f"minimal models N = {Nm}, L = {Lm}; network N = {N}, L = {L}"
+    fig.suptitle(f"From the exact minimal network to the trained network, {where}")
     return fig
