@@ -17,7 +17,8 @@ from pathlib import Path
 
 import numpy as np
 
-__all__ = ["atomic_write", "write_json", "write_csv", "save_figure", "provenance", "update_manifest"]
+__all__ = ["atomic_write", "write_json", "write_csv", "read_json", "save_figure", "provenance", "code_version",
+           "update_manifest"]
 
 
 def atomic_write(path: str | os.PathLike, write: Callable[[str], None]) -> Path:
@@ -71,6 +72,17 @@ def write_json(path, data: Mapping) -> Path:
     return atomic_write(path, lambda tmp: Path(tmp).write_text(text))
 
 
+def read_json(path) -> dict:
+    """A JSON result file; a missing or unreadable one raises ``OSError`` naming the file."""
+    path = Path(path)
+    try:
+        return json.loads(path.read_text())
+    except FileNotFoundError:
+        raise OSError(f"{path} is missing") from None
+    except (json.JSONDecodeError, UnicodeDecodeError) as err:
+        raise OSError(f"{path} is not valid JSON ({err})") from None
+
+
 def write_csv(path, columns: Mapping[str, np.ndarray]) -> Path:
     """Write equal-length named columns as CSV, atomically: integer columns as integers, the
     rest as floats at full precision."""
@@ -105,12 +117,28 @@ def provenance() -> dict:
 
     return {
         "phenom": __version__,
+        "code": code_version(),
         "python": platform.python_version(),
         "numpy": np.__version__,
         "scipy": scipy.__version__,
         "sympy": sympy.__version__,
         "matplotlib": matplotlib.__version__,
     }
+
+
+def code_version() -> str:
+    """phenom's version and a hash of its source files: a result or checkpoint is reused only by
+    the code that made it."""
+    import hashlib
+
+    from . import __version__
+
+    digest = hashlib.sha256()
+    root = Path(__file__).parent
+    for path in sorted(root.rglob("*.py")):
+        digest.update(str(path.relative_to(root)).encode())
+        digest.update(path.read_bytes())
+    return f"{__version__}+{digest.hexdigest()[:12]}"
 
 
 def update_manifest(path, name: str, entry: Mapping) -> Path:

@@ -2,8 +2,8 @@
 
 :func:`gradient_flow` integrates any loss given its gradient with :func:`scipy.integrate.solve_ivp`;
 a batch of initial conditions (and per-member learning rates) is integrated as one ODE system,
-so a sweep costs one solver call. :func:`induction_flow` is the phenomenological model's flow,
-batched over initial conditions and over (N, L) pairs.
+so a sweep costs one solver call. This module knows no model: a model's flow (for instance
+:func:`phenom.induction.induction_flow`) supplies its loss and gradient.
 
 The result is a :class:`Trajectory`: the solver's steps, a dense interpolant, and the questions
 one asks of a learning curve (when does the loss reach a level, when does a parameter cross a
@@ -19,9 +19,9 @@ import numpy as np
 from scipy.integrate import solve_ivp
 from scipy.optimize import brentq, minimize_scalar
 
-from . import _validate, induction
+from . import _validate
 
-__all__ = ["Trajectory", "gradient_flow", "induction_flow"]
+__all__ = ["Trajectory", "gradient_flow"]
 
 ArrayFn = Callable[[np.ndarray], np.ndarray]
 MemberFn = Callable[[np.ndarray, np.ndarray], np.ndarray]
@@ -213,53 +213,3 @@ def gradient_flow(
 
     flows = [member(b) for b in range(B)]
     return flows[0] if single else flows
-
-
-def induction_flow(
-    theta0=(0.0, 0.0, 0.0),
-    *,
-    N=8,
-    L=32,
-    t_max: float = 300.0,
-    lr=1.0,
-    **options,
-) -> Trajectory | list[Trajectory]:
-    """Gradient flow of the β, α, ξ model (:mod:`phenom.induction`).
-
-    ``theta0`` is one initial (β, α, ξ) or a (B, 3) batch; ``N`` and ``L`` are integers or
-    length-B sequences (one (N, L) pair per flow), and a single ``theta0`` is repeated to match
-    them. Returns a :class:`Trajectory`, or a list when anything is batched.
-
-    >>> traj = induction_flow(N=8, L=32, t_max=300.0)
-    >>> order = traj.crossing_times(1.0)
-    >>> order["xi"] < order["alpha"] < order["beta"]
-    True
-    """
-    theta0 = _validate.finite_array("theta0", theta0, last_dim=3)
-    if theta0.ndim > 2:
-        raise ValueError(f"theta0 must have shape (3,) or (B, 3), got {theta0.shape}")
-    Ns, Ls = np.atleast_1d(N), np.atleast_1d(L)
-    if Ns.ndim != 1 or Ls.ndim != 1 or Ns.size == 0 or Ls.size == 0:
-        raise ValueError("N and L must be integers or non-empty 1-D sequences of integers")
-    sizes = {n for n in (Ns.size, Ls.size, theta0.shape[0] if theta0.ndim == 2 else 1) if n != 1}
-    if len(sizes) > 1:
-        raise ValueError(
-            f"theta0 {theta0.shape}, N ({Ns.size}) and L ({Ls.size}) must have matching batch sizes (or 1)"
-        )
-    B = sizes.pop() if sizes else 1
-    pairs = [_validate.pairs(n, l) for n, l in zip(np.broadcast_to(Ns, B), np.broadcast_to(Ls, B))]
-    batched = theta0.ndim == 2 or np.ndim(N) > 0 or np.ndim(L) > 0
-    start = np.broadcast_to(theta0, (B, 3)) if batched else theta0
-    N_of = np.array([p[0] for p in pairs], dtype=float)
-    L_of = np.array([p[1] for p in pairs], dtype=float)
-    flows = gradient_flow(
-        lambda theta, k: induction.loss(theta, N_of[k], L_of[k]),
-        lambda theta, k: induction.grad(theta, N_of[k], L_of[k]),
-        start,
-        t_max=t_max,
-        lr=lr,
-        names=induction.PARAMETERS,
-        settings=[{"N": int(n), "L": int(l)} for n, l in zip(N_of, L_of)],
-        **options,
-    )
-    return flows

@@ -38,8 +38,9 @@ import sympy as sp
 
 from . import _validate
 from ._softmax import NUMPY_FUNCTIONS, nll, prob, prob_difference
+from .flow import Trajectory, gradient_flow
 
-__all__ = ["InductionHeadModel", "ExactInductionModel", "Derivation", "derive", "derive_exact", "PARAMETERS"]
+__all__ = ["InductionHeadModel", "Derivation", "derive", "induction_flow", "PARAMETERS", "THETA"]
 
 PARAMETERS = ("beta", "alpha", "xi")
 """Order of the model's parameters everywhere (gradients, flows, CSV columns)."""
@@ -249,101 +250,55 @@ class InductionHeadModel:
     # -- dynamics ----------------------------------------------------------------------------
 
     def flow(self, theta0=(0.0, 0.0, 0.0), t_max: float = 300.0, lr: float = 1.0, **options):
-        """Gradient flow dθ/dt = −lr ∇loss from ``theta0``; see :func:`phenom.flow.induction_flow`."""
-        from .flow import induction_flow
-
+        """Gradient flow dθ/dt = −lr ∇loss from ``theta0``; see :func:`induction_flow`."""
         return induction_flow(theta0, N=self.N, L=self.L, t_max=t_max, lr=lr, **options)
 
 
-# ---------------------------------------------------------------------------------------------
-# The exact minimal network: what the mean-field model approximates
+def induction_flow(
+    theta0=(0.0, 0.0, 0.0),
+    *,
+    N=8,
+    L=32,
+    t_max: float = 300.0,
+    lr=1.0,
+    **options,
+) -> Trajectory | list[Trajectory]:
+    """Gradient flow dθ/dt = −lr ∇loss(θ) of the β, α, ξ model (:func:`phenom.flow.gradient_flow`).
 
+    ``theta0`` is one initial (β, α, ξ) or a (B, 3) batch; ``N`` and ``L`` are integers or
+    length-B sequences (one (N, L) pair per flow), and a single ``theta0`` is repeated to match
+    them. Returns a :class:`Trajectory`, or a list when anything is batched.
 
-def derive_exact(N: int, L: int, *, stable: bool = False) -> sp.Expr:
-    r"""Expected loss of the two-layer network restricted to (β, α, ξ), exactly.
-
-    Orthogonal one-hot contents (N items, L labels; the target's content is its item's), one-hot
-    positions, and separate buffers for the two layers. Tokens 0..2N: item k at 2k, its label at
-    2k+1, the target at 2N, a copy of item t. What the mean-field model rounds off is kept:
-
-    - layer 1: token i attends over j <= i with logit β on j = i−1 and 0 elsewhere, so its
-      predecessor gets e^β/(e^β + i) (token 0 sees only itself); it writes Σ_j A_ij content_j
-      into its layer-1 buffer;
-    - layer 2: the target attends to token j with logit α · ⟨content_target, buffer1_j⟩ =
-      α (A_{j,2t} + [j = 2N] A_{2N,2N}) (the item itself and every later token hold some of
-      item t; the target also matches its own content), and writes Σ_j a_j content_j into its
-      layer-2 buffer;
-    - classifier: logit ξ a_{2k+1} for the label of pair k, 0 for the L − N absent labels.
-
-    The loss is the average over the target pair t of the cross-entropy (the labels' identities
-    do not matter), a finite sum that sympy builds for each N.
+    >>> traj = induction_flow(N=8, L=32, t_max=300.0)
+    >>> order = traj.crossing_times(1.0)
+    >>> order["xi"] < order["alpha"] < order["beta"]
+    True
     """
-    N, L = _validate.pairs(N, L)
-    T = 2 * N + 1
-    softmax = functools.partial(prob, stable=stable)
-
-    def layer1(i, j):
-        """Attention of token i on token j <= i."""
-        if i == 0:
-            return sp.S.One
-        target = beta if j == i - 1 else sp.S.Zero
-        rivals = [(1, beta)] if j != i - 1 else []
-        rivals.append((i - (0 if j == i - 1 else 1), 0))
-        return softmax(target, rivals)
-
-    losses = []
-    for t in range(N):
-        item = 2 * t
-        match = [alpha * (layer1(j, item) if j >= item else 0) for j in range(T)]
-        match[T - 1] = match[T - 1] + alpha * layer1(T - 1, T - 1)
-        a = [softmax(match[j], [(1, match[k]) for k in range(T) if k != j]) for j in range(T)]
-        correct = xi * a[2 * t + 1]
-        rivals = [(1, xi * a[2 * k + 1]) for k in range(N) if k != t] + [(L - N, 0)]
-        losses.append(nll(correct, rivals, stable=stable))
-    return sp.Add(*losses) / N
-
-
-class ExactInductionModel:
-    """The minimal network's exact loss (:func:`derive_exact`) with the interface of
-    :class:`InductionHeadModel`: ``loss``, ``grad`` and ``flow``, for one (N, L)."""
-
-    def __init__(self, N: int = 8, L: int = 32):
-        self.N, self.L = _validate.pairs(N, L)
-
-    def __repr__(self) -> str:
-        return f"ExactInductionModel(N={self.N}, L={self.L})"
-
-    @property
-    def expr(self) -> sp.Expr:
-        """The exact expected loss, literal softmaxes, in β, α, ξ."""
-        return derive_exact(self.N, self.L)
-
-    @functools.cached_property
-    def _numeric(self):
-        e = derive_exact(self.N, self.L, stable=True)
-        modules = [NUMPY_FUNCTIONS, "numpy"]
-        return (
-            sp.lambdify(THETA, e, modules=modules, cse=True),
-            sp.lambdify(THETA, [e.diff(v) for v in THETA], modules=modules, cse=True),
+    theta0 = _validate.finite_array("theta0", theta0, last_dim=3)
+    if theta0.ndim > 2:
+        raise ValueError(f"theta0 must have shape (3,) or (B, 3), got {theta0.shape}")
+    Ns, Ls = np.atleast_1d(N), np.atleast_1d(L)
+    if Ns.ndim != 1 or Ls.ndim != 1 or Ns.size == 0 or Ls.size == 0:
+        raise ValueError("N and L must be integers or non-empty 1-D sequences of integers")
+    sizes = {n for n in (Ns.size, Ls.size, theta0.shape[0] if theta0.ndim == 2 else 1) if n != 1}
+    if len(sizes) > 1:
+        raise ValueError(
+            f"theta0 {theta0.shape}, N ({Ns.size}) and L ({Ls.size}) must have matching batch sizes (or 1)"
         )
-
-    def loss(self, beta, alpha, xi) -> np.ndarray:
-        theta = InductionHeadModel._theta(self, beta, alpha, xi)
-        out = self._numeric[0](*np.moveaxis(theta, -1, 0))
-        return np.broadcast_to(np.asarray(out, dtype=float), theta.shape[:-1]).copy()
-
-    def grad(self, beta, alpha, xi) -> np.ndarray:
-        theta = InductionHeadModel._theta(self, beta, alpha, xi)
-        return _stack(self._numeric[1](*np.moveaxis(theta, -1, 0)), theta.shape[:-1])
-
-    def flow(self, theta0=(0.0, 0.0, 0.0), t_max: float = 300.0, lr: float = 1.0, **options):
-        """Gradient flow of the exact loss, as a :class:`~phenom.flow.Trajectory`."""
-        from .flow import gradient_flow
-
-        f_loss, f_grad = self._numeric
-        return gradient_flow(
-            lambda th, k: np.asarray(f_loss(*np.moveaxis(th, -1, 0)), dtype=float),
-            lambda th, k: _stack(f_grad(*np.moveaxis(th, -1, 0)), th.shape[:-1]),
-            theta0, t_max=t_max, lr=lr, names=PARAMETERS, settings={"N": self.N, "L": self.L, "model": "exact"},
-            **options,
-        )
+    B = sizes.pop() if sizes else 1
+    pairs = [_validate.pairs(n, l) for n, l in zip(np.broadcast_to(Ns, B), np.broadcast_to(Ls, B))]
+    batched = theta0.ndim == 2 or np.ndim(N) > 0 or np.ndim(L) > 0
+    start = np.broadcast_to(theta0, (B, 3)) if batched else theta0
+    N_of = np.array([p[0] for p in pairs], dtype=float)
+    L_of = np.array([p[1] for p in pairs], dtype=float)
+    flows = gradient_flow(
+        lambda theta, k: loss(theta, N_of[k], L_of[k]),
+        lambda theta, k: grad(theta, N_of[k], L_of[k]),
+        start,
+        t_max=t_max,
+        lr=lr,
+        names=PARAMETERS,
+        settings=[{"N": int(n), "L": int(l)} for n, l in zip(N_of, L_of)],
+        **options,
+    )
+    return flows

@@ -1,6 +1,6 @@
 r"""Linear attention as preconditioned gradient descent on in-context linear regression.
 
-The task (REFERENCE.md §4): x_i ~ N(0, Σ) in R^d, w ~ N(0, Ω), y_i = wᵀx_i + ε_i with
+The task (Garg et al. 2022; von Oswald et al., ICML 2023, Sec. 2): x_i ~ N(0, Σ) in R^d, w ~ N(0, Ω), y_i = wᵀx_i + ε_i with
 ε_i ~ N(0, σ²), i = 1..N, and a query (x_q, y_q) drawn the same way. One layer of linear
 self-attention reduces, at its optimum, to the predictor
 
@@ -102,6 +102,26 @@ class LinearICL:
 
     def __repr__(self) -> str:
         return f"LinearICL(d={self.d}, N={self.N}, noise={self.noise:g})"
+
+    EIGENVALUES = {2: (2.0, 0.5), 5: (2.0, 1.4, 1.0, 0.6, 0.3)}
+    """Σ's eigenvalues in :meth:`reference` (geometric from 2 down to 0.3 for other d)."""
+
+    @classmethod
+    def reference(cls, d: int, N: int, noise: float = 0.0, *, seed: int = 3) -> "LinearICL":
+        """The figures' task: Σ with distinct eigenvalues (:attr:`EIGENVALUES`) in a random
+        orthogonal basis from ``seed`` (d = 2 is left unrotated, so its slices are axis-aligned),
+        Ω = I: a preconditioner has to learn both Σ's spectrum and its basis.
+
+        >>> task = LinearICL.reference(2, 4)
+        >>> np.diag(task.Sigma).tolist(), task.optimal_preconditioner().diagonal().round(6).tolist()
+        ([2.0, 0.5], [0.32, 0.8])
+        """
+        d, N = _validate.count("d", d), _validate.count("N", N)
+        lam = np.array(cls.EIGENVALUES.get(d, np.geomspace(2.0, 0.3, d)))
+        if d == 2:
+            return cls(d, N, np.diag(lam), None, noise)
+        Q, _ = np.linalg.qr(_rng.stream(seed, "basis").standard_normal((d, d)))
+        return cls(d, N, Q @ np.diag(lam) @ Q.T, None, noise)
 
     # -- closed forms --------------------------------------------------------------------------
 

@@ -26,11 +26,14 @@ import os
 import sys
 from collections.abc import Callable, Iterable, Mapping
 from concurrent.futures import Executor, ProcessPoolExecutor, as_completed
+from contextlib import contextmanager
 from pathlib import Path
 
-from . import _io
+from tqdm.auto import tqdm
 
-__all__ = ["grid", "sweep", "load_results"]
+from . import _io, _validate
+
+__all__ = ["grid", "sweep", "load_results", "local_pool"]
 
 
 def grid(**axes: Iterable) -> list[dict]:
@@ -63,6 +66,36 @@ def _write(path: Path, rows: list[dict]) -> None:
     _io.atomic_write(path, lambda tmp: Path(tmp).write_text(text))
 
 
+@contextmanager
+def _pool(executor: Executor | None):
+    """The caller's executor as is, or a local process pool whose workers share the machine's
+    cores: each worker's BLAS uses cores / workers threads (threadpoolctl), so two workers on two
+    cores do not oversubscribe them."""
+    if executor is not None:
+        yield executor
+        return
+    pool = local_pool()
+    try:
+        yield pool
+    finally:
+        pool.shutdown(cancel_futures=True)
+
+
+def _limit_threads(threads: int) -> None:
+    from threadpoolctl import threadpool_limits
+
+    threadpool_limits(limits=threads)  # applies to this worker process for its whole life
+
+
+def local_pool(workers: int | None = None) -> ProcessPoolExecutor:
+    """A process pool of ``workers`` (default: one per core) whose workers each limit their BLAS
+    and OpenMP pools to cores // workers threads (at least 1)."""
+    cores = os.cpu_count() or 1
+    workers = _validate.count("workers", workers if workers is not None else cores)
+    return ProcessPoolExecutor(max_workers=workers, initializer=_limit_threads,
+                               initargs=(max(1, cores // workers),))
+
+
 def sweep(
     fn: Callable[[dict], dict],
     configs: Iterable[Mapping],
@@ -75,7 +108,7 @@ def sweep(
 
     ``fn`` must be picklable (a module-level function) for process pools and Dask. Results are
     collected as they complete; with ``out`` they are saved after each one and reused on a re-run.
-    A progress line goes to stderr on a terminal (``progress`` forces it on or off).
+    A progress bar goes to stderr on a terminal (``progress`` forces it on or off).
     """
     configs = [dict(c) for c in configs]
     keys = [_key(c) for c in configs]
@@ -86,18 +119,9 @@ def sweep(
     done = {_key(r["config"]): r["result"] for r in rows}
     todo = [c for c, k in zip(configs, keys) if k not in done]
     show = sys.stderr.isatty() if progress is None else progress
-    total, finished = len(configs), len(configs) - len(todo)
-
-    def report():
-        if show:
-            end = "\n" if finished == total else ""
-            print(f"\rsweep: {finished}/{total} configurations done", end=end, file=sys.stderr, flush=True)
-
-    report()
     if todo:
-        own = executor is None
-        pool = ProcessPoolExecutor(max_workers=os.cpu_count()) if own else executor
-        try:
+        with _pool(executor) as pool, tqdm(total=len(configs), initial=len(configs) - len(todo), unit="config",
+                                           desc="sweep", disable=not show, file=sys.stderr) as bar:
             futures = {pool.submit(fn, c): c for c in todo}
             for future in as_completed(futures):
                 config = futures[future]
@@ -106,9 +130,5 @@ def sweep(
                 rows.append({"config": config, "result": result})
                 if path is not None:
                     _write(path, rows)
-                finished += 1
-                report()
-        finally:
-            if own:
-                pool.shutdown(cancel_futures=True)
+                bar.update()
     return [done[k] for k in keys]

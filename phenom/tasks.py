@@ -1,7 +1,15 @@
-"""Data for the networks: sequences sampled from the in-context tasks, vectorised and seeded.
+"""The in-context tasks the networks train on, sampled vectorised and seeded.
 
-In-context linear regression (REFERENCE.md §4): for each sequence a fresh task vector
-w ~ N(0, Ω), N context inputs and one query x ~ N(0, Σ), labels y = wᵀx + ε, ε ~ N(0, σ²).
+- In-context linear regression (Garg et al. 2022; von Oswald et al., ICML 2023): for each
+  sequence a fresh task vector w ~ N(0, Ω), N context inputs and one query x ~ N(0, Σ), labels
+  y = wᵀx + ε, ε ~ N(0, σ²) (:func:`sample_regression`, used by :class:`phenom.linear.LinearICL`).
+- The in-context copying task (Reddy, ICLR 2024, Sec. 2): N item–label pairs and a target item
+  that is a noisy copy of one of them (:class:`CopyingTask`).
+- In-context classification with K classes, Zipf rank-frequencies, burstiness and novel
+  classes, with its IC, IC2 and IW evaluation sets (Chan et al., NeurIPS 2022; Reddy 2024)
+  (:class:`ClassificationTask`).
+
+:func:`make_task` builds either sequence task by name.
 """
 
 from __future__ import annotations
@@ -12,7 +20,7 @@ import numpy as np
 
 from . import _rng
 
-__all__ = ["RegressionBatch", "sample_regression"]
+__all__ = ["RegressionBatch", "sample_regression", "SequenceBatch", "CopyingTask", "ClassificationTask", "make_task"]
 
 
 @dataclass(frozen=True)
@@ -52,7 +60,7 @@ def sample_regression(task, n: int, rng: np.random.Generator) -> RegressionBatch
 
 
 # ---------------------------------------------------------------------------------------------
-# In-context classification (Reddy 2024; REFERENCE.md §1 and §3)
+# In-context copying and classification (Reddy, ICLR 2024, Sec. 2; Chan et al., NeurIPS 2022)
 
 POSITIONS = 65  # one-hot position slots: 2·32 + 1, enough for N <= 32
 
@@ -279,3 +287,16 @@ class ClassificationTask:
             "IC2": self.sample(n, rng, dtype, bursty=True, novel=False, shift_labels=1),
             "IW": self.sample(n, rng, dtype, bursty=False, novel=False),
         }
+
+
+def make_task(task: str = "copy", *, N: int, L: int, D: int, eps: float, K: int | None = None,
+              B: int | None = None, a: float | None = None, p_B: float | None = None,
+              p_C: float | None = None):
+    """``"copy"`` (a :class:`CopyingTask` of N, L, D, eps) or ``"classify"`` (a
+    :class:`ClassificationTask`, also K, B, a, p_B, p_C; those left None take its defaults)."""
+    if task == "copy":
+        return CopyingTask(N=N, L=L, D=D, eps=eps)
+    if task == "classify":
+        extra = {k: v for k, v in dict(K=K, B=B, a=a, p_B=p_B, p_C=p_C).items() if v is not None}
+        return ClassificationTask(N=N, L=L, D=D, eps=eps, **extra)
+    raise ValueError(f"task must be 'copy' or 'classify', got {task!r}")

@@ -3,8 +3,16 @@
 import numpy as np
 import pytest
 
-from phenom.compare import flow_transition_times, scaling_summary, transition_level, transition_step
+from phenom.compare import (
+    flow_transition_times,
+    rank_correlation,
+    reconstruction,
+    scaling_summary,
+    transition_level,
+    transition_step,
+)
 from phenom.induction import InductionHeadModel
+from phenom.settings import CompareSetting, ScalingSetting
 
 
 def test_transition_step_interpolates():
@@ -21,55 +29,82 @@ def test_flow_transition_times_are_the_cliffs():
     assert times[1] is None  # L = N never moves
 
 
-def test_scaling_summary_recovers_a_planted_power_law():
-    # Observed steps s = 3 t^1.5 / lr exactly: slope 1.5, rank correlation 1; one c fitted at the
-    # reference predicts the others with the error of a straight line through the power law.
+def test_scaling_summary_by_hand():
+    # lr = 0.5; the reference (4, 8) has t = 50, step 250, so c = 50 / (0.5 · 250) = 0.4 and the
+    # predicted step is t / (c · lr) = 5t. The reference is left out of every statistic.
     lr = 0.5
-    rows = [{"N": n, "L": l, "flow_time": t, "net_step": 3 * t**1.5 / lr}
-            for (n, l), t in zip([(2, 3), (2, 8), (4, 5), (4, 16), (8, 9)], [10.0, 20.0, 40.0, 80.0, 160.0])]
+    table = [(2, 3, 40, 100), (2, 4, 30, 100), (2, 6, 20, 200), (2, 8, 10, 300),
+             (4, 8, 50, 250), (4, 16, 25, 100), (4, 32, 20, 120), (4, 5, 80, 400)]
+    rows = [{"N": n, "L": l, "flow_time": t, "net_step": s, "seed": 0} for n, l, t, s in table]
     rows.append({"N": 8, "L": 8, "flow_time": None, "net_step": None})
-    summary = scaling_summary(rows, reference=(4, 5), lr=lr)
-    assert summary["spearman"] == pytest.approx(1.0)
-    assert summary["loglog_slope"] == pytest.approx(1.5, rel=1e-12)
-    assert summary["c"] == pytest.approx(40.0 / (lr * 3 * 40.0**1.5 / lr), rel=1e-12)
-    errors = {(p["N"], p["L"]): p["relative_error"] for p in summary["predictions"]}
-    assert errors[(4, 5)] == pytest.approx(0.0, abs=1e-12)
-    # t/(c lr) against 3 t^1.5/lr: relative error (t_ref/t)^0.5 − 1
-    assert errors[(8, 9)] == pytest.approx(np.sqrt(40.0 / 160.0) - 1, rel=1e-12)
-    with pytest.raises(ValueError, match="needs >= 3 configurations"):
-        scaling_summary(rows[:2], reference=(2, 3), lr=lr)
+    summary = scaling_summary(rows, reference=(4, 8), lr=lr)
+    assert summary["c"] == pytest.approx(0.4, rel=1e-15)
+    assert {(p["N"], p["L"]) for p in summary["predictions"]} == {(n, l) for n, l, *_ in table} - {(4, 8)}
+    rel = {(p["N"], p["L"]): p["relative_error"] for p in summary["predictions"]}
+    assert rel == pytest.approx({(2, 3): 1.0, (2, 4): 0.5, (2, 6): -0.5, (2, 8): -5 / 6,
+                                 (4, 16): 0.25, (4, 32): -1 / 6, (4, 5): 0.0}, rel=1e-12)
+    # Pooled ranks (ties share their mean rank): t → [6, 5, 2.5, 1, 4, 2.5, 7], steps → [2, 2, 5,
+    # 6, 2, 4, 7]; Σ dx·dy = −4.5, Σ dx² = 27.5, Σ dy² = 26.
+    assert summary["spearman"] == pytest.approx(-4.5 / np.sqrt(27.5 * 26), rel=1e-12)
+    # Within N = 2: ranks [4, 3, 2, 1] against [1.5, 1.5, 3, 4]: −4.5 / √(5 · 4.5) = −3/√10.
+    # Within N = 4 (held out: L = 16, 32, 5): [2, 1, 3] against [1, 2, 3]: 1/2.
+    assert summary["within_N_spearman"] == pytest.approx({"2": -3 / np.sqrt(10), "4": 0.5}, rel=1e-12)
+    assert summary["median_abs_relative_error"] == pytest.approx(0.5)
+    assert summary["max_abs_relative_error"] == pytest.approx(1.0)
+    assert summary["within_N"]["2"]["median_abs_relative_error"] == pytest.approx((0.5 + 5 / 6) / 2)
+    assert summary["within_N"]["4"]["max_abs_relative_error"] == pytest.approx(0.25)
+    assert (summary["runs"], summary["configurations"], summary["reference_runs"]) == (7, 7, 1)
+    with pytest.raises(ValueError, match="needs the reference and >= 3 other runs"):
+        scaling_summary(rows[:2] + rows[4:5], reference=(4, 8), lr=lr)
 
 
-def test_compare_refuses_L_equal_N(tmp_path):
-    from phenom.jobs.compare import compare_job
+def test_rank_correlation_is_undefined_for_constant_or_tiny_samples():
+    assert rank_correlation([1, 2], [3, 4]) is None
+    assert rank_correlation([1, 2, 3], [5, 5, 5]) is None
+    assert rank_correlation([1, 2, 3], [3, 2, 1]) == pytest.approx(-1.0)
 
+
+def test_reconstruction_at_hand_computed_points():
+    # At β = α = ξ = 0 the model's loss is log L whatever N; an undefined ξ (L = N at chance) is
+    # left out.
+    records = {"step": [0, 10, 20], "eval_loss": [3.0, 2.0, 1.0], "beta": [0.0, 0.0, 0.0],
+               "alpha": [0.0, 0.0, 0.0], "xi": [0.0, None, 0.0]}
+    r = reconstruction(records, N=4, L=16)
+    assert r["model_loss"][0] == pytest.approx(np.log(16), rel=1e-14) and np.isnan(r["model_loss"][1])
+    assert r["max_abs_loss_gap"] == pytest.approx(np.log(16) - 1.0, rel=1e-14) and r["step_of_max_gap"] == 20
+
+
+def test_compare_refuses_L_equal_N():
     with pytest.raises(ValueError, match="^L must be an integer > N = 4"):
-        compare_job(tmp_path, N=4, L=4, D=16, seeds=(0,), steps=10)
-    assert not any(tmp_path.iterdir())
+        CompareSetting(N=4, L=4, D=16)
 
 
-def test_scaling_job_resumes_from_its_results(tmp_path):
+def test_scaling_resumes_from_its_results(tmp_path):
     import json
     from concurrent.futures import ThreadPoolExecutor
 
-    from phenom.jobs.compare import scaling_job
+    from phenom.jobs.compare import scaling
 
-    kw = dict(Ns=(2,), ratios=(2, 4, 8), seeds=(0,), steps_per_N={2: 400}, min_D=16, reference=(2, 8))
+    setting = ScalingSetting(Ns=(2,), ratios=(1.5, 2, 4, 8), seeds=(0,), steps=(400,), eval_every=(25,), min_D=16,
+                             reference=(2, 8))
     with ThreadPoolExecutor(2) as pool:
-        scaling_job(tmp_path, executor=pool, **kw)
+        first_result = scaling(setting, tmp_path, executor=pool)
     first = (tmp_path / "scaling.jsonl").read_text()
-    rows = json.loads((tmp_path / "scaling.json").read_text())["rows"]
-    assert [(r["N"], r["L"]) for r in rows] == [(2, 2), (2, 4), (2, 8), (2, 16)]
+    rows = first_result["rows"]
+    assert [(r["N"], r["L"]) for r in rows] == [(2, 2), (2, 3), (2, 4), (2, 8), (2, 16)]
     assert rows[0]["flow_time"] is None and all(r["flow_time"] > 0 for r in rows[1:])
+    assert len(first.splitlines()) == 5 and all(json.loads(line)["config"]["N"] == 2 for line in first.splitlines())
     with ThreadPoolExecutor(2) as pool:
-        scaling_job(tmp_path, executor=pool, **kw)  # everything already done: nothing reruns
+        again = scaling(setting, tmp_path, executor=pool)  # everything already done: nothing reruns
     assert (tmp_path / "scaling.jsonl").read_text() == first
+    assert again["rows"] == rows
 
 
 def test_summary_figures_need_their_inputs(tmp_path):
-    from phenom.jobs.compare import chain_job, lsa_summary_job
+    from phenom.jobs import compare, lsa
+    from phenom.settings import SummarySetting
 
-    with pytest.raises(ValueError, match="minimal_vs_mean_field.json is missing"):
-        chain_job(tmp_path)
-    with pytest.raises(ValueError, match="lsa_learning_curves.json is missing"):
-        lsa_summary_job(tmp_path)
+    with pytest.raises(OSError, match="minimal_vs_mean_field.json is missing"):
+        compare.chain(SummarySetting(), tmp_path)
+    with pytest.raises(OSError, match="lsa_learning_curves.json is missing"):
+        lsa.summary(SummarySetting(), tmp_path)

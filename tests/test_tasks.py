@@ -99,3 +99,17 @@ def test_novel_classes_are_not_the_stored_ones():
 def test_bad_classification_task(kwargs, message):
     with pytest.raises(ValueError, match=message):
         ClassificationTask(**kwargs)
+@pytest.mark.parametrize(
+    "kwargs, message",
+    [
+        (dict(N=8, L=4), "^L must be an integer >= N = 8"),
+        (dict(eps=-0.1), "^eps must be a finite number >= 0"),
+        (dict(L=32, D=16), "^D must be an integer >= L = 32"),
+        (dict(N=33, L=40, D=40), "^N must be an integer <= 32"),
+    ],
+)
+def test_bad_task(kwargs, message):
+    with pytest.raises(ValueError, match=message):
+        CopyingTask(**kwargs)
+
+

@@ -1,27 +1,24 @@
-"""Jobs for the β, α, ξ model: its gradient flow and its loss landscape."""
+"""Computations behind the β, α, ξ model's figures: its flow, its landscape, and the exact minimal
+network against it. Each takes a setting (:mod:`phenom.settings`) and returns a JSON-able result;
+the figure registry (:mod:`phenom.figures`) saves it and draws it."""
 
 from __future__ import annotations
 
-import time
-from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
 
-from .. import _io, _validate
-from ..flow import Trajectory, induction_flow
-from ..induction import PARAMETERS, InductionHeadModel
+from ..exact import ExactInductionModel
+from ..flow import Trajectory
+from ..induction import PARAMETERS, InductionHeadModel, induction_flow
 from ..landscape import loss_slice
-from ..plots import flow_figure, landscape_figure
-from ._common import entry
+from ..nets.minimal import MinimalNetwork
+from ..settings import FlowSetting, LandscapeSetting, MinimalSetting
 
-__all__ = ["flow_job", "landscape_job", "PAPER_SETTING"]
-
-PAPER_SETTING = dict(N=8, L=32, lr=1.0, t_max=300.0, theta0=(0.0, 0.0, 0.0))
-"""The reference setting (Reddy 2024 defaults N = 8, L = 32) of the committed figures."""
+__all__ = ["flow", "flow_tables", "landscape", "minimal"]
 
 
-def _summary(traj: Trajectory) -> dict:
+def summary(traj: Trajectory) -> dict:
     """Numbers that characterise one flow: transition, cliff, order of learning."""
     N, L = traj.settings["N"], traj.settings["L"]
     return {
@@ -38,104 +35,95 @@ def _summary(traj: Trajectory) -> dict:
     }
 
 
-def _flow_columns(traj: Trajectory, model: InductionHeadModel, n: int) -> dict[str, np.ndarray]:
+def curves(traj: Trajectory, n: int) -> dict[str, np.ndarray]:
+    """The flow on ``n`` even times: t, β, α, ξ, loss, P(correct), P(label in context), |∇loss|."""
+    model = InductionHeadModel(traj.settings["N"], traj.settings["L"])
     cols = traj.to_columns(n)
     theta = np.stack([cols[p] for p in PARAMETERS], axis=-1)
     cols["p_correct"] = model.p_correct(*theta.T)
     cols["p_context"] = model.p_context(*theta.T)
     cols["grad_norm"] = traj.grad_norm_at(cols["t"])
-    return {"N": np.full(n, model.N, dtype=int), "L": np.full(n, model.L, dtype=int), **cols}
+    return cols
 
 
-def _accuracy(traj: Trajectory, theta: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    model = InductionHeadModel(traj.settings["N"], traj.settings["L"])
-    return model.p_correct(*theta.T), model.p_context(*theta.T)
+def flow(setting: FlowSetting, out: Path) -> dict:
+    """The flow at (N, L), and at L = N and every ``compare_L`` (one batched solve)."""
+    s = setting
+    labels = [s.L] + [c for c in dict.fromkeys([s.N, *s.compare_L]) if c != s.L]
+    flows = induction_flow(s.theta0, N=[s.N] * len(labels), L=labels, t_max=s.t_max, lr=s.lr)
+    return {"seeds": None, "deterministic": True,
+            "flows": [{**summary(tr), "curves": curves(tr, s.samples)} for tr in flows]}
 
 
-def _check_common(N, L, lr, t_max, theta0):
-    N, L = _validate.pairs(N, L)
-    lr = _validate.positive("lr", lr)
-    t_max = _validate.positive("t_max", t_max)
-    theta0 = _validate.finite_array("theta0", theta0, last_dim=3)
-    if theta0.ndim != 1:
-        raise ValueError(f"theta0 must be one point (beta, alpha, xi), got shape {theta0.shape}")
-    return N, L, lr, t_max, tuple(float(v) for v in theta0)
+def flow_tables(result: dict) -> dict[str, dict]:
+    """``induction_flow.csv``: every flow's curves, one row per time, with its N and L."""
+    names = list(result["flows"][0]["curves"])
+    rows = {"N": [], "L": [], **{k: [] for k in names}}
+    for f in result["flows"]:
+        n = len(f["curves"]["t"])
+        rows["N"] += [f["N"]] * n
+        rows["L"] += [f["L"]] * n
+        for k in names:
+            rows[k] += list(f["curves"][k])
+    return {"induction_flow.csv": {k: np.asarray(v, dtype=int if k in ("N", "L") else float) for k, v in rows.items()}}
 
 
-def flow_job(
-    out: str | Path = "figures",
-    *,
-    N: int = 8,
-    L: int = 32,
-    lr: float = 1.0,
-    t_max: float = 300.0,
-    theta0: Sequence[float] = (0.0, 0.0, 0.0),
-    compare_L: Sequence[int] = (),
-    name: str = "flow",
-    n: int = 600,
-) -> dict:
-    """The flow's loss, β, α, ξ and accuracy against time, with L = N (and ``compare_L``) beside it."""
-    started = time.perf_counter()
-    N, L, lr, t_max, theta0 = _check_common(N, L, lr, t_max, theta0)
-    labels = [L] + [_validate.pairs(N, c)[1] for c in dict.fromkeys([N, *compare_L]) if c != L]
-    flows = induction_flow(theta0, N=[N] * len(labels), L=labels, t_max=t_max, lr=lr)
-    main, controls = flows[0], flows[1:]
-
-    out = Path(out)
-    columns = [_flow_columns(tr, InductionHeadModel(N, tr.settings["L"]), n) for tr in flows]
-    _io.write_csv(out / f"{name}.csv", {k: np.concatenate([c[k] for c in columns]) for k in columns[0]})
-    parameters = dict(N=N, L=L, lr=lr, t_max=t_max, theta0=theta0, compare_L=labels[1:])
-    _io.write_json(
-        out / f"{name}.json",
-        {"figure": f"{name}.png", "parameters": parameters, "seed": None, "deterministic": True,
-         "flows": [_summary(tr) for tr in flows], "versions": _io.provenance()},
-    )
-    _io.save_figure(flow_figure(main, controls, _accuracy, n=n), out / f"{name}.png")
-    return entry(parameters, started, [f"{name}.png", f"{name}.csv", f"{name}.json"])
+def _span(path: np.ndarray, name: str) -> tuple[str, float, float]:
+    """A slice axis covering the path's range of ``name`` (and 0), padded by 15%."""
+    default_high = {"beta": 6.0, "alpha": 8.0, "xi": 10.0}
+    values = path[:, PARAMETERS.index(name)]
+    lo, hi = min(0.0, values.min()), max(values.max(), 0.0)
+    if hi - lo < 1e-6:
+        return (name, lo, lo + default_high[name])
+    pad = 0.15 * (hi - lo)
+    return (name, lo - (pad if lo < 0 else 0.0), hi + pad)
 
 
-def landscape_job(
-    out: str | Path = "figures",
-    *,
-    N: int = 8,
-    L: int = 32,
-    lr: float = 1.0,
-    t_max: float = 300.0,
-    theta0: Sequence[float] = (0.0, 0.0, 0.0),
-    name: str = "landscape",
-    n: int = 201,
-) -> dict:
+def landscape(setting: LandscapeSetting, out: Path) -> dict:
     """Loss on the (α, β) and (ξ, α) slices through the cliff point, with the flow's path."""
-    started = time.perf_counter()
-    N, L, lr, t_max, theta0 = _check_common(N, L, lr, t_max, theta0)
-    model = InductionHeadModel(N, L)
-    traj = model.flow(theta0, t_max=t_max, lr=lr)
+    s = setting
+    model = InductionHeadModel(s.N, s.L)
+    traj = model.flow(s.theta0, t_max=s.t_max, lr=s.lr)
     cliff = traj.cliff()
     # Slice through the cliff point; a stationary flow (L = N from the origin) has none.
-    at = dict(zip(PARAMETERS, traj(cliff) if cliff is not None else theta0))
-    _, path, _ = traj.sample(n)
-    default_high = {"beta": 6.0, "alpha": 8.0, "xi": 10.0}
-
-    def span(name):
-        values = path[:, PARAMETERS.index(name)]
-        lo, hi = min(0.0, values.min()), max(values.max(), 0.0)
-        if hi - lo < 1e-6:
-            return (name, lo, lo + default_high[name])
-        pad = 0.15 * (hi - lo)
-        return (name, lo - (pad if lo < 0 else 0.0), hi + pad)
-
+    at = dict(zip(PARAMETERS, traj(cliff) if cliff is not None else s.theta0))
+    _, path, _ = traj.sample(s.grid)
     slices = [
-        loss_slice(model, x=span("alpha"), y=span("beta"), fixed=at["xi"], n=n),
-        loss_slice(model, x=span("xi"), y=span("alpha"), fixed=at["beta"], n=n),
+        loss_slice(model, x=_span(path, "alpha"), y=_span(path, "beta"), fixed=at["xi"], n=s.grid),
+        loss_slice(model, x=_span(path, "xi"), y=_span(path, "alpha"), fixed=at["beta"], n=s.grid),
     ]
-    out = Path(out)
-    parameters = dict(N=N, L=L, lr=lr, t_max=t_max, theta0=theta0, grid=n)
-    _io.write_json(
-        out / f"{name}.json",
-        {"figure": f"{name}.png", "parameters": parameters, "seed": None, "deterministic": True,
-         "cliff": None if cliff is None else {"t": cliff, **at, "grad_norm": float(traj.grad_norm_at(cliff))},
-         "path": traj.to_columns(n), "slices": [s.to_dict() for s in slices],
-         "summary": _summary(traj), "versions": _io.provenance()},
-    )
-    _io.save_figure(landscape_figure(slices, traj, n=n), out / f"{name}.png")
-    return entry(parameters, started, [f"{name}.png", f"{name}.json"])
+    path_columns = traj.to_columns(s.grid)
+    path_columns["grad_norm"] = traj.grad_norm_at(path_columns["t"])
+    return {"seeds": None, "deterministic": True,
+            "cliff": None if cliff is None else {"t": cliff, **at, "grad_norm": float(traj.grad_norm_at(cliff))},
+            "path": path_columns, "slices": [sl.to_dict() for sl in slices], "summary": summary(traj)}
+
+
+def minimal(setting: MinimalSetting, out: Path) -> dict:
+    """The exact minimal model (= numpy minimal network) against the mean-field model: along
+    each model's own flow from 0, and on the (α, β) slice at the exact flow's cliff ξ."""
+    s = setting
+    exact, mean_field, network = ExactInductionModel(s.N, s.L), InductionHeadModel(s.N, s.L), MinimalNetwork(s.N, s.L)
+    traj_exact, traj_mf = exact.flow(t_max=s.t_max), induction_flow(N=s.N, L=s.L, t_max=s.t_max)
+    t, check_t = np.linspace(0.0, s.t_max, s.samples), np.linspace(0.0, s.t_max, s.checks)
+    numpy_minimal = np.array([network.loss(*traj_exact(c)) for c in check_t])
+    cliff_exact, cliff_mf = traj_exact.cliff(), traj_mf.cliff()
+    xi_slice = float(traj_exact(cliff_exact)[2]) if cliff_exact is not None else 5.0
+    alpha, beta = np.linspace(0, 8, s.grid), np.linspace(0, 6, s.grid)
+    A, Bm = np.meshgrid(alpha, beta)
+    grid = {"alpha": alpha, "beta": beta, "xi": xi_slice,
+            "exact": exact.loss(Bm, A, xi_slice), "mean_field": mean_field.loss(Bm, A, xi_slice)}
+    lines = {"t": t, "exact_loss": traj_exact.loss_at(t), "mean_field_loss": traj_mf.loss_at(t),
+             "check_t": check_t, "numpy_minimal_loss": numpy_minimal,
+             "exact_cliff": cliff_exact, "mean_field_cliff": cliff_mf}
+    exact_at_checks = traj_exact.loss_at(check_t)
+    along = np.abs(lines["exact_loss"] - lines["mean_field_loss"])
+    numbers = {
+        "max_abs_difference_on_slice": float(np.max(np.abs(grid["exact"] - grid["mean_field"]))),
+        "max_abs_difference_along_flows": float(along.max()),
+        "time_of_max_difference_along_flows": float(t[int(np.argmax(along))]),
+        "numpy_minimal_vs_exact_max_rel": float(np.max(np.abs(numpy_minimal - exact_at_checks) / exact_at_checks)),
+        "exact_cliff": cliff_exact, "mean_field_cliff": cliff_mf,
+        "exact_order_reach_1": traj_exact.crossing_times(1.0), "mean_field_order_reach_1": traj_mf.crossing_times(1.0),
+    }
+    return {"seeds": None, "deterministic": True, "curves": lines, "grid": grid, "summary": numbers}

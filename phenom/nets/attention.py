@@ -199,7 +199,7 @@ class AttentionNetwork:
 
     def metrics(self, batch, task, ablate: str | None = None) -> dict[str, float]:
         """Held-out loss, ICL accuracy, CLA, ILA1, TILA2 and the effective β, α, ξ."""
-        from .progress import progress_measures
+        from .measures import progress_measures
 
         logits, cache = self.forward(batch.tokens, ablate=ablate)
         return progress_measures(logits.astype(np.float64), cache, batch, task)

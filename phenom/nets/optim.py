@@ -9,7 +9,7 @@ __all__ = ["SGD", "Adam", "make_optimizer"]
 
 
 class SGD:
-    """p ← (1 − weight_decay) · p − lr · g  (REFERENCE.md §3: weight decay 1e-6 applied this way)."""
+    """p ← (1 − weight_decay) · p − lr · g  (Reddy, ICLR 2024, Sec. 2: weight decay 1e-6 applied this way)."""
 
     def __init__(self, lr: float, weight_decay: float = 0.0):
         self.lr, self.weight_decay = lr, weight_decay

@@ -59,19 +59,18 @@ def _schedule(name: str, lr: float, steps: int):
     raise ValueError(f"schedule must be 'constant' or 'cosine', got {name!r}")
 
 
-class _Progress:
-    """A one-line progress report on stderr, rewritten in place; silent when not a terminal."""
+def _progress_bar(steps: int, start: int, enabled: bool | None):
+    """A tqdm bar on stderr (off when stderr is not a terminal, unless ``enabled`` forces it)."""
+    from tqdm.auto import tqdm
 
-    def __init__(self, steps: int, enabled: bool | None):
-        self.steps = steps
-        self.enabled = sys.stderr.isatty() if enabled is None else enabled
+    show = sys.stderr.isatty() if enabled is None else enabled
+    return tqdm(total=steps, initial=start, disable=not show, unit="step", file=sys.stderr, leave=True,
+                dynamic_ncols=True)
 
-    def update(self, step: int, row: dict) -> None:
-        if not self.enabled:
-            return
-        shown = "  ".join(f"{k} {row[k]:.3g}" for k in ("loss", "eval_loss", "icl_acc") if k in row)
-        end = "\n" if step == self.steps else ""
-        print(f"\rstep {step}/{self.steps}  {shown}", end=end, file=sys.stderr, flush=True)
+
+def _report(bar, step: int, row: dict) -> None:
+    bar.set_postfix({k: f"{row[k]:.3g}" for k in ("loss", "eval_loss", "icl_acc") if k in row}, refresh=False)
+    bar.update(step - bar.n)
 
 
 def _save_checkpoint(path: Path, step: int, net, opt, data_rng, running, hist: History) -> None:
@@ -151,74 +150,93 @@ def train(
     ``checkpoint`` names a file written atomically every ``checkpoint_every`` steps (default:
     at each evaluation) and at the end; with ``resume=True`` an existing checkpoint of the same
     configuration is continued, and the result equals an uninterrupted run exactly. A progress
-    line goes to stderr when it is a terminal (``progress`` forces it on or off).
+    bar goes to stderr when it is a terminal (``progress`` forces it on or off).
 
     ``stop_when(history)`` is asked after every evaluation; training ends early when it returns
     True (e.g. once the transition is over, in a sweep that only needs its time).
     """
-    steps = _validate.count("steps", steps)
-    lr = _validate.positive("lr", lr)
-    batch_size = _validate.count("batch_size", batch_size)
-    eval_every = _validate.count("eval_every", max(1, steps // 100) if eval_every is None else eval_every)
-    eval_size = _validate.count("eval_size", eval_size)
-    if checkpoint_every is not None:
-        checkpoint_every = _validate.count("checkpoint_every", checkpoint_every)
-    weight_decay = _validate.nonnegative("weight_decay", weight_decay)
-    if clip_norm is not None:
-        clip_norm = _validate.positive("clip_norm", clip_norm)
-    seed = _validate.count("seed", seed, minimum=0)
-    if eval_seed is not None:
-        eval_seed = _validate.count("eval_seed", eval_seed, minimum=0)
+    run = _checked(steps=steps, lr=lr, batch_size=batch_size, seed=seed, eval_seed=eval_seed,
+                   eval_every=eval_every, eval_size=eval_size, weight_decay=weight_decay,
+                   clip_norm=clip_norm, checkpoint_every=checkpoint_every)
     if hasattr(net, "check_task"):
         net.check_task(task)
-    eval_seed = seed + 1 if eval_seed is None else eval_seed
-    opt = make_optimizer(optimizer, lr, weight_decay)
-    rate = _schedule(schedule, lr, steps)
-    data_rng = _rng.stream(seed, "data")
+    hist = History(config=_configuration(net, task, run, optimizer, schedule))
+    opt = make_optimizer(optimizer, run["lr"], run["weight_decay"])
+    rate = _schedule(schedule, run["lr"], run["steps"])
+    data_rng = _rng.stream(run["seed"], "data")
     options = getattr(net, "sample_options", {})  # e.g. float32 batches for a float32 network
-    eval_batch = task.sample(eval_size, _rng.stream(eval_seed, "eval"), **options)
-    hist = History(
-        config={
-            "network": type(net).__name__,
-            "net": getattr(net, "config", {}),
-            "task": getattr(task, "config", repr(task)),
-            "steps": steps,
-            "lr": lr,
-            "optimizer": optimizer,
-            "batch_size": batch_size,
-            "weight_decay": weight_decay,
-            "schedule": schedule,
-            "clip_norm": clip_norm,
-            "eval_every": eval_every,
-            "eval_size": eval_size,
-            "seeds": {"init": getattr(net, "seed", None), "data": seed, "eval": eval_seed},
-            "random_streams": _rng.SCHEME,  # a checkpoint from another scheme must not be reused
-        }
-    )
-    params = net.params()
-    running: list[float] = []
-    start = 0
+    eval_batch = task.sample(run["eval_size"], _rng.stream(run["eval_seed"], "eval"), **options)
+    start, running = 0, []
     checkpoint = Path(checkpoint) if checkpoint is not None else None
     if resume and checkpoint is not None and checkpoint.exists():
         start, running, hist.records = _load_checkpoint(checkpoint, net, opt, data_rng, hist.config)
-    meter = _Progress(steps, progress)
+    with _progress_bar(run["steps"], start, progress) as bar:
+        _loop(net, task, hist, opt, rate, data_rng, options, eval_batch, run, start, running, checkpoint,
+              bar, stop_when)
+    return hist
+
+
+def _checked(*, steps, lr, batch_size, seed, eval_seed, eval_every, eval_size, weight_decay, clip_norm,
+             checkpoint_every) -> dict:
+    """:func:`train`'s numeric arguments, validated, with their defaults filled in."""
+    steps = _validate.count("steps", steps)
+    seed = _validate.count("seed", seed, minimum=0)
+    return {
+        "steps": steps,
+        "lr": _validate.positive("lr", lr),
+        "batch_size": _validate.count("batch_size", batch_size),
+        "seed": seed,
+        "eval_seed": seed + 1 if eval_seed is None else _validate.count("eval_seed", eval_seed, minimum=0),
+        "eval_every": _validate.count("eval_every", max(1, steps // 100) if eval_every is None else eval_every),
+        "eval_size": _validate.count("eval_size", eval_size),
+        "weight_decay": _validate.nonnegative("weight_decay", weight_decay),
+        "clip_norm": None if clip_norm is None else _validate.positive("clip_norm", clip_norm),
+        "checkpoint_every": None if checkpoint_every is None else _validate.count("checkpoint_every", checkpoint_every),
+    }
+
+
+def _configuration(net, task, run: dict, optimizer: str, schedule: str) -> dict:
+    """What defines a run: stored in its History and checked before a checkpoint is resumed."""
+    return {
+        "network": type(net).__name__,
+        "net": getattr(net, "config", {}),
+        "task": getattr(task, "config", repr(task)),
+        "steps": run["steps"],
+        "lr": run["lr"],
+        "optimizer": optimizer,
+        "batch_size": run["batch_size"],
+        "weight_decay": run["weight_decay"],
+        "schedule": schedule,
+        "clip_norm": run["clip_norm"],
+        "eval_every": run["eval_every"],
+        "eval_size": run["eval_size"],
+        "seeds": {"init": getattr(net, "seed", None), "data": run["seed"], "eval": run["eval_seed"]},
+        "random_streams": _rng.SCHEME,  # a checkpoint from another scheme must not be reused
+    }
+
+
+def _loop(net, task, hist, opt, rate, data_rng, options, eval_batch, run, start, running, checkpoint, bar,
+          stop_when) -> None:
+    """Steps ``start`` to ``steps``: evaluate on schedule, checkpoint, take an optimiser step."""
+    steps, eval_every, clip_norm = run["steps"], run["eval_every"], run["clip_norm"]
+    params = net.params()
     for step in range(start, steps + 1):
         if step > start or not hist.records:  # a resumed step's evaluation is already recorded
             if step % eval_every == 0 or step == steps:
                 train_loss = float(np.mean(running)) if running else float("nan")
                 row = {"step": step, "loss": train_loss, **net.metrics(eval_batch, task)}
                 hist.append(**row)
-                meter.update(step, row)
+                _report(bar, step, row)
                 running = []
                 if stop_when is not None and step < steps and stop_when(hist):
                     break  # the history's last step says where
             if checkpoint is not None and step > start and (
-                step == steps or step % (checkpoint_every or eval_every) == 0
+                step == steps or step % (run["checkpoint_every"] or eval_every) == 0
             ):
                 _save_checkpoint(checkpoint, step, net, opt, data_rng, running, hist)
         if step == steps:
             break
-        loss, grads = net.loss_and_grads(task.sample(batch_size, data_rng, **options))
+        loss, grads = net.loss_and_grads(task.sample(run["batch_size"], data_rng, **options))
         if not np.isfinite(loss):
             raise FloatingPointError(f"training diverged at step {step} (loss {loss}); lower lr")
         running.append(loss)
@@ -228,4 +246,3 @@ def train(
                 grads = {k: g * (clip_norm / norm) for k, g in grads.items()}
         opt.lr = rate(step)
         opt.step(params, grads)
-    return hist

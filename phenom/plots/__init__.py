@@ -1,9 +1,23 @@
-"""Figures: each function draws one figure from computed results and returns it.
+"""Figures: each function draws one figure from a saved result (the JSON dict its computation
+wrote) and returns it. Nothing here computes science: every plotted number is in the result."""
 
-Nothing here computes science: the figures take results (trajectories, slices, histories), so
-every plotted number is also in a result file.
-"""
+from .compare import chain_figure, compare_figure, scaling_figure
+from .induction import flow_figure, landscape_figure, minimal_figure
+from .lsa import lsa_curves_figure, lsa_depth_figure, lsa_landscape_figure, lsa_preconditioner_figure, lsa_summary_figure
+from .network import ablation_figure, training_figure
 
-from .induction import flow_figure, landscape_figure
-
-__all__ = ["flow_figure", "landscape_figure"]
+__all__ = [
+    "flow_figure",
+    "landscape_figure",
+    "minimal_figure",
+    "training_figure",
+    "ablation_figure",
+    "compare_figure",
+    "scaling_figure",
+    "chain_figure",
+    "lsa_landscape_figure",
+    "lsa_curves_figure",
+    "lsa_preconditioner_figure",
+    "lsa_depth_figure",
+    "lsa_summary_figure",
+]

@@ -5,13 +5,22 @@ import matplotlib
 matplotlib.use("Agg")  # figures are written to files; no display is needed or assumed
 
 import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
 
 plt.rcParams.update({"font.size": 11, "axes.titlesize": 12, "legend.fontsize": 9.5, "figure.dpi": 110})
 
+PARAMETERS = ("beta", "alpha", "xi")
 SYMBOL = {"beta": r"$\beta$", "alpha": r"$\alpha$", "xi": r"$\xi$"}
 COLOR = {"beta": "tab:blue", "alpha": "tab:orange", "xi": "tab:green"}
 
-__all__ = ["plt", "SYMBOL", "COLOR", "plain_log_ticks"]
+__all__ = ["plt", "SYMBOL", "COLOR", "PARAMETERS", "arr", "plain_log_ticks"]
+
+
+def arr(values) -> np.ndarray:
+    """A saved column as a float array (JSON's null, a missing value, becomes NaN)."""
+    a = np.array(values, dtype=object)
+    a[np.equal(a, None)] = np.nan
+    return a.astype(float)
 
 
 def plain_log_ticks(axis) -> None:

@@ -1,109 +1,136 @@
-"""Figures of the β, α, ξ model: its gradient flow and its loss landscape."""
+"""Figures of the β, α, ξ model: its flow, its landscape, and the exact minimal network against
+it. Each draws one saved result (the JSON its computation wrote) and computes nothing."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-
 import numpy as np
 
-from ..flow import Trajectory
-from ..landscape import Slice
-from ._style import COLOR, SYMBOL, plt
+from ._style import COLOR, SYMBOL, PARAMETERS, arr, plt
 
-__all__ = ["flow_figure", "landscape_figure"]
+__all__ = ["flow_figure", "landscape_figure", "minimal_figure"]
 
 
-def _setting(traj: Trajectory) -> str:
-    return f"N = {traj.settings['N']}, L = {traj.settings['L']}, lr = {traj.lr:g}"
+def _setting(s: dict) -> str:
+    return f"N = {s['N']}, L = {s['L']}, lr = {s['lr']:g}"
 
 
-def flow_figure(main: Trajectory, controls: Sequence[Trajectory], accuracy, *, n: int = 600):
-    """Loss, parameters and accuracy of gradient flows of the β, α, ξ model.
+def _order(crossings: dict) -> str:
+    reached = sorted((v, k) for k, v in crossings.items() if v is not None)
+    text = " < ".join(SYMBOL[k] for _, k in reached)
+    missing = [SYMBOL[k] for k, v in crossings.items() if v is None]
+    return text + (f"; {', '.join(missing)} not within t_max" if missing else "") if reached else "none reaches 1"
 
-    ``main`` is drawn in detail; ``controls`` (flows at other L, L = N among them) share the
-    accuracy panel. ``accuracy(traj, theta)`` gives the probabilities of the correct label and
-    of any in-context label.
-    """
-    N, L = main.settings["N"], main.settings["L"]
+
+def flow_figure(result: dict):
+    """Loss, parameters and P(correct) of the flow; flows at other L (L = N among them) share the
+    accuracy panel."""
+    s = result["setting"]
+    N, L = s["N"], s["L"]
+    main, others = result["flows"][0], sorted(result["flows"][1:], key=lambda f: f["L"])
+    c = {k: arr(v) for k, v in main["curves"].items()}
+    cliff = main["cliff_time"]
     fig, (ax_loss, ax_par, ax_acc) = plt.subplots(1, 3, figsize=(15, 4.4), constrained_layout=True)
-    t, theta, loss = main.sample(n)
-    cliff = main.cliff()
 
-    ax_loss.plot(t, loss, color="k", lw=2, label="loss")
+    ax_loss.plot(c["t"], c["loss"], color="k", lw=2, label="loss")
     ax_loss.axhline(np.log(L), color="gray", ls="--", lw=1, label=rf"chance, $\log L$ = {np.log(L):.2f}")
     ax_loss.axhline(np.log(N), color="gray", ls=":", lw=1, label=rf"guess in context, $\log N$ = {np.log(N):.2f}")
     if cliff is not None:
         ax_loss.axvline(cliff, color="tab:red", lw=1, alpha=0.7, label=f"cliff (max $|\\nabla$loss$|$), t = {cliff:.1f}")
-    ax_loss.set(xlabel="flow time t", ylabel="cross-entropy loss", title="Plateau, then a cliff", ylim=(0, None))
+    ax_loss.set(xlabel="flow time t", ylabel="cross-entropy loss", ylim=(0, None),
+                title=f"Cliff at t = {cliff:.1f}" if cliff is not None else "No cliff within t_max")
     ax_loss.legend(loc="center right")
 
-    for k, name in enumerate(main.names):
-        ax_par.plot(t, theta[:, k], color=COLOR[name], lw=2, label=SYMBOL[name])
-    crossings = main.crossing_times(1.0)
+    for name in PARAMETERS:
+        ax_par.plot(c["t"], c[name], color=COLOR[name], lw=2, label=SYMBOL[name])
+    crossings = main["time_each_parameter_reaches_1"]
     for name, tc in crossings.items():
         if tc is not None:
             ax_par.plot([tc], [1.0], "o", color=COLOR[name], ms=6, mec="k")
     ax_par.axhline(1.0, color="gray", lw=0.8, ls=":")
-    order = " < ".join(SYMBOL[k] for k, v in sorted(crossings.items(), key=lambda kv: np.inf if kv[1] is None else kv[1]))
-    ax_par.set(xlabel="flow time t", ylabel="parameter value", title=f"Learned in sequence: {order} reach 1")
+    ax_par.set(xlabel="flow time t", ylabel="parameter value", title=f"Reach 1 in the order {_order(crossings)}")
     ax_par.legend(loc="upper left")
 
     cmap = plt.get_cmap("viridis")
-    others = sorted(controls, key=lambda tr: tr.settings["L"])
-    for i, tr in enumerate([main, *others]):
-        tt, th, _ = tr.sample(n)
-        Li = tr.settings["L"]
-        if Li == tr.settings["N"]:
-            style = dict(color="tab:red", lw=2.5, ls="--")
-        elif tr is main:
+    control = None
+    for i, f in enumerate([main, *others]):
+        if f["L"] == f["N"]:
+            style, control = dict(color="tab:red", lw=2.5, ls="--"), f
+        elif f is main:
             style = dict(color="k", lw=2)
         else:
             style = dict(color=cmap(i / max(len(others), 1)), lw=1.3)
-        p_correct, p_context = accuracy(tr, th)
-        ax_acc.plot(tt, p_correct, label=f"L = {Li}" + (" = N" if Li == tr.settings["N"] else ""), **style)
-        if tr is main:
-            ax_acc.plot(tt, p_context, color="k", lw=1.2, ls=":", label=f"L = {Li}: P(label in context)")
-    ax_acc.set(xlabel="flow time t", ylabel="classifier probability", title=f"L = N never learns (N = {N})", ylim=(0, 1.02))
+        fc = f["curves"]
+        ax_acc.plot(arr(fc["t"]), arr(fc["p_correct"]), label=f"L = {f['L']}" + (" = N" if f["L"] == f["N"] else ""), **style)
+        if f is main:
+            ax_acc.plot(c["t"], c["p_context"], color="k", lw=1.2, ls=":", label=f"L = {f['L']}: P(label in context)")
+    title = "P(correct label) for several L"
+    if control is not None:
+        pc = arr(control["curves"]["p_correct"])
+        title = f"At L = N = {N}, P(correct) goes {pc[0]:.3f} → {pc[-1]:.3f}"
+    ax_acc.set(xlabel="flow time t", ylabel="classifier probability", title=title, ylim=(0, 1.02))
     ax_acc.legend(loc="center right")
-
-    fig.suptitle(f"Gradient flow of the induction-head model from θ = (β, α, ξ) = {tuple(float(v) for v in main.theta[0])}, {_setting(main)}")
+    fig.suptitle(f"Gradient flow of the induction-head model from θ = (β, α, ξ) = {tuple(s['theta0'])}, {_setting(s)}")
     return fig
 
 
-def landscape_figure(slices: Sequence[Slice], traj: Trajectory, *, n: int = 600):
+def landscape_figure(result: dict):
     """Loss on 2-D slices through the cliff point, the flow's path, and |∇loss| along the path."""
+    s, slices, path, cliff = result["setting"], result["slices"], result["path"], result["cliff"]
     fig, axes = plt.subplots(1, len(slices) + 1, figsize=(5 * (len(slices) + 1), 4.4), constrained_layout=True)
-    t, theta, loss = traj.sample(n)
-    cliff = traj.cliff()
-    at_cliff = traj(cliff) if cliff is not None else None
-    for ax, s in zip(axes, slices):
-        levels = np.linspace(0, float(np.log(s.L)), 25)
-        cs = ax.contourf(s.x, s.y, s.loss, levels=levels, cmap="magma")
-        ax.contour(s.x, s.y, s.loss, levels=levels[::3], colors="w", linewidths=0.4, alpha=0.6)
-        px, py = s.project(theta)
+    t, loss = arr(path["t"]), arr(path["loss"])
+    for ax, sl in zip(axes, slices):
+        x, y, z = arr(sl["x"]), arr(sl["y"]), arr(sl["loss"])
+        (fixed_name, fixed_value), = sl["fixed"].items()
+        levels = np.linspace(0, float(np.log(sl["L"])), 25)
+        cs = ax.contourf(x, y, z, levels=levels, cmap="magma")
+        ax.contour(x, y, z, levels=levels[::3], colors="w", linewidths=0.4, alpha=0.6)
+        px, py = arr(path[sl["x_name"]]), arr(path[sl["y_name"]])
         ax.plot(px, py, color="cyan", lw=2, label="flow path (projected)")
         ax.plot(px[0], py[0], "o", color="cyan", mec="k", label="start")
-        if at_cliff is not None:
-            cx, cy = s.project(at_cliff)
-            ax.plot(cx, cy, "*", color="tab:red", ms=14, mec="w", label="cliff point")
-        ax.set(xlim=(s.x[0], s.x[-1]), ylim=(s.y[0], s.y[-1]), xlabel=SYMBOL[s.x_name], ylabel=SYMBOL[s.y_name])
-        ax.set_title(f"loss at {SYMBOL[s.fixed[0]]} = {s.fixed[1]:.2f}")
+        if cliff is not None:
+            ax.plot(cliff[sl["x_name"]], cliff[sl["y_name"]], "*", color="tab:red", ms=14, mec="w", label="cliff point")
+        ax.set(xlim=(x[0], x[-1]), ylim=(y[0], y[-1]), xlabel=SYMBOL[sl["x_name"]], ylabel=SYMBOL[sl["y_name"]])
+        ax.set_title(f"loss at {SYMBOL[fixed_name]} = {fixed_value:.2f}")
         ax.legend(loc="upper left", framealpha=0.8)
-        fig.colorbar(cs, ax=ax, label="loss", ticks=np.arange(0, np.log(s.L) + 0.01, 0.5))
+        fig.colorbar(cs, ax=ax, label="loss", ticks=np.arange(0, np.log(sl["L"]) + 0.01, 0.5))
 
     ax = axes[-1]
     ax.plot(t, loss, color="k", lw=2, label="loss")
     ax.set(xlabel="flow time t", ylabel="loss along the path", ylim=(0, None))
     ax2 = ax.twinx()
-    ax2.plot(t, traj.grad_norm_at(t), color="tab:red", lw=1.5, label=r"$|\nabla$loss$|$")
+    ax2.plot(t, arr(path["grad_norm"]), color="tab:red", lw=1.5, label=r"$|\nabla$loss$|$")
     ax2.set_ylabel(r"$|\nabla$loss$|$", color="tab:red")
     if cliff is not None:
-        ax.axvline(cliff, color="tab:red", ls=":", lw=1)
-        ax.set_title(f"The cliff: |∇loss| peaks at t = {cliff:.1f}")
+        ax.axvline(cliff["t"], color="tab:red", ls=":", lw=1)
+        ax.set_title(f"|∇loss| peaks at t = {cliff['t']:.1f}")
     else:
-        ax.set_title("No cliff: ∇loss = 0, the flow does not move")
+        ax.set_title("No interior maximum of |∇loss| within t_max")
     lines = ax.get_legend_handles_labels(), ax2.get_legend_handles_labels()
     ax.legend(lines[0][0] + lines[1][0], lines[0][1] + lines[1][1], loc="center left")
-    where = "near the cliff" if cliff is not None else f"through θ0 = {tuple(float(v) for v in theta[0])}"
-    fig.suptitle(f"Loss landscape of the induction-head model {where}, {_setting(traj)}")
+    where = "near the cliff" if cliff is not None else f"through θ0 = {tuple(s['theta0'])}"
+    fig.suptitle(f"Loss landscape of the induction-head model {where}, {_setting(s)}")
+    return fig
+
+
+def minimal_figure(result: dict):
+    """Exact minimal model vs the mean-field model: along their flows, and over a slice."""
+    s, c, grid, numbers = result["setting"], result["curves"], result["grid"], result["summary"]
+    fig, (ax_t, ax_m) = plt.subplots(1, 2, figsize=(13, 4.6), constrained_layout=True)
+    cliff = lambda v: "none" if v is None else f"{v:.1f}"  # noqa: E731
+    ax_t.plot(arr(c["t"]), arr(c["exact_loss"]), color="k", lw=2, label=f"exact minimal model (cliff t = {cliff(c['exact_cliff'])})")
+    ax_t.plot(arr(c["t"]), arr(c["mean_field_loss"]), color="tab:blue", lw=2, ls="--",
+              label=f"mean-field model (cliff t = {cliff(c['mean_field_cliff'])})")
+    ax_t.plot(arr(c["check_t"]), arr(c["numpy_minimal_loss"]), "o", color="tab:orange", ms=5,
+              label="numpy minimal network on the exact flow's path")
+    ax_t.set(xlabel="flow time t", ylabel="loss along each model's own flow", ylim=(0, None),
+             title=f"Flows from θ = 0: largest |Δloss| {numbers['max_abs_difference_along_flows']:.2f} "
+                   f"(at t = {numbers['time_of_max_difference_along_flows']:.0f})")
+    ax_t.legend(loc="lower left", fontsize=9)
+    diff = arr(grid["exact"]) - arr(grid["mean_field"])
+    vmax = float(np.max(np.abs(diff)))
+    im = ax_m.pcolormesh(arr(grid["alpha"]), arr(grid["beta"]), diff, cmap="RdBu_r", vmin=-vmax, vmax=vmax, shading="auto")
+    fig.colorbar(im, ax=ax_m, label="exact − mean-field loss")
+    ax_m.set(xlabel=SYMBOL["alpha"], ylabel=SYMBOL["beta"],
+             title=f"Loss difference over (α, β) at ξ = {grid['xi']:.2f} (max |Δ| = {vmax:.3f})")
+    fig.suptitle(f"How far the mean-field model is from the exact minimal network, N = {s['N']}, L = {s['L']}")
     return fig

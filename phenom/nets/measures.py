@@ -1,11 +1,13 @@
 """Progress measures of the induction head (Reddy 2024), and the effective β, α, ξ they imply.
 
 - ICL accuracy: the arg-max label is the correct one.
+- P(correct): the mean probability of the correct label, what the mean-field model's
+  ``p_correct`` predicts (accuracy is its arg-max counterpart, not the same number).
 - CLA: the arg-max label is one of the labels in the context.
 - ILA1: layer-1 attention of each label token to its own item (the token before it).
 - TILA2: layer-2 attention of the target to the label token(s) carrying the correct label.
 
-Effective parameters invert the phenomenological model's relations (REFERENCE.md §2), so that a
+Effective parameters invert the phenomenological model's relations (Reddy, ICLR 2024, Sec. 4), so that a
 network and a gradient flow can be drawn on the same axes:
 
     y = ILA1 = e^β/(e^β + N)            ⇒  β = log(N y / (1 − y))
@@ -68,6 +70,7 @@ def progress_measures(logits: np.ndarray, cache: dict, batch, task) -> dict[str,
     return {
         "eval_loss": float(-np.mean(log_probs[rows, batch.answer])),
         "icl_acc": float(np.mean(pred == batch.answer)),
+        "p_correct": float(np.mean(np.exp(log_probs[rows, batch.answer]))),
         "cla": float(np.mean(in_context[rows, pred])),
         "ila1": ila1,
         "tila2": tila2,

@@ -75,7 +75,8 @@ def test_trained_preconditioner_reaches_the_optimum():
     net = LinearAttention.init(5, 20, 1, scale=0.1, seed=0)
     hist = train(net, task, steps=3000, lr=0.01, optimizer="adam", batch_size=256, seed=0, schedule="cosine")
     G, G_star = net.effective_preconditioner(), task.optimal_preconditioner()
-    assert np.linalg.norm(G - G_star) / np.linalg.norm(G_star) < 0.05
+    # 1.3–1.6% over seeds 0–3 at this batch size; the figure's setting is tested in tests/jobs.
+    assert np.linalg.norm(G - G_star) / np.linalg.norm(G_star) < 0.025
     assert hist.risk_gamma[-1] < 1.01 * task.optimal_risk()
     assert hist.config["seeds"] == {"init": 0, "data": 0, "eval": 1}
 
@@ -89,8 +90,10 @@ def test_sgd_from_a_factored_start_follows_the_factored_flow():
     hist = train(net, task, steps=int(t_max / lr), lr=lr, optimizer="sgd", batch_size=512, seed=0, eval_every=20)
     analytic = flow.trajectory.loss_at(hist.step * lr)
     rel = np.abs(hist.risk_gamma - analytic) / analytic
-    assert rel.max() < 0.15  # the same sigmoid, within SGD's noise
-    assert rel[-1] < 0.03
+    # The same sigmoid within SGD's noise: over seeds 0–3 the largest gap was 1.4–6.0%, the
+    # final one 0.08–0.17%.
+    assert rel.max() < 0.08
+    assert rel[-1] < 0.005
 
 
 def test_training_is_deterministic_given_the_seeds():

@@ -1,0 +1,178 @@
+"""The figure registry: one entry per figure, name → (setting, compute, draw).
+
+Every figure is made in three steps, each in one place:
+
+1. **compute** (:mod:`phenom.jobs`): the setting (:mod:`phenom.settings`) in, a JSON-able result
+   out; this is where flows are integrated and networks trained;
+2. **save**: ``NAME.json`` (result, setting, its digest, seeds, versions) and any CSV tables,
+   written atomically;
+3. **draw** (:mod:`phenom.plots`): the figure from the saved file alone, *read back from disk*, so
+   ``phenom draw`` redraws every figure from its results in seconds, without computing anything.
+
+After each figure its entry in ``manifest.json`` (files, setting, seeds, versions, wall time) is
+updated: an interrupted run keeps every figure that finished. ``phenom reproduce``, the
+per-figure commands and ``phenom draw`` all go through :func:`make` and :func:`draw`.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from pathlib import Path
+
+from . import _io, plots
+from . import settings as S
+from .jobs import compare as jc
+from .jobs import induction as ji
+from .jobs import lsa as jl
+from .jobs import network as jn
+
+__all__ = ["Figure", "FIGURES", "FigureError", "make", "draw", "reproduce", "default_setting"]
+
+
+class FigureError(RuntimeError):
+    """A figure's computation, saving or drawing failed (not its input, which the setting checks)."""
+
+    def __init__(self, name: str, stage: str, error: BaseException):
+        message = " ".join(str(error).split())  # one line
+        super().__init__(f"{name} ({stage}): {type(error).__name__}: {message}")
+        self.name, self.stage, self.error = name, stage, error
+
+
+@dataclass(frozen=True)
+class Figure:
+    """One figure: its setting class, how to compute its result and how to draw it."""
+
+    name: str
+    setting: type[S.Setting]
+    compute: Callable[[S.Setting, Path], dict]
+    draw: Callable[[dict], object]
+    tables: Callable[[dict], dict] | None = None
+    """Extra CSV files, ``{file name: columns}``, from the saved result."""
+    inputs: tuple[str, ...] = ()
+    """Figures whose saved results this one reads."""
+
+
+FIGURES: dict[str, Figure] = {f.name: f for f in [
+    Figure("induction_flow", S.FlowSetting, ji.flow, plots.flow_figure, ji.flow_tables),
+    Figure("induction_landscape", S.LandscapeSetting, ji.landscape, plots.landscape_figure),
+    Figure("lsa_landscape", S.LinearLandscapeSetting, jl.landscape, plots.lsa_landscape_figure),
+    Figure("lsa_learning_curves", S.LearningCurvesSetting, jl.learning_curves, plots.lsa_curves_figure),
+    Figure("lsa_preconditioner", S.PreconditionerSetting, jl.preconditioner, plots.lsa_preconditioner_figure),
+    Figure("lsa_depth", S.DepthSetting, jl.depth, plots.lsa_depth_figure),
+    Figure("network_training", S.TrainingSetting, jn.training, plots.training_figure, jn.training_tables),
+    Figure("network_ablation", S.AblationSetting, jn.ablation, plots.ablation_figure),
+    Figure("minimal_vs_mean_field", S.MinimalSetting, ji.minimal, plots.minimal_figure),
+    Figure("compare", S.CompareSetting, jc.compare, plots.compare_figure),
+    Figure("scaling", S.ScalingSetting, jc.scaling, plots.scaling_figure),
+    Figure("chain", S.SummarySetting, jc.chain, plots.chain_figure, inputs=("minimal_vs_mean_field", "compare")),
+    Figure("lsa_summary", S.SummarySetting, jl.summary, plots.lsa_summary_figure,
+           inputs=("lsa_learning_curves", "lsa_preconditioner")),
+]}
+"""Every figure of the README, in the order ``phenom reproduce`` makes them (a summary figure
+after the figures whose results it reads)."""
+
+
+def default_setting(name: str, *, quick: bool = False) -> S.Setting:
+    """The figure's default setting (its ``quick()`` variant with ``quick``)."""
+    setting = _figure(name).setting()
+    return setting.quick() if quick else setting
+
+
+def _figure(name: str) -> Figure:
+    if name not in FIGURES:
+        raise ValueError(f"figure must be one of {list(FIGURES)}, got {name!r}")
+    return FIGURES[name]
+
+
+def _stage(name: str, stage: str, fn, *args):
+    try:
+        return fn(*args)
+    except (KeyboardInterrupt, FigureError):
+        raise
+    except Exception as err:
+        raise FigureError(name, stage, err) from err
+
+
+def make(name: str, setting: S.Setting | None = None, out: str | Path = "figures", *, quick: bool = False) -> dict:
+    """Compute, save and draw figure ``name`` into ``out``; update ``out/manifest.json``; return
+    the manifest entry. ``setting`` defaults to the figure's default (``quick``: its quick one)."""
+    figure = _figure(name)
+    setting = default_setting(name, quick=quick) if setting is None else setting
+    if not isinstance(setting, figure.setting):
+        raise ValueError(f"setting must be a {figure.setting.__name__} for {name}, got {type(setting).__name__}")
+    out = Path(out)
+    started = time.perf_counter()
+    result = dict(_stage(name, "compute", figure.compute, setting, out))
+    side_files = result.pop("side_files", [])
+    record = {"figure": f"{name}.png", "setting": setting.to_dict(), "digest": setting.digest(),
+              "seeds": result.pop("seeds", None), **result, "versions": _io.provenance()}
+    files = [f"{name}.png", f"{name}.json"]
+    _stage(name, "save", _io.write_json, out / f"{name}.json", record)
+    saved = _stage(name, "save", _io.read_json, out / f"{name}.json")
+    for file, columns in (figure.tables(saved) if figure.tables else {}).items():
+        _stage(name, "save", _io.write_csv, out / file, columns)
+        files.append(file)
+    _draw(figure, saved, out)
+    entry = {"files": files + side_files, "setting": record["setting"], "digest": record["digest"],
+             "seeds": record["seeds"], "inputs": list(figure.inputs), "versions": record["versions"],
+             "wall_time_s": round(time.perf_counter() - started, 3)}
+    _io.update_manifest(out / "manifest.json", name, entry)
+    return entry
+
+
+def _draw(figure: Figure, saved: dict, out: Path) -> None:
+    fig = _stage(figure.name, "draw", figure.draw, saved)
+    _stage(figure.name, "save", _io.save_figure, fig, out / f"{figure.name}.png")
+
+
+def draw(names: Iterable[str] | None = None, out: str | Path = "figures", *, log=print) -> list[str]:
+    """Redraw figures from their saved results in ``out`` (all whose ``NAME.json`` is there, or
+    those in ``names``, each of which must have one); nothing is computed. Returns the names."""
+    out = Path(out)
+    if names is None:
+        names = [n for n in FIGURES if (out / f"{n}.json").exists()]
+    else:
+        names = list(names)
+        for n in names:
+            _figure(n)
+        missing = [n for n in names if not (out / f"{n}.json").exists()]
+        if missing:
+            raise ValueError(f"names must have saved results in {out}; missing: {', '.join(f'{n}.json' for n in missing)}")
+    for n in names:
+        started = time.perf_counter()
+        saved = _stage(n, "load", _io.read_json, out / f"{n}.json")
+        _draw(FIGURES[n], saved, out)
+        _io.update_manifest(out / "manifest.json", n, {**_manifest_entry(out, n),
+                                                      "drawn_s": round(time.perf_counter() - started, 3)})
+        log(f"drew {out / f'{n}.png'}  ({time.perf_counter() - started:.1f} s)")
+    return names
+
+
+def _manifest_entry(out: Path, name: str) -> dict:
+    path = out / "manifest.json"
+    if not path.exists():
+        return {"files": [f"{name}.png", f"{name}.json"]}
+    return _io.read_json(path).get(name, {"files": [f"{name}.png", f"{name}.json"]})
+
+
+def reproduce(out: str | Path | None = None, *, quick: bool = False, only: Iterable[str] | None = None,
+              log=print) -> dict:
+    """Make every figure (or those in ``only``) at its default setting (``quick``: reduced) into
+    ``out``: ``figures/`` for the committed full-size figures, ``figures/quick/`` with ``quick``
+    (so a quick run never overwrites them). Returns the manifest entries made."""
+    out = Path(out if out is not None else ("figures/quick" if quick else "figures"))
+    names = list(FIGURES)
+    if only is not None:
+        only = list(only)
+        unknown = sorted(set(only) - set(names))
+        if unknown:
+            raise ValueError(f"only must name figures among {names}, got {unknown}")
+        names = [n for n in names if n in only]
+    done = {}
+    for name in names:
+        entry = make(name, default_setting(name, quick=quick), out)
+        log(f"wrote {out / entry['files'][0]}  ({entry['wall_time_s']:.1f} s)")
+        done[name] = entry
+    return done

@@ -1,0 +1,62 @@
+"""The training loop (phenom.nets.training): exact resume from a checkpoint, the progress bar,
+unreadable checkpoints."""
+
+import numpy as np
+import pytest
+
+from phenom.nets import AttentionNetwork, CopyingTask, train
+
+
+@pytest.mark.parametrize("optimizer", ["sgd", "adam"])
+def test_resumed_run_equals_an_uninterrupted_one(tmp_path, optimizer):
+    task = CopyingTask(N=3, L=6, D=8)
+    kw = dict(steps=40, lr=0.05 if optimizer == "adam" else 0.1, optimizer=optimizer, batch_size=16, seed=3,
+              eval_every=10, eval_size=64)
+    whole = AttentionNetwork.init(task, seed=1)
+    h_whole = train(whole, task, **kw)
+
+    class Interrupt(Exception):
+        pass
+
+    import phenom.nets.training as training
+
+    original, saves = training._save_checkpoint, []
+
+    def save_then_stop(*args, **kwargs):
+        original(*args, **kwargs)
+        saves.append(1)
+        if len(saves) == 2:
+            raise Interrupt
+
+    ckpt = tmp_path / "run.npz"
+    training._save_checkpoint = save_then_stop
+    try:
+        with pytest.raises(Interrupt):
+            train(AttentionNetwork.init(task, seed=1), task, checkpoint=ckpt, **kw)
+    finally:
+        training._save_checkpoint = original
+    resumed = AttentionNetwork.init(task, seed=1)
+    h_resumed = train(resumed, task, checkpoint=ckpt, resume=True, **kw)
+    for key in h_whole.records:
+        np.testing.assert_array_equal(h_whole.columns()[key], h_resumed.columns()[key])
+    for key in whole.weights:
+        np.testing.assert_array_equal(whole.weights[key], resumed.weights[key])
+    with pytest.raises(ValueError, match=r"is from a different configuration \(differs in: lr\)"):
+        train(AttentionNetwork.init(task, seed=1), task, checkpoint=ckpt, resume=True, **(kw | {"lr": 0.123}))
+
+
+def test_progress_line_only_when_asked(capsys):
+    task = CopyingTask(N=2, L=4, D=4)
+    train(AttentionNetwork.init(task), task, steps=4, lr=0.1, eval_every=2, eval_size=8, progress=True)
+    assert "4/4" in capsys.readouterr().err
+    train(AttentionNetwork.init(task), task, steps=4, lr=0.1, eval_every=2, eval_size=8)  # not a terminal
+    assert capsys.readouterr().err == ""
+
+
+
+def test_unreadable_checkpoint_is_named(tmp_path):
+    task = CopyingTask(N=2, L=4, D=4)
+    bad = tmp_path / "broken.npz"
+    bad.write_bytes(b"not a checkpoint")
+    with pytest.raises(ValueError, match="^checkpoint .*broken.npz cannot be read"):
+        train(AttentionNetwork.init(task), task, steps=2, lr=0.1, checkpoint=bad, resume=True)

@@ -1,0 +1,100 @@
+"""The figure registry (phenom.figures): every figure computed and drawn at its quick setting,
+redrawn from its saved results alone, and a manifest that survives interruption."""
+
+import json
+
+import pytest
+
+from phenom import _io, figures
+from phenom.figures import FIGURES, FigureError, default_setting, draw, make, reproduce
+from phenom.jobs import network
+from phenom.settings import FlowSetting, TrainingSetting
+
+PNG = b"\x89PNG\r\n\x1a\n"
+
+
+@pytest.fixture(scope="module")
+def made(tmp_path_factory):
+    """Every figure, quick, into one folder (summary figures read the others' results there)."""
+    out = tmp_path_factory.mktemp("figures")
+    return out, reproduce(out, quick=True, log=lambda *_: None)
+
+
+@pytest.mark.parametrize("name", list(FIGURES))
+def test_every_figure_is_computed_saved_and_drawn(made, name):
+    out, entries = made
+    entry = entries[name]
+    for f in entry["files"]:
+        assert (out / f).exists(), f
+    assert (out / f"{name}.png").read_bytes().startswith(PNG)
+    saved = json.loads((out / f"{name}.json").read_text())
+    assert saved["setting"] == _io.plain(default_setting(name, quick=True).to_dict())
+    assert saved["digest"] == default_setting(name, quick=True).digest()
+    assert saved["versions"]["code"] == _io.code_version()
+    assert "seeds" in saved
+    manifest = json.loads((out / "manifest.json").read_text())
+    assert manifest[name]["files"] == entry["files"] and manifest[name]["wall_time_s"] > 0
+
+
+def test_draw_uses_only_the_saved_results(made, monkeypatch):
+    out, _ = made
+    before = {n: (out / f"{n}.png").read_bytes() for n in FIGURES}
+    for n in FIGURES:
+        (out / f"{n}.png").unlink()
+    # Nothing may be computed while drawing.
+    import phenom.jobs.compare as jc
+    import phenom.jobs.induction as ji
+
+    monkeypatch.setattr(ji, "induction_flow", lambda *a, **k: pytest.fail("draw integrated a flow"))
+    monkeypatch.setattr(jc, "train", lambda *a, **k: pytest.fail("draw trained a network"))
+    drawn = draw(out=out, log=lambda *_: None)
+    assert drawn == list(FIGURES)
+    for n in FIGURES:  # the same pixels: the first drawing also read its result back from disk
+        assert (out / f"{n}.png").read_bytes() == before[n], n
+    with pytest.raises(ValueError, match="^figure must be one of"):
+        draw(["induction_flow", "nope"], out=out)
+    with pytest.raises(ValueError, match="missing: compare.json"):
+        draw(["compare"], out=out / "empty")
+
+
+def test_network_runs_are_reused_only_by_the_same_setting_and_code(tmp_path, monkeypatch):
+    s = TrainingSetting(N=2, L=4, D=8, steps=20, evals=2, controls=0)
+    first = network.checkpoint_path(tmp_path, s)
+    assert network.checkpoint_path(tmp_path, s.replace(controls=3)) == first  # not part of the run
+    assert network.checkpoint_path(tmp_path, s.replace(lr=0.25)) != first
+    monkeypatch.setattr(_io, "code_version", lambda: "0.0.0+another")
+    assert network.checkpoint_path(tmp_path, s) != first
+
+
+def test_a_failing_computation_names_the_figure_and_the_step(tmp_path, monkeypatch):
+    def broken(setting, out):
+        raise ZeroDivisionError("bad luck")
+
+    monkeypatch.setitem(FIGURES, "induction_flow", figures.Figure("induction_flow", FlowSetting, broken, None))
+    with pytest.raises(FigureError, match=r"^induction_flow \(compute\): ZeroDivisionError: bad luck$"):
+        make("induction_flow", out=tmp_path)
+    assert not (tmp_path / "manifest.json").exists()
+    with pytest.raises(ValueError, match="setting must be a FlowSetting"):
+        make("induction_flow", TrainingSetting(), tmp_path)
+
+
+def test_interrupted_reproduce_keeps_finished_figures(tmp_path, monkeypatch):
+    names = ["induction_flow", "induction_landscape"]
+    reproduce(tmp_path, quick=True, only=names, log=lambda *_: None)
+    before = json.loads((tmp_path / "manifest.json").read_text())
+    png_before = (tmp_path / "induction_landscape.png").read_bytes()
+
+    def interrupted(setting, out):
+        raise KeyboardInterrupt
+
+    landscape = FIGURES["induction_landscape"]
+    monkeypatch.setitem(FIGURES, "induction_landscape",
+                        figures.Figure(landscape.name, landscape.setting, interrupted, landscape.draw))
+    with pytest.raises(KeyboardInterrupt):
+        reproduce(tmp_path, quick=True, only=names, log=lambda *_: None)
+    after = json.loads((tmp_path / "manifest.json").read_text())
+    assert after["induction_landscape"] == before["induction_landscape"]
+    assert (tmp_path / "induction_landscape.png").read_bytes() == png_before
+    assert after["induction_flow"]["files"] == before["induction_flow"]["files"]
+    with pytest.raises(ValueError, match="only must name figures among"):
+        reproduce(tmp_path, only=["nope"])
