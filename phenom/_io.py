@@ -7,6 +7,7 @@ Every JSON result carries :func:`provenance` (package and library versions).
 from __future__ import annotations
 
 import csv
+import functools
 import io
 import json
 import os
@@ -126,9 +127,10 @@ def provenance() -> dict:
     }
 
 
+@functools.lru_cache(maxsize=1)
 def code_version() -> str:
-    """phenom's version and a hash of its source files: a result or checkpoint is reused only by
-    the code that made it."""
+    """phenom's version and a hash of its source files (read once per process, so one run
+    records one version): a result or checkpoint is reused only by the code that made it."""
     import hashlib
 
     from . import __version__

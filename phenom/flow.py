@@ -190,26 +190,30 @@ def gradient_flow(
     sol = solve_ivp(rhs, (0.0, t_max), start.ravel(), method=method, rtol=rtol, atol=atol, dense_output=True)
     if not sol.success:
         raise RuntimeError(f"gradient flow failed: {sol.message}")
-    path = sol.y.reshape(B, P, -1).transpose(0, 2, 1)  # (B, T, P)
     if settings is None or isinstance(settings, dict):
         settings = [dict(settings or {})] * B
-
-    def member(b: int) -> Trajectory:
-        def dense(t):
-            t = np.asarray(t, dtype=float)
-            return np.moveaxis(sol.sol(t).reshape(B, P, *t.shape)[b], 0, -1)
-
-        return Trajectory(
-            t=sol.t.copy(),
-            theta=path[b],
-            loss=np.asarray(loss_fn(path[b], b), dtype=float),
-            names=tuple(names),
-            lr=float(lr_col[b, 0]),
-            settings=dict(settings[b]),
-            _dense=dense,
-            _loss_fn=lambda theta: loss_fn(theta, b),
-            _grad_fn=lambda theta: grad_fn(theta, b),
-        )
-
-    flows = [member(b) for b in range(B)]
+    flows = [_member(sol, b, B, names, float(lr_col[b, 0]), settings[b], loss_fn, grad_fn) for b in range(B)]
     return flows[0] if single else flows
+
+
+def _member(sol, b: int, B: int, names: Sequence[str], lr: float, settings: dict, loss_fn: MemberFn,
+            grad_fn: MemberFn) -> Trajectory:
+    """Flow ``b`` of a batch of ``B`` integrated as one system by ``solve_ivp`` (``sol``)."""
+    P = len(names)
+    path = sol.y.reshape(B, P, -1)[b].T  # (T, P)
+
+    def dense(t):
+        t = np.asarray(t, dtype=float)
+        return np.moveaxis(sol.sol(t).reshape(B, P, *t.shape)[b], 0, -1)
+
+    return Trajectory(
+        t=sol.t.copy(),
+        theta=path,
+        loss=np.asarray(loss_fn(path, b), dtype=float),
+        names=tuple(names),
+        lr=lr,
+        settings=dict(settings),
+        _dense=dense,
+        _loss_fn=lambda theta: loss_fn(theta, b),
+        _grad_fn=lambda theta: grad_fn(theta, b),
+    )

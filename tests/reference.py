@@ -1,4 +1,4 @@
-"""Independent references for the tests: REFERENCE.md §2's formula, typed by hand.
+"""Independent references for the tests: the closed-form loss of Reddy (ICLR 2024)'s β, α, ξ model, typed by hand.
 
 The loss is evaluated in mpmath at 50 significant digits (with log1p); its derivatives come from
 sympy differentiating the hand-typed formula (not phenom's derivation), evaluated in mpmath at
@@ -19,7 +19,7 @@ b, a, x, N, L = sp.symbols("beta alpha xi N L", real=True)
 
 
 def canonical(N=N, L=L):
-    """log(1 + (N−1)e^{−u} + (L−N)e^{−u'}) with y, u, u' as REFERENCE.md §2 writes them."""
+    """log(1 + (N−1)e^{−u} + (L−N)e^{−u'}) with y, u, u' as Reddy (ICLR 2024) defines them."""
     y = sp.exp(b) / (sp.exp(b) + N)
     E = sp.exp(a * y)
     u = x * (E - 1) / (E + 2 * N)

@@ -27,7 +27,7 @@ def plain_log_ticks(axis) -> None:
     """Decimal tick labels (0.5, 1, 2 …) on a log-scaled axis instead of 5 × 10⁻¹."""
     from matplotlib.ticker import FuncFormatter, LogLocator
 
-    fmt = FuncFormatter(lambda v, _: f"{v:.3g}")
+    fmt = FuncFormatter(lambda v, _: f"{v:.0f}" if v >= 1 and float(v).is_integer() else f"{v:.3g}")
     axis.set_major_locator(LogLocator(base=10, subs=(1.0, 2.0, 5.0)))
     axis.set_major_formatter(fmt)
     axis.set_minor_formatter(FuncFormatter(lambda v, _: ""))

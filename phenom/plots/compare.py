@@ -143,7 +143,7 @@ def chain_figure(result: dict):
     rises = summary["net_time_each_parameter_rises_by_1"][0]
     order = ", then ".join(SYMBOL[k] for k, v in sorted(rises.items(), key=lambda kv: np.inf if kv[1] is None else kv[1])
                            if v is not None)
-    ax_n.set(xlabel=TIME, ylabel="parameter", ylim=(-0.5, 13),
+    ax_n.set(xlabel=TIME, ylabel="parameter",
              title=f"3. The network (seed {comparison['setting']['seeds'][0]}) rises by 1: {order}")
     ax_n.legend(loc="upper left", fontsize=8, ncol=2)
     N, L = comparison["setting"]["N"], comparison["setting"]["L"]

@@ -44,7 +44,7 @@ def test_depth_baselines(tmp_path):
 @pytest.mark.parametrize("seed", [1, 2])
 def test_network_follows_the_factored_flow_at_the_figures_setting(seed):
     # The README quotes the figure's seed 0 (largest gap of R(Γ_eff) to the flow 2.1%, 1.4% at
-    # the end); seeds 0–3 gave 2.1–2.9% and 1.3–1.6%. Other seeds must stay within those bounds.
+    # the end); seeds 0–3 gave 2.1–2.9% and 1.3–1.6%. Other seeds must stay below 3.5% and 2%.
     numbers = lsa.learning_curves(LearningCurvesSetting(seed=seed), Path("."))["summary"]
     assert numbers["max_relative_gap_risk_of_gamma_eff"] < 0.035
     assert numbers["final_relative_gap_risk_of_gamma_eff"] < 0.02
@@ -52,7 +52,7 @@ def test_network_follows_the_factored_flow_at_the_figures_setting(seed):
 
 @pytest.mark.parametrize("seed", [1, 2])
 def test_learned_preconditioner_at_the_figures_setting(seed):
-    # The README quotes 1.0% (seed 0); seeds 0–3 gave 0.7–1.2%.
+    # The README quotes 1.0% (seed 0); seeds 0–3 gave 0.7–1.2%. Other seeds must stay below 1.5%.
     numbers = lsa.preconditioner(PreconditionerSetting(seed=seed), Path("."))["summary"]
     assert numbers["relative_frobenius_error"] < 0.015
     assert numbers["risk_of_learned"] < 1.001 * numbers["optimal_risk"]

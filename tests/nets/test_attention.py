@@ -65,7 +65,7 @@ def test_float32_network_matches_float64():
 
 
 def _reference_forward(w, X, classifier):
-    """The architecture as REFERENCE.md §3 writes it, every token through both layers:
+    """The architecture as Reddy (ICLR 2024, Sec. 2) describes it, every token through both layers:
     x_i ← x_i + Σ_{j<=i} softmax_j((K x_j)·(Q x_i)) V x_j, then the classifier on the last token."""
     T = X.shape[1]
     for layer in ("1", "2"):

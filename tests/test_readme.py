@@ -1,0 +1,170 @@
+"""Every number the README quotes about a result comes from the committed result files.
+
+Each claim below is formatted from ``figures/*.json`` and must appear in README.md word for word;
+and every measured number (one with a decimal point or a percent sign) in the README's result
+sections must belong to one of these claims, so a number cannot be edited by hand, or go stale
+when the figures are regenerated, without this test failing.
+"""
+
+import json
+import re
+from pathlib import Path
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parent.parent
+FIGURES = ROOT / "figures"
+README = (ROOT / "README.md").read_text()
+
+
+def _load(name: str) -> dict:
+    return json.loads((FIGURES / f"{name}.json").read_text())
+
+
+def _pct(x: float, digits: int = 0) -> str:
+    return f"{100 * x:.{digits}f}%"
+
+
+def _range(values, spec: str = ".3f") -> str:
+    lo, hi = min(values), max(values)
+    return f"{lo:{spec}}" if format(lo, spec) == format(hi, spec) else f"{lo:{spec}}–{hi:{spec}}"
+
+
+def claims() -> dict[str, str]:
+    """Claim name → the exact text the README states, formatted from the saved results."""
+    c = {}
+    flow = _load("induction_flow")["flows"]
+    main = flow[0]
+    reach = main["time_each_parameter_reaches_1"]
+    c["flow.cliff"] = f"falls off the cliff at t = {main['cliff_time']:.1f}"
+    c["flow.half"] = f"reaching half of log L at t = {main['time_to_half_log_L']:.1f}"
+    c["flow.reach"] = f"ξ, α and β reach 1 at t = {reach['xi']:.1f}, {reach['alpha']:.1f} and {reach['beta']:.1f}"
+    others = sorted((f for f in flow[1:] if f["L"] > f["N"]), key=lambda f: -f["L"])
+    c["flow.compare_L"] = ("(t = " + ", ".join(f"{f['cliff_time']:.1f}" for f in [*others[:1], main, *others[1:]])
+                           + " for L = " + ", ".join(str(f["L"]) for f in [*others[:1], main, *others[1:]]) + ")")
+    c["flow.logL"] = f"log 32 = {np.log(32):.2f}"
+
+    lsa_land = _load("lsa_landscape")
+    star = lsa_land["points"]["Γ* (optimal)"]
+    c["lsa_landscape.star"] = (f"Γ* = diag({star['gamma1']:.2f}, {star['gamma2']:.1f}), R* = {star['risk']:.2f}")
+    c["lsa_landscape.eye"] = f"(Γ = I) has risk {lsa_land['points']['Γ = I (plain GD step)']['risk']:.2f}"
+
+    curves = _load("lsa_learning_curves")["summary"]
+    c["lsa_curves.cliff"] = f"drop at t ≈ {curves['flow_cliff_time']:.2f}"
+    c["lsa_curves.gap"] = (f"largest gap {_pct(curves['max_relative_gap_risk_of_gamma_eff'], 1)}, "
+                           f"{_pct(curves['final_relative_gap_risk_of_gamma_eff'], 1)} at the end")
+    c["lsa_curves.heldout"] = (f"up to {_pct(curves['max_relative_gap_heldout_loss'])} above the flow "
+                               f"(at t = {curves['time_of_max_gap_heldout_loss']:.1f}) and ends "
+                               f"{_pct(curves['final_relative_gap_heldout_loss'])} above it")
+
+    pre = _load("lsa_preconditioner")["summary"]
+    c["lsa_pre.error"] = f"within {_pct(pre['relative_frobenius_error'], 1)} (relative Frobenius) of Γ*"
+    c["lsa_pre.risk"] = (f"within {_pct(pre['risk_of_learned'] / pre['optimal_risk'] - 1, 2)} of "
+                         f"R* = {pre['optimal_risk']:.3f}")
+
+    depth = _load("lsa_depth")["depth"]
+    c["lsa_depth.table"] = "\n".join(
+        f"| {K} | {g:.3f} | {p:.3f} | {m:.3f} | {lo:.3f}–{hi:.3f} |"
+        for K, g, p, m, lo, hi in zip(depth["layers"], depth["gd_risk"], depth["pgd_risk"], depth["lsa_median"],
+                                      depth["lsa_min"], depth["lsa_max"]))
+
+    training = _load("network_training")
+    h, s = training["history"], training["summary"]
+    step, cla, acc = np.array(h["step"]), np.array(h["cla"]), np.array(h["icl_acc"])
+    at_800 = int(np.flatnonzero(step == 800)[0])
+    c["train.cla"] = f"climbs from {cla[0]:.2f} to {cla[at_800]:.2f} by step 800"
+    c["train.transition"] = (f"ICL accuracy passes halfway from 1/N to 1 at step {s['transition_step']:.0f}, "
+                             f"ending at {s['final_icl_acc']:.3f}")
+    ctrl = training["controls"]
+    passed = sum(x["summary"]["transition_step"] is not None for x in ctrl)
+    c["train.controls"] = (f"{passed} of {len(ctrl)} seeds pass halfway (largest held-out accuracy "
+                           f"{max(x['summary']['max_icl_acc'] for x in ctrl):.3f})")
+
+    ablation = _load("network_ablation")["results"]
+    c["ablation"] = (f"from {ablation['intact']['icl_acc']:.3f} to {ablation['layer 1 removed']['icl_acc']:.3f} "
+                     f"(layer 1) or {ablation['layer 2 removed']['icl_acc']:.3f} (layer 2)")
+
+    minimal = _load("minimal_vs_mean_field")["summary"]
+    c["minimal.rel"] = f"equals it to {minimal['numpy_minimal_vs_exact_max_rel']:.0e}"
+    c["minimal.along"] = (f"by up to {minimal['max_abs_difference_along_flows']:.2f} along the two flows "
+                          f"(at t = {minimal['time_of_max_difference_along_flows']:.0f})")
+    c["minimal.slice"] = f"and by up to {minimal['max_abs_difference_on_slice']:.2f} on the (α, β) slice"
+    c["minimal.cliff"] = f"(t = {minimal['mean_field_cliff']:.1f} against {minimal['exact_cliff']:.1f})"
+
+    comp = _load("compare")
+    cs = comp["summary"]
+    c["compare.c"] = (f"c = {cs['c']:.3f}, fitted so that the mean network transition (ICL accuracy halfway from "
+                      f"1/N to 1, at step {cs['net_transition_mean']:.0f} ± {cs['net_transition_sd']:.0f}) lands "
+                      f"on the flow's cliff (t = {cs['flow_transition']:.1f})")
+    c["compare.p"] = (f"RMS {_range(cs['rms_p_correct_distance'])} apart, largest difference "
+                      f"{max(cs['max_abs_p_correct_distance']):.2f}")
+    c["compare.plateau"] = (f"plateau losses are {cs['flow_plateau_loss']:.2f} (flow) and "
+                            f"{cs['net_plateau_loss']:.2f} (network)")
+    flow_rise = cs["flow_time_each_parameter_rises_by_1"]
+    net_rise = cs["net_time_each_parameter_rises_by_1"]
+
+    def rise(p):
+        return _range([r[p] for r in net_rise], ".0f")
+
+    c["compare.order"] = (f"ξ first (t = {flow_rise['xi']:.0f} flow, {rise('xi')} network), then α "
+                          f"({flow_rise['alpha']:.0f}, {rise('alpha')}), then β ({flow_rise['beta']:.0f}, {rise('beta')})")
+    rec = comp["reconstruction"][0]
+    gap = np.array([np.nan if v is None else v for v in rec["gap"]], float)
+    steps = np.array(rec["step"])
+    worst = int(np.nanargmax(np.abs(gap)))
+    c["compare.reconstruction"] = (f"largest gap {cs['max_abs_loss_gap']:.2f} over the three seeds; seed "
+                                   f"{comp['setting']['seeds'][0]}: model {rec['model_loss'][worst]:.3f} against "
+                                   f"network {rec['net_eval_loss'][worst]:.3f} at step {steps[worst]}")
+
+    sc = _load("scaling")
+    ss = sc["summary"]
+    c["scaling.c"] = f"with c fitted once at (8, 32) ({ss['c']:.4f})"
+    c["scaling.pooled"] = (f"Spearman rank correlation {ss['spearman']:.2f} pooled over the {ss['configurations']} "
+                           f"held-out configurations ({ss['runs']} runs)")
+    c["scaling.within"] = "within each N " + ", ".join(
+        f"{v:+.2f} (N = {N})" for N, v in ss["within_N_spearman"].items())
+    worst_pred = max(ss["predictions"], key=lambda p: abs(p["relative_error"]))
+    c["scaling.errors"] = (f"median relative error of the predicted step {_pct(ss['median_abs_relative_error'])}, "
+                           f"largest {_pct(ss['max_abs_relative_error'])} (N = {worst_pred['N']}, L = {worst_pred['L']})")
+    c["scaling.withinerr"] = "; within N: " + ", ".join(
+        f"N = {N}: median {_pct(w['median_abs_relative_error'])}, largest {_pct(w['max_abs_relative_error'])}"
+        for N, w in ss["within_N"].items())
+    c["scaling.slope"] = f"log-log slope {ss['loglog_slope']:.2f}"
+    c["scaling.table"] = "\n".join(_scaling_row(r, ss, sc["setting"]["lr"]) for r in sc["rows"])
+    return c
+
+
+def _scaling_row(r: dict, summary: dict, lr: float) -> str:
+    steps = ", ".join(f"{s:.0f}" for s in r["net_steps"])
+    if r["seeds_without_transition"]:
+        steps = (steps + "; " if steps else "") + f"{r['seeds_without_transition']} without"
+    if r["flow_time"] is None:
+        return f"| {r['N']} | {r['L']} | none | {steps} | — |"
+    fitted = (r["N"], r["L"]) == tuple(summary["reference"])
+    predicted = "fit" if fitted else f"{r['flow_time'] / (summary['c'] * lr):.0f}"
+    return f"| {r['N']} | {r['L']} | {r['flow_time']:.1f} | {steps} | {predicted} |"
+
+
+def _results_part(text: str) -> str:
+    """The README from its first figure section to the API section: where results are quoted."""
+    return text[text.index("## Figures"):text.index("## Using it")]
+
+
+def test_readme_states_every_committed_result():
+    missing = {name: text for name, text in claims().items() if text not in README}
+    assert not missing, f"README does not say: {missing}"
+
+
+SETTINGS = {"0.1", "0.5", "0.01", "0.005", "1.25", "10⁻³", "0.3", "1.4", "1.0", "0.6", "2.5"}
+"""Numbers the result sections state as settings (ε = 0.1, SGD lr 0.5, Σ's eigenvalues …)."""
+
+
+TESTED = ROOT / "tests" / "jobs" / "test_lsa_jobs.py"
+"""The README also quotes the bounds that file asserts and the seeds' values it records."""
+
+
+def test_every_measured_number_belongs_to_a_claim():
+    quoted = "\n".join(claims().values()) + TESTED.read_text()
+    numbers = re.findall(r"(?<![\w.])\d+\.\d+(?:e[-+]?\d+)?%?|(?<![\w.])\d+%", _results_part(README))
+    stray = sorted({n for n in numbers if n not in quoted and n not in SETTINGS})
+    assert not stray, f"README quotes numbers that no claim makes from figures/*.json: {stray}"
