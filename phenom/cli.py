@@ -27,8 +27,12 @@ COMMANDS = {
     "ablate": ("train (or reuse the identical run) and remove each attention head", ["network_ablation"]),
     "compare": ("flow and trained networks on shared axes, steps mapped to flow time", ["compare"]),
     "scaling": ("the network's transition step against the flow's over N and L (a resumable sweep)", ["scaling"]),
-    "lsa": ("linear attention as preconditioned GD: landscape, learning curves, preconditioner, depth, summary",
+    "lsa": ("linear attention as preconditioned GD: all five figures, with the options they share",
             ["lsa_landscape", "lsa_learning_curves", "lsa_preconditioner", "lsa_depth", "lsa_summary"]),
+    "lsa-landscape": ("risk landscape of one preconditioned GD step, with both flows", ["lsa_landscape"]),
+    "lsa-curves": ("the factored flow against the one-layer network trained by SGD", ["lsa_learning_curves"]),
+    "lsa-preconditioner": ("the trained network's preconditioner against the optimal one", ["lsa_preconditioner"]),
+    "lsa-depth": ("K-layer networks against K steps of GD and PGD", ["lsa_depth"]),
 }
 """Command → (help, the figures it makes)."""
 
@@ -47,8 +51,9 @@ def _number(text: str) -> float | int:
     return int(value) if value.is_integer() else value
 
 
-def _fields(names: list[str]) -> list[dataclasses.Field]:
-    """The setting fields the figures ``names`` share (all of them for a single figure)."""
+def _fields(names: list[str]) -> tuple[list[dataclasses.Field], bool]:
+    """The setting fields the figures ``names`` share (all of them for a single figure), and
+    whether more than one setting shares them."""
     from .figures import FIGURES
     from .settings import SummarySetting
 

@@ -15,7 +15,7 @@ import numpy as np
 from scipy.stats import spearmanr
 
 from . import _validate
-from .induction import induction_flow
+from .induction import InductionHeadModel, induction_flow
 
 __all__ = [
     "transition_level",
@@ -124,8 +124,6 @@ def reconstruction(records: dict, N: int, L: int) -> dict:
     effective parameters fit the network by construction; whether the model's *loss* at them is
     the network's loss is a check with more data than unknowns. NaN where ξ is undefined.
     """
-    from .induction import InductionHeadModel
-
     beta, alpha, xi = (np.array([np.nan if v is None else v for v in records[k]], float) for k in ("beta", "alpha", "xi"))
     net_loss = np.asarray(records["eval_loss"], float)
     ok = np.isfinite(beta) & np.isfinite(alpha) & np.isfinite(xi)
@@ -142,7 +140,8 @@ def reconstruction(records: dict, N: int, L: int) -> dict:
 def scaling_point(config: dict) -> dict:
     """One network run of the scaling study (module-level, so process pools and Dask can ship it).
 
-    ``config``: N, L, D, eps, seed, lr, steps, eval_every. Training stops once held-out ICL
+    ``config``: N, L, D, eps, seed, lr, steps, eval_every, eval_size, batch_size, weight_decay
+    (:meth:`phenom.settings.ScalingSetting.configs` makes them). Training stops once held-out ICL
     accuracy has stayed above 0.9 for three evaluations. Returns the network's transition step
     (None if it never reaches :func:`transition_level`) and the last step trained.
     """
@@ -155,8 +154,9 @@ def scaling_point(config: dict) -> dict:
         acc = hist.icl_acc
         return len(acc) >= 3 and bool(np.all(acc[-3:] > 0.9))
 
-    hist = train(net, task, steps=config["steps"], lr=config["lr"], optimizer="sgd", batch_size=128,
-                 seed=config["seed"], weight_decay=1e-6, eval_every=config["eval_every"], eval_size=1024,
+    hist = train(net, task, steps=config["steps"], lr=config["lr"], optimizer="sgd", batch_size=config["batch_size"],
+                 seed=config["seed"], weight_decay=config["weight_decay"], eval_every=config["eval_every"],
+                 eval_size=config["eval_size"],
                  progress=False, stop_when=done)
     return {"net_step": transition_step(hist.step, hist.icl_acc, transition_level(config["N"])),
             "last_step": int(hist.step[-1]),

@@ -133,6 +133,8 @@ def draw(names: Iterable[str] | None = None, out: str | Path = "figures", *, log
     out = Path(out)
     if names is None:
         names = [n for n in FIGURES if (out / f"{n}.json").exists()]
+        if not names:
+            raise ValueError(f"out must hold saved results (NAME.json of a figure); {out} has none")
     else:
         names = list(names)
         for n in names:

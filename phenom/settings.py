@@ -62,8 +62,10 @@ RULES = {
     "seed": lambda name, v: _validate.count(name, v, minimum=0),
     "positive": _validate.positive,
     "nonnegative": _validate.nonnegative,
+    "probability": _validate.probability,
     "counts": lambda name, v: _ints(name, v),
-    "seeds": lambda name, v: _ints(name, v, minimum=0),
+    "distinct counts": lambda name, v: _distinct(name, _ints(name, v)),
+    "seeds": lambda name, v: _distinct(name, _ints(name, v, minimum=0)),
 }
 """How a field is checked and normalised, by the name given as ``rule`` in :func:`option`."""
 
@@ -117,6 +119,12 @@ def _grid(value, largest: int) -> int:
     if grid > largest:
         raise ValueError(f"grid must be an integer from 2 to {largest}, got {grid}")
     return grid
+
+
+def _distinct(name: str, values: tuple) -> tuple:
+    if len(set(values)) != len(values):
+        raise ValueError(f"{name} must be distinct values, got {values!r}")
+    return values
 
 
 def _ints(name: str, values, minimum: int = 1, bound: str | None = None) -> tuple[int, ...]:
@@ -216,11 +224,11 @@ class NetworkSetting(_CopyingBase):
 
     QUICK: ClassVar[dict] = {"steps": 1500}
     task: str = option("copy", "copy or classify")
-    K: int = option(256, "classify: classes, a multiple of L")
-    B: int = option(1, "classify: burstiness, divides N, 0 = i.i.d.")
-    zipf: float = option(0.0, "classify: rank-frequency (Zipf) exponent a, >= 0")
-    p_B: float = option(1.0, "classify: fraction of bursty sequences, in [0, 1]")
-    p_C: float = option(0.0, "classify: fraction with novel classes, in [0, 1]")
+    K: int = option(256, "classify: classes, a multiple of L", "count")
+    B: int = option(1, "classify: burstiness, divides N, 0 = i.i.d.", "seed")
+    zipf: float = option(0.0, "classify: rank-frequency (Zipf) exponent a, >= 0", "nonnegative")
+    p_B: float = option(1.0, "classify: fraction of bursty sequences, in [0, 1]", "probability")
+    p_C: float = option(0.0, "classify: fraction with novel classes, in [0, 1]", "probability")
     classifier: str = option("linear", "read-out: linear or mlp")
     optimizer: str = option(None, "sgd or adam (default sgd with the linear read-out, adam with mlp: under "
                             "plain SGD at a useful rate the MLP's ReLU units die)", kind=str)
@@ -278,6 +286,11 @@ class TrainingSetting(NetworkSetting):
     controls: int = option(3, "L = N control runs with the same budget, >= 0", "seed")
     eval_sets: int = option(4096, "classify: sequences in each of the IC, IC2, IW evaluation sets, >= 1", "count")
 
+    def _check(self):
+        super()._check()
+        if self.controls:
+            self.make_task(L=self.N)  # the L = N controls' task must be valid too
+
 
 @dataclass(frozen=True)
 class AblationSetting(NetworkSetting):
@@ -316,12 +329,14 @@ class ScalingSetting(Setting):
 
     QUICK: ClassVar[dict] = {"Ns": (2, 4), "ratios": (1.5, 2, 4, 8), "seeds": (0,), "steps": (800, 1500),
                              "eval_every": (25, 50), "min_D": 16, "reference": (4, 16)}
-    Ns: tuple = option((2, 4, 8), "pair counts N, each 1 to 32", "counts", kind=int)
+    Ns: tuple = option((2, 4, 8), "pair counts N, each 1 to 32", "distinct counts", kind=int)
     ratios: tuple = option((1.25, 2, 3, 4, 8), "L/N ratios (L rounded, at least N + 1; L = N is added)", kind=float)
     seeds: tuple = option((0, 1, 2), "network seeds, each >= 0", "seeds", kind=int)
     steps: tuple = option((2000, 3000, 5000), "training budget for each N (paired with Ns)", "counts", kind=int)
     eval_every: tuple = option((25, 50, 50), "evaluation interval for each N (paired with Ns)", "counts", kind=int)
     lr: float = option(SGD_LR, "SGD learning rate, > 0", "positive")
+    weight_decay: float = option(WEIGHT_DECAY, "multiplicative weight decay, >= 0", "nonnegative")
+    batch_size: int = option(128, "sequences per step, >= 1", "count")
     eps: float = option(0.1, "within-class noise, >= 0", "nonnegative")
     min_D: int = option(63, "content dimension: D = max(min_D, L)", "count")
     eval_size: int = option(1024, "held-out sequences per evaluation", "count")
@@ -332,6 +347,8 @@ class ScalingSetting(Setting):
     def _check(self):
         if not self.Ns or not self.seeds:
             raise ValueError("Ns and seeds must each name at least one value")
+        if max(self.Ns) > 32:
+            raise ValueError(f"Ns must be integers from 1 to 32 (2N+1 tokens in 65 position slots), got {self.Ns!r}")
         for name in ("steps", "eval_every"):
             if len(getattr(self, name)) != len(self.Ns):
                 raise ValueError(f"{name} must hold one value per N ({len(self.Ns)}), got {len(getattr(self, name))}")
@@ -355,7 +372,8 @@ class ScalingSetting(Setting):
         """One :func:`phenom.compare.scaling_point` configuration per (N, L) and seed."""
         per_N = {N: (s, e) for N, s, e in zip(self.Ns, self.steps, self.eval_every)}
         return [dict(N=N, L=L, D=max(self.min_D, L), eps=self.eps, seed=s, lr=self.lr, steps=per_N[N][0],
-                     eval_every=per_N[N][1]) for (N, L) in self.pairs() for s in self.seeds]
+                     eval_every=per_N[N][1], eval_size=self.eval_size, batch_size=self.batch_size,
+                     weight_decay=self.weight_decay) for (N, L) in self.pairs() for s in self.seeds]
 
 
 # ---------------------------------------------------------------------------------------------
@@ -402,6 +420,10 @@ class LearningCurvesSetting(LinearSetting):
     batch_size: int = option(256, "tasks per step, >= 1", "count")
     seed: int = option(0, "seed of the training data, >= 0", "seed")
 
+    def _check(self):
+        if self.t_max < self.lr:
+            raise ValueError(f"t_max must be >= lr = {self.lr:g} (the network trains t_max / lr steps), got {self.t_max:g}")
+
 
 @dataclass(frozen=True)
 class PreconditionerSetting(LinearSetting):
@@ -420,7 +442,7 @@ class DepthSetting(LinearSetting):
     """K-layer networks against K steps of GD and of PGD with Γ*, each step size tuned."""
 
     QUICK: ClassVar[dict] = {"layers": (1, 2, 3), "seeds": (0,), "steps": 600, "eval_size": 4000}
-    layers: tuple = option((1, 2, 3, 4), "layer counts K, each >= 1", "counts", kind=int)
+    layers: tuple = option((1, 2, 3, 4), "layer counts K, each >= 1", "distinct counts", kind=int)
     seeds: tuple = option((0, 1, 2), "network seeds, each >= 0", "seeds", kind=int)
     steps: int = option(3000, "Adam steps per network, >= 1", "count")
     lr: float = option(0.005, "Adam learning rate (cosine schedule), > 0", "positive")

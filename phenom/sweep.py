@@ -67,14 +67,14 @@ def _write(path: Path, rows: list[dict]) -> None:
 
 
 @contextmanager
-def _pool(executor: Executor | None):
+def _pool(executor: Executor | None, workers: int | None):
     """The caller's executor as is, or a local process pool whose workers share the machine's
     cores: each worker's BLAS uses cores / workers threads (threadpoolctl), so two workers on two
     cores do not oversubscribe them."""
     if executor is not None:
         yield executor
         return
-    pool = local_pool()
+    pool = local_pool(workers)
     try:
         yield pool
     finally:
@@ -103,31 +103,36 @@ def sweep(
     executor: Executor | None = None,
     out: str | os.PathLike | None = None,
     progress: bool | None = None,
+    workers: int | None = None,
+    version: str | None = None,
 ) -> list[dict]:
     """Run ``fn(config)`` for every configuration; return the results in the order of ``configs``.
 
     ``fn`` must be picklable (a module-level function) for process pools and Dask. Results are
-    collected as they complete; with ``out`` they are saved after each one and reused on a re-run.
-    A progress bar goes to stderr on a terminal (``progress`` forces it on or off).
+    collected as they complete; with ``out`` they are saved after each one and reused on a re-run,
+    but only those saved under the same ``version`` (e.g. :func:`phenom._io.code_version`, so
+    that results of other code are computed again). Without ``executor`` the sweep runs on its own
+    :func:`local_pool` of ``workers`` processes, and cancels what is queued if one fails. A
+    progress bar goes to stderr on a terminal (``progress`` forces it on or off).
     """
     configs = [dict(c) for c in configs]
     keys = [_key(c) for c in configs]
     if len(set(keys)) != len(keys):
         raise ValueError("configs must be distinct: a sweep runs each configuration once")
     path = Path(out) if out is not None else None
-    rows = load_results(path) if path is not None else []
+    rows = [r for r in (load_results(path) if path is not None else []) if r.get("version") == version]
     done = {_key(r["config"]): r["result"] for r in rows}
     todo = [c for c, k in zip(configs, keys) if k not in done]
     show = sys.stderr.isatty() if progress is None else progress
     if todo:
-        with _pool(executor) as pool, tqdm(total=len(configs), initial=len(configs) - len(todo), unit="config",
+        with _pool(executor, workers) as pool, tqdm(total=len(configs), initial=len(configs) - len(todo), unit="config",
                                            desc="sweep", disable=not show, file=sys.stderr) as bar:
             futures = {pool.submit(fn, c): c for c in todo}
             for future in as_completed(futures):
                 config = futures[future]
                 result = future.result()
                 done[_key(config)] = result
-                rows.append({"config": config, "result": result})
+                rows.append({"config": config, "result": result, **({"version": version} if version else {})})
                 if path is not None:
                     _write(path, rows)
                 bar.update()

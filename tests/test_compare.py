@@ -108,3 +108,21 @@ def test_summary_figures_need_their_inputs(tmp_path):
         compare.chain(SummarySetting(), tmp_path)
     with pytest.raises(OSError, match="lsa_learning_curves.json is missing"):
         lsa.summary(SummarySetting(), tmp_path)
+
+
+def test_held_out_time_scale_leaves_each_seed_out():
+    # Flow P(correct) = t/100. Seed 0 transitions at step 10, seed 1 at step 20; the flow at
+    # t = 10, lr = 1. Left out, seed 0 gets c = 10/20 and seed 1 gets c = 10/10; networks built
+    # to follow the flow exactly on those axes are at distance 0 (the pooled c = 10/15 is not).
+    from types import SimpleNamespace
+
+    from phenom.jobs.compare import _held_out_distances
+
+    t = np.linspace(0, 100, 1001)
+    flow = {"p_correct": t / 100}
+    steps = np.arange(0, 101, 5.0)
+    hists = [SimpleNamespace(step=steps, p_correct=0.5 * steps / 100), SimpleNamespace(step=steps, p_correct=steps / 100)]
+    out = _held_out_distances(t, flow, hists, [10.0, 20.0], 10.0, 1.0)
+    assert out["held_out_c"] == pytest.approx([0.5, 1.0])
+    assert out["held_out_rms_p_correct_distance"] == pytest.approx([0.0, 0.0], abs=1e-15)
+    assert _held_out_distances(t, flow, hists[:1], [10.0], 10.0, 1.0)["held_out_c"] is None

@@ -1,6 +1,7 @@
 """The figure registry (phenom.figures): every figure computed and drawn at its quick setting,
 redrawn from its saved results alone, and a manifest that survives interruption."""
 
+import dataclasses
 import json
 
 import pytest
@@ -41,12 +42,12 @@ def test_draw_uses_only_the_saved_results(made, monkeypatch):
     before = {n: (out / f"{n}.png").read_bytes() for n in FIGURES}
     for n in FIGURES:
         (out / f"{n}.png").unlink()
-    # Nothing may be computed while drawing.
-    import phenom.jobs.compare as jc
-    import phenom.jobs.induction as ji
+    # Nothing may be computed while drawing: every computation now fails.
+    def no_compute(setting, out):
+        pytest.fail("draw computed a result")
 
-    monkeypatch.setattr(ji, "induction_flow", lambda *a, **k: pytest.fail("draw integrated a flow"))
-    monkeypatch.setattr(jc, "train", lambda *a, **k: pytest.fail("draw trained a network"))
+    for n, figure in list(FIGURES.items()):
+        monkeypatch.setitem(FIGURES, n, dataclasses.replace(figure, compute=no_compute))
     drawn = draw(out=out, log=lambda *_: None)
     assert drawn == list(FIGURES)
     for n in FIGURES:  # the same pixels: the first drawing also read its result back from disk
@@ -55,6 +56,8 @@ def test_draw_uses_only_the_saved_results(made, monkeypatch):
         draw(["induction_flow", "nope"], out=out)
     with pytest.raises(ValueError, match="missing: compare.json"):
         draw(["compare"], out=out / "empty")
+    with pytest.raises(ValueError, match="has none"):
+        draw(out=out / "empty")
 
 
 def test_network_runs_are_reused_only_by_the_same_setting_and_code(tmp_path, monkeypatch):

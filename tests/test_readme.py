@@ -63,6 +63,9 @@ def claims() -> dict[str, str]:
                          f"R* = {pre['optimal_risk']:.3f}")
 
     depth = _load("lsa_depth")["depth"]
+    beats = all(m < p for m, p in zip(depth["lsa_median"][1:], depth["pgd_risk"][1:]))
+    c["lsa_depth.median"] = ("the median of three seeds beats it at every K > 1" if beats else
+                             "the median of three seeds does not beat it at every K > 1")
     c["lsa_depth.table"] = "\n".join(
         f"| {K} | {g:.3f} | {p:.3f} | {m:.3f} | {lo:.3f}–{hi:.3f} |"
         for K, g, p, m, lo, hi in zip(depth["layers"], depth["gd_risk"], depth["pgd_risk"], depth["lsa_median"],
@@ -75,6 +78,8 @@ def claims() -> dict[str, str]:
     c["train.cla"] = f"climbs from {cla[0]:.2f} to {cla[at_800]:.2f} by step 800"
     c["train.transition"] = (f"ICL accuracy passes halfway from 1/N to 1 at step {s['transition_step']:.0f}, "
                              f"ending at {s['final_icl_acc']:.3f}")
+    first = {p: _first_rise(step, h[p]) for p in ("beta", "alpha", "xi")}
+    c["train.order"] = f"rise by 1 in the order {_order(first, ', then ')}"
     ctrl = training["controls"]
     passed = sum(x["summary"]["transition_step"] is not None for x in ctrl)
     c["train.controls"] = (f"{passed} of {len(ctrl)} seeds pass halfway (largest held-out accuracy "
@@ -90,6 +95,8 @@ def claims() -> dict[str, str]:
                           f"(at t = {minimal['time_of_max_difference_along_flows']:.0f})")
     c["minimal.slice"] = f"and by up to {minimal['max_abs_difference_on_slice']:.2f} on the (α, β) slice"
     c["minimal.cliff"] = f"(t = {minimal['mean_field_cliff']:.1f} against {minimal['exact_cliff']:.1f})"
+    c["minimal.order"] = (f"reach 1 in the order {_order(minimal['exact_order_reach_1'])} (exact) and "
+                          f"{_order(minimal['mean_field_order_reach_1'])} (mean field)")
 
     comp = _load("compare")
     cs = comp["summary"]
@@ -108,6 +115,8 @@ def claims() -> dict[str, str]:
 
     c["compare.order"] = (f"ξ first (t = {flow_rise['xi']:.0f} flow, {rise('xi')} network), then α "
                           f"({flow_rise['alpha']:.0f}, {rise('alpha')}), then β ({flow_rise['beta']:.0f}, {rise('beta')})")
+    c["compare.heldout"] = (f"with c fitted on the other seeds instead (leave one out), RMS "
+                            f"{_range(cs['held_out_rms_p_correct_distance'])}")
     rec = comp["reconstruction"][0]
     gap = np.array([np.nan if v is None else v for v in rec["gap"]], float)
     steps = np.array(rec["step"])
@@ -130,8 +139,28 @@ def claims() -> dict[str, str]:
         f"N = {N}: median {_pct(w['median_abs_relative_error'])}, largest {_pct(w['max_abs_relative_error'])}"
         for N, w in ss["within_N"].items())
     c["scaling.slope"] = f"log-log slope {ss['loglog_slope']:.2f}"
+    means = {(r["N"], r["L"]): np.mean(r["net_steps"]) for r in sc["rows"] if r["L"] > r["N"] and r["net_steps"]}
+    Ns = sorted({N for N, _ in means})
+    fastest = {N: min((L for n, L in means if n == N), key=lambda L: means[(N, L)]) for N in Ns}
+    slower = all(means[(N, max(L for n, L in means if n == N))] > means[(N, fastest[N])] for N in Ns)
+    c["scaling.fastest"] = ("the network's is fastest at L = " + ", ".join(f"{fastest[N]} (N = {N})" for N in Ns)
+                            + (", and slower again at the largest L for every N" if slower else ""))
+    c["scaling.LeqN"] = "at L = N the network passes halfway in " + ", ".join(
+        f"{len(r['net_steps'])} of {len(r['net_steps']) + r['seeds_without_transition']} seeds at N = {r['N']}"
+        for r in sc["rows"] if r["L"] == r["N"])
     c["scaling.table"] = "\n".join(_scaling_row(r, ss, sc["setting"]["lr"]) for r in sc["rows"])
     return c
+
+
+def _first_rise(steps, values, by: float = 1.0):
+    values = np.array([np.nan if v is None else v for v in values], float)
+    hit = np.flatnonzero(values >= values[0] + by)
+    return float(np.asarray(steps)[hit[0]]) if hit.size else None
+
+
+def _order(times: dict, sep: str = ", ") -> str:
+    symbol = {"beta": "β", "alpha": "α", "xi": "ξ"}
+    return sep.join(symbol[k] for k, v in sorted(times.items(), key=lambda kv: np.inf if kv[1] is None else kv[1]))
 
 
 def _scaling_row(r: dict, summary: dict, lr: float) -> str:

@@ -42,11 +42,21 @@ def test_mlp_read_out_trains_with_adam_from_python_too():
         (S.ScalingSetting, dict(ratios=(1.0,)), "^ratios must be numbers > 1"),
         (S.DepthSetting, dict(layers=(0,)), "^layers must be an integer >= 1, got 0"),
         (S.LinearSetting, dict(noise=-1), "^noise must be a finite number >= 0, got -1"),
+        (S.TrainingSetting, dict(task="classify", N=3, L=4, K=4, B=1), "K must be"),  # the L = N controls' task
+        (S.ScalingSetting, dict(Ns=(2, 40), steps=(1, 1), eval_every=(1, 1)), "^Ns must be integers from 1 to 32"),
+        (S.ScalingSetting, dict(seeds=(0, 0)), r"^seeds must be distinct values, got \(0, 0\)"),
+        (S.CompareSetting, dict(seeds=(1, 1)), "^seeds must be distinct"),
+        (S.LearningCurvesSetting, dict(t_max=0.001), "^t_max must be >= lr = 0.005"),
+        (S.TrainingSetting, dict(task="classify", p_B=2), r"^p_B must be a probability in \[0, 1\]"),
     ],
 )
 def test_bad_settings_name_the_field(cls, kwargs, message):
     with pytest.raises(ValueError, match=message):
         cls(**kwargs)
+
+
+def test_equal_values_of_another_type_give_the_same_digest():
+    assert S.TrainingSetting(zipf=0, p_B=1, p_C=0, K=256.0).digest() == S.TrainingSetting().digest()
 
 
 def test_settings_are_frozen_normalised_and_hashed():
@@ -64,4 +74,5 @@ def test_scaling_pairs_and_configs():
     assert s.pairs()[:6] == [(2, 2), (2, 3), (2, 4), (2, 6), (2, 8), (2, 16)]
     assert len(s.configs()) == 18 * 3
     first = s.configs()[0]
-    assert first == dict(N=2, L=2, D=63, eps=0.1, seed=0, lr=0.5, steps=2000, eval_every=25)
+    assert first == dict(N=2, L=2, D=63, eps=0.1, seed=0, lr=0.5, steps=2000, eval_every=25, eval_size=1024,
+                         batch_size=128, weight_decay=1e-6)

@@ -70,3 +70,15 @@ def test_dask_local_cluster_runs_the_same_sweep(tmp_path):
     assert [r["y"] for r in rows] == [x**3 for x in range(8)]
     assert len(load_results(tmp_path / "dask.jsonl")) == 8
     assert json.loads((tmp_path / "dask.jsonl").read_text().splitlines()[0])["result"]["y"] >= 0
+
+
+def test_results_of_another_version_are_computed_again(tmp_path):
+    path = tmp_path / "s.jsonl"
+    CALLS.clear()
+    with ThreadPoolExecutor(2) as pool:
+        sweep(counted, grid(x=[1, 2]), executor=pool, out=path, progress=False, version="a")
+        sweep(counted, grid(x=[1, 2]), executor=pool, out=path, progress=False, version="a")  # reused
+        assert sorted(CALLS) == [1, 2]
+        rows = sweep(counted, grid(x=[1, 2]), executor=pool, out=path, progress=False, version="b")
+    assert rows == [{"y": 2}, {"y": 4}] and sorted(CALLS) == [1, 1, 2, 2]
+    assert [r["version"] for r in load_results(path)] == ["b", "b"]

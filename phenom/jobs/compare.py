@@ -22,7 +22,7 @@ from ..compare import (
 from ..induction import PARAMETERS, InductionHeadModel, induction_flow
 from ..nets import AttentionNetwork, CopyingTask, train
 from ..settings import CompareSetting, ScalingSetting, SummarySetting
-from ..sweep import local_pool, sweep
+from ..sweep import sweep
 
 __all__ = ["compare", "scaling", "chain"]
 
@@ -56,6 +56,20 @@ def _train_networks(s: CompareSetting) -> list:
     return hists
 
 
+def _held_out_distances(t, flow: dict, hists: list, net_steps: list, flow_t: float, lr: float) -> dict:
+    """P(correct) distances with c fitted on the *other* seeds' mean transition (leave one out),
+    so that no seed is scored on a time axis fitted to it (None with a single seed)."""
+    if len(hists) < 2:
+        return {"held_out_c": None, "held_out_rms_p_correct_distance": None,
+                "held_out_max_abs_p_correct_distance": None}
+    cs, rms, worst = [], [], []
+    for i, h in enumerate(hists):
+        c = fit_time_scale(flow_t, float(np.mean([x for j, x in enumerate(net_steps) if j != i])), lr)
+        d = _distances(t, flow["p_correct"], c * lr * h.step, h.p_correct)
+        cs.append(c), rms.append(d[0]), worst.append(d[1])
+    return {"held_out_c": cs, "held_out_rms_p_correct_distance": rms, "held_out_max_abs_p_correct_distance": worst}
+
+
 def compare(setting: CompareSetting, out: Path) -> dict:
     """Train the network for each seed and integrate the flow for the same (N, L); map steps to
     flow time with one c fitted on these seeds' mean transition; report transition times, plateau
@@ -86,6 +100,7 @@ def compare(setting: CompareSetting, out: Path) -> dict:
     half = 0.5 * flow_t
     p_dist = [_distances(t, flow["p_correct"], n["t"], n["p_correct"]) for n in nets]
     loss_dist = [_distances(t, flow["loss"], n["t"], n["eval_loss"]) for n in nets]
+    held_out = _held_out_distances(t, flow, hists, net_steps, flow_t, s.lr)
     summary = {
         "c": c,
         "c_fitted_on": "the mean transition step of these seeds",
@@ -101,26 +116,24 @@ def compare(setting: CompareSetting, out: Path) -> dict:
         "max_abs_p_correct_distance": [d[1] for d in p_dist],
         "rms_loss_distance": [d[0] for d in loss_dist],
         "max_abs_loss_distance": [d[1] for d in loss_dist],
+        **held_out,
         "max_abs_loss_gap": max(r["max_abs_loss_gap"] for r in rebuilt),
     }
-    return {"seeds": {"init_and_data": list(s.seeds), "eval": [seed + 1 for seed in s.seeds]},
+    return {"seeds": {"init_and_data": list(s.seeds), "eval": [h.config["seeds"]["eval"] for h in hists]},
             "summary": summary, "flow": flow, "networks": nets, "reconstruction": rebuilt}
 
 
 def scaling(setting: ScalingSetting, out: Path, *, executor: Executor | None = None) -> dict:
     """The network's transition step against the flow's transition time over N and L, several
-    seeds, as a resumable sweep (``scaling.jsonl`` in ``out``) on ``executor`` (default: a local
-    pool of ``setting.workers`` processes sharing the cores' BLAS threads)."""
+    seeds, as a resumable sweep (``scaling.jsonl`` in ``out``, reused only by the same code) on
+    ``executor`` (default: a local pool of ``setting.workers`` processes sharing the cores' BLAS
+    threads)."""
     s = setting
     pairs = s.pairs()
     flow_times = dict(zip(pairs, flow_transition_times(pairs, lr=1.0, t_max=s.flow_t_max)))
     configs = s.configs()
-    jsonl = Path(out) / "scaling.jsonl"
-    if executor is None:
-        with local_pool(s.workers) as pool:
-            results = sweep(scaling_point, configs, executor=pool, out=jsonl)
-    else:
-        results = sweep(scaling_point, configs, executor=executor, out=jsonl)
+    results = sweep(scaling_point, configs, executor=executor, workers=s.workers, out=Path(out) / "scaling.jsonl",
+                    version=_io.code_version())
     rows, per_seed = [], []
     for N, L in pairs:
         found = [(cfg["seed"], r["net_step"]) for cfg, r in zip(configs, results) if (cfg["N"], cfg["L"]) == (N, L)]
@@ -129,8 +142,11 @@ def scaling(setting: ScalingSetting, out: Path, *, executor: Executor | None = N
                      "seeds_without_transition": len(found) - len(observed)})
         per_seed += [{"N": N, "L": L, "seed": seed, "flow_time": flow_times[(N, L)], "net_step": step}
                      for seed, step in found if step is not None]
+    summary = scaling_summary(per_seed, reference=s.reference, lr=s.lr)
+    for row in rows:  # the flow's prediction t / (c · lr), as the figure draws it
+        row["predicted_step"] = None if row["flow_time"] is None else row["flow_time"] / (summary["c"] * s.lr)
     return {"seeds": {"init_and_data": list(s.seeds)}, "flow_time_unit": "lr = 1", "rows": rows,
-            "summary": scaling_summary(per_seed, reference=s.reference, lr=s.lr), "side_files": ["scaling.jsonl"]}
+            "summary": summary, "side_files": ["scaling.jsonl"]}
 
 
 def chain(setting: SummarySetting, out: Path) -> dict:

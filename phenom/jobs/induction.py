@@ -113,13 +113,14 @@ def minimal(setting: MinimalSetting, out: Path) -> dict:
     A, Bm = np.meshgrid(alpha, beta)
     grid = {"alpha": alpha, "beta": beta, "xi": xi_slice,
             "exact": exact.loss(Bm, A, xi_slice), "mean_field": mean_field.loss(Bm, A, xi_slice)}
-    lines = {"t": t, "exact_loss": traj_exact.loss_at(t), "mean_field_loss": traj_mf.loss_at(t),
-             "check_t": check_t, "numpy_minimal_loss": numpy_minimal,
-             "exact_cliff": cliff_exact, "mean_field_cliff": cliff_mf}
+    grid["difference"] = grid["exact"] - grid["mean_field"]
     exact_at_checks = traj_exact.loss_at(check_t)
+    lines = {"t": t, "exact_loss": traj_exact.loss_at(t), "mean_field_loss": traj_mf.loss_at(t),
+             "check_t": check_t, "numpy_minimal_loss": numpy_minimal, "exact_loss_at_checks": exact_at_checks,
+             "exact_cliff": cliff_exact, "mean_field_cliff": cliff_mf}
     along = np.abs(lines["exact_loss"] - lines["mean_field_loss"])
     numbers = {
-        "max_abs_difference_on_slice": float(np.max(np.abs(grid["exact"] - grid["mean_field"]))),
+        "max_abs_difference_on_slice": float(np.max(np.abs(grid["difference"]))),
         "max_abs_difference_along_flows": float(along.max()),
         "time_of_max_difference_along_flows": float(t[int(np.argmax(along))]),
         "numpy_minimal_vs_exact_max_rel": float(np.max(np.abs(numpy_minimal - exact_at_checks) / exact_at_checks)),

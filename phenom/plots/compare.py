@@ -44,10 +44,10 @@ def compare_figure(result: dict):
     ax_l.set(xlabel=TIME, ylabel="cross-entropy", ylim=(0, None),
              title=f"Loss: plateau {summary['flow_plateau_loss']:.2f} (flow), {summary['net_plateau_loss']:.2f} (network)")
     ax_l.legend(loc="lower left")
-    rms = summary["rms_p_correct_distance"]
+    rms, held = summary["rms_p_correct_distance"], summary["held_out_rms_p_correct_distance"]
+    held_text = "" if held is None else f"; c from the other seeds: {min(held):.3f}–{max(held):.3f}"
     ax_a.set(xlabel=TIME, ylabel="probability", ylim=(0, 1.02),
-             title=f"P(correct): RMS distance {min(rms):.3f}–{max(rms):.3f}, "
-                   f"largest {max(summary['max_abs_p_correct_distance']):.2f}")
+             title=f"P(correct): RMS distance {min(rms):.3f}–{max(rms):.3f}{held_text}")
     ax_a.legend(loc="center right", fontsize=8.5)
     ax_p.set(xlabel=TIME, ylabel="parameter", title="β, α, ξ: flow (solid) and network readings (dashed)")
     ax_p.legend(loc="upper left", fontsize=8, ncol=2)
@@ -71,12 +71,13 @@ def scaling_figure(result: dict):
     markers = dict(zip(Ns, "osD^v<>p"))
     colors = plt.get_cmap("viridis")
     lo, hi = np.inf, 0.0
+    top = max(s["ratios"])
     for r in rows:
-        if r["flow_time"] is None or not r["net_steps"]:
+        if r["predicted_step"] is None or not r["net_steps"]:
             continue
-        pred = r["flow_time"] / (c * lr)
+        pred = r["predicted_step"]
         steps = np.array(r["net_steps"], dtype=float)
-        frac = (np.log(r["L"] / r["N"]) / np.log(8)) if r["L"] > r["N"] else 0
+        frac = (np.log(r["L"] / r["N"]) / np.log(top)) if r["L"] > r["N"] else 0
         is_ref = (r["N"], r["L"]) == ref
         ax.errorbar(pred, steps.mean(), yerr=[[steps.mean() - steps.min()], [steps.max() - steps.mean()]],
                     fmt=markers[r["N"]], color="tab:red" if is_ref else colors(0.15 + 0.7 * frac), ms=7, capsize=3,
@@ -95,7 +96,7 @@ def scaling_figure(result: dict):
     plain_log_ticks(ax.xaxis)
     plain_log_ticks(ax.yaxis)
     ax.legend(loc="upper left", fontsize=9)
-    ax.text(0.98, 0.03, "colour: L from N+1 (dark) to 8N (light)", transform=ax.transAxes, ha="right", fontsize=9)
+    ax.text(0.98, 0.03, f"colour: L from N+1 (dark) to {top:g}N (light)", transform=ax.transAxes, ha="right", fontsize=9)
 
     for N in Ns:
         sub = sorted((r for r in rows if r["N"] == N and r["L"] > N), key=lambda r: r["L"])
@@ -120,12 +121,12 @@ def chain_figure(result: dict):
     minimal, comparison = result["minimal"], result["compare"]
     fig, (ax_e, ax_m, ax_n) = plt.subplots(1, 3, figsize=(16, 4.5), constrained_layout=True)
     curves = minimal["curves"]
-    exact_at = np.interp(arr(curves["check_t"]), arr(curves["t"]), arr(curves["exact_loss"]))
+    exact_at = arr(curves["exact_loss_at_checks"])
     ax_e.plot(exact_at, arr(curves["numpy_minimal_loss"]), "o", color="tab:orange", ms=6)
     lim = [0, max(exact_at) * 1.05]
     ax_e.plot(lim, lim, color="gray", ls="--", lw=1)
     ax_e.set(xlabel="exact minimal model (sympy)", ylabel="numpy minimal network", xlim=lim, ylim=lim,
-             title=f"1. Equal: largest relative gap {minimal['summary']['numpy_minimal_vs_exact_max_rel']:.1e}")
+             title=f"1. numpy vs exact: largest relative gap {minimal['summary']['numpy_minimal_vs_exact_max_rel']:.1e}")
     t = arr(curves["t"])
     ax_m.plot(t, arr(curves["exact_loss"]), color="k", lw=2, label="exact minimal model")
     ax_m.plot(t, arr(curves["mean_field_loss"]), color="tab:blue", lw=2, ls="--", label="mean-field model")

@@ -15,10 +15,13 @@ def _setting(s: dict) -> str:
 
 
 def _order(crossings: dict) -> str:
-    reached = sorted((v, k) for k, v in crossings.items() if v is not None)
-    text = " < ".join(SYMBOL[k] for _, k in reached)
+    """'ξ < α < β' from the times each parameter reaches 1, naming those that never do."""
+    reached = [k for _, k in sorted((v, k) for k, v in crossings.items() if v is not None)]
     missing = [SYMBOL[k] for k, v in crossings.items() if v is None]
-    return text + (f"; {', '.join(missing)} not within t_max" if missing else "") if reached else "none reaches 1"
+    if not reached:
+        return "none reaches 1"
+    text = " < ".join(SYMBOL[k] for k in reached)
+    return f"{text}; {', '.join(missing)} not within t_max" if missing else text
 
 
 def flow_figure(result: dict):
@@ -126,8 +129,8 @@ def minimal_figure(result: dict):
              title=f"Flows from θ = 0: largest |Δloss| {numbers['max_abs_difference_along_flows']:.2f} "
                    f"(at t = {numbers['time_of_max_difference_along_flows']:.0f})")
     ax_t.legend(loc="lower left", fontsize=9)
-    diff = arr(grid["exact"]) - arr(grid["mean_field"])
-    vmax = float(np.max(np.abs(diff)))
+    diff = arr(grid["difference"])
+    vmax = numbers["max_abs_difference_on_slice"]
     im = ax_m.pcolormesh(arr(grid["alpha"]), arr(grid["beta"]), diff, cmap="RdBu_r", vmin=-vmax, vmax=vmax, shading="auto")
     fig.colorbar(im, ax=ax_m, label="exact − mean-field loss")
     ax_m.set(xlabel=SYMBOL["alpha"], ylabel=SYMBOL["beta"],

@@ -131,7 +131,8 @@ def lsa_summary_figure(result: dict):
     ax_r.plot(arr(curves["net_t"]), arr(curves["net_risk"]), "o", ms=3.5, color="tab:orange", label="simulated network: R(Γ_eff)")
     ax_r.axhline(r_star, color="tab:red", ls=":", label=f"R* = {r_star:.3f}")
     ax_r.set(xlabel="flow time t (network: lr · step)", ylabel="risk", yscale="log",
-             title=f"Risk: largest relative gap {result['curves_summary']['max_relative_gap_risk_of_gamma_eff']:.1%}")
+             title=f"Largest relative gap: R(Γ_eff) {result['curves_summary']['max_relative_gap_risk_of_gamma_eff']:.1%}, "
+                   f"held-out error {result['curves_summary']['max_relative_gap_heldout_loss']:.0%}")
     plain_log_ticks(ax_r.yaxis)
     ax_r.legend(fontsize=9)
     star, learned = arr(pre["optimal"]), arr(pre["learned"])
@@ -141,5 +142,8 @@ def lsa_summary_figure(result: dict):
     err = pre["summary"]["relative_frobenius_error"]
     ax_g.set(xlabel="optimal Γ*ᵢⱼ", ylabel="learned Γ_effᵢⱼ (Adam)", xlim=lim, ylim=lim,
              title=f"Preconditioner: {err:.1%} from the optimum (relative Frobenius)")
-    fig.suptitle(f"Linear attention: analytic against simulated, {_setting(task)}")
+    cs = result["curves_setting"]
+    where = _setting(task) if (cs["d"], cs["N"]) == (task["d"], task["N"]) else \
+        f"curves d = {cs['d']}, N = {cs['N']}; preconditioner {_setting(task)}"
+    fig.suptitle(f"Linear attention: analytic against simulated, {where}")
     return fig
