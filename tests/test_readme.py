@@ -115,7 +115,7 @@ def claims() -> dict[str, str]:
 
     c["compare.order"] = (f"ξ first (t = {flow_rise['xi']:.0f} flow, {rise('xi')} network), then α "
                           f"({flow_rise['alpha']:.0f}, {rise('alpha')}), then β ({flow_rise['beta']:.0f}, {rise('beta')})")
-    c["compare.heldout"] = (f"with c fitted on the other seeds instead (leave one out), RMS "
+    c["compare.heldout"] = (f"with a leave-one-out c fitted on the other seeds, RMS "
                             f"{_range(cs['held_out_rms_p_correct_distance'])}")
     rec = comp["reconstruction"][0]
     gap = np.array([np.nan if v is None else v for v in rec["gap"]], float)
@@ -133,8 +133,8 @@ def claims() -> dict[str, str]:
     c["scaling.within"] = "within each N " + ", ".join(
         f"{v:+.2f} (N = {N})" for N, v in ss["within_N_spearman"].items())
     worst_pred = max(ss["predictions"], key=lambda p: abs(p["relative_error"]))
-    c["scaling.errors"] = (f"median relative error of the predicted step {_pct(ss['median_abs_relative_error'])}, "
-                           f"largest {_pct(ss['max_abs_relative_error'])} (N = {worst_pred['N']}, L = {worst_pred['L']})")
+    c["scaling.errors"] = (f"median relative error of the predicted step is {_pct(ss['median_abs_relative_error'])}, "
+                           f"the largest {_pct(ss['max_abs_relative_error'])} (N = {worst_pred['N']}, L = {worst_pred['L']})")
     c["scaling.withinerr"] = "; within N: " + ", ".join(
         f"N = {N}: median {_pct(w['median_abs_relative_error'])}, largest {_pct(w['max_abs_relative_error'])}"
         for N, w in ss["within_N"].items())
@@ -145,7 +145,7 @@ def claims() -> dict[str, str]:
     slower = all(means[(N, max(L for n, L in means if n == N))] > means[(N, fastest[N])] for N in Ns)
     c["scaling.fastest"] = ("the network's is fastest at L = " + ", ".join(f"{fastest[N]} (N = {N})" for N in Ns)
                             + (", and slower again at the largest L for every N" if slower else ""))
-    c["scaling.LeqN"] = "at L = N the network passes halfway in " + ", ".join(
+    c["scaling.LeqN"] = "the network passes halfway in " + ", ".join(
         f"{len(r['net_steps'])} of {len(r['net_steps']) + r['seeds_without_transition']} seeds at N = {r['N']}"
         for r in sc["rows"] if r["L"] == r["N"])
     c["scaling.table"] = "\n".join(_scaling_row(r, ss, sc["setting"]["lr"]) for r in sc["rows"])
