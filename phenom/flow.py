@@ -153,17 +153,20 @@ def gradient_flow(
     lr=1.0,
     names: Sequence[str],
     settings: Sequence[dict] | dict | None = None,
+    metric=None,
     rtol: float = 1e-9,
     atol: float = 1e-12,
     method: str = "RK45",
 ) -> Trajectory | list[Trajectory]:
-    """Integrate dθ/dt = −lr ∇loss(θ) on [0, t_max].
+    """Integrate dθ/dt = −lr C ∇loss(θ) on [0, t_max], C = diag(``metric``) (identity if None).
 
     ``loss_fn(theta, k)`` and ``grad_fn(theta, k)`` take θ of shape (..., P) and an integer
     array ``k`` (broadcasting against ``theta[..., 0]``) saying which flow of the batch each θ
     belongs to, for losses whose constants differ between flows; they return shapes (...) and
     (..., P). ``theta0`` of shape (P,) gives one :class:`Trajectory`; shape (B, P) gives a list
-    of B, integrated together as one ODE system. ``lr`` may be a scalar or one rate per flow.
+    of B, integrated together as one ODE system. ``lr`` may be a scalar or one rate per flow;
+    ``metric`` (positive) may be shape (P,) or one row (B, P) per flow: each parameter's own
+    rate, for a model whose parameters stand for weights that learn at different speeds.
     """
     P = len(names)
     theta0 = _validate.finite_array("theta0", theta0, last_dim=P)
@@ -179,13 +182,14 @@ def gradient_flow(
     elif lr_arr.shape != (B,) or not np.all(np.isfinite(lr_arr) & (lr_arr > 0)):
         raise ValueError(f"lr must be a finite number > 0 or {B} such numbers, got {lr!r}")
     lr_col = np.broadcast_to(lr_arr, (B,))[:, None]
+    rate = lr_col * _metric(metric, B, P)  # (B, P): lr · C for each flow
     members = np.arange(B)
     # solve_ivp controls the RMS error over all B·P components; tighten by √B so that each
     # flow of a batch is held to the tolerance it would have alone.
     rtol, atol = rtol / np.sqrt(B), atol / np.sqrt(B)
 
     def rhs(_t, y):
-        return (-lr_col * grad_fn(y.reshape(B, P), members)).ravel()
+        return (-rate * grad_fn(y.reshape(B, P), members)).ravel()
 
     sol = solve_ivp(rhs, (0.0, t_max), start.ravel(), method=method, rtol=rtol, atol=atol, dense_output=True)
     if not sol.success:
@@ -194,6 +198,16 @@ def gradient_flow(
         settings = [dict(settings or {})] * B
     flows = [_member(sol, b, B, names, float(lr_col[b, 0]), settings[b], loss_fn, grad_fn) for b in range(B)]
     return flows[0] if single else flows
+
+
+def _metric(metric, B: int, P: int) -> np.ndarray:
+    """The diagonal metric as a (B, P) array of positive rates."""
+    if metric is None:
+        return np.ones((B, P))
+    m = _validate.finite_array("metric", metric, last_dim=P)
+    if m.ndim > 2 or (m.ndim == 2 and m.shape[0] != B) or not np.all(m > 0):
+        raise ValueError(f"metric must hold positive numbers, shape ({P},) or ({B}, {P}), got {metric!r}")
+    return np.broadcast_to(m, (B, P))
 
 
 def _member(sol, b: int, B: int, names: Sequence[str], lr: float, settings: dict, loss_fn: MemberFn,

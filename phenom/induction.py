@@ -267,7 +267,9 @@ def induction_flow(
 
     ``theta0`` is one initial (β, α, ξ) or a (B, 3) batch; ``N`` and ``L`` are integers or
     length-B sequences (one (N, L) pair per flow), and a single ``theta0`` is repeated to match
-    them. Returns a :class:`Trajectory`, or a list when anything is batched.
+    them. Returns a :class:`Trajectory`, or a list when anything is batched. ``options`` go to
+    :func:`~phenom.flow.gradient_flow`: ``metric`` = (C_β, C_α, C_ξ) (or one row per flow) gives
+    each parameter its own rate, dθ/dt = −lr C ∇loss; ``rtol``, ``atol``, ``method``.
 
     >>> traj = induction_flow(N=8, L=32, t_max=300.0)
     >>> order = traj.crossing_times(1.0)

@@ -118,6 +118,34 @@ def test_early_flow_matches_the_hand_expansion(N, L, lr):
         assert beta == pytest.approx(kb * t**4, rel=2e-3)
 
 
+@pytest.mark.parametrize("metric", [(1.0, 1.0, 1.0), (2.0, 0.5, 0.1), (0.3, 4.0, 1.5)])
+def test_early_flow_with_a_diagonal_metric(metric):
+    # dθ/dt = −lr C ∇loss: each order of the hand expansion picks up the rates of the parameters
+    # that drive it: ξ ∝ C_ξ, α ∝ C_α C_ξ, β ∝ C_β C_α C_ξ².
+    N, L, lr = 8, 32, 1.0
+    c_beta, c_alpha, c_xi = metric
+    traj = induction_flow(N=N, L=L, t_max=0.2, lr=lr, metric=metric, rtol=1e-12, atol=1e-30)
+    kb, ka, kx = _early_coefficients(N, L, lr)
+    for t in (0.05, 0.1):
+        beta, alpha, xi = traj(t)
+        assert xi == pytest.approx(c_xi * kx * t, rel=2e-3)
+        assert alpha == pytest.approx(c_alpha * c_xi * ka * t**2, rel=2e-3)
+        assert beta == pytest.approx(c_beta * c_alpha * c_xi**2 * kb * t**4, rel=2e-3)
+
+
+def test_a_uniform_metric_is_a_change_of_time():
+    # C = c·I: θ_C(t) = θ_I(c t), so the cliff comes at t/c.
+    plain = induction_flow(N=4, L=12, t_max=200.0)
+    fast = induction_flow(N=4, L=12, t_max=100.0, metric=(2.0, 2.0, 2.0))
+    np.testing.assert_allclose(fast(np.linspace(0, 100, 11)), plain(np.linspace(0, 200, 11)), rtol=1e-6, atol=1e-8)
+    assert fast.cliff() == pytest.approx(plain.cliff() / 2, rel=1e-6)
+    batch = induction_flow(N=[4, 4], L=[12, 12], t_max=100.0, metric=[(1.0, 1.0, 1.0), (2.0, 2.0, 2.0)])
+    assert batch[1].cliff() == pytest.approx(fast.cliff(), rel=1e-6)
+    for bad in [(1.0, 1.0), (1.0, 0.0, 1.0), (1.0, np.nan, 1.0), [(1.0, 1.0, 1.0)] * 3]:
+        with pytest.raises(ValueError, match="^metric must"):
+            induction_flow(N=[4, 4], L=[12, 12], t_max=1.0, metric=bad)
+
+
 @pytest.mark.parametrize("N,L", [(8, 32), (4, 9), (2, 16), (16, 64)])
 def test_parameters_are_learned_in_sequence_xi_alpha_beta(N, L):
     traj = InductionHeadModel(N, L).flow(t_max=2000.0)
