@@ -6,6 +6,8 @@
 - CLA: the arg-max label is one of the labels in the context.
 - ILA1: layer-1 attention of each label token to its own item (the token before it).
 - TILA2: layer-2 attention of the target to the label token(s) carrying the correct label.
+- margin: the correct label's logit over the mean logit of the absent labels (of the other
+  in-context labels when L = N).
 
 Effective parameters invert the phenomenological model's relations (Reddy, ICLR 2024, Sec. 4), so that a
 network and a gradient flow can be drawn on the same axes:
@@ -72,6 +74,7 @@ def progress_measures(logits: np.ndarray, cache: dict, batch, task) -> dict[str,
         "icl_acc": float(np.mean(pred == batch.answer)),
         "p_correct": float(np.mean(np.exp(log_probs[rows, batch.answer]))),
         "cla": float(np.mean(in_context[rows, pred])),
+        "margin": margin,
         "ila1": ila1,
         "tila2": tila2,
         "beta": beta,
