@@ -26,6 +26,7 @@ __all__ = [
     "scaling_summary",
     "reconstruction",
     "scaling_point",
+    "scaling_run",
 ]
 
 
@@ -145,19 +146,28 @@ def scaling_point(config: dict) -> dict:
     accuracy has stayed above 0.9 for three evaluations. Returns the network's transition step
     (None if it never reaches :func:`transition_level`) and the last step trained.
     """
+    _, hist = scaling_run(config)
+    return {"net_step": transition_step(hist.step, hist.icl_acc, transition_level(config["N"])),
+            "last_step": int(hist.step[-1]),
+            "final_icl_acc": float(hist.icl_acc[-1]), "max_icl_acc": float(np.max(hist.icl_acc))}
+
+
+def scaling_run(config: dict, on_evaluation=None):
+    """The training run behind :func:`scaling_point`: (network, History). ``on_evaluation(net,
+    task, history)`` is called after every evaluation (e.g. to measure the network there); it
+    must not change the network."""
     from .nets import AttentionNetwork, CopyingTask, train
 
     task = CopyingTask(N=config["N"], L=config["L"], D=config["D"], eps=config["eps"])
     net = AttentionNetwork.init(task, "linear", seed=config["seed"])
 
     def done(hist) -> bool:
+        if on_evaluation is not None:
+            on_evaluation(net, task, hist)
         acc = hist.icl_acc
         return len(acc) >= 3 and bool(np.all(acc[-3:] > 0.9))
 
     hist = train(net, task, steps=config["steps"], lr=config["lr"], optimizer="sgd", batch_size=config["batch_size"],
                  seed=config["seed"], weight_decay=config["weight_decay"], eval_every=config["eval_every"],
-                 eval_size=config["eval_size"],
-                 progress=False, stop_when=done)
-    return {"net_step": transition_step(hist.step, hist.icl_acc, transition_level(config["N"])),
-            "last_step": int(hist.step[-1]),
-            "final_icl_acc": float(hist.icl_acc[-1]), "max_icl_acc": float(np.max(hist.icl_acc))}
+                 eval_size=config["eval_size"], progress=False, stop_when=done)
+    return net, hist

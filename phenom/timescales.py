@@ -21,9 +21,10 @@ from __future__ import annotations
 
 import numpy as np
 
+from . import _rng
 from .induction import PARAMETERS, InductionHeadModel
 
-__all__ = ["tangent_rates", "measured_metric"]
+__all__ = ["tangent_rates", "measured_metric", "metric_along_training"]
 
 MEASURES = ("margin", "ila1", "tila2", "beta", "alpha", "xi")
 
@@ -65,3 +66,36 @@ def measured_metric(net, task, batch, *, eps: float = 1e-5, floor: float = 1e-12
         return {k: None for k in PARAMETERS}
     mean_field = -InductionHeadModel(task.N, task.L).grad(*theta)
     return {k: (rates[k] / g if abs(g) > floor else None) for k, g in zip(PARAMETERS, mean_field)}
+
+
+def metric_along_training(config: dict, *, probe_every: int, probe_size: int = 2048, probe_seed: int = 99) -> dict:
+    """The measured metric C along one training run of the scaling study.
+
+    The run is :func:`phenom.compare.scaling_run`'s for ``config`` (same seeds, same batches:
+    measuring does not change it); every ``probe_every`` steps (a multiple of the config's
+    ``eval_every``, before the last step of the budget) the network is measured on
+    ``probe_size`` sequences from ``probe_seed``.
+    Returns the probe steps, the effective (β, α, ξ) there and C for each parameter (None where
+    the mean-field rate vanishes), and the run's history.
+    """
+    from . import _validate
+    from .compare import scaling_run
+
+    probe_every = _validate.count("probe_every", probe_every)
+    if probe_every % config["eval_every"]:
+        raise ValueError(f"probe_every must be a multiple of eval_every = {config['eval_every']}, got {probe_every}")
+    rows = []
+    probe = {}
+
+    def measure(net, task, hist):
+        step = int(hist.step[-1])
+        if step % probe_every:
+            return
+        if "batch" not in probe:
+            probe["batch"] = task.sample(probe_size, _rng.stream(probe_seed, "eval"), dtype=np.float64)
+        state = net.metrics(probe["batch"], task)
+        rows.append({"step": step, **{k: state[k] for k in PARAMETERS},
+                     "C": measured_metric(net, task, probe["batch"])})
+
+    _, hist = scaling_run(config, on_evaluation=measure)
+    return {"config": dict(config), "probe_seed": probe_seed, "probes": rows, "history": hist.records}
