@@ -7,6 +7,11 @@ map to flow time as t = c · lr · step with one scalar c: the flow's dθ/dt = �
 θ ← θ − lr ∇loss agree at c = 1 only if the network's parameters *were* β, α, ξ; they are not
 (β, α, ξ are readings of many weights, and each moves at its own effective rate), so c is fitted,
 once, on a reference configuration, and then predicts every other one (:func:`scaling_summary`).
+
+Two models make the prediction (:data:`MODELS`): ``"mean_field"``, the plain flow from θ = 0, and
+``"time_scales"``, the flow with the per-parameter rates C of :mod:`phenom.timescales`, from the
+untrained network's effective state. :data:`TIME_CONSTANTS` holds each one's c, fitted at
+(N, L) = (8, 32) with its provenance; :func:`predicted_step` uses them.
 """
 
 from __future__ import annotations
@@ -18,6 +23,10 @@ from . import _validate
 from .induction import InductionHeadModel, induction_flow
 
 __all__ = [
+    "MODELS",
+    "TIME_CONSTANTS",
+    "predicted_step",
+    "model_flow",
     "transition_level",
     "transition_step",
     "flow_transition_times",
@@ -48,11 +57,81 @@ def transition_step(step: np.ndarray, accuracy: np.ndarray, level: float = 0.5) 
     return float(step[i - 1] + (level - a0) / (a1 - a0) * (step[i] - step[i - 1]))
 
 
-def flow_transition_times(pairs, lr: float = 1.0, t_max: float = 5000.0) -> list[float | None]:
-    """Cliff times of the β, α, ξ flow from θ = 0 for each (N, L), one batched solve."""
+MODELS = ("time_scales", "mean_field")
+
+# c of each model, fitted once at the reference (N, L) = (8, 32): the flow's cliff time (lr = 1)
+# over lr times the network's mean transition step there (three seeds of the scaling study).
+# Transition steps there: 1036.70, 1039.45, 1048.94 (seeds 0, 1, 2).
+TIME_CONSTANTS = {
+    "time_scales": {"c": 0.62062758465, "flow_time": 323.251786436},
+    "mean_field": {"c": 0.18753298217, "flow_time": 97.675921924},
+}
+_PROVENANCE = {"reference": (8, 32), "net_step": 1041.693261567, "seeds": (0, 1, 2), "lr": 0.5, "batch_size": 128,
+               "D": 63, "eps": 0.1, "source": "the scaling study (phenom scaling; figures/scaling.json)"}
+for _entry in TIME_CONSTANTS.values():
+    _entry.update(_PROVENANCE)
+
+
+def _model_start(model: str, pairs: list[tuple[int, int]]) -> dict:
+    """Initial state and metric of ``model``'s flows for each (N, L)."""
+    if model not in MODELS:
+        raise ValueError(f"model must be one of {MODELS}, got {model!r}")
+    if model == "mean_field":
+        return {"theta0": np.zeros((len(pairs), 3)), "metric": None}
+    from .timescales import initial_state, time_scales
+
+    return {"theta0": np.array([initial_state(N) for N, _ in pairs]),
+            "metric": np.array([time_scales(N, L) for N, L in pairs])}
+
+
+def model_flow(N: int, L: int, *, model: str = "time_scales", t_max: float = 2e4):
+    """``model``'s flow (:data:`MODELS`) at (N, L), lr = 1: a :class:`~phenom.flow.Trajectory`."""
+    N, L = _validate.pairs(N, L)
+    start = _model_start(model, [(N, L)])
+    return induction_flow(start["theta0"][0], N=N, L=L, t_max=t_max,
+                          metric=None if start["metric"] is None else start["metric"][0])
+
+
+def flow_transition_times(pairs, lr: float = 1.0, t_max: float = 5000.0,
+                          model: str = "mean_field") -> list[float | None]:
+    """Cliff times of ``model``'s flow (:data:`MODELS`; the mean-field flow from θ = 0 by
+    default) for each (N, L), one batched solve; None where the flow is still on its plateau at
+    ``t_max``."""
     pairs = [_validate.pairs(N, L) for N, L in pairs]
-    flows = induction_flow(N=[p[0] for p in pairs], L=[p[1] for p in pairs], t_max=t_max, lr=lr)
+    start = _model_start(model, pairs)
+    flows = induction_flow(start["theta0"], N=[p[0] for p in pairs], L=[p[1] for p in pairs], t_max=t_max, lr=lr,
+                           metric=start["metric"])
+    flows = flows if isinstance(flows, list) else [flows]
     return [traj.cliff() for traj in flows]
+
+
+def predicted_step(N: int, L: int, *, D: int | None = None, eps: float = 0.1, lr: float = 0.5,
+                   batch_size: int = 128, model: str = "time_scales") -> float:
+    """The network's predicted transition step (held-out ICL accuracy halfway from 1/N to 1) at
+    (N, L): ``model``'s flow cliff time t (lr = 1) over c · lr, with c from :data:`TIME_CONSTANTS`.
+
+    N from 2 to 32, L from N + 1 to D, D (default max(63, L), as in the scaling study) >= L,
+    eps >= 0, lr > 0, batch_size >= 1. The prediction depends on N, L and lr only: the counting
+    behind the model does not involve D or ε, and a gradient flow follows the mean gradient
+    whatever the batch size; the constant was fitted at D = 63, ε = 0.1, batch 128, lr 0.5.
+    """
+    N, L = _validate.pairs(N, L)
+    if not 2 <= N <= 32:
+        raise ValueError(f"N must be an integer from 2 to 32, got {N}")
+    if L == N:
+        raise ValueError(f"L must be an integer > N = {N} (at L = N the flow has no transition), got {L}")
+    D = _validate.count("D", max(63, L) if D is None else D, minimum=L,
+                        bound=f"L = {L} (L label vectors need L dimensions)")
+    _validate.nonnegative("eps", eps)
+    lr = _validate.positive("lr", lr)
+    _validate.count("batch_size", batch_size)
+    if model not in MODELS:
+        raise ValueError(f"model must be one of {MODELS}, got {model!r}")
+    for t_max in (2e4, 2e5, 2e6):
+        t = flow_transition_times([(N, L)], t_max=t_max, model=model)[0]
+        if t is not None:
+            return float(t / (TIME_CONSTANTS[model]["c"] * lr))
+    raise RuntimeError(f"the {model} flow at N = {N}, L = {L} has no transition before t = 2e6")
 
 
 def fit_time_scale(flow_time: float, net_step: float, lr: float) -> float:
@@ -81,7 +160,7 @@ def _errors(rows: list[dict]) -> dict:
     }
 
 
-def scaling_summary(rows: list[dict], reference: tuple[int, int], lr: float) -> dict:
+def scaling_summary(rows: list[dict], reference: tuple[int, int], lr: float, held_out: tuple = ()) -> dict:
     """Rank correlations, log-log slope and relative errors of the predictions of one fitted c.
 
     ``rows`` hold N, L, flow_time and net_step (per seed; None = no transition). c is fitted on
@@ -89,7 +168,9 @@ def scaling_summary(rows: list[dict], reference: tuple[int, int], lr: float) -> 
     as flow_time / (c · lr). The reference is left out of every statistic and of
     ``predictions``: it was used for the fit. Statistics are given pooled and within each N
     (``within_N``; ``within_N_spearman`` repeats its rank correlations), since a pooled rank
-    correlation can come from the levels of N alone.
+    correlation can come from the levels of N alone, and separately for the configurations
+    whose N is in ``held_out`` (kept out of every choice made in building the model) and for the
+    rest (``held_out``, ``not_held_out``).
     """
     usable = [r for r in rows if r["flow_time"] is not None and r["net_step"] is not None]
     ref = [r for r in usable if (r["N"], r["L"]) == tuple(reference)]
@@ -104,13 +185,19 @@ def scaling_summary(rows: list[dict], reference: tuple[int, int], lr: float) -> 
                     "predicted_step": float(p), "relative_error": float((p - r["net_step"]) / r["net_step"])}
                    for r, p in zip(held, t / (c * lr))]
     within = {str(N): _errors([p for p in predictions if p["N"] == N]) for N in sorted({p["N"] for p in predictions})}
+    groups = {"held_out": [p for p in predictions if p["N"] in held_out],
+              "not_held_out": [p for p in predictions if p["N"] not in held_out]}
     return {
         "c": c,
         "reference": list(reference),
         "reference_runs": len(ref),
+        "reference_flow_time": float(np.mean([r["flow_time"] for r in ref])),
+        "reference_net_step": float(np.mean([r["net_step"] for r in ref])),
         **_errors(predictions),
         "within_N_spearman": {N: w["spearman"] for N, w in within.items()},
         "within_N": within,
+        "held_out_Ns": list(held_out),
+        **{name: (_errors(group) if group else None) for name, group in groups.items()},
         "loglog_slope": float(slope),
         "loglog_intercept": float(intercept),
         "predictions": predictions,

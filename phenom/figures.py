@@ -66,6 +66,7 @@ FIGURES: dict[str, Figure] = {f.name: f for f in [
     Figure("minimal_vs_mean_field", S.MinimalSetting, ji.minimal, plots.minimal_figure),
     Figure("compare", S.CompareSetting, jc.compare, plots.compare_figure),
     Figure("scaling", S.ScalingSetting, jc.scaling, plots.scaling_figure),
+    Figure("growth", S.GrowthSetting, jc.growth, plots.growth_figure),
     Figure("chain", S.SummarySetting, jc.chain, plots.chain_figure, inputs=("minimal_vs_mean_field", "compare")),
     Figure("lsa_summary", S.SummarySetting, jl.summary, plots.lsa_summary_figure,
            inputs=("lsa_learning_curves", "lsa_preconditioner")),

@@ -36,6 +36,7 @@ __all__ = [
     "AblationSetting",
     "CompareSetting",
     "ScalingSetting",
+    "GrowthSetting",
     "LinearSetting",
     "LinearLandscapeSetting",
     "LearningCurvesSetting",
@@ -323,24 +324,39 @@ class CompareSetting(_CopyingBase):
 
 
 @dataclass(frozen=True)
-class ScalingSetting(Setting):
-    """The network's transition step against the flow's over N and L (L = N and L from N + 1 to
-    8N), several seeds, as a resumable sweep. ``steps`` and ``eval_every`` pair with ``Ns``."""
+class _ScalingRunBase(Setting):
+    """The training runs of the scaling study (:func:`phenom.compare.scaling_run`): what they share."""
 
-    QUICK: ClassVar[dict] = {"Ns": (2, 4), "ratios": (1.5, 2, 4, 8), "seeds": (0,), "steps": (800, 1500),
-                             "eval_every": (25, 50), "min_D": 16, "reference": (4, 16)}
-    Ns: tuple = option((2, 4, 8), "pair counts N, each 1 to 32", "distinct counts", kind=int)
-    ratios: tuple = option((1.25, 2, 3, 4, 8), "L/N ratios (L rounded, at least N + 1; L = N is added)", kind=float)
-    seeds: tuple = option((0, 1, 2), "network seeds, each >= 0", "seeds", kind=int)
-    steps: tuple = option((2000, 3000, 5000), "training budget for each N (paired with Ns)", "counts", kind=int)
-    eval_every: tuple = option((25, 50, 50), "evaluation interval for each N (paired with Ns)", "counts", kind=int)
     lr: float = option(SGD_LR, "SGD learning rate, > 0", "positive")
     weight_decay: float = option(WEIGHT_DECAY, "multiplicative weight decay, >= 0", "nonnegative")
     batch_size: int = option(128, "sequences per step, >= 1", "count")
     eps: float = option(0.1, "within-class noise, >= 0", "nonnegative")
     min_D: int = option(63, "content dimension: D = max(min_D, L)", "count")
     eval_size: int = option(1024, "held-out sequences per evaluation", "count")
+
+    def _run(self, N: int, L: int, seed: int, steps: int, eval_every: int) -> dict:
+        """One run's configuration (D = max(min_D, L))."""
+        return dict(N=N, L=L, D=max(self.min_D, L), eps=self.eps, seed=seed, lr=self.lr, steps=steps,
+                    eval_every=eval_every, eval_size=self.eval_size, batch_size=self.batch_size,
+                    weight_decay=self.weight_decay)
+
+
+@dataclass(frozen=True)
+class ScalingSetting(_ScalingRunBase):
+    """The network's transition step against the flow's over N and L (L = N and L from N + 1 to
+    8N), several seeds, as a resumable sweep. ``steps`` and ``eval_every`` pair with ``Ns``."""
+
+    QUICK: ClassVar[dict] = {"Ns": (2, 4), "ratios": (1.5, 2, 4, 8), "seeds": (0,), "steps": (800, 1500),
+                             "eval_every": (25, 50), "min_D": 16, "reference": (4, 16),
+                             "held_out": (2,)}
+    Ns: tuple = option((2, 4, 8, 16), "pair counts N, each 1 to 32", "distinct counts", kind=int)
+    ratios: tuple = option((1.25, 2, 3, 4, 8), "L/N ratios (L rounded, at least N + 1; L = N is added)", kind=float)
+    seeds: tuple = option((0, 1, 2), "network seeds, each >= 0", "seeds", kind=int)
+    steps: tuple = option((2000, 3000, 5000, 8000), "training budget for each N (paired with Ns)", "counts", kind=int)
+    eval_every: tuple = option((25, 50, 50, 100), "evaluation interval for each N (paired with Ns)", "counts", kind=int)
     reference: tuple = option((8, 32), "the (N, L) on which the time scale c is fitted", "counts", kind=int)
+    held_out: tuple = option((16,), "Ns kept out of every choice made in building the model, reported separately (if swept)",
+                             "distinct counts", kind=int)
     flow_t_max: float = option(20_000.0, "longest flow time searched for a cliff, > 0", "positive")
     workers: int = option(2, "worker processes (each limits its BLAS threads to cores // workers)", "count")
 
@@ -356,6 +372,8 @@ class ScalingSetting(Setting):
         if not ratios or min(ratios) <= 1:
             raise ValueError(f"ratios must be numbers > 1, got {self.ratios!r}")
         self._set("ratios", tuple(int(r) if float(r).is_integer() else r for r in ratios))
+        if self.reference[0] in self.held_out:
+            raise ValueError(f"held_out must not include the reference's N = {self.reference[0]}, got {self.held_out!r}")
         ref = self.reference
         if len(ref) != 2 or ref not in self.pairs() or ref[1] == ref[0]:
             raise ValueError(f"reference must be one of the sweep's (N, L) pairs with L > N, got {ref!r}")
@@ -371,9 +389,33 @@ class ScalingSetting(Setting):
     def configs(self) -> list[dict]:
         """One :func:`phenom.compare.scaling_point` configuration per (N, L) and seed."""
         per_N = {N: (s, e) for N, s, e in zip(self.Ns, self.steps, self.eval_every)}
-        return [dict(N=N, L=L, D=max(self.min_D, L), eps=self.eps, seed=s, lr=self.lr, steps=per_N[N][0],
-                     eval_every=per_N[N][1], eval_size=self.eval_size, batch_size=self.batch_size,
-                     weight_decay=self.weight_decay) for (N, L) in self.pairs() for s in self.seeds]
+        return [self._run(N, L, s, *per_N[N]) for (N, L) in self.pairs() for s in self.seeds]
+
+
+@dataclass(frozen=True)
+class GrowthSetting(_ScalingRunBase):
+    """The network's effective β, α, ξ through training against the time-scale model's flow (with
+    its stored constant c: no fit here), for a few (N, L); one run each, as in the scaling study.
+    ``Ns`` and ``Ls`` pair up."""
+
+    QUICK: ClassVar[dict] = {"Ns": (2, 4), "Ls": (4, 16), "steps": 1500, "min_D": 16}
+    Ns: tuple = option((2, 4, 8, 16), "pair counts N, each 2 to 32 (paired with Ls)", "counts", kind=int)
+    Ls: tuple = option((8, 32, 16, 64), "label counts L > N (paired with Ns)", "counts", kind=int)
+    seed: int = option(0, "network seed, >= 0", "seed")
+    steps: int = option(8000, "training budget (runs stop once ICL accuracy stays above 0.9)", "count")
+    eval_every: int = option(25, "evaluation interval, >= 1", "count")
+    samples: int = option(400, "time samples of each model flow in the saved curves, >= 2", "count")
+
+    def _check(self):
+        if len(self.Ns) != len(self.Ls) or not self.Ns:
+            raise ValueError(f"Ns and Ls must pair up (one L per N), got {len(self.Ns)} Ns and {len(self.Ls)} Ls")
+        for N, L in zip(self.Ns, self.Ls):
+            if not 2 <= N <= 32 or L <= N:
+                raise ValueError(f"each (N, L) must have 2 <= N <= 32 and L > N, got ({N}, {L})")
+
+    def configs(self) -> list[dict]:
+        """One :func:`phenom.compare.scaling_run` configuration per (N, L)."""
+        return [self._run(N, L, self.seed, self.steps, self.eval_every) for N, L in zip(self.Ns, self.Ls)]
 
 
 # ---------------------------------------------------------------------------------------------

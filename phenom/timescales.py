@@ -1,30 +1,86 @@
-"""How fast the network's effective β, α, ξ move, against the mean-field flow's rates.
+"""The time-scale model: how fast the network's effective β, α, ξ move, derived by counting, and
+measured against the mean-field flow's rates.
 
-The mean-field flow moves each parameter at dθ_k/dt = −lr ∂loss/∂θ_k. The network carries each
-parameter in many weights (ξ in L read-out rows, β in position–position entries of layer 1, α in
-the content–buffer block of layer 2), and gradient descent on the weights moves the *effective*
-parameter (:func:`phenom.nets.measures.effective_parameters`) at the rate
+The mean-field model ties each parameter to one scalar; the network carries each in factors of
+weights that receive gradient from different shares of the data. Gradient descent on a product
+θ = u·v of two factors, du/dt = r_u v g and dv/dt = r_v u g (g = −∂loss/∂θ, r the share of the
+data that pushes each factor), conserves v²/r_v − u²/r_u. From a small start that orbit is the
+balanced one, on which
 
-    dθ_k^eff / d(lr · step) = −⟨∇_w θ_k^eff, ∇_w loss⟩,
+    dθ/dt = g (r_u v² + r_v u²) = 2 √(r_u r_v) |θ| g,
 
-the network's tangent kernel between the effective parameter and the loss. Their ratio
+so a product whose factors see shares r_u, r_v moves √(r_u r_v) times as fast as one whose
+factors see every example (checked symbolically in the tests). Each effective parameter gets
+that ratio as its entry of a diagonal metric C, in the flow dθ/dt = −lr C ∇loss(θ)
+(:func:`phenom.flow.gradient_flow`'s ``metric``):
 
-    C_k = (−⟨∇_w θ_k^eff, ∇_w loss⟩) / (−∂loss_MF/∂θ_k at θ^eff)
+- **C_β = Σ_p f_p²**: β is previous-token attention, carried by the position–position entries of
+  Q1ᵀK1 (query at a label's slot p, key at p − 1). A sequence of 2N + 1 tokens starts at a
+  uniformly random offset among 65 position slots, so the entries at p are pushed only by the
+  sequences with a label there, a share f_p of all label occurrences; both factors are
+  position-specific, √(f_p f_p) = f_p, and the mean reading Σ_p f_p G_p moves at Σ_p f_p² times
+  the tied rate. By hand: 1/63 for N = 1, 240/122² for N = 2, 1/N for N = 32 (one offset).
+- **C_α = 1**: α is the match of the target's item against the copy of the previous item that
+  layer 1 wrote into the label token, carried by the content block of Q2ᵀK2 and by V1. Both are
+  shared by every item, label and position: no dilution.
+- **C_ξ = 1/√L**: ξ is the read-out's alignment with the label written by layer 2: the product
+  of the read-out row of label ℓ (L separate rows, each pushed only by the sequences whose answer
+  is ℓ: a share 1/L) and V2 (one map shared by all labels: share 1), so √(1/L · 1).
 
-is the diagonal metric of a flow dθ/dt = −lr C ∇loss_MF (:func:`phenom.flow.gradient_flow`'s
-``metric``) that moves like the network, at that state. :func:`tangent_rates` measures the
-numerator on a batch (a central difference along the gradient, so any network with
-``loss_and_grads`` and ``metrics`` will do), :func:`measured_metric` the ratio.
+The flow starts where the untrained network is, θ₀ = (β₀(N), 0, 0): layer-1 attention is
+uniform at initialisation (scores of order 1/√D), so the label at token 2k+1 gives its item
+1/(2k+2) and ILA1 = H_N/(2N), β₀ = log(N y/(1 − y)) (:mod:`phenom.nets.measures`); the target
+attends uniformly to 2N + 1 tokens, TILA2 = 1/(2N + 1), which reads α₀ = 0; the margin is 0.
+
+One global constant c maps flow time to steps, step = t/(c · lr) (:mod:`phenom.compare`): it
+carries what every configuration shares (feature norms, the scale of the weights against the
+model's scalars). Nothing is fitted per configuration. Not modelled: the product's |θ| growth
+law itself (the flow keeps the mean-field shape and changes only the rates), and D and ε, on
+which the counting does not depend (the study holds them at D = max(63, L), ε = 0.1).
+
+The evidence is measured, not assumed: :func:`tangent_rates` measures the rate at which each
+effective parameter moves under one gradient step of the network (its tangent kernel with the
+loss), :func:`measured_metric` its ratio to the mean-field rate, C_k, and
+:func:`metric_along_training` follows C_k along the scaling study's own runs.
 """
 
 from __future__ import annotations
 
 import numpy as np
 
-from . import _rng
+from . import _rng, _validate
 from .induction import PARAMETERS, InductionHeadModel
+from .tasks import POSITIONS
 
-__all__ = ["tangent_rates", "measured_metric", "metric_along_training"]
+__all__ = ["label_slot_shares", "time_scales", "initial_state", "tangent_rates", "measured_metric",
+           "metric_along_training"]
+
+
+def label_slot_shares(N: int) -> np.ndarray:
+    """f_p: the share of label occurrences at each of the 65 position slots, for sequences of
+    2N + 1 tokens (labels at tokens 1, 3, …, 2N − 1) at a uniformly random offset."""
+    N = _validate.count("N", N)
+    T = 2 * N + 1
+    if T > POSITIONS:
+        raise ValueError(f"N must be an integer from 1 to {(POSITIONS - 1) // 2}, got {N}")
+    counts = np.zeros(POSITIONS)
+    for offset in range(POSITIONS - T + 1):
+        counts[offset + 2 * np.arange(N) + 1] += 1
+    return counts / counts.sum()
+
+
+def time_scales(N: int, L: int) -> np.ndarray:
+    """The metric (C_β, C_α, C_ξ) = (Σ_p f_p², 1, 1/√L) of the time-scale model (module docstring)."""
+    N, L = _validate.pairs(N, L)
+    return np.array([float(np.sum(label_slot_shares(N) ** 2)), 1.0, 1.0 / np.sqrt(L)])
+
+
+def initial_state(N: int) -> np.ndarray:
+    """(β₀, α₀, ξ₀) = (log(N y/(1 − y)), 0, 0) with y = H_N/(2N): the untrained network's
+    effective parameters under uniform attention (module docstring)."""
+    N = _validate.count("N", N)
+    y = float(np.sum(1.0 / (2.0 * np.arange(1, N + 1)))) / N
+    return np.array([float(np.log(N * y / (1 - y))), 0.0, 0.0])
 
 MEASURES = ("margin", "ila1", "tila2", "beta", "alpha", "xi")
 

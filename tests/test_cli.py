@@ -35,7 +35,7 @@ PNG = b"\x89PNG\r\n\x1a\n"
         (["train", "--classifier", "deep"], "classifier must be 'linear' or 'mlp', got 'deep'"),
         (["train", "--steps", "0"], "steps must be an integer >= 1, got 0"),
         (["compare", "--L", "8"], "L must be an integer > N = 8"),
-        (["scaling", "--Ns", "2", "4"], "steps must hold one value per N (2), got 3"),
+        (["scaling", "--Ns", "2", "4"], "steps must hold one value per N (2), got 4"),
         (["lsa", "--d", "0"], "d must be an integer >= 1, got 0"),
         (["lsa", "--N", "1.5"], "N must be an integer >= 1, got 1.5"),
         (["lsa", "--noise", "-1"], "noise must be a finite number >= 0, got -1"),

@@ -54,6 +54,15 @@ def test_scaling_summary_by_hand():
     assert summary["within_N"]["2"]["median_abs_relative_error"] == pytest.approx((0.5 + 5 / 6) / 2)
     assert summary["within_N"]["4"]["max_abs_relative_error"] == pytest.approx(0.25)
     assert (summary["runs"], summary["configurations"], summary["reference_runs"]) == (7, 7, 1)
+    assert (summary["reference_flow_time"], summary["reference_net_step"]) == (50, 250)
+    # Held out N = 2: |rel| 1, 1/2, 1/2, 5/6 (median 2/3); the rest (N = 4): 1/4, 1/6, 0.
+    split = scaling_summary(rows, reference=(4, 8), lr=lr, held_out=(2,))
+    assert split["held_out"]["median_abs_relative_error"] == pytest.approx(2 / 3, rel=1e-12)
+    assert split["held_out"]["max_abs_relative_error"] == pytest.approx(1.0)
+    assert split["held_out"]["spearman"] == pytest.approx(-3 / np.sqrt(10), rel=1e-12)
+    assert split["not_held_out"]["median_abs_relative_error"] == pytest.approx(1 / 6, rel=1e-12)
+    assert split["not_held_out"]["max_abs_relative_error"] == pytest.approx(0.25)
+    assert (split["held_out"]["runs"], split["not_held_out"]["runs"], summary["held_out"]) == (4, 3, None)
     with pytest.raises(ValueError, match="needs the reference and >= 3 other runs"):
         scaling_summary(rows[:2] + rows[4:5], reference=(4, 8), lr=lr)
 
@@ -126,3 +135,79 @@ def test_held_out_time_scale_leaves_each_seed_out():
     assert out["held_out_c"] == pytest.approx([0.5, 1.0])
     assert out["held_out_rms_p_correct_distance"] == pytest.approx([0.0, 0.0], abs=1e-15)
     assert _held_out_distances(t, flow, hists[:1], [10.0], 10.0, 1.0)["held_out_c"] is None
+
+
+# -- predicted_step -------------------------------------------------------------------------
+
+
+def test_predicted_step_mean_field_is_the_cliff_over_c_lr():
+    from phenom.compare import TIME_CONSTANTS, predicted_step
+
+    c = TIME_CONSTANTS["mean_field"]["c"]
+    for N, L, lr in ((8, 16, 0.5), (4, 32, 0.25), (2, 3, 1.0)):
+        cliff = InductionHeadModel(N, L).flow(t_max=2e4).cliff()
+        assert predicted_step(N, L, lr=lr, model="mean_field") == pytest.approx(cliff / (c * lr), rel=1e-6)
+
+
+def test_predicted_step_with_identity_metric_reduces_to_the_mean_field_mapping(monkeypatch):
+    import phenom.timescales as ts
+    from phenom.compare import TIME_CONSTANTS, predicted_step
+
+    monkeypatch.setattr(ts, "time_scales", lambda N, L: np.ones(3))
+    monkeypatch.setattr(ts, "initial_state", lambda N: np.zeros(3))
+    c = {m: TIME_CONSTANTS[m]["c"] for m in TIME_CONSTANTS}
+    for N, L in ((8, 16), (4, 5)):
+        assert predicted_step(N, L) * c["time_scales"] == pytest.approx(
+            predicted_step(N, L, model="mean_field") * c["mean_field"], rel=1e-9)
+
+
+def test_time_constants_are_the_committed_fits():
+    """Each stored c equals its flow's cliff at the reference over lr · the mean transition step
+    there, and the committed scaling study fits the same numbers."""
+    import json
+    from pathlib import Path
+
+    from phenom.compare import TIME_CONSTANTS
+
+    saved = json.loads((Path(__file__).parents[1] / "figures" / "scaling.json").read_text())
+    fits = {"time_scales": saved["summary"], "mean_field": saved["mean_field"]}
+    for model, entry in TIME_CONSTANTS.items():
+        assert tuple(entry["reference"]) == (8, 32) == tuple(fits[model]["reference"])
+        t = flow_transition_times([(8, 32)], t_max=2e4, model=model)[0]
+        assert entry["flow_time"] == pytest.approx(t, rel=1e-8)
+        assert entry["c"] == pytest.approx(t / (entry["lr"] * entry["net_step"]), rel=1e-9)
+        assert entry["c"] == pytest.approx(fits[model]["c"], rel=1e-6)
+        assert entry["net_step"] == pytest.approx(fits[model]["reference_net_step"], rel=1e-9)
+
+
+@pytest.mark.parametrize("args, message", [
+    ((1, 4), "^N must be an integer from 2 to 32"),
+    ((33, 40), "^N must be an integer from 2 to 32"),
+    ((4, 4), "^L must be an integer > N = 4"),
+    ((4, 3), "^L must be an integer >= N = 4"),
+    ((4, 2.5), "^L must be an integer"),
+])
+def test_predicted_step_rejects_counts_out_of_range(args, message):
+    from phenom.compare import predicted_step
+
+    with pytest.raises(ValueError, match=message):
+        predicted_step(*args)
+
+
+@pytest.mark.parametrize("option, message", [
+    ({"D": 10}, "^D must be an integer >= L = 16"),
+    ({"eps": -0.1}, "^eps must be"),
+    ({"lr": 0.0}, "^lr must be a finite number > 0"),
+    ({"batch_size": 0}, "^batch_size must be an integer >= 1"),
+    ({"model": "exact"}, "^model must be one of"),
+])
+def test_predicted_step_rejects_options_out_of_range(option, message):
+    from phenom.compare import predicted_step
+
+    with pytest.raises(ValueError, match=message):
+        predicted_step(4, 16, **option)
+
+
+def test_scaling_setting_cannot_hold_out_the_reference():
+    with pytest.raises(ValueError, match="^held_out must not include the reference's N = 8"):
+        ScalingSetting(held_out=(8,))

@@ -37,7 +37,7 @@ def test_mlp_read_out_trains_with_adam_from_python_too():
         (S.TrainingSetting, dict(task="classify", K=33), "K must be"),
         (S.TrainingSetting, dict(D=16), "^D must be an integer >= L = 32"),
         (S.CompareSetting, dict(seeds=()), "^seeds must name at least one seed"),
-        (S.ScalingSetting, dict(steps=(1, 2)), r"^steps must hold one value per N \(3\), got 2"),
+        (S.ScalingSetting, dict(steps=(1, 2)), r"^steps must hold one value per N \(4\), got 2"),
         (S.ScalingSetting, dict(reference=(8, 8)), "^reference must be one of the sweep's"),
         (S.ScalingSetting, dict(ratios=(1.0,)), "^ratios must be numbers > 1"),
         (S.DepthSetting, dict(layers=(0,)), "^layers must be an integer >= 1, got 0"),
@@ -72,7 +72,8 @@ def test_settings_are_frozen_normalised_and_hashed():
 def test_scaling_pairs_and_configs():
     s = S.ScalingSetting()
     assert s.pairs()[:6] == [(2, 2), (2, 3), (2, 4), (2, 6), (2, 8), (2, 16)]
-    assert len(s.configs()) == 18 * 3
+    assert s.pairs()[-6:] == [(16, 16), (16, 20), (16, 32), (16, 48), (16, 64), (16, 128)]
+    assert len(s.configs()) == 24 * 3
     first = s.configs()[0]
     assert first == dict(N=2, L=2, D=63, eps=0.1, seed=0, lr=0.5, steps=2000, eval_every=25, eval_size=1024,
                          batch_size=128, weight_decay=1e-6)

@@ -11,6 +11,11 @@ import numpy as np
 
 from .. import _io
 from ..compare import (
+    MODELS,
+    TIME_CONSTANTS,
+    model_flow,
+    predicted_step,
+    scaling_run,
     fit_time_scale,
     flow_transition_times,
     reconstruction,
@@ -21,10 +26,10 @@ from ..compare import (
 )
 from ..induction import PARAMETERS, InductionHeadModel, induction_flow
 from ..nets import AttentionNetwork, CopyingTask, train
-from ..settings import CompareSetting, ScalingSetting, SummarySetting
+from ..settings import CompareSetting, GrowthSetting, ScalingSetting, SummarySetting
 from ..sweep import sweep
 
-__all__ = ["compare", "scaling", "chain"]
+__all__ = ["compare", "scaling", "growth", "chain"]
 
 NETWORK_COLUMNS = ("step", "eval_loss", "icl_acc", "p_correct", "cla", "ila1", "tila2", "beta", "alpha", "xi")
 
@@ -124,13 +129,20 @@ def compare(setting: CompareSetting, out: Path) -> dict:
 
 
 def scaling(setting: ScalingSetting, out: Path, *, executor: Executor | None = None) -> dict:
-    """The network's transition step against the flow's transition time over N and L, several
+    """The network's transition step against each model's prediction over N and L, several
     seeds, as a resumable sweep (``scaling.jsonl`` in ``out``, reused only by the same code) on
     ``executor`` (default: a local pool of ``setting.workers`` processes sharing the cores' BLAS
-    threads)."""
+    threads).
+
+    Top-level ``spearman``, ``within_N_spearman``, ``median_abs_relative_error`` and
+    ``max_abs_relative_error`` describe the adopted time-scale model (its full statistics under
+    ``summary``); ``mean_field`` holds the same for the plain flow. Each model's c is fitted at
+    the reference, which is left out of every statistic; configurations of ``held_out`` N are
+    reported separately as well."""
     s = setting
     pairs = s.pairs()
-    flow_times = dict(zip(pairs, flow_transition_times(pairs, lr=1.0, t_max=s.flow_t_max)))
+    times = {model: dict(zip(pairs, flow_transition_times(pairs, lr=1.0, t_max=s.flow_t_max, model=model)))
+             for model in MODELS}
     configs = s.configs()
     results = sweep(scaling_point, configs, executor=executor, workers=s.workers, out=Path(out) / "scaling.jsonl",
                     version=_io.code_version())
@@ -138,15 +150,59 @@ def scaling(setting: ScalingSetting, out: Path, *, executor: Executor | None = N
     for N, L in pairs:
         found = [(cfg["seed"], r["net_step"]) for cfg, r in zip(configs, results) if (cfg["N"], cfg["L"]) == (N, L)]
         observed = [step for _, step in found if step is not None]
-        rows.append({"N": N, "L": L, "flow_time": flow_times[(N, L)], "net_steps": observed,
+        rows.append({"N": N, "L": L, "flow_time": times["time_scales"][(N, L)],
+                     "mean_field_flow_time": times["mean_field"][(N, L)], "net_steps": observed,
                      "seeds_without_transition": len(found) - len(observed)})
-        per_seed += [{"N": N, "L": L, "seed": seed, "flow_time": flow_times[(N, L)], "net_step": step}
-                     for seed, step in found if step is not None]
-    summary = scaling_summary(per_seed, reference=s.reference, lr=s.lr)
-    for row in rows:  # the flow's prediction t / (c · lr), as the figure draws it
-        row["predicted_step"] = None if row["flow_time"] is None else row["flow_time"] / (summary["c"] * s.lr)
-    return {"seeds": {"init_and_data": list(s.seeds)}, "flow_time_unit": "lr = 1", "rows": rows,
-            "summary": summary, "side_files": ["scaling.jsonl"]}
+        per_seed += [{"N": N, "L": L, "seed": seed, "net_step": step} for seed, step in found if step is not None]
+    summaries = {model: scaling_summary([{**r, "flow_time": times[model][(r["N"], r["L"])]} for r in per_seed],
+                                        reference=s.reference, lr=s.lr,
+                                        held_out=tuple(N for N in s.held_out if N in s.Ns)) for model in MODELS}
+    for row in rows:  # each model's prediction t / (c · lr), as the figure draws it
+        for model, key in (("time_scales", "predicted_step"), ("mean_field", "mean_field_predicted_step")):
+            t = times[model][(row["N"], row["L"])]
+            row[key] = None if t is None else t / (summaries[model]["c"] * s.lr)
+    top = {k: summaries["time_scales"][k] for k in ("spearman", "within_N_spearman", "median_abs_relative_error",
+                                                     "max_abs_relative_error")}
+    return {"seeds": {"init_and_data": list(s.seeds)}, "flow_time_unit": "lr = 1", "model": "time_scales", **top,
+            "mean_field": summaries["mean_field"], "rows": rows, "summary": summaries["time_scales"],
+            "side_files": ["scaling.jsonl"]}
+
+
+def _rise_step(step, values, by: float = 1.0) -> float | None:
+    """First step at which ``values`` exceed their start by ``by`` (linearly interpolated)."""
+    values = np.asarray(values, float)
+    return transition_step(step, values - values[0], by) if np.all(np.isfinite(values)) else None
+
+
+def growth(setting: GrowthSetting, out: Path) -> dict:
+    """Each (N, L)'s training run (the scaling study's, same seeds) and both models' flows on the
+    network's step axis, step = t / (c · lr) with the stored constants (:data:`TIME_CONSTANTS`):
+    the effective β, α, ξ (NaN where ξ is undefined), the transition steps, the step at which
+    each parameter first rises by 1 above its start, and the network's initial effective state
+    against the model's θ₀."""
+    s = setting
+    runs = []
+    for config in s.configs():
+        N, L = config["N"], config["L"]
+        _, hist = scaling_run(config)
+        records = hist.records
+        net = {"step": np.asarray(hist.step), "icl_acc": np.asarray(hist.icl_acc),
+               **{p: np.array([np.nan if v is None else v for v in records[p]], float) for p in PARAMETERS}}
+        run = {"N": N, "L": L, "D": config["D"], "network": net,
+               "observed_step": transition_step(hist.step, hist.icl_acc, transition_level(N)),
+               "network_rise_step": {p: _rise_step(net["step"], net[p]) for p in PARAMETERS}, "models": {}}
+        for model in MODELS:
+            c = TIME_CONSTANTS[model]["c"]
+            steps = np.linspace(0.0, float(hist.step[-1]), s.samples)
+            theta = model_flow(N, L, model=model, t_max=max(c * s.lr * steps[-1], 1.0))(c * s.lr * steps)
+            curves = {"step": steps, **{p: theta[:, k] for k, p in enumerate(PARAMETERS)}}
+            run["models"][model] = {
+                "c": c, "theta0": theta[0], "curves": curves,
+                "predicted_step": predicted_step(N, L, D=config["D"], eps=s.eps, lr=s.lr, batch_size=s.batch_size,
+                                                 model=model),
+                "rise_step": {p: _rise_step(steps, curves[p]) for p in PARAMETERS}}
+        runs.append(run)
+    return {"seeds": {"init_and_data": [s.seed]}, "constants": TIME_CONSTANTS, "runs": runs}
 
 
 def chain(setting: SummarySetting, out: Path) -> dict:

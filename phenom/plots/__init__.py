@@ -1,7 +1,7 @@
 """Figures: each function draws one figure from a saved result (the JSON dict its computation
 wrote) and returns it. Nothing here computes science: every plotted number is in the result."""
 
-from .compare import chain_figure, compare_figure, scaling_figure
+from .compare import chain_figure, compare_figure, growth_figure, scaling_figure
 from .induction import flow_figure, landscape_figure, minimal_figure
 from .lsa import lsa_curves_figure, lsa_depth_figure, lsa_landscape_figure, lsa_preconditioner_figure, lsa_summary_figure
 from .network import ablation_figure, training_figure
@@ -14,6 +14,7 @@ __all__ = [
     "ablation_figure",
     "compare_figure",
     "scaling_figure",
+    "growth_figure",
     "chain_figure",
     "lsa_landscape_figure",
     "lsa_curves_figure",

@@ -7,7 +7,7 @@ import numpy as np
 
 from ._style import COLOR, SYMBOL, PARAMETERS, arr, plain_log_ticks, plt
 
-__all__ = ["compare_figure", "scaling_figure", "chain_figure"]
+__all__ = ["compare_figure", "scaling_figure", "growth_figure", "chain_figure"]
 
 TIME = "flow time t  (network: c · lr · step)"
 
@@ -61,58 +61,109 @@ def compare_figure(result: dict):
     return fig
 
 
-def scaling_figure(result: dict):
-    """Observed network transition steps against the flow's prediction t / (c · lr); the reference
-    configuration (where c is fitted) is marked and left out of the statistics."""
-    s, rows, summary = result["setting"], result["rows"], result["summary"]
-    lr, c, ref = s["lr"], summary["c"], tuple(summary["reference"])
-    fig, (ax, ax_t) = plt.subplots(1, 2, figsize=(13, 5.2), constrained_layout=True)
+def _stats_title(name: str, summary: dict) -> str:
+    within = ", ".join(f"{N}: {_fmt(v)}" for N, v in summary["within_N_spearman"].items())
+    return (f"{name}: Spearman {_fmt(summary['spearman'])} pooled; within N {within}\n"
+            f"median |rel. error| {summary['median_abs_relative_error']:.0%}, largest "
+            f"{summary['max_abs_relative_error']:.0%}  (c = {summary['c']:.3g})")
+
+
+def _predicted_vs_observed(ax, rows, key: str, summary: dict, top: float, held_out, title: str) -> None:
+    ref = tuple(summary["reference"])
     Ns = sorted({r["N"] for r in rows})
     markers = dict(zip(Ns, "osD^v<>p"))
     colors = plt.get_cmap("viridis")
     lo, hi = np.inf, 0.0
-    top = max(s["ratios"])
     for r in rows:
-        if r["predicted_step"] is None or not r["net_steps"]:
+        if r[key] is None or not r["net_steps"]:
             continue
-        pred = r["predicted_step"]
-        steps = np.array(r["net_steps"], dtype=float)
+        pred, steps = r[key], np.array(r["net_steps"], dtype=float)
         frac = (np.log(r["L"] / r["N"]) / np.log(top)) if r["L"] > r["N"] else 0
         is_ref = (r["N"], r["L"]) == ref
         ax.errorbar(pred, steps.mean(), yerr=[[steps.mean() - steps.min()], [steps.max() - steps.mean()]],
                     fmt=markers[r["N"]], color="tab:red" if is_ref else colors(0.15 + 0.7 * frac), ms=7, capsize=3,
                     mfc="none" if is_ref else None)
         lo, hi = min(lo, pred, steps.min()), max(hi, pred, steps.max())
-    line = np.array([lo / 1.5, hi * 1.5])
+    line = np.array([lo / 1.3, hi * 1.3])
     ax.plot(line, line, color="gray", ls="--", lw=1, label="observed = predicted")
+    ax.fill_between(line, line / 1.2, line * 1.2, color="gray", alpha=0.12, lw=0, label="within 20%")
     for N in Ns:
-        ax.plot([], [], markers[N], color="gray", label=f"N = {N}")
+        ax.plot([], [], markers[N], color="gray", label=f"N = {N}" + (" (held out)" if N in held_out else ""))
     ax.plot([], [], "o", mfc="none", color="tab:red", label=f"reference {ref} (fit; excluded)")
-    within = ", ".join(f"N={N}: {_fmt(v)}" for N, v in summary["within_N_spearman"].items())
-    ax.set(xscale="log", yscale="log", xlabel="predicted transition step  t_flow / (c · lr)",
-           ylabel="observed transition step (mean, min–max over seeds)",
-           title=f"Held out: Spearman {_fmt(summary['spearman'])} pooled ({within});\nmedian |rel. error| "
-                 f"{summary['median_abs_relative_error']:.0%}, largest {summary['max_abs_relative_error']:.0%}")
+    ax.set(xscale="log", yscale="log", xlabel=f"predicted transition step  t / (c · lr)",
+           ylabel="observed transition step (mean, min–max over seeds)", title=_stats_title(title, summary))
     plain_log_ticks(ax.xaxis)
     plain_log_ticks(ax.yaxis)
-    ax.legend(loc="upper left", fontsize=9)
-    ax.text(0.98, 0.03, f"colour: L from N+1 (dark) to {top:g}N (light)", transform=ax.transAxes, ha="right", fontsize=9)
+    ax.legend(loc="upper left", fontsize=8.5)
 
-    for N in Ns:
-        sub = sorted((r for r in rows if r["N"] == N and r["L"] > N), key=lambda r: r["L"])
+
+def scaling_figure(result: dict):
+    """Observed network transition steps against the time-scale model's and the mean-field flow's
+    predictions t / (c · lr), each with its own c fitted at the reference (marked, excluded from
+    the statistics); and the transition step against L/N for each N."""
+    s, rows, summary, mf = result["setting"], result["rows"], result["summary"], result["mean_field"]
+    held_out = tuple(s.get("held_out", ()))
+    fig, (ax_ts, ax_mf, ax_l) = plt.subplots(1, 3, figsize=(19, 6), constrained_layout=True)
+    top = max(s["ratios"])
+    _predicted_vs_observed(ax_ts, rows, "predicted_step", summary, top, held_out, "Time-scale model")
+    _predicted_vs_observed(ax_mf, rows, "mean_field_predicted_step", mf, top, held_out, "Mean-field flow")
+    ax_ts.text(0.98, 0.03, f"colour: L from N+1 (dark) to {top:g}N (light)", transform=ax_ts.transAxes, ha="right",
+               fontsize=9)
+    for N in sorted({r["N"] for r in rows}):
+        sub = sorted((r for r in rows if r["N"] == N and r["L"] > N and r["net_steps"]), key=lambda r: r["L"])
         ratio = [r["L"] / N for r in sub]
-        flow = [np.nan if r["flow_time"] is None else r["flow_time"] for r in sub]
-        net = [np.mean(r["net_steps"]) * c * lr if r["net_steps"] else np.nan for r in sub]
-        handle, = ax_t.plot(ratio, flow, "-", marker=markers[N], label=f"flow, N = {N}")
-        ax_t.plot(ratio, net, "--", marker=markers[N], color=handle.get_color(), mfc="none",
-                  label=f"network (c·lr·step), N = {N}")
-    ax_t.set(xscale="log", yscale="log", xlabel="L / N", ylabel="transition time t",
-             title="Transition time against L/N (at L = N the flow never transitions)")
-    plain_log_ticks(ax_t.xaxis)
-    plain_log_ticks(ax_t.yaxis)
-    ax_t.legend(fontsize=8, ncol=2)
-    fig.suptitle(f"When does the induction head form? The flow's cliff with one constant c = {c:.3g} (fitted at "
-                 f"(N, L) = {ref}), {len(s['seeds'])} seed{'s' if len(s['seeds']) > 1 else ''}, SGD lr {lr:g}")
+        handle, = ax_l.plot(ratio, [np.mean(r["net_steps"]) for r in sub], "o", ms=7, label=f"network, N = {N}")
+        color = handle.get_color()
+        ax_l.plot(ratio, [np.nan if r["predicted_step"] is None else r["predicted_step"] for r in sub], "-",
+                  color=color, lw=1.8)
+        ax_l.plot(ratio, [np.nan if r["mean_field_predicted_step"] is None else r["mean_field_predicted_step"]
+                          for r in sub], ":", color=color, lw=1.5)
+    ax_l.plot([], [], "-", color="gray", label="time-scale model")
+    ax_l.plot([], [], ":", color="gray", label="mean-field flow")
+    ax_l.set(xscale="log", yscale="log", xlabel="L / N", ylabel="transition step",
+             title="Transition step against L/N: network (dots) and predictions\n(L = N: no transition in budget)")
+    plain_log_ticks(ax_l.xaxis)
+    plain_log_ticks(ax_l.yaxis)
+    ax_l.legend(fontsize=8.5, ncol=2)
+    seeds = len(s["seeds"])
+    fig.suptitle(f"When does the induction head form? Network (linear read-out, SGD lr {s['lr']:g}, batch "
+                 f"{s['batch_size']}, {seeds} seed{'s' if seeds > 1 else ''}) against two flows, each with one "
+                 f"constant c fitted at (N, L) = {tuple(summary['reference'])}")
+    return fig
+
+
+def growth_figure(result: dict):
+    """Each run's effective β, α, ξ against the step, with the time-scale model's flow (solid) and
+    the mean-field flow (dotted) on the same step axis through their stored constants."""
+    s, runs = result["setting"], result["runs"]
+    fig, axes = plt.subplots(len(runs), 3, figsize=(15, 3.1 * len(runs) + 0.8), constrained_layout=True,
+                             squeeze=False)
+    for row, run in zip(axes, runs):
+        net = run["network"]
+        ts, mf = run["models"]["time_scales"], run["models"]["mean_field"]
+        end = 1.4 * max(v for v in (run["observed_step"], ts["predicted_step"]) if v is not None)
+        step = arr(net["step"])
+        keep = step <= end
+        for ax, name in zip(row, PARAMETERS):
+            ax.plot(step[keep], arr(net[name])[keep], "o", ms=3, color=COLOR[name], alpha=0.7, label="network")
+            for model, style in ((ts, "-"), (mf, ":")):
+                x = arr(model["curves"]["step"])
+                ax.plot(x[x <= end], arr(model["curves"][name])[x <= end], style, color="k", lw=1.6)
+            if run["observed_step"] is not None:
+                ax.axvline(run["observed_step"], color="gray", lw=1, ls="--")
+            ax.axvline(ts["predicted_step"], color="k", lw=0.8, ls="-", alpha=0.5)
+            rise, pred = run["network_rise_step"][name], ts["rise_step"][name]
+            rise_text = "n/a" if rise is None or pred is None else f"{rise:.0f} vs {pred:.0f}"
+            ax.set(xlim=(0, end), xlabel="training step", ylabel=f"effective {SYMBOL[name]}",
+                   title=f"N = {run['N']}, L = {run['L']}: {SYMBOL[name]} rises by 1 at step {rise_text} (model)")
+        row[0].plot([], [], "-", color="k", label="time-scale model")
+        row[0].plot([], [], ":", color="k", label="mean-field flow")
+        row[0].plot([], [], "--", color="gray", label="network transition")
+        row[0].plot([], [], "-", color="k", lw=0.8, alpha=0.5, label="predicted transition")
+        row[0].legend(fontsize=8, loc="upper left")
+    c = runs[0]["models"]["time_scales"]["c"]
+    fig.suptitle(f"Early growth of the effective parameters: network (dots; seed {s['seed']}, SGD lr {s['lr']:g}) "
+                 f"against the time-scale model (solid, c = {c:.3g} fitted at (8, 32), no fit here)")
     return fig
 
 
