@@ -395,18 +395,25 @@ class ScalingSetting(_ScalingRunBase):
 @dataclass(frozen=True)
 class GrowthSetting(_ScalingRunBase):
     """The network's effective β, α, ξ through training against the time-scale model's flow (with
-    its stored constant c: no fit here), for a few (N, L); one run each, as in the scaling study.
-    ``Ns`` and ``Ls`` pair up."""
+    its stored constant c: no fit here), and its measured metric C along the way, for a few
+    (N, L); one run each, with the scaling study's algebra, seed and batches (its evaluation
+    cadence is this setting's). ``Ns`` and ``Ls`` pair up."""
 
-    QUICK: ClassVar[dict] = {"Ns": (2, 4), "Ls": (4, 16), "steps": 1500, "min_D": 16}
-    Ns: tuple = option((2, 4, 8, 16), "pair counts N, each 2 to 32 (paired with Ls)", "counts", kind=int)
-    Ls: tuple = option((8, 32, 16, 64), "label counts L > N (paired with Ns)", "counts", kind=int)
+    QUICK: ClassVar[dict] = {"Ns": (2, 4), "Ls": (4, 16), "steps": 1500, "min_D": 16, "probe_every": 50,
+                             "probe_size": 256}
+    Ns: tuple = option((4, 4, 8, 8, 16), "pair counts N, each 2 to 32 (paired with Ls)", "counts", kind=int)
+    Ls: tuple = option((8, 32, 16, 64, 64), "label counts L > N (paired with Ns)", "counts", kind=int)
     seed: int = option(0, "network seed, >= 0", "seed")
     steps: int = option(8000, "training budget (runs stop once ICL accuracy stays above 0.9)", "count")
     eval_every: int = option(25, "evaluation interval, >= 1", "count")
-    samples: int = option(400, "time samples of each model flow in the saved curves, >= 2", "count")
+    samples: int = option(400, "time samples of each model flow in the saved curves, >= 2")
+    probe_every: int = option(100, "steps between measurements of C (a multiple of eval_every)", "count")
+    probe_size: int = option(1024, "sequences each measurement of C uses, >= 1", "count")
 
     def _check(self):
+        self._set("samples", _validate.count("samples", self.samples, minimum=2))
+        if self.probe_every % self.eval_every:
+            raise ValueError(f"probe_every must be a multiple of eval_every = {self.eval_every}, got {self.probe_every}")
         if len(self.Ns) != len(self.Ls) or not self.Ns:
             raise ValueError(f"Ns and Ls must pair up (one L per N), got {len(self.Ns)} Ns and {len(self.Ls)} Ls")
         for N, L in zip(self.Ns, self.Ls):

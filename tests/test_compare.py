@@ -102,6 +102,14 @@ def test_scaling_resumes_from_its_results(tmp_path):
     rows = first_result["rows"]
     assert [(r["N"], r["L"]) for r in rows] == [(2, 2), (2, 3), (2, 4), (2, 8), (2, 16)]
     assert rows[0]["flow_time"] is None and all(r["flow_time"] > 0 for r in rows[1:])
+    # Both models: each one's prediction is its own flow time over its own c · lr, c fitted at (2, 8).
+    ref = next(r for r in rows if r["L"] == 8)
+    for key, summary, time in (("predicted_step", first_result["summary"], "flow_time"),
+                               ("mean_field_predicted_step", first_result["mean_field"], "mean_field_flow_time")):
+        assert summary["c"] == pytest.approx(ref[time] / (0.5 * ref["net_steps"][0]), rel=1e-12)
+        assert all(r[key] == pytest.approx(r[time] / (summary["c"] * 0.5), rel=1e-12) for r in rows[1:])
+    assert first_result["spearman"] == first_result["summary"]["spearman"]
+    assert first_result["summary"]["held_out"] is None  # the default held-out N = 16 is not swept here
     assert len(first.splitlines()) == 5 and all(json.loads(line)["config"]["N"] == 2 for line in first.splitlines())
     with ThreadPoolExecutor(2) as pool:
         again = scaling(setting, tmp_path, executor=pool)  # everything already done: nothing reruns
@@ -211,3 +219,16 @@ def test_predicted_step_rejects_options_out_of_range(option, message):
 def test_scaling_setting_cannot_hold_out_the_reference():
     with pytest.raises(ValueError, match="^held_out must not include the reference's N = 8"):
         ScalingSetting(held_out=(8,))
+
+
+@pytest.mark.parametrize("kwargs, message", [
+    (dict(Ns=(4, 8), Ls=(8,)), "^Ns and Ls must pair up"),
+    (dict(Ns=(4,), Ls=(4,)), r"^each \(N, L\) must have 2 <= N <= 32 and L > N, got \(4, 4\)"),
+    (dict(Ns=(1,), Ls=(4,)), r"^each \(N, L\) must have 2 <= N <= 32"),
+    (dict(probe_every=30), "^probe_every must be a multiple of eval_every = 25"),
+])
+def test_growth_setting_names_the_bad_field(kwargs, message):
+    from phenom.settings import GrowthSetting
+
+    with pytest.raises(ValueError, match=message):
+        GrowthSetting(**kwargs)

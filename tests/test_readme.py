@@ -126,19 +126,42 @@ def claims() -> dict[str, str]:
                                    f"network {rec['net_eval_loss'][worst]:.3f} at step {steps[worst]}")
 
     sc = _load("scaling")
-    ss = sc["summary"]
-    c["scaling.c"] = f"with c fitted once at (8, 32) ({ss['c']:.4f})"
-    c["scaling.pooled"] = (f"Spearman rank correlation {ss['spearman']:.2f} pooled over the {ss['configurations']} "
-                           f"held-out configurations ({ss['runs']} runs)")
-    c["scaling.within"] = "within each N " + ", ".join(
-        f"{v:+.2f} (N = {N})" for N, v in ss["within_N_spearman"].items())
-    worst_pred = max(ss["predictions"], key=lambda p: abs(p["relative_error"]))
-    c["scaling.errors"] = (f"median relative error of the predicted step is {_pct(ss['median_abs_relative_error'])}, "
-                           f"the largest {_pct(ss['max_abs_relative_error'])} (N = {worst_pred['N']}, L = {worst_pred['L']})")
-    c["scaling.withinerr"] = "; within N: " + ", ".join(
-        f"N = {N}: median {_pct(w['median_abs_relative_error'])}, largest {_pct(w['max_abs_relative_error'])}"
-        for N, w in ss["within_N"].items())
-    c["scaling.slope"] = f"log-log slope {ss['loglog_slope']:.2f}"
+    ss, mf = sc["summary"], sc["mean_field"]
+    c["scaling.c"] = (f"one constant c fitted at (8, 32) ({ss['c']:.4f} for the time-scale model, {mf['c']:.4f} for "
+                      f"the mean-field flow)")
+    for key, sm in (("scaling", ss), ("scaling.mf", mf)):
+        c[f"{key}.pooled"] = (f"Spearman rank correlation {sm['spearman']:.2f} pooled over the {sm['configurations']} "
+                              f"out-of-fit configurations ({sm['runs']} runs)")
+        c[f"{key}.within"] = "within each N " + ", ".join(
+            f"{v:+.2f} (N = {N})" for N, v in sm["within_N_spearman"].items())
+        worst_pred = max(sm["predictions"], key=lambda p: abs(p["relative_error"]))
+        c[f"{key}.errors"] = (f"median relative error {_pct(sm['median_abs_relative_error'])}, largest "
+                              f"{_pct(sm['max_abs_relative_error'])} (N = {worst_pred['N']}, L = {worst_pred['L']})")
+        c[f"{key}.withinerr"] = "within N: " + ", ".join(
+            f"N = {N}: median {_pct(w['median_abs_relative_error'])}, largest {_pct(w['max_abs_relative_error'])}"
+            for N, w in sm["within_N"].items())
+        for group in ("held_out", "not_held_out"):
+            g = sm[group]
+            c[f"{key}.{group}"] = (f"Spearman {g['spearman']:.2f}, median relative error "
+                                   f"{_pct(g['median_abs_relative_error'])}, largest "
+                                   f"{_pct(g['max_abs_relative_error'])} ({g['runs']} runs)")
+    met = {"pooled Spearman ≥ 0.95": ss["spearman"] >= 0.95,
+           "within-N Spearman ≥ 0.8 for every N": all(v is not None and v >= 0.8
+                                                      for v in ss["within_N_spearman"].values()),
+           "median relative error ≤ 10%": ss["median_abs_relative_error"] <= 0.10,
+           "largest ≤ 20%": ss["max_abs_relative_error"] <= 0.20}
+    c["scaling.targets"] = ("met: " + (", ".join(k for k, v in met.items() if v) or "none") + "; missed: "
+                            + (", ".join(k for k, v in met.items() if not v) or "none"))
+    top = {}
+    for p in ss["predictions"]:
+        if p["L"] == max(q["L"] for q in ss["predictions"] if q["N"] == p["N"]):
+            top.setdefault((p["N"], p["L"]), []).append(p["relative_error"])
+    signs = {np.sign(np.mean(v)) for v in top.values()}
+    c["scaling.largest_L"] = ({1.0: "The model is too slow where L is largest", -1.0: "The model is too fast where L is "
+                               "largest"}.get(signs.pop(), "Where L is largest the model errs both ways")
+                              if len(signs) == 1 else "Where L is largest the model errs both ways") + (
+        ": at L = 8N the mean relative error is " + ", ".join(
+            f"{np.mean(v):+.0%} (N = {N})" for (N, _), v in sorted(top.items())))
     means = {(r["N"], r["L"]): np.mean(r["net_steps"]) for r in sc["rows"] if r["L"] > r["N"] and r["net_steps"]}
     Ns = sorted({N for N, _ in means})
     fastest = {N: min((L for n, L in means if n == N), key=lambda L: means[(N, L)]) for N in Ns}
@@ -148,8 +171,43 @@ def claims() -> dict[str, str]:
     c["scaling.LeqN"] = "the network passes halfway in " + ", ".join(
         f"{len(r['net_steps'])} of {len(r['net_steps']) + r['seeds_without_transition']} seeds at N = {r['N']}"
         for r in sc["rows"] if r["L"] == r["N"])
-    c["scaling.table"] = "\n".join(_scaling_row(r, ss, sc["setting"]["lr"]) for r in sc["rows"])
+    c["scaling.table"] = "\n".join(_scaling_row(r, ss) for r in sc["rows"])
+    c.update(_growth_claims(_load("growth")["runs"]))
     return c
+
+
+def _growth_claims(runs: list[dict]) -> dict[str, str]:
+    def listed(values, spec: str) -> str:
+        return ", ".join("n/a" if v is None else format(v, spec) for v in values)
+
+    g = {"growth.configs": "(N, L) = " + ", ".join(f"({r['N']}, {r['L']})" for r in runs)}
+    for p, sym in (("alpha", "α"), ("xi", "ξ")):
+        g[f"growth.{p}_rise"] = (f"{sym} rises by 1 at step {listed([r['network_rise_step'][p] for r in runs], '.0f')} in "
+                                 f"the network and {listed([r['models']['time_scales']['rise_step'][p] for r in runs], '.0f')}"
+                                 f" in the model")
+    medians = {p: [r["plateau_median_C"][p] for r in runs] for p in ("beta", "alpha", "xi")}
+    model = {p: [r["model_C"][p] for r in runs] for p in ("beta", "alpha", "xi")}
+    g["growth.C_alpha"] = (f"the measured C_α has plateau medians {listed(medians['alpha'], '.2g')} against the model's "
+                           f"c · 1 = {model['alpha'][0]:.2f}")
+    g["growth.C_xi"] = (f"the measured C_ξ has plateau medians {listed(medians['xi'], '.2g')} against the model's "
+                        f"c/√L = {listed(model['xi'], '.2g')}")
+    ratio = [m / x for m, x in zip(medians["xi"], model["xi"])]
+    g["growth.xi_ratio"] = f"{min(ratio):.0f} to {max(ratio):.0f} times"
+    pairs = []
+    for N in sorted({r["N"] for r in runs}):
+        same = sorted((r for r in runs if r["N"] == N), key=lambda r: r["L"])
+        if len(same) == 2:
+            (a, b) = same
+            exponent = np.log(a["plateau_median_C"]["xi"] / b["plateau_median_C"]["xi"]) / np.log(b["L"] / a["L"])
+            pairs.append(f"L^−{exponent:.2f} at N = {N}")
+    g["growth.C_xi_L"] = "the measured C_ξ falls as " + " and ".join(pairs)
+    g["growth.beta0"] = (f"the untrained network reads β = {listed([r['network']['beta'][0] for r in runs], '.2f')} "
+                         f"against β₀ = {listed([r['models']['time_scales']['theta0'][0] for r in runs], '.2f')}")
+    g["growth.C_beta"] = f"the measured C_β has plateau medians {listed(medians['beta'], '.2g')}"
+    ex = {p: [r["cliff_exponent_in_C"][p] for r in runs] for p in ("beta", "alpha", "xi")}
+    g["growth.exponents"] = "d log t/d log C_k from " + ", ".join(
+        f"{min(ex[p]):.2f} to {max(ex[p]):.2f} ({sym})" for p, sym in (("beta", "β"), ("alpha", "α"), ("xi", "ξ")))
+    return g
 
 
 def _first_rise(steps, values, by: float = 1.0):
@@ -163,20 +221,23 @@ def _order(times: dict, sep: str = ", ") -> str:
     return sep.join(symbol[k] for k, v in sorted(times.items(), key=lambda kv: np.inf if kv[1] is None else kv[1]))
 
 
-def _scaling_row(r: dict, summary: dict, lr: float) -> str:
+def _scaling_row(r: dict, summary: dict) -> str:
     steps = ", ".join(f"{s:.0f}" for s in r["net_steps"])
     if r["seeds_without_transition"]:
         steps = (steps + "; " if steps else "") + f"{r['seeds_without_transition']} without"
-    if r["flow_time"] is None:
-        return f"| {r['N']} | {r['L']} | none | {steps} | — |"
-    fitted = (r["N"], r["L"]) == tuple(summary["reference"])
-    predicted = "fit" if fitted else f"{r['flow_time'] / (summary['c'] * lr):.0f}"
-    return f"| {r['N']} | {r['L']} | {r['flow_time']:.1f} | {steps} | {predicted} |"
+    if (r["N"], r["L"]) == tuple(summary["reference"]):
+        return f"| {r['N']} | {r['L']} | {steps} | fit | fit |"
+    cells = ["—" if v is None else f"{v:.0f}" for v in (r["predicted_step"], r["mean_field_predicted_step"])]
+    return f"| {r['N']} | {r['L']} | {steps} | {cells[0]} | {cells[1]} |"
 
 
 def _results_part(text: str) -> str:
     """The README from its first figure section to the API section: where results are quoted."""
     return text[text.index("## Figures"):text.index("## Using it")]
+
+
+def test_readme_has_no_unfilled_placeholder():
+    assert "«" not in README and "»" not in README
 
 
 def test_readme_states_every_committed_result():

@@ -95,6 +95,8 @@ def test_label_slot_shares_by_hand():
     # N = 32: one offset, the labels at the 32 odd slots: Σ f² = 1/32.
     assert time_scales(32, 40)[0] == pytest.approx(1 / 32, rel=1e-14)
     assert time_scales(4, 16)[1:] == pytest.approx([1.0, 0.25], rel=1e-15)
+    # The README's rounded values: 1/62 at N = 2, 1/49 at N = 16.
+    assert (round(1 / time_scales(2, 3)[0]), round(1 / time_scales(16, 20)[0])) == (62, 49)
     assert time_scales(8, 9)[2] == pytest.approx(1 / 3, rel=1e-15)
     for N in (1, 5, 16):
         assert label_slot_shares(N).sum() == pytest.approx(1.0, rel=1e-14)
@@ -150,3 +152,22 @@ def test_balanced_product_moves_at_the_geometric_mean_of_its_factors_rates():
 
     for L in (4, 16, 64):
         assert time_to_half(1 / L, 1.0) / time_to_half(1.0, 1.0) == pytest.approx(np.sqrt(L), rel=1e-7)
+
+
+def test_an_equal_norm_start_approaches_the_balanced_slowdown_from_below():
+    """The network starts its factors at equal norms, not on the balanced orbit: the slowdown of a
+    product with shares (1/L, 1) is below √L and tends to it as the start shrinks."""
+    from scipy.integrate import solve_ivp
+
+    def time_to_half(ru, rv, a):
+        event = lambda t, y: y[0] * y[1] - 0.5  # noqa: E731
+        event.terminal = True
+        sol = solve_ivp(lambda t, y: [ru * y[1] * (1 - y[0] * y[1]), rv * y[0] * (1 - y[0] * y[1])],
+                        (0, 1e7), [a, a], events=event, rtol=1e-10, atol=1e-15)
+        return sol.t_events[0][0]
+
+    L = 64
+    slowdown = [time_to_half(1 / L, 1.0, a) / time_to_half(1.0, 1.0, a) for a in (0.3, 0.1, 1e-2, 1e-4)]
+    assert np.all(np.diff(slowdown) > 0) and slowdown[-1] < np.sqrt(L)
+    assert slowdown[-1] == pytest.approx(np.sqrt(L), rel=0.06)
+    assert slowdown[1] == pytest.approx(0.79 * np.sqrt(L), rel=0.01)

@@ -174,26 +174,63 @@ def _rise_step(step, values, by: float = 1.0) -> float | None:
     return transition_step(step, values - values[0], by) if np.all(np.isfinite(values)) else None
 
 
+def _plateau_medians(probes: list[dict], until: float | None) -> dict:
+    """Median measured C_k over the probes between 10% and 90% of the transition step."""
+    if until is None:
+        return {p: None for p in PARAMETERS}
+    inside = [r["C"] for r in probes if 0.1 * until <= r["step"] <= 0.9 * until]
+    out = {}
+    for p in PARAMETERS:
+        values = [c[p] for c in inside if c[p] is not None]
+        out[p] = float(np.median(values)) if values else None
+    return out
+
+
+def _cliff_exponents(N: int, L: int) -> dict:
+    """d log t_cliff / d log C_k of the time-scale model's flow at (N, L), from doubling each C_k:
+    which rate the model's transition waits for (−1: entirely that one)."""
+    from ..timescales import initial_state, time_scales
+
+    C = time_scales(N, L)
+
+    def cliff(metric):
+        return induction_flow(initial_state(N), N=N, L=L, t_max=2e4, metric=metric).cliff()
+
+    base = cliff(C)
+    return {p: float(np.log(cliff(C * np.where(np.arange(3) == k, 2.0, 1.0)) / base) / np.log(2.0))
+            for k, p in enumerate(PARAMETERS)}
+
+
 def growth(setting: GrowthSetting, out: Path) -> dict:
-    """Each (N, L)'s training run (the scaling study's, same seeds) and both models' flows on the
-    network's step axis, step = t / (c · lr) with the stored constants (:data:`TIME_CONSTANTS`):
-    the effective β, α, ξ (NaN where ξ is undefined), the transition steps, the step at which
-    each parameter first rises by 1 above its start, and the network's initial effective state
-    against the model's θ₀."""
+    """Each (N, L)'s training run (the scaling study's algebra, seed and batches) and both models'
+    flows on the network's step axis, step = t / (c · lr) with the stored constants
+    (:data:`TIME_CONSTANTS`): the effective β, α, ξ (NaN where ξ is undefined), the transition
+    steps, the step at which each parameter first rises by 1 above its start; and, every
+    ``probe_every`` steps, the network's measured metric C_k (its rate over the mean-field rate,
+    :func:`phenom.timescales.metric_along_training`) against the model's c · C_k, with the medians
+    over the plateau (10–90% of the transition step); and how the model's cliff time depends on
+    each C_k (``cliff_exponent_in_C``)."""
+    from ..timescales import metric_along_training, time_scales
+
     s = setting
     runs = []
     for config in s.configs():
         N, L = config["N"], config["L"]
-        _, hist = scaling_run(config)
-        records = hist.records
-        net = {"step": np.asarray(hist.step), "icl_acc": np.asarray(hist.icl_acc),
+        measured = metric_along_training(config, probe_every=s.probe_every, probe_size=s.probe_size)
+        records = measured["history"]
+        net = {"step": np.asarray(records["step"]), "icl_acc": np.asarray(records["icl_acc"]),
                **{p: np.array([np.nan if v is None else v for v in records[p]], float) for p in PARAMETERS}}
-        run = {"N": N, "L": L, "D": config["D"], "network": net,
-               "observed_step": transition_step(hist.step, hist.icl_acc, transition_level(N)),
-               "network_rise_step": {p: _rise_step(net["step"], net[p]) for p in PARAMETERS}, "models": {}}
+        observed = transition_step(net["step"], net["icl_acc"], transition_level(N))
+        c = TIME_CONSTANTS["time_scales"]["c"]
+        run = {"N": N, "L": L, "D": config["D"], "network": net, "observed_step": observed,
+               "network_rise_step": {p: _rise_step(net["step"], net[p]) for p in PARAMETERS},
+               "probes": measured["probes"], "probe_seed": measured["probe_seed"],
+               "plateau_median_C": _plateau_medians(measured["probes"], observed),
+               "model_C": dict(zip(PARAMETERS, c * time_scales(N, L))),
+               "cliff_exponent_in_C": _cliff_exponents(N, L), "models": {}}
         for model in MODELS:
             c = TIME_CONSTANTS[model]["c"]
-            steps = np.linspace(0.0, float(hist.step[-1]), s.samples)
+            steps = np.linspace(0.0, float(net["step"][-1]), s.samples)
             theta = model_flow(N, L, model=model, t_max=max(c * s.lr * steps[-1], 1.0))(c * s.lr * steps)
             curves = {"step": steps, **{p: theta[:, k] for k, p in enumerate(PARAMETERS)}}
             run["models"][model] = {
@@ -202,7 +239,8 @@ def growth(setting: GrowthSetting, out: Path) -> dict:
                                                  model=model),
                 "rise_step": {p: _rise_step(steps, curves[p]) for p in PARAMETERS}}
         runs.append(run)
-    return {"seeds": {"init_and_data": [s.seed]}, "constants": TIME_CONSTANTS, "runs": runs}
+    return {"seeds": {"init_and_data": [s.seed], "probe": runs[0]["probe_seed"]}, "constants": TIME_CONSTANTS,
+            "runs": runs}
 
 
 def chain(setting: SummarySetting, out: Path) -> dict:

@@ -63,9 +63,9 @@ def compare_figure(result: dict):
 
 def _stats_title(name: str, summary: dict) -> str:
     within = ", ".join(f"{N}: {_fmt(v)}" for N, v in summary["within_N_spearman"].items())
-    return (f"{name}: Spearman {_fmt(summary['spearman'])} pooled; within N {within}\n"
+    return (f"{name} (c = {summary['c']:.3g}): Spearman {_fmt(summary['spearman'])} pooled\nwithin N = {within}\n"
             f"median |rel. error| {summary['median_abs_relative_error']:.0%}, largest "
-            f"{summary['max_abs_relative_error']:.0%}  (c = {summary['c']:.3g})")
+            f"{summary['max_abs_relative_error']:.0%}")
 
 
 def _predicted_vs_observed(ax, rows, key: str, summary: dict, top: float, held_out, title: str) -> None:
@@ -103,7 +103,7 @@ def scaling_figure(result: dict):
     the statistics); and the transition step against L/N for each N."""
     s, rows, summary, mf = result["setting"], result["rows"], result["summary"], result["mean_field"]
     held_out = tuple(s.get("held_out", ()))
-    fig, (ax_ts, ax_mf, ax_l) = plt.subplots(1, 3, figsize=(19, 6), constrained_layout=True)
+    fig, (ax_ts, ax_mf, ax_l) = plt.subplots(1, 3, figsize=(19, 6.6), constrained_layout=True)
     top = max(s["ratios"])
     _predicted_vs_observed(ax_ts, rows, "predicted_step", summary, top, held_out, "Time-scale model")
     _predicted_vs_observed(ax_mf, rows, "mean_field_predicted_step", mf, top, held_out, "Mean-field flow")
@@ -122,9 +122,11 @@ def scaling_figure(result: dict):
     ax_l.plot([], [], ":", color="gray", label="mean-field flow")
     ax_l.set(xscale="log", yscale="log", xlabel="L / N", ylabel="transition step",
              title="Transition step against L/N: network (dots) and predictions\n(L = N: no transition in budget)")
+    low, high = ax_l.get_ylim()
+    ax_l.set_ylim(low, high * 3)  # room for the legend above the data
     plain_log_ticks(ax_l.xaxis)
     plain_log_ticks(ax_l.yaxis)
-    ax_l.legend(fontsize=8.5, ncol=2)
+    ax_l.legend(fontsize=8.5, ncol=3, loc="upper center")
     seeds = len(s["seeds"])
     fig.suptitle(f"When does the induction head form? Network (linear read-out, SGD lr {s['lr']:g}, batch "
                  f"{s['batch_size']}, {seeds} seed{'s' if seeds > 1 else ''}) against two flows, each with one "
@@ -132,11 +134,28 @@ def scaling_figure(result: dict):
     return fig
 
 
+def _measured_metric_panel(ax, run: dict, end: float) -> None:
+    """The network's measured C_k along training (positive values, log scale) against the model's
+    c · C_k; the plateau (10–90% of the transition step) shaded."""
+    for name in PARAMETERS:
+        steps = np.array([r["step"] for r in run["probes"]], float)
+        values = arr([r["C"][name] for r in run["probes"]])
+        keep = (steps <= end) & (values > 0)
+        ax.plot(steps[keep], values[keep], "o", ms=3.5, color=COLOR[name], label=f"measured C {SYMBOL[name]}")
+        ax.axhline(run["model_C"][name], color=COLOR[name], lw=1.6)
+    if run["observed_step"] is not None:
+        ax.axvspan(0.1 * run["observed_step"], 0.9 * run["observed_step"], color="gray", alpha=0.1, lw=0)
+    medians = ", ".join(f"{SYMBOL[k]} {_fmt(run['plateau_median_C'][k], '.2g')}" for k in PARAMETERS)
+    ax.set(yscale="log", xlim=(0, end), xlabel="training step", ylabel="rate over the mean-field rate",
+           title=f"measured C (dots) against the model's c·C (lines);\nplateau (shaded) medians {medians}")
+
+
 def growth_figure(result: dict):
     """Each run's effective β, α, ξ against the step, with the time-scale model's flow (solid) and
-    the mean-field flow (dotted) on the same step axis through their stored constants."""
+    the mean-field flow (dotted) on the same step axis through their stored constants; and the
+    network's measured metric C against the model's."""
     s, runs = result["setting"], result["runs"]
-    fig, axes = plt.subplots(len(runs), 3, figsize=(15, 3.1 * len(runs) + 0.8), constrained_layout=True,
+    fig, axes = plt.subplots(len(runs), 4, figsize=(21, 3.4 * len(runs) + 0.8), constrained_layout=True,
                              squeeze=False)
     for row, run in zip(axes, runs):
         net = run["network"]
@@ -153,17 +172,20 @@ def growth_figure(result: dict):
                 ax.axvline(run["observed_step"], color="gray", lw=1, ls="--")
             ax.axvline(ts["predicted_step"], color="k", lw=0.8, ls="-", alpha=0.5)
             rise, pred = run["network_rise_step"][name], ts["rise_step"][name]
-            rise_text = "n/a" if rise is None or pred is None else f"{rise:.0f} vs {pred:.0f}"
+            rise_text = f"{_fmt(rise, '.0f')} (network), {_fmt(pred, '.0f')} (model)"
             ax.set(xlim=(0, end), xlabel="training step", ylabel=f"effective {SYMBOL[name]}",
-                   title=f"N = {run['N']}, L = {run['L']}: {SYMBOL[name]} rises by 1 at step {rise_text} (model)")
+                   title=f"N = {run['N']}, L = {run['L']}: {SYMBOL[name]} rises by 1 at step\n{rise_text}")
+        _measured_metric_panel(row[3], run, end)
         row[0].plot([], [], "-", color="k", label="time-scale model")
         row[0].plot([], [], ":", color="k", label="mean-field flow")
         row[0].plot([], [], "--", color="gray", label="network transition")
         row[0].plot([], [], "-", color="k", lw=0.8, alpha=0.5, label="predicted transition")
         row[0].legend(fontsize=8, loc="upper left")
+        row[3].legend(fontsize=8, loc="lower right")
     c = runs[0]["models"]["time_scales"]["c"]
     fig.suptitle(f"Early growth of the effective parameters: network (dots; seed {s['seed']}, SGD lr {s['lr']:g}) "
-                 f"against the time-scale model (solid, c = {c:.3g} fitted at (8, 32), no fit here)")
+                 f"against the time-scale model (solid, c = {c:.3g} fitted at (8, 32), no fit here) and the mean-field "
+                 f"flow (dotted)")
     return fig
 
 
