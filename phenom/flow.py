@@ -75,7 +75,8 @@ class Trajectory:
         return self._loss_fn(self(t))
 
     def grad_norm_at(self, t) -> np.ndarray:
-        """|∇loss| at time(s) ``t``: the speed of the flow divided by lr."""
+        """|∇loss| at time(s) ``t``: the speed of the flow divided by lr (with a metric C the speed
+        is lr |C ∇loss|; the cliff is still where the loss's own gradient peaks)."""
         return np.linalg.norm(self._grad_fn(self(t)), axis=-1)
 
     def sample(self, n: int = 400) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
