@@ -1,7 +1,8 @@
-"""The machine a benchmark ran on, for its report."""
+"""What every benchmark shares: the machine it ran on, for its report, and the timer."""
 
 import os
 import platform
+import time
 
 import numpy as np
 
@@ -14,3 +15,13 @@ def machine() -> str:
     except (OSError, StopIteration):
         pass
     return f"{cpu}, {os.cpu_count()} cores, Python {platform.python_version()}, numpy {np.__version__}"
+
+
+def best_of(fn, repeat: int) -> float:
+    """The fastest of ``repeat`` calls of ``fn``, in seconds."""
+    times = []
+    for _ in range(repeat):
+        start = time.perf_counter()
+        fn()
+        times.append(time.perf_counter() - start)
+    return min(times)

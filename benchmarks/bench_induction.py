@@ -11,23 +11,13 @@
 from __future__ import annotations
 
 import argparse
-import time
 
 import numpy as np
-from _machine import machine
+from _machine import best_of, machine
 import sympy as sp
 
 from phenom import InductionHeadModel, induction_flow
 from phenom.induction import THETA, derive
-
-
-def best_of(fn, repeat: int) -> float:
-    times = []
-    for _ in range(repeat):
-        start = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - start)
-    return min(times)
 
 
 def bench_gradient(points: int, repeat: int) -> None:

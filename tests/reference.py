@@ -94,3 +94,12 @@ def mp_hessian(beta, alpha, xi, n, l) -> np.ndarray:
     with mp.workdps(DPS_DERIVATIVES):
         args = [mp.mpf(float(v)) for v in (beta, alpha, xi)] + [mp.mpf(n), mp.mpf(l)]
         return np.array([[float(h) for h in row] for row in _derivatives()[1](*args)])
+
+
+def assert_loss_matches_mpmath(value, beta, alpha, xi, n, l) -> None:
+    """``value`` is the loss to 1e-12 relative, or (where the loss underflows) at most 1e-299."""
+    ref = mp_loss(beta, alpha, xi, n, l)
+    if ref > 1e-300:
+        assert abs(value - float(ref)) <= 1e-12 * float(ref), (value, float(ref))
+    else:
+        assert value <= 1e-299

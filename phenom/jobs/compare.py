@@ -15,7 +15,6 @@ from ..compare import (
     TIME_CONSTANTS,
     model_flow,
     predicted_step,
-    scaling_run,
     fit_time_scale,
     flow_transition_times,
     reconstruction,

@@ -90,7 +90,7 @@ def _predicted_vs_observed(ax, rows, key: str, summary: dict, top: float, held_o
     for N in Ns:
         ax.plot([], [], markers[N], color="gray", label=f"N = {N}" + (" (held out)" if N in held_out else ""))
     ax.plot([], [], "o", mfc="none", color="tab:red", label=f"reference {ref} (fit; excluded)")
-    ax.set(xscale="log", yscale="log", xlabel=f"predicted transition step  t / (c · lr)",
+    ax.set(xscale="log", yscale="log", xlabel="predicted transition step  t / (c · lr)",
            ylabel="observed transition step (mean, min–max over seeds)", title=_stats_title(title, summary))
     plain_log_ticks(ax.xaxis)
     plain_log_ticks(ax.yaxis)
