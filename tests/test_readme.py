@@ -258,3 +258,32 @@ def test_every_measured_number_belongs_to_a_claim():
     numbers = re.findall(r"(?<![\w.])\d+\.\d+(?:e[-+]?\d+)?%?|(?<![\w.])\d+%", _results_part(README))
     stray = sorted({n for n in numbers if n not in quoted and n not in SETTINGS})
     assert not stray, f"README quotes numbers that no claim makes from figures/*.json: {stray}"
+
+
+def speed_claims() -> dict[str, str]:
+    """The README's speed numbers for the compiled flows, from benchmarks/results/flows.json."""
+    r = json.loads((ROOT / "benchmarks" / "results" / "flows.json").read_text())
+    one, b = r["one_flow"], r["batch"]
+    err = b["max_relative_cliff_error_vs_rtol_1e-11"]
+    return {
+        "one": (f"one flow (N = 8, L = 32, t_max 300) takes {one['fastflow_ms']:.2f} ms against {one['peer_ms']:.1f} ms "
+                f"for the peer ({one['peer_over_fastflow']:.0f}×), and {one['induction_flow_ms']:.0f} ms in "
+                f"`induction_flow`"),
+        "batch": (f"{b['flows']} flows of mixed N ∈ {{4, 8, 16}}, L ∈ (N, 9N] and θ₀ take {b['fastflow_s']:.2f} s at "
+                  f"the default rtol 1e-7 ({b['fastflow_rtol_1e-8_s']:.2f} s at 1e-8), against "
+                  f"{b['peer_s_scaled']:.0f} s for the peer's loop ({b['peer_s_for_200']:.2f} s for 200, scaled): "
+                  f"{b['peer_over_fastflow']:.0f}× ({b['peer_over_fastflow_rtol_1e-8']:.0f}× at 1e-8)"),
+        "accuracy": (f"their cliff times are within {err['default']:.1e} ({err['rtol_1e-8']:.1e}) relative of the same "
+                     f"integrator at rtol 1e-11"),
+        "memory": (f"peak resident memory is {b['peak_rss_mb_after_batch']:.0f} MiB, the same as after the imports "
+                   f"and the {r['compile_seconds']:.0f} s of compilation" if b["peak_rss_mb_after_batch"]
+                   == b["peak_rss_mb_after_imports"] else
+                   f"peak resident memory grows from {b['peak_rss_mb_after_imports']:.0f} MiB to "
+                   f"{b['peak_rss_mb_after_batch']:.0f} MiB"),
+        "machine": f"({r['machine']})",
+    }
+
+
+def test_readme_speed_numbers_come_from_the_benchmark_results():
+    missing = {name: text for name, text in speed_claims().items() if text not in README}
+    assert not missing, f"README does not say: {missing}"
