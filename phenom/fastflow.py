@@ -165,8 +165,12 @@ def _integrator():
         h = min(h, t_max)
         t = 0.0
         steps = 0
-        while t < t_max and steps < max_steps:
+        attempts = 0
+        while t < t_max and attempts < max_steps:
+            attempts += 1
             h = min(h, t_max - t)
+            if h <= 1e-14 * max(1.0, t):  # the step size underflowed: give up on this member
+                break
             for k in range(3):
                 K[0, k] = f[k]
             for s in range(1, _STAGES):
@@ -192,8 +196,8 @@ def _integrator():
                 scale = atol + max(abs(y[k]), abs(y_new[k])) * rtol
                 err += (h * acc / scale) ** 2
             err = np.sqrt(err / 3)
-            if err > 1.0:
-                h *= max(0.2, 0.9 * err ** -0.2)
+            if not err <= 1.0:  # too large, or NaN from a non-finite stage: shrink and retry
+                h *= max(0.2, 0.9 * err ** -0.2) if err > 1.0 else 0.2
                 continue
             # Accepted. |∇loss| rose into t and falls after it: a maximum in the step before or
             # this one (the Hessian is needed only here, to find it).
@@ -225,12 +229,18 @@ def _integrator():
             loss_now = loss_new
             speed_before, speed_now = speed_now, speed_new
             h *= min(10.0, 0.9 * err ** -0.2) if err > 0.0 else 10.0
+        if steps > 0:  # a maximum inside the last step shows no downturn at a later step's end
+            sigma, value = peak(y_prev, K_prev, h_prev, N, L, c, g, H, y_stage)
+            if sigma >= 0.0 and value > best_speed:
+                best_speed, best_t = value, t - h_prev + sigma * h_prev
         # The cliff is the largest interior maximum, if it beats both ends (else the path's
         # largest |∇loss| is at t = 0 or t_max: no cliff, as Trajectory.cliff).
-        result[0] = best_t if best_speed > max(speed_start, speed_now) else np.nan
+        complete = t >= t_max
+        result[0] = best_t if complete and best_speed > max(speed_start, speed_now) else np.nan
         result[1] = loss_now
         result[2] = steps
         result[3] = t
+        result[7] = 1.0 if complete else 0.0
         for k in range(3):
             result[4 + k] = y[k]
 
@@ -243,55 +253,76 @@ def _integrator():
     return batch
 
 
+def _per_member(name: str, value, dtype=float) -> np.ndarray:
+    """A number or a 1-D sequence of them, as a 1-D array (length 1 for a number)."""
+    a = np.atleast_1d(np.asarray(value, dtype=object))
+    if a.ndim != 1 or a.size == 0:
+        raise ValueError(f"{name} must be a number or a non-empty 1-D sequence, got shape {a.shape}")
+    return a
+
+
 def flow_quantities(theta0=(0.0, 0.0, 0.0), *, N=8, L=32, metric=None, lr=1.0, t_max: float = 300.0,
                     rtol: float = 1e-7, atol: float = 1e-9, levels=(), crossing: float | None = None,
                     max_steps: int = 1_000_000, chunk: int = 65536) -> dict[str, np.ndarray]:
     """Integrate B flows dθ/dt = −lr C ∇loss(θ) of the β, α, ξ model to ``t_max``, each with its
     own adaptive steps, and return per member (arrays of length B):
 
-    ``cliff`` (NaN: no interior maximum of |∇loss|), ``loss_end``, ``theta_end`` (B, 3),
-    ``steps`` (accepted), ``time_to`` (B, len(levels); NaN: not reached) and, with ``crossing``,
-    ``crossing_times`` (B, 3): the first time β, α, ξ reach ``crossing``.
+    - ``cliff``: the time of the largest interior maximum of |∇loss| (NaN: none, as
+      :meth:`~phenom.flow.Trajectory.cliff`'s None);
+    - ``time_to`` (B, len(levels)): the first time the loss is ≤ each level (NaN: not reached);
+    - ``crossing_times`` (B, 3), with ``crossing``: the first time β, α, ξ are ≥ ``crossing``
+      (0 if they start there; NaN: never). Unlike :meth:`~phenom.flow.Trajectory.crossing_times`,
+      which reports a crossing in either direction, this is the rise of a parameter;
+    - ``theta_end`` (B, 3), ``loss_end``, ``t_end``, ``steps`` (accepted) and ``complete``: False
+      where the member stopped before ``t_max`` (``max_steps`` attempted steps, or a step size
+      that underflowed, e.g. from a non-finite gradient); its other quantities are then NaN or
+      partial.
 
     ``theta0`` (3,) or (B, 3); ``N``, ``L``, ``lr`` numbers or length-B sequences; ``metric`` the
-    diagonal C, (3,) or (B, 3) (default 1). Members are processed ``chunk`` at a time.
+    diagonal C > 0, (3,) or (B, 3) (default 1). ``rtol`` (default 1e-7: transition times within
+    about 1e-7 of a tight solve) and ``atol`` > 0. Members are processed ``chunk`` at a time.
     """
     theta0 = _validate.finite_array("theta0", theta0, last_dim=3)
     if theta0.ndim > 2:
         raise ValueError(f"theta0 must have shape (3,) or (B, 3), got {theta0.shape}")
-    Ns, Ls = np.atleast_1d(np.asarray(N)), np.atleast_1d(np.asarray(L))
     C = np.ones(3) if metric is None else _validate.finite_array("metric", metric, last_dim=3)
-    if np.any(C <= 0):
-        raise ValueError("metric must hold numbers > 0 (the rate of each parameter)")
-    lrs = np.atleast_1d(np.asarray(lr, dtype=float))
+    if C.ndim > 2 or np.any(C <= 0):
+        raise ValueError("metric must hold numbers > 0 (the rate of each parameter), shape (3,) or (B, 3)")
+    Ns, Ls, lrs = _per_member("N", N), _per_member("L", L), _per_member("lr", lr)
     sizes = {a.shape[0] for a in (Ns, Ls, lrs, theta0.reshape(-1, 3), C.reshape(-1, 3)) if a.shape[0] != 1}
     if len(sizes) > 1:
         raise ValueError(f"theta0, N, L, metric and lr must have one length (or 1), got lengths {sorted(sizes)}")
     size = sizes.pop() if sizes else 1
-    pairs = {(int(n), int(l)) for n, l in zip(np.broadcast_to(Ns, size), np.broadcast_to(Ls, size))}
-    for n, l in pairs:
-        _validate.pairs(n, l)
-    for value in lrs:
-        _validate.positive("lr", value)
+    checked = {}
+    pairs = np.array([checked.setdefault((n, l), _validate.pairs(n, l))
+                      for n, l in zip(np.broadcast_to(Ns, size), np.broadcast_to(Ls, size))], dtype=float)
+    lrs = np.array([_validate.positive("lr", v) for v in lrs])
     t_max = _validate.positive("t_max", t_max)
-    levels = np.array(np.atleast_1d(np.asarray(levels, dtype=float)).ravel(), order="C")
+    rtol, atol = _validate.positive("rtol", rtol), _validate.positive("atol", atol)
+    levels = np.asarray(levels, dtype=float)
+    if levels.ndim > 1 or not np.all(np.isfinite(levels)):
+        raise ValueError(f"levels must be a finite number or a 1-D sequence of them, got {levels!r}")
+    levels = np.array(np.atleast_1d(levels), order="C")
+    if crossing is not None and not np.isfinite(_validate.finite_array("crossing", crossing)).all():
+        raise ValueError(f"crossing must be a finite number, got {crossing!r}")
     cross = np.full(3, np.inf) if crossing is None else np.full(3, float(crossing))
-    chunk = _validate.count("chunk", chunk)
+    max_steps, chunk = _validate.count("max_steps", max_steps), _validate.count("chunk", chunk)
 
     def full(a, shape):  # a fresh writable C array: one compiled signature for every call
         return np.array(np.broadcast_to(np.asarray(a, dtype=float), shape), order="C")
 
-    theta0, Ns, Ls = full(theta0, (size, 3)), full(Ns, size), full(Ls, size)
-    C, lrs = full(C, (size, 3)), full(lrs, size)
-    results = np.empty((size, 7))
+    theta0, C, lrs = full(theta0, (size, 3)), full(C, (size, 3)), full(lrs, size)
+    Ns, Ls = full(pairs[:, 0], size), full(pairs[:, 1], size)
+    results = np.empty((size, 8))
     firsts = np.empty((size, levels.size + 3))
     batch = _integrator()
     for start in range(0, size, chunk):
         part = slice(start, min(start + chunk, size))
-        batch(theta0[part], Ns[part], Ls[part], C[part], lrs[part], t_max, rtol, atol, levels, cross,
-              int(max_steps), results[part], firsts[part])
+        batch(theta0[part], Ns[part], Ls[part], C[part], lrs[part], t_max, rtol, atol, levels, cross, max_steps,
+              results[part], firsts[part])
     out = {"cliff": results[:, 0], "loss_end": results[:, 1], "steps": results[:, 2].astype(int),
-           "t_end": results[:, 3], "theta_end": results[:, 4:7], "time_to": firsts[:, :levels.size]}
+           "t_end": results[:, 3], "theta_end": results[:, 4:7], "complete": results[:, 7] == 1.0,
+           "time_to": firsts[:, :levels.size]}
     if crossing is not None:
         out["crossing_times"] = firsts[:, levels.size:]
     return out

@@ -87,7 +87,31 @@ def test_no_interior_maximum_is_nan():
     (dict(t_max=0.0), "^t_max must be a finite number > 0"),
     (dict(N=[4, 8], L=[16, 16, 16]), "^theta0, N, L, metric and lr must have one length"),
     (dict(theta0=(0.0, np.nan, 0.0)), "^theta0 must"),
+    (dict(N=8.5), "^N must be an integer >= 1"),
+    (dict(atol=0.0), "^atol must be a finite number > 0"),
+    (dict(rtol=-1.0), "^rtol must be a finite number > 0"),
+    (dict(levels=[np.nan]), "^levels must be a finite number"),
+    (dict(crossing=-np.inf), "^crossing must be finite"),
+    (dict(lr=[]), "^lr must be a number or a non-empty 1-D sequence"),
+    (dict(max_steps=0), "^max_steps must be an integer >= 1"),
 ])
 def test_bad_input_names_the_argument(kwargs, message):
     with pytest.raises(ValueError, match=message):
         flow_quantities(**kwargs)
+
+
+def test_a_cliff_in_the_last_step_is_found():
+    # The cliff of (8, 32) from 0 is at t ≈ 97.676 (the tight solve above): horizons just past it
+    # put it inside the last step, where no later step shows the downturn.
+    for dt in (0.05, 0.1, 1.0):
+        out = flow_quantities(N=8, L=32, t_max=97.6759 + dt)
+        assert out["cliff"][0] == pytest.approx(97.67592, rel=1e-6)
+
+
+def test_members_that_cannot_finish_say_so():
+    # A budget of 20 attempted steps stops short of t_max; an absurd lr makes every step fail.
+    short = flow_quantities(N=8, L=32, max_steps=20)
+    assert not short["complete"][0] and short["t_end"][0] < 300.0 and np.isnan(short["cliff"][0])
+    wild = flow_quantities(N=8, L=32, lr=1e200)
+    assert not wild["complete"][0]
+    assert flow_quantities(N=8, L=32)["complete"][0]
