@@ -12,8 +12,10 @@ the literal gradient at fixed (N, L), integrated by ``scipy.integrate.solve_ivp`
    against the peer's loop, timed on 200 flows and scaled (stated as such); at flow_quantities'
    default rtol 1e-7 and at the peer's 1e-8, with the largest relative error of the cliff times
    against rtol 1e-11 on 500 of them;
-3. peak memory of the 10⁴-flow batch: resident set size of a child process, minus that of the
-   same child after its imports and compilation.
+3. peak memory of the 10⁴-flow batch: resident set size of a child process after its imports and
+   compilation, and after the batch;
+4. start-up: import and first call in a fresh process, with an empty cache folder (numba compiles
+   the kernels and the integrator) and with the one that left (it loads them).
 
 Results (machine, versions, each figure, the peer's) go to ``benchmarks/results/flows.json``.
 """
@@ -79,6 +81,28 @@ def peak_memory_mb(B: int) -> tuple[float, float]:
     return before, after
 
 
+START = """
+import time
+start = time.perf_counter()
+from phenom.fastflow import flow_quantities
+flow_quantities(N=8, L=32, t_max=10.0)
+print(time.perf_counter() - start)
+"""
+
+
+def start_seconds() -> dict:
+    """Import and first call in a fresh process: with an empty cache folder (compilation), then
+    again with the cache the first one left (loading the machine code)."""
+    import os
+    import tempfile
+
+    with tempfile.TemporaryDirectory() as cache:
+        env = {**os.environ, "PHENOM_CACHE": cache}
+        cold, warm = (float(subprocess.run([sys.executable, "-c", START], env=env, capture_output=True, text=True,
+                                           check=True).stdout) for _ in range(2))
+    return {"cold_cache": cold, "warm_cache": warm}
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="fewer flows and repeats (not written)")
@@ -89,9 +113,8 @@ def main() -> None:
                                                  "scipy": scipy.__version__, "sympy": sp.__version__}}
     print(f"machine: {report['machine']}")
 
-    start = time.perf_counter()
+    report["start_seconds"] = start_seconds()
     flow_quantities(N=8, L=32, t_max=10.0)
-    report["compile_seconds"] = time.perf_counter() - start
     run_peer = peer(8, 32)
     run_peer()
     one = {"peer_ms": 1e3 * best_of(run_peer, repeat),

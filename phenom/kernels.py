@@ -14,11 +14,15 @@ source: nothing here is typed in by hand but the three primitives.
 - :func:`source`: the generated Python source (readable; printed by ``python -m phenom.kernels``).
 - :func:`compiled`: the compiled kernels ``loss_grad(β, α, ξ, N, L, out)`` (out[0] = loss,
   out[1:4] = gradient) and ``hessian(β, α, ξ, N, L, out)`` (out: 3 × 3), scalar in and out.
+- :func:`flow_module`: those kernels and the integrator of ``phenom/_dopri.py`` as one module,
+  written to a cache folder and compiled with numba's on-disk cache: the first process on a
+  machine compiles (seconds), later ones load the machine code.
 """
 
 from __future__ import annotations
 
 import functools
+from pathlib import Path
 
 import sympy as sp
 from sympy.printing.pycode import PythonCodePrinter
@@ -111,17 +115,75 @@ def source() -> str:
     return "import math\n" + HELPERS + "\n\n" + loss_grad + "\n\n\n" + hessian + "\n"
 
 
-@functools.lru_cache(maxsize=None)
-def compiled() -> dict:
-    """The kernels of :func:`source` compiled with numba: ``{"loss_grad": …, "hessian": …}``.
-    The first call in a process compiles them (about two seconds)."""
-    import numba
+_JIT = {"_nll1": {"inline": "always"}, "_nll2": {"inline": "always"}, "_p1": {"inline": "always"},
+        "_p2": {"inline": "always"}, "_pdiff": {"inline": "always"}, "loss_grad": {}, "hessian": {},
+        "rhs": {"inline": "always"}, "dense": {}, "speed_change": {}, "value": {}, "root": {}, "peak": {},
+        "one": {}, "batch": {"parallel": True}}
+"""Every function of the compiled module, with its numba options (all cached on disk)."""
 
-    namespace: dict = {}
-    exec(compile(source(), "<phenom.kernels>", "exec"), namespace)
-    for helper in ("_nll1", "_nll2", "_p1", "_p2", "_pdiff"):  # resolved from the same globals
-        namespace[helper] = numba.njit(inline="always")(namespace[helper])
-    return {name: numba.njit(namespace[name]) for name in ("loss_grad", "hessian")}
+
+def module_source() -> str:
+    """The compiled module's text: :func:`source`, the RK45 coefficients, the integrator of
+    ``phenom/_dopri.py`` and the numba compilation of every function in :data:`_JIT`."""
+    import numpy as np
+    from scipy.integrate import RK45
+
+    constants = "\n".join(f"{name} = np.array({np.asarray(v, float).tolist()!r})"
+                          for name, v in (("A", RK45.A), ("B", RK45.B), ("E", RK45.E), ("P", RK45.P)))
+    dopri = (Path(__file__).parent / "_dopri.py").read_text()
+    jit = "\n".join(f"{name} = numba.njit(cache=True{''.join(f', {k}={v!r}' for k, v in options.items())})({name})"
+                    for name, options in _JIT.items())
+    return ("import numba\nimport numpy as np\n" + source() + "\n\n" + constants + f"\n_STAGES = {RK45.n_stages}\n\n"
+            + dopri + "\n\n" + jit + "\n")
+
+
+def _cache_dir() -> Path:
+    """Where the compiled module lives: $PHENOM_CACHE, else ~/.cache/phenom, else a temporary
+    folder (then every process compiles again)."""
+    import os
+    import tempfile
+
+    for folder in (os.environ.get("PHENOM_CACHE"), Path.home() / ".cache" / "phenom"):
+        if folder:
+            try:
+                Path(folder).mkdir(parents=True, exist_ok=True)
+                probe = Path(folder) / f".probe-{os.getpid()}"
+                probe.write_text("")
+                probe.unlink()
+                return Path(folder)
+            except OSError:
+                continue
+    return Path(tempfile.mkdtemp(prefix="phenom-"))
+
+
+@functools.lru_cache(maxsize=None)
+def flow_module():
+    """The compiled module (kernels and integrator), written once per content to the cache folder
+    as ``phenom_flows_<hash>.py`` and imported from there; numba caches each function's machine
+    code beside it, keyed by that file, so a new derivation or integrator gets a new file and a
+    fresh compilation, and an unchanged one compiles once per machine."""
+    import hashlib
+    import importlib.util
+    import sys
+
+    from . import _io
+
+    text = module_source()
+    name = "phenom_flows_" + hashlib.sha256(text.encode()).hexdigest()[:16]
+    path = _cache_dir() / f"{name}.py"
+    if not path.exists() or path.read_text() != text:
+        _io.atomic_write(path, lambda tmp: Path(tmp).write_text(text))
+    spec = importlib.util.spec_from_file_location(name, path)
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[name] = module  # numba's cache finds the functions' module by name
+    spec.loader.exec_module(module)
+    return module
+
+
+def compiled() -> dict:
+    """The kernels of :func:`source`, compiled: ``{"loss_grad": …, "hessian": …}``."""
+    module = flow_module()
+    return {"loss_grad": module.loss_grad, "hessian": module.hessian}
 
 
 if __name__ == "__main__":

@@ -62,3 +62,22 @@ def test_source_is_generated_from_the_derivation():
     called = set(re.findall(r"([A-Za-z_][\w.]*)\(", body)) - {"loss_grad", "hessian"}
     assert called <= {"_nll1", "_nll2", "_p1", "_p2", "_pdiff", "math.exp", "math.log", "math.log1p", "math.expm1"}
     assert {"_nll2", "_pdiff", "math.exp"} <= called
+
+
+def test_the_compiled_module_is_cached_on_disk_across_processes(tmp_path):
+    """The first process writes the module (named by a hash of its text) and numba's machine
+    code beside it; the next process loads that code instead of compiling."""
+    import os
+    import subprocess
+    import sys
+
+    script = ("from phenom.fastflow import flow_quantities\nfrom phenom.kernels import flow_module\n"
+              "flow_quantities(N=8, L=32, t_max=50.0)\n"
+              "s = flow_module().batch.stats\nprint(sum(s.cache_hits.values()), sum(s.cache_misses.values()))")
+    env = {**os.environ, "PHENOM_CACHE": str(tmp_path)}
+    runs = [subprocess.run([sys.executable, "-c", script], env=env, capture_output=True, text=True, check=True)
+            for _ in range(2)]
+    (hits1, misses1), (hits2, misses2) = (tuple(map(int, r.stdout.split())) for r in runs)
+    assert (hits1, misses1) == (0, 1) and (hits2, misses2) == (1, 0)
+    files = list(tmp_path.glob("phenom_flows_*.py"))
+    assert len(files) == 1 and any((tmp_path / "__pycache__").glob("*.nbi"))
