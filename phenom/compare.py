@@ -95,14 +95,15 @@ def model_flow(N: int, L: int, *, model: str = "time_scales", t_max: float = 2e4
 def flow_transition_times(pairs, lr: float = 1.0, t_max: float = 5000.0,
                           model: str = "mean_field") -> list[float | None]:
     """Cliff times of ``model``'s flow (:data:`MODELS`; the mean-field flow from θ = 0 by
-    default) for each (N, L), one batched solve; None where the flow is still on its plateau at
-    ``t_max``."""
+    default) for each (N, L): compiled, every flow with its own steps (:mod:`phenom.fastflow`,
+    rtol 1e-10); None where the flow is still on its plateau at ``t_max``."""
+    from .fastflow import flow_quantities
+
     pairs = [_validate.pairs(N, L) for N, L in pairs]
     start = _model_start(model, pairs)
-    flows = induction_flow(start["theta0"], N=[p[0] for p in pairs], L=[p[1] for p in pairs], t_max=t_max, lr=lr,
-                           metric=start["metric"])
-    flows = flows if isinstance(flows, list) else [flows]
-    return [traj.cliff() for traj in flows]
+    cliffs = flow_quantities(start["theta0"], N=[p[0] for p in pairs], L=[p[1] for p in pairs], metric=start["metric"],
+                             lr=lr, t_max=t_max, rtol=1e-10, atol=1e-12)["cliff"]
+    return [None if np.isnan(t) else float(t) for t in cliffs]
 
 
 def predicted_step(N: int, L: int, *, D: int | None = None, eps: float = 0.1, lr: float = 0.5,

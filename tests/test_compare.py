@@ -183,7 +183,7 @@ def test_time_constants_are_the_committed_fits():
         assert tuple(entry["reference"]) == (8, 32) == tuple(fits[model]["reference"])
         t = flow_transition_times([(8, 32)], t_max=2e4, model=model)[0]
         assert entry["flow_time"] == pytest.approx(t, rel=1e-8)
-        assert entry["c"] == pytest.approx(t / (entry["lr"] * entry["net_step"]), rel=1e-9)
+        assert entry["c"] == pytest.approx(entry["flow_time"] / (entry["lr"] * entry["net_step"]), rel=1e-9)
         assert entry["c"] == pytest.approx(fits[model]["c"], rel=1e-6)
         assert entry["net_step"] == pytest.approx(fits[model]["reference_net_step"], rel=1e-9)
 
