@@ -1,97 +1,252 @@
-"""Training speed of the two-layer attention network at the reference size, against PyTorch.
+"""Training speed of the two-layer attention network at the reference size, against JAX and PyTorch.
 
-    python benchmarks/bench_network.py [--steps 100]
+    python benchmarks/bench_network.py [--quick]
 
-N = 8 pairs (17 tokens), 128-dimensional tokens (65 positions + D = 63), L = 32 labels, batch
-128, float32, plain SGD, for the linear and the MLP read-out. Reports steps per second of
-phenom's hand-written numpy network (sampling included and excluded) and, where PyTorch is
-installed, of the same network written in PyTorch (autograd, eager mode) in the same process with
-the same thread count, on the same batches; the ratio phenom / PyTorch > 1 means phenom is faster.
+N = 8 pairs (17 tokens), 128-dimensional tokens (65 positions + D = 63), L = 32 labels, batch 128,
+float32, plain SGD, linear read-out. Every measurement runs in a fresh child process (so that one
+setting's memory state cannot leak into another's), each on the same batches (the same seeds):
+
+1. sampling a batch of 128 sequences (``CopyingTask.sample``);
+2. one training step (forward, backward, SGD update) on pre-sampled batches, and with sampling:
+   phenom with and without :func:`phenom._memory.reuse_freed_memory`; the same algebra in JAX
+   (``jax.jit`` of ``value_and_grad`` and the update) and in PyTorch (eager autograd), when
+   installed (``pip install -e '.[bench]'``), with numpy sampling as phenom's;
+3. ``train()`` as a user calls it (its defaults, N = 8, L = 32, lr 0.5) at several step counts:
+   milliseconds per step with sampling and evaluation, and the share of the time spent in
+   evaluation (the held-out set's sampling and every ``metrics`` call), after a two-step run
+   that loads the compiled loops (its time reported as start-up); the fastest of three runs;
+4. peak resident memory of the training process.
+
+Results (machine, versions, each figure, the peers') go to ``benchmarks/results/network.json``.
 """
 
 from __future__ import annotations
 
 import argparse
-import os
+import json
+import resource
+import subprocess
+import sys
 import time
+from pathlib import Path
 
 import numpy as np
 from _machine import machine
 
-from phenom.nets import AttentionNetwork, CopyingTask
-from phenom.nets.optim import SGD
+RESULTS = Path(__file__).parent / "results" / "network.json"
+SIZE = dict(N=8, L=32, D=63, eps=0.1)
+BATCH, LR = 128, 0.5
 
 
-def phenom_steps(task, classifier, batches, lr=0.1) -> float:
-    net = AttentionNetwork.init(task, classifier, seed=0)
-    opt = SGD(lr)
-    params = net.params()
-    net.loss_and_grads(batches[0])  # warm-up
-    start = time.perf_counter()
-    for b in batches:
+def _batches(count: int):
+    from phenom import _rng
+    from phenom.nets import CopyingTask
+
+    task = CopyingTask(**SIZE)
+    rng = _rng.stream(0, "data")
+    return task, [task.sample(BATCH, rng, dtype=np.float32) for _ in range(count)]
+
+
+def _per_step(step, batches, sample=None) -> float:
+    """Milliseconds per step: the best of three passes over ``batches`` (one warm-up step first)."""
+    step(batches[0])
+    best = float("inf")
+    for _ in range(3):
+        start = time.perf_counter()
+        for b in batches:
+            step(sample() if sample else b)
+        best = min(best, (time.perf_counter() - start) / len(batches))
+    return best * 1e3
+
+
+def child_sampling(steps: int) -> dict:
+    from phenom import _memory, _rng
+
+    _memory.reuse_freed_memory()
+    task, _ = _batches(1)
+    rng = _rng.stream(0, "data")
+    return {"sample_ms": _per_step(lambda b: None, [None] * steps, lambda: task.sample(BATCH, rng, dtype=np.float32))}
+
+
+def child_phenom(steps: int, reuse: bool) -> dict:
+    from phenom import _memory, _rng
+    from phenom.nets import AttentionNetwork
+    from phenom.nets.optim import SGD
+
+    if reuse:
+        _memory.reuse_freed_memory()
+    task, batches = _batches(steps)
+    net, opt = AttentionNetwork.init(task, "linear", seed=0), SGD(LR)
+
+    def step(b):
         _, g = net.loss_and_grads(b)
-        opt.step(params, g)
-    return len(batches) / (time.perf_counter() - start)
+        opt.step(net.params(), g)
+
+    rng = _rng.stream(0, "data")
+    return {"step_ms": _per_step(step, batches),
+            "step_with_sampling_ms": _per_step(step, batches, lambda: task.sample(BATCH, rng, dtype=np.float32))}
 
 
-def torch_steps(task, classifier, batches, lr=0.1) -> float | None:
-    try:
-        import torch
-    except ImportError:
-        return None
-    torch.set_num_threads(os.cpu_count() or 1)
-    net = AttentionNetwork.init(task, classifier, seed=0)
+def child_jax(steps: int) -> dict:
+    import jax
+    import jax.numpy as jnp
+
+    from phenom import _rng
+    from phenom.nets import AttentionNetwork
+
+    task, batches = _batches(steps)
+    net = AttentionNetwork.init(task, "linear", seed=0)
+    P = {k: jnp.asarray(v) for k, v in net.weights.items()}
+    T = batches[0].content.shape[1]
+    mask = jnp.tril(jnp.ones((T, T), dtype=bool))
+
+    def loss(P, X, y):  # the same algebra: layer 2 on the target's row only
+        S = (X @ P["Q1"].T) @ jnp.swapaxes(X @ P["K1"].T, 1, 2)
+        A = jax.nn.softmax(jnp.where(mask, S, -jnp.inf), axis=-1)
+        X1 = X + (A @ X) @ P["V1"].T
+        x_t = X1[:, -1]
+        a = jax.nn.softmax(jnp.einsum("ntd,nd->nt", X1 @ P["K2"].T, x_t @ P["Q2"].T), axis=-1)
+        h = x_t + jnp.einsum("nt,ntd->nd", a, X1) @ P["V2"].T
+        logp = jax.nn.log_softmax(h @ P["W"].T)
+        return -jnp.mean(jnp.take_along_axis(logp, y[:, None], axis=1))
+
+    @jax.jit
+    def update(P, X, y):
+        value, g = jax.value_and_grad(loss)(P, X, y)
+        return {k: P[k] - LR * g[k] for k in P}, value
+
+    state = {"P": P}
+
+    def step(b):
+        state["P"], value = update(state["P"], b.tokens, b.answer)
+        value.block_until_ready()
+
+    for b in batches:
+        b.tokens  # the peer needs dense tokens: built (and cached) outside the step's timing
+    rng = _rng.stream(0, "data")
+    return {"step_ms": _per_step(step, batches), "version": jax.__version__,
+            "step_with_sampling_ms": _per_step(step, batches, lambda: task.sample(BATCH, rng, dtype=np.float32))}
+
+
+def child_torch(steps: int) -> dict:
+    import torch
+
+    from phenom import _rng
+    from phenom.nets import AttentionNetwork
+
+    task, batches = _batches(steps)
+    net = AttentionNetwork.init(task, "linear", seed=0)
     P = {k: torch.tensor(v, requires_grad=True) for k, v in net.weights.items()}
-    T = batches[0].tokens.shape[1]
+    T = batches[0].content.shape[1]
     mask = torch.tril(torch.ones(T, T, dtype=torch.bool))
+    for b in batches:
+        b.tokens  # dense tokens, built (and cached) outside the step's timing
 
-    def loss_fn(X, y):
-        S = (X @ P["Q1"].T) @ (X @ P["K1"].T).transpose(1, 2)  # (Q x_i)·(K x_j)
+    def step(b):
+        X, y = torch.from_numpy(b.tokens), torch.from_numpy(b.answer)
+        S = (X @ P["Q1"].T) @ (X @ P["K1"].T).transpose(1, 2)
         A = torch.softmax(S.masked_fill(~mask, float("-inf")), dim=-1)
         X1 = X + (A @ X) @ P["V1"].T
         x_t = X1[:, -1]
-        s = (X1 @ P["K2"].T) @ (P["Q2"] @ x_t.unsqueeze(-1))  # only the target's row
-        a = torch.softmax(s.squeeze(-1), dim=-1)
+        a = torch.softmax(((X1 @ P["K2"].T) @ (P["Q2"] @ x_t.unsqueeze(-1))).squeeze(-1), dim=-1)
         h = x_t + (a.unsqueeze(1) @ X1).squeeze(1) @ P["V2"].T
-        if classifier == "mlp":
-            for k in (1, 2, 3):
-                h = torch.relu(h @ P[f"W{k}"].T + P[f"b{k}"])
-        return torch.nn.functional.cross_entropy(h @ P["W"].T, y)
-
-    data = [(torch.from_numpy(b.tokens), torch.from_numpy(b.answer)) for b in batches]
-    loss_fn(*data[0]).backward()  # warm-up
-    start = time.perf_counter()
-    for X, y in data:
         for p in P.values():
             p.grad = None
-        loss_fn(X, y).backward()
+        torch.nn.functional.cross_entropy(h @ P["W"].T, y).backward()
         with torch.no_grad():
             for p in P.values():
-                p -= lr * p.grad
-    return len(batches) / (time.perf_counter() - start)
+                p -= LR * p.grad
+
+    rng = _rng.stream(0, "data")
+    return {"step_ms": _per_step(step, batches), "version": torch.__version__,
+            "threads": torch.get_num_threads(),
+            "step_with_sampling_ms": _per_step(step, batches, lambda: task.sample(BATCH, rng, dtype=np.float32))}
+
+
+def child_train(steps: int) -> dict:
+    """``train()`` with its defaults; evaluation timed by wrapping the network's ``metrics``
+    and the task's sampling of the evaluation set."""
+    from phenom.nets import AttentionNetwork, CopyingTask, train
+
+    task = CopyingTask(**SIZE)
+    start = time.perf_counter()
+    train(AttentionNetwork.init(task, "linear", seed=1), task, steps=2, lr=LR, progress=False)
+    start_up = time.perf_counter() - start  # loading the compiled loops, first calls
+    best = None
+    for _ in range(3 if steps <= 1000 else 1):  # the fastest of three runs (one for the longest)
+        net = AttentionNetwork.init(task, "linear", seed=0)
+        spent = {"eval": 0.0}
+
+        def timed(fn):
+            def wrapper(*args, **kwargs):
+                start = time.perf_counter()
+                try:
+                    return fn(*args, **kwargs)
+                finally:
+                    spent["eval"] += time.perf_counter() - start
+            return wrapper
+
+        net.metrics = timed(net.metrics)
+        sample = task.sample
+        task.sample = lambda n, rng, **kw: (timed(sample) if n != BATCH else sample)(n, rng, **kw)
+        start = time.perf_counter()
+        hist = train(net, task, steps=steps, lr=LR, progress=False)
+        total = time.perf_counter() - start
+        task.sample = sample
+        run = {"steps": steps, "ms_per_step": total / steps * 1e3, "eval_share": spent["eval"] / total,
+               "evaluations": len(hist.step), "eval_size": hist.config["eval_size"], "start_up_s": start_up}
+        best = run if best is None or run["ms_per_step"] < best["ms_per_step"] else best
+    return {**best, "peak_rss_mib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}
+
+
+def _child(kind: str, *args) -> dict | None:
+    """Run one measurement in a fresh interpreter; None when its framework is not installed."""
+    cmd = [sys.executable, __file__, "--child", kind, *map(str, args)]
+    done = subprocess.run(cmd, capture_output=True, text=True, cwd=Path(__file__).parent)
+    if done.returncode:
+        if "ModuleNotFoundError" in done.stderr:
+            return None
+        raise RuntimeError(f"{kind} failed:\n{done.stderr}")
+    return json.loads(done.stdout.strip().splitlines()[-1])
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--steps", type=int, default=100, help="timed training steps per measurement")
+    parser.add_argument("--quick", action="store_true", help="fewer steps per measurement (a smoke run)")
+    parser.add_argument("--child", nargs="+", help=argparse.SUPPRESS)
     args = parser.parse_args()
-    task = CopyingTask(N=8, L=32, D=63, eps=0.1)
-    rng = np.random.default_rng(0)
-    print(f"machine: {machine()}")
-    start = time.perf_counter()
-    batches = [task.sample(128, rng, dtype=np.float32) for _ in range(args.steps)]
-    per_sample = (time.perf_counter() - start) / args.steps
-    print(f"sampling a batch of 128 sequences: {per_sample * 1e3:.2f} ms")
-    for classifier in ("linear", "mlp"):
-        ours = phenom_steps(task, classifier, batches)
-        with_sampling = 1 / (1 / ours + per_sample)
-        line = f"{classifier:>6} read-out: phenom {ours:6.1f} steps/s ({with_sampling:5.1f} with sampling)"
-        theirs = torch_steps(task, classifier, batches)
-        if theirs is None:
-            line += ", PyTorch not installed"
-        else:
-            line += f", PyTorch eager {theirs:6.1f} steps/s, ratio phenom/PyTorch {ours / theirs:4.2f}"
-        print(line)
+    if args.child:
+        kind, *rest = args.child
+        fn = {"sampling": child_sampling, "phenom": child_phenom, "jax": child_jax, "torch": child_torch,
+              "train": child_train}[kind]
+        values = [int(rest[0])] + [r == "True" for r in rest[1:]]
+        print(json.dumps(fn(*values)))
+        return
+
+    from phenom import _io
+
+    steps = 20 if args.quick else 100
+    result = {"machine": machine(), "versions": _io.provenance(), "size": {**SIZE, "batch_size": BATCH, "lr": LR},
+              "steps_per_measurement": steps}
+    result["sampling"] = _child("sampling", steps)
+    result["phenom"] = _child("phenom", steps, True)
+    result["phenom_without_memory_reuse"] = _child("phenom", steps, False)
+    result["jax"] = _child("jax", steps)
+    result["torch"] = _child("torch", steps)
+    for peer in ("jax", "torch"):
+        if result[peer] is not None:
+            result[f"speedup_vs_{peer}"] = {
+                k: result[peer][k] / result["phenom"][k] for k in ("step_ms", "step_with_sampling_ms")}
+    counts = (10, 100, 1000) if args.quick else (10, 100, 1000, 5000)
+    # Two fresh processes per count, the faster kept: on a shared machine one can land in a busy spell.
+    result["train"] = [min((_child("train", n) for _ in range(2)), key=lambda t: t["ms_per_step"]) for n in counts]
+    if result["jax"] is not None:  # train() with sampling and evaluation against the peer's bare step
+        result["train_speedup_vs_jax"] = {
+            str(t["steps"]): result["jax"]["step_with_sampling_ms"] / t["ms_per_step"] for t in result["train"]}
+    print(json.dumps(result, indent=2))
+    if not args.quick:
+        _io.write_json(RESULTS, result)
+        print(f"wrote {RESULTS}")
 
 
 if __name__ == "__main__":

@@ -15,6 +15,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cached_property
 
 import numpy as np
 
@@ -69,14 +70,19 @@ POSITIONS = 65  # one-hot position slots: 2·32 + 1, enough for N <= 32
 class SequenceBatch:
     """``n`` item–label sequences as network input.
 
-    tokens : (n, 2N+1, P+D)  one-hot position (P slots) then content (D), the target last
+    content : (n, 2N+1, D)   the items, labels and target (the target last)
+    offset : (n,)            each sequence's first position slot: token i sits at slot offset + i
     answer : (n,)            the correct label (0..L−1)
     context_labels : (n, N)  the label of each context pair
     target_pair : (n,)       index of a context pair whose item matches the target's class
                              (−1 when the target's class is absent from the context)
+
+    A token is a one-hot position (P slots) followed by its content: :attr:`tokens` builds
+    that dense (n, 2N+1, P+D) array on first use; the networks read the positions as indices.
     """
 
-    tokens: np.ndarray
+    content: np.ndarray
+    offset: np.ndarray
     answer: np.ndarray
     context_labels: np.ndarray
     target_pair: np.ndarray
@@ -84,19 +90,50 @@ class SequenceBatch:
     def __len__(self) -> int:
         return len(self.answer)
 
+    def rows(self, index) -> "SequenceBatch":
+        """The sequences ``index`` (a slice or index array) as a batch of their own."""
+        return SequenceBatch(self.content[index], self.offset[index], self.answer[index],
+                             self.context_labels[index], self.target_pair[index])
 
-def _positions(n: int, T: int, rng: np.random.Generator, dtype) -> np.ndarray:
-    """One-hot positions, each sequence starting at a random offset."""
-    offset = rng.integers(0, POSITIONS - T + 1, size=n)
-    onehot = np.zeros((n, T, POSITIONS), dtype=dtype)
-    onehot[np.arange(n)[:, None], np.arange(T)[None, :], offset[:, None] + np.arange(T)[None, :]] = 1.0
-    return onehot
+    @property
+    def positions(self) -> np.ndarray:
+        """(n, 2N+1): the position slot of every token."""
+        return self.offset[:, None] + np.arange(self.content.shape[1])
+
+    @cached_property
+    def tokens(self) -> np.ndarray:
+        """(n, 2N+1, P+D): one-hot position, then content."""
+        n, T, D = self.content.shape
+        X = np.zeros((n, T, POSITIONS + D), dtype=self.content.dtype)
+        X[np.arange(n)[:, None], np.arange(T), self.positions] = 1.0
+        X[..., POSITIONS:] = self.content
+        return X
 
 
 def _gauss(rng: np.random.Generator, shape, D: int, dtype=np.float64) -> np.ndarray:
-    """N(0, I/D) draws, generated directly in float32 when asked (about twice as fast)."""
-    dtype = np.float32 if np.dtype(dtype) == np.float32 else np.float64
-    return rng.standard_normal(shape, dtype=dtype) * dtype(1 / np.sqrt(D))
+    """N(0, I/D) draws: numpy's normals in float64, :func:`_box_muller32` in float32."""
+    if np.dtype(dtype) == np.float32:
+        x = _box_muller32(rng, int(np.prod(shape))).reshape(shape)
+    else:
+        x = rng.standard_normal(shape)
+    x *= x.dtype.type(1 / np.sqrt(D))
+    return x
+
+
+def _box_muller32(rng: np.random.Generator, size: int) -> np.ndarray:
+    """``size`` standard normals in float32 by the Box–Muller transform of float32 uniforms:
+    sqrt(−2 log(1 − u)) (cos 2πv, sin 2πv), with numpy's vectorised float32 log, sin and cos,
+    about three times as fast as numpy's float32 normals on the benchmark machine. With 24-bit
+    uniforms the radius stops at sqrt(2 log 2²⁴) = 5.77: the tail beyond (probability 8e-9 per
+    draw) is not produced."""
+    half = (size + 1) // 2
+    u, v = rng.random(half, dtype=np.float32), rng.random(half, dtype=np.float32)
+    radius = np.sqrt(np.float32(-2) * np.log1p(-u))
+    v *= np.float32(2 * np.pi)
+    out = np.empty(2 * half, dtype=np.float32)
+    np.multiply(radius, np.cos(v), out=out[:half])
+    np.multiply(radius, np.sin(v), out=out[half:])
+    return out[:size]
 
 
 def _noisy(means: np.ndarray, eps: float, D: int, rng: np.random.Generator) -> np.ndarray:
@@ -105,16 +142,16 @@ def _noisy(means: np.ndarray, eps: float, D: int, rng: np.random.Generator) -> n
 
 
 def assemble(items: np.ndarray, labels: np.ndarray, target: np.ndarray, label_vectors: np.ndarray,
-             rng: np.random.Generator, dtype=np.float64) -> np.ndarray:
-    """Tokens x1, l1, …, xN, lN, xq: ``items`` (n, N, D), ``labels`` (n, N) indices into
-    ``label_vectors`` (L, D), ``target`` (n, D)."""
+             rng: np.random.Generator, dtype=np.float64) -> tuple[np.ndarray, np.ndarray]:
+    """Content x1, l1, …, xN, lN, xq and each sequence's random position offset: ``items``
+    (n, N, D), ``labels`` (n, N) indices into ``label_vectors`` (L, D), ``target`` (n, D)."""
     n, N, D = items.shape
     T = 2 * N + 1
     content = np.empty((n, T, D), dtype=dtype)
     content[:, 0:-1:2] = items
     content[:, 1:-1:2] = label_vectors[labels]
     content[:, -1] = target
-    return np.concatenate([_positions(n, T, rng, dtype), content], axis=-1)
+    return content, rng.integers(0, POSITIONS - T + 1, size=n)
 
 
 class CopyingTask:
@@ -141,6 +178,7 @@ class CopyingTask:
         self.eps = _validate.nonnegative("eps", eps)
         self.seed = int(seed)
         self.label_vectors = _rng.stream(seed, "task").standard_normal((self.L, self.D)) / np.sqrt(self.D)
+        self._label_vectors32 = self.label_vectors.astype(np.float32)
 
     def __repr__(self) -> str:
         return f"CopyingTask(N={self.N}, L={self.L}, D={self.D}, eps={self.eps:g}, seed={self.seed})"
@@ -154,14 +192,24 @@ class CopyingTask:
         return POSITIONS + self.D
 
     def sample(self, n: int, rng: np.random.Generator, dtype=np.float64) -> SequenceBatch:
+        """``n`` sequences. Each item is marginally N(0, I/D) and only the target's item is
+        correlated with the target (correlation ρ = 1/(1+ε²) in every coordinate), so items are
+        drawn directly and the target as ρ·item + sqrt(1 − ρ²)·ζ, ζ ~ N(0, I/D): exactly the
+        joint law of the class-mean construction above, with half the Gaussian draws."""
         N, L, D = self.N, self.L, self.D
-        means = _gauss(rng, (n, N, D), D, dtype)
-        items = _noisy(means, self.eps, D, rng)
+        items = _gauss(rng, (n, N, D), D, dtype)
         labels = np.argsort(rng.random((n, L)), axis=1)[:, :N]  # N distinct labels each
         pair = rng.integers(0, N, size=n)
-        target = _noisy(means[np.arange(n), pair], self.eps, D, rng)
-        tokens = assemble(items, labels, target, self.label_vectors, rng, dtype)
-        return SequenceBatch(tokens, labels[np.arange(n), pair], labels, pair)
+        rho = 1 / (1 + self.eps**2)
+        target = _gauss(rng, (n, D), D, dtype)
+        target *= target.dtype.type(np.sqrt(1 - rho**2))
+        target += target.dtype.type(rho) * items[np.arange(n), pair]
+        content, offset = assemble(items, labels, target, self._labels(dtype), rng, dtype)
+        return SequenceBatch(content, offset, labels[np.arange(n), pair], labels, pair)
+
+    def _labels(self, dtype) -> np.ndarray:
+        """The label vectors in ``dtype`` (float32 cast once, in ``__init__``)."""
+        return self._label_vectors32 if np.dtype(dtype) == np.float32 else self.label_vectors
 
 
 class ClassificationTask:
@@ -275,10 +323,10 @@ class ClassificationTask:
             answer[rows] = relabel[np.arange(len(rows)), answer[rows]]
         items = _noisy(means, self.eps, D, rng)
         target_item = _noisy(target_mean, self.eps, D, rng)
-        tokens = assemble(items, labels, target_item, self.label_vectors, rng, dtype)
+        content, offset = assemble(items, labels, target_item, self.label_vectors, rng, dtype)
         match = classes == target[:, None]
         pair = np.where(match.any(axis=1), match.argmax(axis=1), -1)
-        return SequenceBatch(tokens, answer, labels, pair)
+        return SequenceBatch(content, offset, answer, labels, pair)
 
     def eval_sets(self, n: int, rng: np.random.Generator, dtype=np.float64) -> dict[str, SequenceBatch]:
         """The three evaluation sets: IC, IC2 and IW (see the class docstring)."""

@@ -26,6 +26,9 @@ def test_copying_task_structure():
     d_match = np.sum((x[:, -1] - x[rows, 2 * b.target_pair]) ** 2, axis=1)
     expected = 2 * 0.2**2 / (1 + 0.2**2)
     assert abs(d_match.mean() - expected) < 4 * d_match.std() / np.sqrt(400)
+    # Every item and the target are N(0, I/D): E|x|² = 1.
+    for norms in (np.sum(x[:, -1] ** 2, axis=1), np.sum(x[:, 0:-1:2] ** 2, axis=2).ravel()):
+        assert abs(norms.mean() - 1) < 4 * norms.std() / np.sqrt(norms.size)
 
 
 def test_bursty_sequences():
@@ -113,3 +116,21 @@ def test_bad_task(kwargs, message):
         CopyingTask(**kwargs)
 
 
+
+
+def test_float32_normals_are_standard_normal():
+    # Box–Muller on float32 uniforms (phenom.tasks._box_muller32) against N(0, 1): Kolmogorov–
+    # Smirnov at the 1% level, the mean, variance and a tail frequency within 4 standard errors.
+    from scipy import stats
+
+    from phenom.tasks import _box_muller32
+
+    n = 1_000_001
+    x = _box_muller32(np.random.default_rng(11), n).astype(np.float64)
+    assert x.dtype == np.float64 and x.shape == (n,)
+    assert stats.kstest(x, "norm").statistic < 1.63 / np.sqrt(n)
+    assert abs(x.mean()) < 4 / np.sqrt(n)
+    assert abs(x.var() - 1) < 4 * np.sqrt(2 / n)
+    tail = 2 * stats.norm.sf(2.5)
+    assert abs(np.mean(np.abs(x) > 2.5) - tail) < 4 * np.sqrt(tail * (1 - tail) / n)
+    assert np.abs(x).max() <= np.sqrt(2 * np.log(2.0**24)) + 1e-6  # the documented truncation

@@ -9,8 +9,14 @@ then a classifier reads the *target* (last) token: a linear read-out (L × d) by
 reference's three ReLU layers of width 128 (a scalar bias each, no residual) and a read-out.
 Only the target's output is needed from layer 2, so layer 2 computes only the target's row, and
 (K x_j)·(Q x_t) is evaluated as x_j · (KᵀQ x_t) and Σ_j a_j V x_j as V(Σ_j a_j x_j): O(T d)
-per sequence instead of O(T d²). Forward and backward are written by hand; the float64 backward
-is checked against finite differences, and training runs in float32.
+per sequence instead of O(T d²). Layer 1's output reaches layer 2 only through products with a
+few vectors per sequence, so it is never formed, and its attention receives a gradient of rank
+at most 3 (see :meth:`AttentionNetwork.forward`). The one-hot position half of every token of a
+:class:`~phenom.tasks.SequenceBatch` is read as an index: its products are gathers and scatters
+(compiled loops in ``_compiled``), and the only matrix products of size n·T × d × d left are
+X Q1ᵀK1 and Σ Xᵀ dS X, each over the content coordinates. Forward and backward are written by
+hand; the float64 backward is checked against finite differences (on batches and on dense
+tokens, which take the general path), and training runs in float32.
 """
 
 from __future__ import annotations
@@ -19,13 +25,17 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from .. import _rng, _validate
+from .. import _rng
+from ..tasks import POSITIONS
+from ._compiled import (add_gathered_positions, add_position_blocks, add_position_rows, causal_softmax,
+                        scatter_positions, softmax_backward)
 
 __all__ = ["AttentionNetwork", "CLASSIFIERS"]
 
 CLASSIFIERS = ("linear", "mlp")
 HIDDEN = 128
 ATTENTION = ("Q1", "K1", "V1", "Q2", "K2", "V2")
+EVAL_CHUNK = 512  # sequences per forward pass in :meth:`AttentionNetwork.metrics`
 
 
 def _mm(X: np.ndarray, M: np.ndarray) -> np.ndarray:
@@ -42,6 +52,95 @@ def _softmax(s: np.ndarray, axis: int = -1) -> np.ndarray:
     s = s - np.max(s, axis=axis, keepdims=True)
     e = np.exp(s)
     return e / np.sum(e, axis=axis, keepdims=True)
+
+
+class _Dense:
+    """Tokens X (n, T, d) as an array: the general case (any input, e.g. a hand-built one).
+    Vectors per sequence are rows: ``V`` (n, k, d), weights ``W`` (n, k, T)."""
+
+    def __init__(self, X: np.ndarray):
+        self.X = X
+
+    def right(self, M):  # X M, token by token
+        return _mm(self.X, M)
+
+    def attention(self, U):  # causal softmax over j <= i of U_i · x_j, within each sequence
+        S = U @ np.swapaxes(self.X, 1, 2)
+        T = S.shape[1]
+        S[:, ~np.tril(np.ones((T, T), dtype=bool))] = -np.inf
+        return _softmax(S)
+
+    def dot(self, V):  # (n, T, k): x_j · v_c
+        return self.X @ np.swapaxes(V, 1, 2)
+
+    def weighted(self, W):  # (n, k, d): Σ_j W_cj x_j
+        return W @ self.X
+
+    def last(self):  # (n, d): the target token
+        return self.X[:, -1]
+
+    def sandwich(self, dS):  # Σ over sequences of Xᵀ dS X
+        return _gram(self.X, dS @ self.X)
+
+
+class _OneHotPositions:
+    """Tokens [e_{p_i} | c_i] of a :class:`~phenom.tasks.SequenceBatch`: a one-hot position
+    p_i = offset + i in the first P coordinates, then the content. Every product with the
+    one-hot half is a gather or a scatter of rows (compiled loops), not a matrix product: the
+    content is D of the d = P + D coordinates."""
+
+    def __init__(self, offset: np.ndarray, content: np.ndarray):
+        self.offset, self.C, self.P = np.ascontiguousarray(offset, dtype=np.int64), content, POSITIONS
+        self.pos = self.offset[:, None] + np.arange(content.shape[1])
+
+    def right(self, M):
+        out = _mm(self.C, M[self.P:])
+        out += M[self.pos]
+        return out
+
+    def attention(self, U):
+        S = U[..., self.P:] @ np.swapaxes(self.C, 1, 2)
+        causal_softmax(S, U, self.offset)
+        return S
+
+    def dot(self, V):
+        out = self.C @ np.swapaxes(V[..., self.P:], 1, 2)
+        add_gathered_positions(out, np.ascontiguousarray(V), self.offset)
+        return out
+
+    def weighted(self, W):
+        W = np.ascontiguousarray(W)
+        out = np.zeros((*W.shape[:2], self.P + self.C.shape[2]), dtype=W.dtype)
+        out[..., self.P:] = W @ self.C
+        scatter_positions(out, W, self.offset)
+        return out
+
+    def last(self):
+        out = np.zeros((len(self.C), self.P + self.C.shape[2]), dtype=self.C.dtype)
+        out[:, self.P:] = self.C[:, -1]
+        out[np.arange(len(self.C)), self.pos[:, -1]] = 1
+        return out
+
+    def sandwich(self, dS):
+        # Blocks of Σ Xᵀ dS X over [positions | content]: content–content Σ Cᵀ (dS C), the mixed
+        # blocks as (dS C) and (dSᵀ C) rows scattered to positions, and dS itself scattered.
+        P, D = self.P, self.C.shape[2]
+        dSC, dStC = dS @ self.C, np.swapaxes(dS, 1, 2) @ self.C
+        out = np.zeros((P + D, P + D), dtype=dS.dtype)
+        out[P:, P:] = _gram(self.C, dSC)
+        add_position_rows(out[:P, P:], self.offset, dSC)
+        cp = np.zeros((P, D), dtype=dS.dtype)
+        add_position_rows(cp, self.offset, dStC)
+        out[P:, :P] = cp.T
+        add_position_blocks(out[:P, :P], dS, self.offset)
+        return out
+
+
+def _tokens(X, dtype):
+    """The token algebra for an input: a SequenceBatch (positions as indices) or an array."""
+    if hasattr(X, "content"):
+        return _OneHotPositions(X.offset, X.content.astype(dtype, copy=False))
+    return _Dense(np.asarray(X).astype(dtype, copy=False))
 
 
 @dataclass
@@ -102,33 +201,39 @@ class AttentionNetwork:
 
     # -- forward ------------------------------------------------------------------------------
 
-    def forward(self, X: np.ndarray, ablate: str | None = None):
-        """Logits (n, L) for tokens X (n, T, d), and the cache for :meth:`backward`.
+    def forward(self, X, ablate: str | None = None):
+        """Logits (n, L) for tokens ``X`` and the cache for :meth:`backward`.
 
-        ``ablate`` = ``"layer1"`` or ``"layer2"`` removes that head's contribution to the
-        residual stream.
+        ``X`` is a :class:`~phenom.tasks.SequenceBatch` (its one-hot positions are read as
+        indices) or an array (n, T, d) of any tokens. ``ablate`` = ``"layer1"`` or ``"layer2"``
+        removes that head's contribution to the residual stream.
+
+        Layer 1's output X1 = X + A X V1ᵀ is never formed: layer 2 reads it only through the
+        target's row x_t, the scores X1 r and the mixture X1ᵀ a2, and each of those is a product of
+        A with a vector (e.g. X1 r = X r + A X (V1ᵀ r)).
         """
         if ablate not in (None, "layer1", "layer2"):
             raise ValueError(f"ablate must be None, 'layer1' or 'layer2', got {ablate!r}")
         p = self.weights
-        X = X.astype(self.dtype, copy=False)
-        n, T, d = X.shape
-        # Layer 1, every token: S_ij = x_iᵀ Q1ᵀK1 x_j over j <= i.
-        G1 = p["Q1"].T @ p["K1"]
-        S = _mm(X, G1) @ np.swapaxes(X, 1, 2)
-        S = np.where(np.tril(np.ones((T, T), dtype=bool)), S, -np.inf)
-        A1 = _softmax(S)
-        Y = A1 @ X
-        X1 = X if ablate == "layer1" else X + _mm(Y, p["V1"].T)
-        # Layer 2, the target (last) token only: s_j = x_j · (Q2ᵀK2)ᵀ... = x_tᵀ Q2ᵀK2 x_j.
-        x_t = X1[:, -1]
+        tok = _tokens(X, self.dtype)
+        layer1 = ablate != "layer1"
+        # Layer 1, every token: A_ij = softmax_{j<=i}(x_iᵀ Q1ᵀK1 x_j).
+        A1 = tok.attention(tok.right(p["Q1"].T @ p["K1"]))
+        y = tok.weighted(A1[:, -1:])[:, 0]  # Σ_j A_tj x_j
+        x_t = tok.last() + (y @ p["V1"].T if layer1 else 0)
+        # Layer 2, the target only: s_j = x1_j · r with r = (Q2ᵀK2)ᵀ x_t.
         G2 = p["Q2"].T @ p["K2"]
         r = x_t @ G2
-        a2 = _softmax((X1 @ r[:, :, None])[..., 0])
-        m = (a2[:, None, :] @ X1)[:, 0]
+        q = r @ p["V1"]  # V1ᵀ r
+        Xrq = tok.dot(np.stack([r, q], axis=1))  # (n, T, 2): X r, X q
+        s = Xrq[..., 0] + ((A1 @ Xrq[..., 1:])[..., 0] if layer1 else 0)
+        a2 = _softmax(s)
+        w = (a2[:, None, :] @ A1)[:, 0]  # Aᵀ a2
+        M = tok.weighted(np.stack([a2, w], axis=1))  # Xᵀ a2, Xᵀ w
+        m = M[:, 0] + (M[:, 1] @ p["V1"].T if layer1 else 0)  # x1ᵀ a2 summed over tokens
         h = x_t + (0 if ablate == "layer2" else m @ p["V2"].T)
-        cache = {"X": X, "G1": G1, "A1": A1, "Y": Y, "X1": X1, "G2": G2, "r": r, "a2": a2, "m": m, "h": h,
-                 "ablate": ablate}
+        cache = {"tokens": tok, "A1": A1, "y": y, "x_t": x_t, "G2": G2, "r": r, "Xq": Xrq[..., 1], "a2": a2,
+                 "Xw": M[:, 1], "m": m, "h": h, "ablate": ablate}
         z = h
         if self.classifier == "mlp":
             for k in (1, 2, 3):
@@ -141,7 +246,8 @@ class AttentionNetwork:
     # -- backward -----------------------------------------------------------------------------
 
     def backward(self, dlogits: np.ndarray, cache) -> dict[str, np.ndarray]:
-        """Gradients of a loss with ∂loss/∂logits = ``dlogits`` (n, L)."""
+        """Gradients of a loss with ∂loss/∂logits = ``dlogits`` (n, L), through the forward's
+        vector form: layer 1's attention receives a gradient of rank at most 3 per sequence."""
         p = self.weights
         g = {}
         g["W"] = dlogits.T @ cache["z"]
@@ -153,34 +259,44 @@ class AttentionNetwork:
                 g[f"b{k}"] = np.asarray(dpre.sum(), dtype=dpre.dtype)
                 dz = dpre @ p[f"W{k}"]
         dh = dz
-        X, X1, A1, a2, r, m = (cache[k] for k in ("X", "X1", "A1", "a2", "r", "m"))
-        # Layer 2 (target row).
-        dX1 = np.zeros_like(X1)
-        dx_t = dh.copy()
+        tok, A1, a2, r = (cache[k] for k in ("tokens", "A1", "a2", "r"))
+        layer1 = cache["ablate"] != "layer1"
+        V1 = p["V1"]
+        gV1 = np.zeros_like(V1)
+        dx_t = dh
+        n, T = a2.shape
+        dA = np.zeros_like(A1) if layer1 else None
         if cache["ablate"] != "layer2":
-            g["V2"] = dh.T @ m
+            # h = x_t + V2 m, m = Xᵀ a2 + V1 Xᵀ w, w = Aᵀ a2.
+            g["V2"] = dh.T @ cache["m"]
             dm = dh @ p["V2"]
-            da = (X1 @ dm[:, :, None])[..., 0]
-            dX1 += a2[:, :, None] * dm[:, None, :]
-            ds = a2 * (da - np.sum(a2 * da, axis=1, keepdims=True))
-            dX1 += ds[:, :, None] * r[:, None, :]
-            dr = (ds[:, None, :] @ X1)[:, 0]
-            dG2 = X1[:, -1].T @ dr
-            dx_t += dr @ cache["G2"].T
+            dmw = tok.dot(np.stack([dm, dm @ V1], axis=1))  # (n, T, 2): ∂/∂a2 via Xᵀa2, ∂/∂w
+            da2 = dmw[..., 0]
+            if layer1:
+                gV1 += dm.T @ cache["Xw"]
+                da2 = da2 + (A1 @ dmw[..., 1:])[..., 0]
+                dA += a2[:, :, None] * dmw[:, None, :, 1]
+            # a2 = softmax(s), s = X r + A X q with q = V1ᵀ r, r = G2ᵀ x_t.
+            ds = a2 * (da2 - np.sum(a2 * da2, axis=1, keepdims=True))
+            back = tok.weighted(np.stack([ds, (ds[:, None, :] @ A1)[:, 0]], axis=1))  # Xᵀ ds, Xᵀ Aᵀ ds
+            dr = back[:, 0]
+            if layer1:
+                dA += ds[:, :, None] * cache["Xq"][:, None, :]
+                dq = back[:, 1]
+                dr = dr + dq @ V1.T
+                gV1 += r.T @ dq
+            dG2 = cache["x_t"].T @ dr
+            dx_t = dh + dr @ cache["G2"].T
             g["Q2"], g["K2"] = p["K2"] @ dG2.T, p["Q2"] @ dG2
         else:
             g["V2"] = g["Q2"] = g["K2"] = np.zeros_like(p["V2"])
-        dX1[:, -1] += dx_t
-        # Layer 1 (every token).
-        # The input tokens are data, not parameters: no gradient flows into X itself.
-        if cache["ablate"] != "layer1":
-            Y = cache["Y"]
-            g["V1"] = _gram(dX1, Y)
-            dY = _mm(dX1, p["V1"])
-            dA = dY @ np.swapaxes(X, 1, 2)
-            dS = A1 * (dA - np.sum(A1 * dA, axis=2, keepdims=True))
-            dG1 = _gram(X, dS @ X)
-            g["Q1"], g["K1"] = p["K1"] @ dG1.T, p["Q1"] @ dG1
+        # x_t = x_T + V1 y, y = Xᵀ A_t. The input tokens are data: no gradient flows into X.
+        if layer1:
+            gV1 += dx_t.T @ cache["y"]
+            dA[:, -1] += tok.dot((dx_t @ V1)[:, None, :])[..., 0]
+            softmax_backward(A1, dA)  # dA becomes the gradient of the scores
+            dG1 = tok.sandwich(dA)  # Σ Xᵀ dS X
+            g["V1"], g["Q1"], g["K1"] = gV1, p["K1"] @ dG1.T, p["Q1"] @ dG1
         else:
             g["V1"] = g["Q1"] = g["K1"] = np.zeros_like(p["V1"])
         return g
@@ -189,7 +305,7 @@ class AttentionNetwork:
 
     def loss_and_grads(self, batch) -> tuple[float, dict[str, np.ndarray]]:
         """Mean cross-entropy of the correct label on ``batch`` and its gradients."""
-        logits, cache = self.forward(batch.tokens)
+        logits, cache = self.forward(batch)
         n = len(logits)
         probs = _softmax(logits)
         loss = -np.mean(np.log(np.maximum(probs[np.arange(n), batch.answer], np.finfo(probs.dtype).tiny)))
@@ -201,5 +317,9 @@ class AttentionNetwork:
         """Held-out loss, ICL accuracy, CLA, ILA1, TILA2 and the effective β, α, ξ."""
         from .measures import progress_measures
 
-        logits, cache = self.forward(batch.tokens, ablate=ablate)
-        return progress_measures(logits.astype(np.float64), cache, batch, task)
+        # In chunks: a forward pass over thousands of sequences at once runs out of cache.
+        parts = [self.forward(batch.rows(slice(i, i + EVAL_CHUNK)), ablate=ablate)
+                 for i in range(0, len(batch), EVAL_CHUNK)]
+        logits = np.concatenate([logits for logits, _ in parts]).astype(np.float64)
+        cache = {k: np.concatenate([c[k] for _, c in parts]) for k in ("A1", "a2")}
+        return progress_measures(logits, cache, batch, task)

@@ -16,10 +16,20 @@ from pathlib import Path
 
 import numpy as np
 
-from .. import _io, _rng, _validate
+from .. import _io, _memory, _rng, _validate
 from .optim import make_optimizer
 
-__all__ = ["History", "train"]
+__all__ = ["History", "train", "DEFAULT_EVAL_SIZE", "EVAL_SHARE", "MIN_EVAL_EVERY"]
+
+DEFAULT_EVAL_SIZE = 4096
+"""Held-out sequences per evaluation when the run is long enough to afford them."""
+
+EVAL_SHARE = 6
+"""By default the evaluations together see at most 1/EVAL_SHARE as many sequences as training."""
+
+MIN_EVAL_EVERY = 10
+"""The default evaluation interval is never shorter: an evaluation of any size has a fixed cost of
+about a quarter of a training step at the reference size."""
 
 
 @dataclass
@@ -129,7 +139,7 @@ def train(
     seed: int = 0,
     eval_seed: int | None = None,
     eval_every: int | None = None,
-    eval_size: int = 4096,
+    eval_size: int | None = None,
     weight_decay: float = 0.0,
     schedule: str = "constant",
     clip_norm: float | None = None,
@@ -141,8 +151,12 @@ def train(
 ) -> History:
     """Train ``net`` in place on fresh batches of ``task`` and return its History.
 
-    ``eval_every`` defaults to steps/100; the evaluation set (``eval_size`` sequences from
-    ``eval_seed``, default ``seed + 1``) is drawn once and reused, so curves are comparable.
+    ``eval_every`` defaults to steps/100 (at least :data:`MIN_EVAL_EVERY`); the evaluation set
+    (``eval_size`` sequences from ``eval_seed``, default ``seed + 1``) is drawn once and reused,
+    so curves are comparable. ``eval_size`` defaults to 4096, or fewer in a short run: the
+    evaluations together see at most a sixth as many sequences as training does (a sequence's
+    forward pass costs about a third of its training step, so default evaluation stays under a
+    tenth of the time; benchmarks/bench_network.py measures it).
     ``schedule`` is ``"constant"`` or ``"cosine"`` (lr → 0 at the last step); ``clip_norm``
     rescales a gradient whose global norm exceeds it (deep linear attention has heavy-tailed
     gradients: its output is a high-degree polynomial of Gaussian data).
@@ -155,6 +169,7 @@ def train(
     ``stop_when(history)`` is asked after every evaluation; training ends early when it returns
     True (e.g. once the transition is over, in a sweep that only needs its time).
     """
+    _memory.reuse_freed_memory()  # a step frees and reallocates the same arrays: keep them
     run = _checked(steps=steps, lr=lr, batch_size=batch_size, seed=seed, eval_seed=eval_seed,
                    eval_every=eval_every, eval_size=eval_size, weight_decay=weight_decay,
                    clip_norm=clip_norm, checkpoint_every=checkpoint_every)
@@ -181,13 +196,18 @@ def _checked(*, steps, lr, batch_size, seed, eval_seed, eval_every, eval_size, w
     """:func:`train`'s numeric arguments, validated, with their defaults filled in."""
     steps = _validate.count("steps", steps)
     seed = _validate.count("seed", seed, minimum=0)
+    batch_size = _validate.count("batch_size", batch_size)
+    eval_every = _validate.count("eval_every", max(MIN_EVAL_EVERY, steps // 100) if eval_every is None else eval_every)
+    if eval_size is None:
+        evaluations = steps // eval_every + 1 + (steps % eval_every > 0)
+        eval_size = max(1, min(DEFAULT_EVAL_SIZE, steps * batch_size // (EVAL_SHARE * evaluations)))
     return {
         "steps": steps,
         "lr": _validate.positive("lr", lr),
-        "batch_size": _validate.count("batch_size", batch_size),
+        "batch_size": batch_size,
         "seed": seed,
         "eval_seed": seed + 1 if eval_seed is None else _validate.count("eval_seed", eval_seed, minimum=0),
-        "eval_every": _validate.count("eval_every", max(1, steps // 100) if eval_every is None else eval_every),
+        "eval_every": eval_every,
         "eval_size": _validate.count("eval_size", eval_size),
         "weight_decay": _validate.nonnegative("weight_decay", weight_decay),
         "clip_norm": None if clip_norm is None else _validate.positive("clip_norm", clip_norm),

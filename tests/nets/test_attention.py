@@ -51,6 +51,29 @@ def test_backward_matches_finite_differences_for_every_parameter(classifier):
         p[...] = base
 
 
+@pytest.mark.parametrize("ablate", ["layer1", "layer2"])
+def test_ablated_backward_matches_finite_differences(ablate):
+    # f(w) = Σ c ⊙ logits(w) with a head removed: its gradient is backward(c).
+    task = CopyingTask(N=3, L=6, D=8, eps=0.1)
+    batch = task.sample(5, np.random.default_rng(6))
+    net = AttentionNetwork.init(task, "linear", seed=2, dtype=np.float64)
+    c = np.random.default_rng(7).standard_normal((5, 6))
+    logits, cache = net.forward(batch, ablate=ablate)
+    grads = net.backward(c, cache)
+    rng = np.random.default_rng(8)
+    for name, p in net.weights.items():
+        v, base = rng.standard_normal(p.shape), p.copy()
+
+        def f(h):
+            p[...] = base + h * v
+            return float(np.sum(c * net.forward(batch, ablate=ablate)[0]))
+
+        fd = _richardson(f, 1e-4)
+        p[...] = base
+        analytic = float(np.sum(grads[name] * v))
+        assert abs(fd - analytic) <= 1e-7 * max(1.0, abs(analytic)), (name, fd, analytic)
+
+
 def test_float32_network_matches_float64():
     task = CopyingTask(N=4, L=8, D=16)
     batch = task.sample(16, np.random.default_rng(3))
@@ -92,6 +115,26 @@ def test_forward_equals_the_full_architecture(classifier):
     X = task.sample(6, np.random.default_rng(1)).tokens
     np.testing.assert_allclose(net.forward(X)[0], _reference_forward(net.weights, X, classifier), rtol=1e-12, atol=1e-12)
 
+
+
+@pytest.mark.parametrize("classifier", ["linear", "mlp"])
+@pytest.mark.parametrize("ablate", [None, "layer1", "layer2"])
+def test_positions_read_as_indices_equal_the_dense_tokens(classifier, ablate):
+    # A SequenceBatch's one-hot positions are gathered and scattered, not multiplied; the dense
+    # tokens go through matrix products. Same logits and gradients in float64.
+    task = CopyingTask(N=5, L=9, D=12)
+    net = AttentionNetwork.init(task, classifier, seed=3, dtype=np.float64)
+    for name in ("Q1", "K1", "Q2", "K2"):
+        net.weights[name] *= 2
+    batch = task.sample(7, np.random.default_rng(4))
+    (fast, fast_cache), (dense, dense_cache) = (net.forward(x, ablate=ablate) for x in (batch, batch.tokens))
+    np.testing.assert_allclose(fast, dense, rtol=1e-12, atol=1e-12)
+    np.testing.assert_allclose(fast, _reference_forward(net.weights, batch.tokens, classifier) if ablate is None
+                               else dense, rtol=1e-12, atol=1e-12)
+    dlogits = np.random.default_rng(5).standard_normal(fast.shape)
+    g_fast, g_dense = net.backward(dlogits, fast_cache), net.backward(dlogits, dense_cache)
+    for name in g_dense:
+        np.testing.assert_allclose(g_fast[name], g_dense[name], rtol=1e-11, atol=1e-12 * np.abs(g_dense[name]).max())
 
 
 @pytest.fixture(scope="module")

@@ -60,3 +60,21 @@ def test_unreadable_checkpoint_is_named(tmp_path):
     bad.write_bytes(b"not a checkpoint")
     with pytest.raises(ValueError, match="^checkpoint .*broken.npz cannot be read"):
         train(AttentionNetwork.init(task), task, steps=2, lr=0.1, checkpoint=bad, resume=True)
+
+
+@pytest.mark.parametrize("steps, batch_size, every, size", [
+    (1, 128, 10, 10),           # evaluations at 0 and 1: 128 // (6·2)
+    (100, 128, 10, 193),        # 11 evaluations: 12800 // (6·11)
+    (10_000, 128, 100, 2112),   # 101 evaluations: 1280000 // (6·101)
+    (100_000, 128, 1000, 4096),  # capped
+    (3, 1, 10, 1),              # at least one sequence
+])
+def test_default_evaluation_sees_a_sixth_of_the_training_sequences(steps, batch_size, every, size):
+    from phenom.nets.training import _checked
+
+    run = _checked(steps=steps, lr=0.1, batch_size=batch_size, seed=0, eval_seed=None, eval_every=None,
+                   eval_size=None, weight_decay=0.0, clip_norm=None, checkpoint_every=None)
+    assert (run["eval_every"], run["eval_size"]) == (every, size)
+    explicit = _checked(steps=steps, lr=0.1, batch_size=batch_size, seed=0, eval_seed=None, eval_every=7,
+                        eval_size=33, weight_decay=0.0, clip_norm=None, checkpoint_every=None)
+    assert (explicit["eval_every"], explicit["eval_size"]) == (7, 33)
