@@ -6,7 +6,7 @@ import numbers
 
 import numpy as np
 
-__all__ = ["count", "positive", "nonnegative", "probability", "finite_array", "pairs", "spd_matrix"]
+__all__ = ["count", "integers", "positive", "nonnegative", "probability", "finite_array", "pairs", "spd_matrix"]
 
 
 def count(name: str, value, *, minimum: int = 1, bound: str | None = None) -> int:
@@ -25,6 +25,18 @@ def count(name: str, value, *, minimum: int = 1, bound: str | None = None) -> in
     if bad:
         raise ValueError(f"{name} must be an integer >= {bound}, got {value!r}")
     return int(value)
+
+
+def integers(name: str, value, *, minimum: int = 1) -> np.ndarray:
+    """An integer or a non-empty array of integers, each ``>= minimum`` (integral floats accepted)."""
+    arr = np.asarray(value)
+    message = f"{name} must be an integer >= {minimum} or a non-empty array of them, got {value!r}"
+    if arr.size == 0 or arr.dtype.kind not in "iuf":
+        raise ValueError(message)
+    flat = arr.astype(float)
+    if not np.all(np.isfinite(flat) & (flat == np.round(flat)) & (flat >= minimum) & (flat < 2.0**62)):
+        raise ValueError(message)
+    return arr.astype(np.int64)
 
 
 def pairs(N, L) -> tuple[int, int]:

@@ -22,6 +22,8 @@ __all__ = ["main", "COMMANDS"]
 COMMANDS = {
     "flow": ("gradient flow of the beta, alpha, xi model: loss, parameters, accuracy", ["induction_flow"]),
     "landscape": ("loss slices through the cliff with the flow's path", ["induction_landscape"]),
+    "phase": ("the flow's transition time over N and L, the start and the GD rate, against its asymptotic formula",
+              ["phase"]),
     "minimal": ("the exact minimal network against the mean-field model", ["minimal_vs_mean_field"]),
     "train": ("train the two-layer attention network, with L = N controls", ["network_training"]),
     "ablate": ("train (or reuse the identical run) and remove each attention head", ["network_ablation"]),
@@ -102,11 +104,26 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--out", default=None, help="folder (default figures/, or figures/quick/ with --quick)")
     p.add_argument("--quick", action="store_true", help="coarser grids and shorter runs, same settings")
     p.add_argument("--only", nargs="+", metavar="FIGURE", help="make just these figures (names as in the manifest)")
+    p.add_argument("--workers", type=_workers, default=None,
+                   help="figures made side by side (default: one per core; 1: one after another)")
 
     p = sub.add_parser("draw", help="redraw figures from their saved results, computing nothing")
     p.add_argument("names", nargs="*", metavar="FIGURE", help="figures to redraw (default: all with results in --out)")
     p.add_argument("--out", default="figures", help="folder holding the results (default figures/)")
     return parser
+
+
+def _workers(text: str) -> int:
+    """--workers: an integer from 1 to 64 (argparse turns the ValueError into a one-line error)."""
+    from . import _validate
+
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"must be an integer from 1 to 64, got {text!r}") from None
+    if not (value.is_integer() and 1 <= value <= 64):
+        raise argparse.ArgumentTypeError(f"must be an integer from 1 to 64, got {text!r}")
+    return _validate.count("workers", value)
 
 
 def _settings(args: argparse.Namespace) -> list:
@@ -129,7 +146,7 @@ def _run(args: argparse.Namespace) -> None:
     from . import figures
 
     if args.command == "reproduce":
-        figures.reproduce(args.out, quick=args.quick, only=args.only)
+        figures.reproduce(args.out, quick=args.quick, only=args.only, workers=args.workers)
     elif args.command == "draw":
         figures.draw(args.names or None, args.out)
     else:

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Iterable
+from concurrent.futures import FIRST_COMPLETED, wait
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -39,6 +40,15 @@ class FigureError(RuntimeError):
         super().__init__(f"{name} ({stage}): {type(error).__name__}: {message}")
         self.name, self.stage, self.error = name, stage, error
 
+    def __reduce__(self):  # from a worker process: the message survives, the original error as text
+        return _figure_error, (self.name, self.stage, type(self.error).__name__, " ".join(str(self.error).split()))
+
+
+def _figure_error(name: str, stage: str, kind: str, message: str) -> FigureError:
+    error = FigureError(name, stage, RuntimeError(message))
+    error.args = (f"{name} ({stage}): {kind}: {message}",)
+    return error
+
 
 @dataclass(frozen=True)
 class Figure:
@@ -57,6 +67,7 @@ class Figure:
 FIGURES: dict[str, Figure] = {f.name: f for f in [
     Figure("induction_flow", S.FlowSetting, ji.flow, plots.flow_figure, ji.flow_tables),
     Figure("induction_landscape", S.LandscapeSetting, ji.landscape, plots.landscape_figure),
+    Figure("phase", S.PhaseSetting, ji.phase, plots.phase_figure),
     Figure("lsa_landscape", S.LinearLandscapeSetting, jl.landscape, plots.lsa_landscape_figure),
     Figure("lsa_learning_curves", S.LearningCurvesSetting, jl.learning_curves, plots.lsa_curves_figure),
     Figure("lsa_preconditioner", S.PreconditionerSetting, jl.preconditioner, plots.lsa_preconditioner_figure),
@@ -96,9 +107,11 @@ def _stage(name: str, stage: str, fn, *args):
         raise FigureError(name, stage, err) from err
 
 
-def make(name: str, setting: S.Setting | None = None, out: str | Path = "figures", *, quick: bool = False) -> dict:
-    """Compute, save and draw figure ``name`` into ``out``; update ``out/manifest.json``; return
-    the manifest entry. ``setting`` defaults to the figure's default (``quick``: its quick one)."""
+def make(name: str, setting: S.Setting | None = None, out: str | Path = "figures", *, quick: bool = False,
+         manifest: bool = True) -> dict:
+    """Compute, save and draw figure ``name`` into ``out``; update ``out/manifest.json`` (unless
+    ``manifest`` is False: the caller records the entry); return the manifest entry. ``setting``
+    defaults to the figure's default (``quick``: its quick one)."""
     figure = _figure(name)
     setting = default_setting(name, quick=quick) if setting is None else setting
     if not isinstance(setting, figure.setting):
@@ -119,7 +132,8 @@ def make(name: str, setting: S.Setting | None = None, out: str | Path = "figures
     entry = {"files": files + side_files, "setting": record["setting"], "digest": record["digest"],
              "seeds": record["seeds"], "inputs": list(figure.inputs), "versions": record["versions"],
              "wall_time_s": round(time.perf_counter() - started, 3)}
-    _io.update_manifest(out / "manifest.json", name, entry)
+    if manifest:
+        _io.update_manifest(out / "manifest.json", name, entry)
     return entry
 
 
@@ -160,11 +174,35 @@ def _manifest_entry(out: Path, name: str) -> dict:
     return _io.read_json(path).get(name, {"files": [f"{name}.png", f"{name}.json"]})
 
 
+def _last_wall_times(path: Path) -> dict[str, float]:
+    """Each figure's wall time in an earlier manifest (none if there is no readable one)."""
+    try:
+        manifest = _io.read_json(path)
+    except (OSError, ValueError):
+        return {}
+    return {n: float(e["wall_time_s"]) for n, e in manifest.items() if isinstance(e, dict) and "wall_time_s" in e}
+
+
+def _make_unrecorded(name: str, setting: S.Setting, out: Path) -> dict:
+    """:func:`make` without the manifest update, for a worker process (the parent records it)."""
+    return make(name, setting, out, manifest=False)
+
+
 def reproduce(out: str | Path | None = None, *, quick: bool = False, only: Iterable[str] | None = None,
-              log=print) -> dict:
+              workers: int | None = None, log=print) -> dict:
     """Make every figure (or those in ``only``) at its default setting (``quick``: reduced) into
     ``out``: ``figures/`` for the committed full-size figures, ``figures/quick/`` with ``quick``
-    (so a quick run never overwrites them). Returns the manifest entries made."""
+    (so a quick run never overwrites them). Returns the manifest entries made.
+
+    Figures are independent computations, most of them single-threaded, so they run side by side
+    on ``workers`` fresh processes (default: one per core; each limits its BLAS threads to
+    cores // workers, as sweeps do), the slowest first (by the wall times of ``out``'s manifest, if
+    any); a figure that reads others' results starts once they are saved. This process writes
+    each figure's manifest entry as it finishes, so an interrupted run keeps every finished
+    figure. ``workers=1`` makes them one after another in this process. The first failure stops
+    what has not started and is raised once the running figures have finished."""
+    from .sweep import local_pool
+
     out = Path(out if out is not None else ("figures/quick" if quick else "figures"))
     names = list(FIGURES)
     if only is not None:
@@ -173,9 +211,44 @@ def reproduce(out: str | Path | None = None, *, quick: bool = False, only: Itera
         if unknown:
             raise ValueError(f"only must name figures among {names}, got {unknown}")
         names = [n for n in names if n in only]
+    settings = {n: default_setting(n, quick=quick) for n in names}
     done = {}
-    for name in names:
-        entry = make(name, default_setting(name, quick=quick), out)
+
+    def record(name: str, entry: dict) -> None:
+        _io.update_manifest(out / "manifest.json", name, entry)
         log(f"wrote {out / entry['files'][0]}  ({entry['wall_time_s']:.1f} s)")
         done[name] = entry
+
+    if workers == 1:
+        for name in names:
+            record(name, _make_unrecorded(name, settings[name], out))
+        return done
+    cost = _last_wall_times(out / "manifest.json")
+    waiting = {n: [i for i in FIGURES[n].inputs if i in names] for n in names}
+    ready = sorted((n for n in names if not waiting[n]), key=lambda n: -cost.get(n, 0.0))
+    failures = []
+    with local_pool(workers, start="spawn") as pool:  # fresh interpreters: fork after numba's threads is unsafe
+        running = {pool.submit(_make_unrecorded, n, settings[n], out): n for n in ready}
+        try:
+            while running:
+                finished, _ = wait(running, return_when=FIRST_COMPLETED)
+                for future in finished:
+                    name = running.pop(future)
+                    try:
+                        record(name, future.result())
+                    except FigureError as err:
+                        failures.append(err)
+                        continue
+                    if failures:
+                        continue
+                    for later in names:
+                        if name in waiting[later]:
+                            waiting[later].remove(name)
+                            if not waiting[later] and later not in done:
+                                running[pool.submit(_make_unrecorded, later, settings[later], out)] = later
+        except BaseException:
+            pool.shutdown(wait=False, cancel_futures=True)
+            raise
+    if failures:
+        raise failures[0]
     return done

@@ -40,6 +40,7 @@ from __future__ import annotations
 
 import functools
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
 import sympy as sp
@@ -47,6 +48,9 @@ import sympy as sp
 from . import _rng, _validate
 from ._gaussian import expectation
 from .flow import Trajectory, gradient_flow
+
+if TYPE_CHECKING:
+    from .tasks import RegressionBatch
 
 __all__ = [
     "LinearICL",

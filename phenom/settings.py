@@ -30,6 +30,7 @@ __all__ = [
     "Setting",
     "FlowSetting",
     "LandscapeSetting",
+    "PhaseSetting",
     "MinimalSetting",
     "NetworkSetting",
     "TrainingSetting",
@@ -177,6 +178,41 @@ class LandscapeSetting(_FlowBase):
     def _check(self):
         super()._check()
         self._set("grid", _grid(self.grid, MAX_GRID))
+
+
+@dataclass(frozen=True)
+class PhaseSetting(Setting):
+    """The flow's transition time over every (N, L) with 2 <= N <= N_max and N < L <= ratio_max·N
+    (from θ = 0) against the asymptotic formula, then over θ₀ = s·(1, 1, 1) and over the rate of
+    discrete gradient descent at ``reference``."""
+
+    QUICK: ClassVar[dict] = {"N_max": 8, "lr_points": 9, "scale_points": 7}
+    N_max: int = option(32, "largest N of the (N, L) grid, 2 to 32", "count")
+    ratio_max: int = option(16, "largest L/N of the grid, >= 2", "count")
+    t_max: float = option(1e6, "longest flow time searched for a cliff, > 0", "positive")
+    reference: tuple = option((8, 32), "the (N, L), L > N, of the θ₀ and learning-rate panels", "counts", kind=int)
+    scale_max: float = option(3.0, "largest start scale s, θ₀ = s·(1, 1, 1), > 0", "positive")
+    scale_points: int = option(13, "start scales from 0 to scale_max, >= 2", "count")
+    lr_min: float = option(0.03, "smallest gradient-descent rate, > 0", "positive")
+    lr_max: float = option(30.0, "largest gradient-descent rate, > lr_min", "positive")
+    lr_points: int = option(25, "rates, log-spaced, >= 2", "count")
+    gd_budget: float = option(4.0, "gradient descent runs for gd_budget × the flow's t* from θ = 0 (in lr·steps), > 1",
+                              "positive")
+
+    def _check(self):
+        if not 2 <= self.N_max <= 32:
+            raise ValueError(f"N_max must be an integer from 2 to 32, got {self.N_max!r}")
+        if self.ratio_max < 2:
+            raise ValueError(f"ratio_max must be an integer >= 2, got {self.ratio_max!r}")
+        if len(self.reference) != 2 or not 2 <= self.reference[0] < self.reference[1]:
+            raise ValueError(f"reference must be (N, L) with 2 <= N < L, got {self.reference!r}")
+        for name in ("scale_points", "lr_points"):
+            if getattr(self, name) < 2:
+                raise ValueError(f"{name} must be an integer >= 2, got {getattr(self, name)!r}")
+        if self.lr_max <= self.lr_min:
+            raise ValueError(f"lr_max must be > lr_min = {self.lr_min:g}, got {self.lr_max:g}")
+        if self.gd_budget <= 1:
+            raise ValueError(f"gd_budget must be a number > 1, got {self.gd_budget:g}")
 
 
 @dataclass(frozen=True)
@@ -346,13 +382,19 @@ class ScalingSetting(_ScalingRunBase):
     """The network's transition step against the flow's over N and L (L = N and L from N + 1 to
     8N), several seeds, as a resumable sweep. ``steps`` and ``eval_every`` pair with ``Ns``."""
 
-    QUICK: ClassVar[dict] = {"Ns": (2, 4), "ratios": (1.5, 2, 4, 8), "seeds": (0,), "steps": (800, 1500),
+    QUICK: ClassVar[dict] = {"Ns": (2, 4), "ratios": (1.5, 2, 4, 8), "seeds": (0,), "seed_counts": (1, 1),
+                             "control_seeds": (0,),
+                             "steps": (800, 1500),
                              "eval_every": (25, 50), "min_D": 16, "reference": (4, 16),
                              "held_out": (2,)}
     Ns: tuple = option((2, 4, 8, 16), "pair counts N, each 1 to 32", "distinct counts", kind=int)
     ratios: tuple = option((1.25, 2, 3, 4, 8), "L/N ratios (L rounded, at least N + 1; L = N is added)", kind=float)
     seeds: tuple = option((0, 1, 2), "network seeds, each >= 0", "seeds", kind=int)
-    steps: tuple = option((2000, 3000, 5000, 8000), "training budget for each N (paired with Ns)", "counts", kind=int)
+    seed_counts: tuple = option((3, 3, 3, 2), "at most how many of seeds (the first) each N runs (paired with Ns)",
+                                "counts", kind=int)
+    control_seeds: tuple = option((0,), "seeds of the L = N controls (they run their whole budget: at N >= 8 they never "
+                                  "learn)", "seeds", kind=int)
+    steps: tuple = option((2000, 3000, 3000, 6000), "training budget for each N (paired with Ns)", "counts", kind=int)
     eval_every: tuple = option((25, 50, 50, 100), "evaluation interval for each N (paired with Ns)", "counts", kind=int)
     reference: tuple = option((8, 32), "the (N, L) on which the time scale c is fitted", "counts", kind=int)
     held_out: tuple = option((16,), "Ns kept out of every choice made in building the model, reported separately (if swept)",
@@ -365,7 +407,7 @@ class ScalingSetting(_ScalingRunBase):
             raise ValueError("Ns and seeds must each name at least one value")
         if max(self.Ns) > 32:
             raise ValueError(f"Ns must be integers from 1 to 32 (2N+1 tokens in 65 position slots), got {self.Ns!r}")
-        for name in ("steps", "eval_every"):
+        for name in ("steps", "eval_every", "seed_counts"):
             if len(getattr(self, name)) != len(self.Ns):
                 raise ValueError(f"{name} must hold one value per N ({len(self.Ns)}), got {len(getattr(self, name))}")
         ratios = tuple(_validate.positive("ratios", r) for r in self.ratios)
@@ -387,9 +429,12 @@ class ScalingSetting(_ScalingRunBase):
         return out
 
     def configs(self) -> list[dict]:
-        """One :func:`phenom.compare.scaling_point` configuration per (N, L) and seed."""
+        """One :func:`phenom.compare.scaling_point` configuration per (N, L) and seed (per control
+        seed at L = N)."""
         per_N = {N: (s, e) for N, s, e in zip(self.Ns, self.steps, self.eval_every)}
-        return [self._run(N, L, s, *per_N[N]) for (N, L) in self.pairs() for s in self.seeds]
+        seeds = {N: self.seeds[:k] for N, k in zip(self.Ns, self.seed_counts)}
+        return [self._run(N, L, s, *per_N[N]) for (N, L) in self.pairs()
+                for s in (self.control_seeds if L == N else seeds[N])]
 
 
 @dataclass(frozen=True)
@@ -404,7 +449,7 @@ class GrowthSetting(_ScalingRunBase):
     Ns: tuple = option((4, 4, 8, 8, 16), "pair counts N, each 2 to 32 (paired with Ls)", "counts", kind=int)
     Ls: tuple = option((8, 32, 16, 64, 64), "label counts L > N (paired with Ns)", "counts", kind=int)
     seed: int = option(0, "network seed, >= 0", "seed")
-    steps: int = option(8000, "training budget (runs stop once ICL accuracy stays above 0.9)", "count")
+    steps: int = option(8000, "training budget (runs stop once two evaluations in a row reach ICL accuracy 0.9)", "count")
     eval_every: int = option(25, "evaluation interval, >= 1", "count")
     samples: int = option(400, "time samples of each model flow in the saved curves, >= 2")
     probe_every: int = option(100, "steps between measurements of C (a multiple of eval_every)", "count")

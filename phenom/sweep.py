@@ -87,13 +87,17 @@ def _limit_threads(threads: int) -> None:
     threadpool_limits(limits=threads)  # applies to this worker process for its whole life
 
 
-def local_pool(workers: int | None = None) -> ProcessPoolExecutor:
+def local_pool(workers: int | None = None, *, start: str | None = None) -> ProcessPoolExecutor:
     """A process pool of ``workers`` (default: one per core) whose workers each limit their BLAS
-    and OpenMP pools to cores // workers threads (at least 1)."""
+    and OpenMP pools to cores // workers threads (at least 1). ``start`` is the multiprocessing
+    start method (default: the platform's; "spawn" gives fresh interpreters, safe whatever
+    threads this process has started, numba's included)."""
+    import multiprocessing
+
     cores = os.cpu_count() or 1
     workers = _validate.count("workers", workers if workers is not None else cores)
-    return ProcessPoolExecutor(max_workers=workers, initializer=_limit_threads,
-                               initargs=(max(1, cores // workers),))
+    return ProcessPoolExecutor(max_workers=workers, initializer=_limit_threads, initargs=(max(1, cores // workers),),
+                               mp_context=multiprocessing.get_context(start) if start else None)
 
 
 def sweep(

@@ -136,7 +136,7 @@ def metric_along_training(config: dict, *, probe_every: int, probe_size: int = 2
     """The measured metric C along one training run of the scaling study.
 
     The run is :func:`phenom.compare.scaling_run`'s for ``config`` (same seeds, same batches:
-    measuring does not change it); every ``probe_every`` steps (a multiple of the config's
+    measuring does not change it), continued until two evaluations in a row reach 0.9; every ``probe_every`` steps (a multiple of the config's
     ``eval_every``, before the last step of the budget) the network is measured on
     ``probe_size`` sequences from ``probe_seed``.
     Returns the probe steps, the effective (β, α, ξ) there and C for each parameter (None where
@@ -161,5 +161,5 @@ def metric_along_training(config: dict, *, probe_every: int, probe_size: int = 2
         rows.append({"step": step, **{k: state[k] for k in PARAMETERS},
                      "C": measured_metric(net, task, probe["batch"])})
 
-    _, hist = scaling_run(config, on_evaluation=measure)
+    _, hist = scaling_run(config, on_evaluation=measure, stop_at=0.9)
     return {"config": dict(config), "probe_seed": probe_seed, "probes": rows, "history": hist.records}

@@ -94,8 +94,8 @@ def test_scaling_resumes_from_its_results(tmp_path):
 
     from phenom.jobs.compare import scaling
 
-    setting = ScalingSetting(Ns=(2,), ratios=(1.5, 2, 4, 8), seeds=(0,), steps=(400,), eval_every=(25,), min_D=16,
-                             reference=(2, 8))
+    setting = ScalingSetting(Ns=(2,), ratios=(1.5, 2, 4, 8), seeds=(0,), steps=(400,), eval_every=(25,),
+                             seed_counts=(1,), min_D=16, reference=(2, 8))
     with ThreadPoolExecutor(2) as pool:
         first_result = scaling(setting, tmp_path, executor=pool)
     first = (tmp_path / "scaling.jsonl").read_text()

@@ -93,11 +93,49 @@ def test_interrupted_reproduce_keeps_finished_figures(tmp_path, monkeypatch):
     landscape = FIGURES["induction_landscape"]
     monkeypatch.setitem(FIGURES, "induction_landscape",
                         figures.Figure(landscape.name, landscape.setting, interrupted, landscape.draw))
-    with pytest.raises(KeyboardInterrupt):
-        reproduce(tmp_path, quick=True, only=names, log=lambda *_: None)
+    with pytest.raises(KeyboardInterrupt):  # in this process: the patched computation is not in a fresh worker
+        reproduce(tmp_path, quick=True, only=names, workers=1, log=lambda *_: None)
     after = json.loads((tmp_path / "manifest.json").read_text())
     assert after["induction_landscape"] == before["induction_landscape"]
     assert (tmp_path / "induction_landscape.png").read_bytes() == png_before
     assert after["induction_flow"]["files"] == before["induction_flow"]["files"]
     with pytest.raises(ValueError, match="only must name figures among"):
         reproduce(tmp_path, only=["nope"])
+
+
+def test_figures_made_side_by_side_keep_the_finished_ones_when_one_fails(tmp_path):
+    # A directory where induction_landscape's result file goes: its worker cannot save it.
+    (tmp_path / "induction_landscape.json").mkdir(parents=True)
+    names = ["induction_flow", "induction_landscape", "lsa_landscape"]
+    with pytest.raises(FigureError, match=r"^induction_landscape \(save\): "):
+        reproduce(tmp_path, quick=True, only=names, workers=2, log=lambda *_: None)
+    manifest = json.loads((tmp_path / "manifest.json").read_text())
+    assert sorted(manifest) == ["induction_flow", "lsa_landscape"]  # both finished and recorded
+    assert (tmp_path / "lsa_landscape.png").read_bytes().startswith(PNG)
+
+
+def test_one_worker_and_several_make_the_same_results(tmp_path):
+    names = ["induction_flow", "lsa_landscape", "lsa_learning_curves", "lsa_preconditioner", "lsa_summary"]
+    for workers in (1, 2):
+        out = tmp_path / str(workers)
+        done = reproduce(out, quick=True, only=names, workers=workers, log=lambda *_: None)
+        assert sorted(done) == sorted(names)  # lsa_summary waited for the two figures it reads
+    for name in names:  # equal up to BLAS's summation order (one thread in a worker, two here)
+        one, two = (json.loads((tmp_path / w / f"{name}.json").read_text()) for w in ("1", "2"))
+        one.pop("versions"), two.pop("versions")
+        _assert_close(one, two, name)
+
+
+def _assert_close(a, b, where: str) -> None:
+    if isinstance(a, dict):
+        assert isinstance(b, dict) and sorted(a) == sorted(b), where
+        for k in a:
+            _assert_close(a[k], b[k], f"{where}.{k}")
+    elif isinstance(a, list):
+        assert isinstance(b, list) and len(a) == len(b), where
+        for i, (x, y) in enumerate(zip(a, b)):
+            _assert_close(x, y, f"{where}[{i}]")
+    elif isinstance(a, float) and isinstance(b, float):
+        assert a == pytest.approx(b, rel=1e-6, abs=1e-12, nan_ok=True), where
+    else:
+        assert a == b, where

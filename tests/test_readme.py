@@ -73,7 +73,7 @@ def claims() -> dict[str, str]:
 
     training = _load("network_training")
     h, s = training["history"], training["summary"]
-    step, cla, acc = np.array(h["step"]), np.array(h["cla"]), np.array(h["icl_acc"])
+    step, cla = np.array(h["step"]), np.array(h["cla"])
     at_800 = int(np.flatnonzero(step == 800)[0])
     c["train.cla"] = f"climbs from {cla[0]:.2f} to {cla[at_800]:.2f} by step 800"
     c["train.transition"] = (f"ICL accuracy passes halfway from 1/N to 1 at step {s['transition_step']:.0f}, "
@@ -168,12 +168,57 @@ def claims() -> dict[str, str]:
     slower = all(means[(N, max(L for n, L in means if n == N))] > means[(N, fastest[N])] for N in Ns)
     c["scaling.fastest"] = ("the network's is fastest at L = " + ", ".join(f"{fastest[N]} (N = {N})" for N in Ns)
                             + (", and slower again at the largest L for every N" if slower else ""))
+    def of(passed: int, total: int) -> str:
+        return f"{passed} of {total} seed{'s' if total > 1 else ''}"
+
     c["scaling.LeqN"] = "the network passes halfway in " + ", ".join(
-        f"{len(r['net_steps'])} of {len(r['net_steps']) + r['seeds_without_transition']} seeds at N = {r['N']}"
+        f"{of(len(r['net_steps']), len(r['net_steps']) + r['seeds_without_transition'])} at N = {r['N']}"
         for r in sc["rows"] if r["L"] == r["N"])
+    n2 = {r["L"]: r["net_steps"] for r in sc["rows"] if r["N"] == 2 and r["L"] > 2}
+    seeds3, mean2 = n2[3], [np.mean(v) for v in n2.values()]
+    c["scaling.n2"] = (f"its seeds at L = 3 span {min(seeds3):.0f} to {max(seeds3):.0f}, its means over all L "
+                       f"{min(mean2):.0f} to {max(mean2):.0f}")
     c["scaling.table"] = "\n".join(_scaling_row(r, ss) for r in sc["rows"])
     c.update(_growth_claims(_load("growth")["runs"]))
+    c.update(_phase_claims(_load("phase")))
     return c
+
+
+def _within_five_percent(lrs, ratios) -> float:
+    """The largest rate up to which every rate's GD transition is within 5% of the flow's."""
+    bad = [i for i, r in enumerate(ratios) if r is None or abs(r - 1) > 0.05]
+    return lrs[bad[0] - 1] if bad else lrs[-1]
+
+
+def _phase_claims(r: dict) -> dict[str, str]:
+    e, s = r["errors"], r["setting"]
+    within = e["within_N"]
+    rat = e["within_L_over_N"]
+    start, gd = r["start_scale"], r["gradient_descent"]
+    ex = r["exponent_in_N_at_widest_L_over_N"]
+    scales, errs = start["scales"], start["relative_error"]
+    last_good = max(sc for sc, er in zip(scales, errs) if all(abs(x) <= 0.05 for x in errs[:scales.index(sc) + 1]))
+    reach = {sc: _within_five_percent(gd["lrs"], row) for sc, row in zip(gd["scales"], gd["ratio_to_flow"])}
+    return {
+        "phase.grid": (f"{r['flows']} flows (every N from 2 to {s['N_max']}, every L from N + 1 to {s['ratio_max']}N) "
+                       f"take {r['flow_seconds']:.1f} s"),
+        "phase.error": (("it is above the numeric time everywhere, " if min(
+                            f / n for f, n in zip(r["grid"]["formula"], r["grid"]["numeric"])) > 1 else "")
+                        + f"by {_pct(e['pooled']['median_abs'], 1)} (median) and by at most "
+                        f"{_pct(e['pooled']['max_abs'], 1)}, at N = {e['pooled']['worst']['N']}, "
+                        f"L = {e['pooled']['worst']['L']}"),
+        "phase.within_N": ("median " + ", ".join(f"{_pct(v['median_abs'], 1)}" for v in within.values())
+                           + " for N in " + ", ".join(within) + "; largest "
+                           + ", ".join(f"{_pct(v['max_abs'], 1)}" for v in within.values())),
+        "phase.within_ratio": ("median " + ", ".join(f"{_pct(v['median_abs'], 1)}" for v in rat.values())
+                               + " for L/N in " + ", ".join(rat) + "; largest "
+                               + ", ".join(f"{_pct(v['max_abs'], 1)}" for v in rat.values())),
+        "phase.exponent": (f"t* grows as N^{ex['numeric']:.2f} at L = {s['ratio_max']}N, N ≥ 8 (the formula as "
+                           f"N^{ex['formula']:.2f})"),
+        "phase.start": (f"within 5% up to s = {last_good:g}, and {_pct(min(errs))} at s = {scales[errs.index(min(errs))]:g}"),
+        "phase.gd": (f"within 5% of the flow's for every rate up to lr = {reach[0.0]:.2f} from θ = 0, "
+                     f"{reach[1.0]:.2f} at s = 1 and {reach[2.0]:.2f} at s = 2"),
+    }
 
 
 def _growth_claims(runs: list[dict]) -> dict[str, str]:

@@ -73,7 +73,10 @@ def test_scaling_pairs_and_configs():
     s = S.ScalingSetting()
     assert s.pairs()[:6] == [(2, 2), (2, 3), (2, 4), (2, 6), (2, 8), (2, 16)]
     assert s.pairs()[-6:] == [(16, 16), (16, 20), (16, 32), (16, 48), (16, 64), (16, 128)]
-    assert len(s.configs()) == 24 * 3
+    # Per N: 5 L > N with seeds 0–2 (0–1 at N = 16), and one L = N control (seed 0).
+    assert len(s.configs()) == 3 * (5 * 3 + 1) + (5 * 2 + 1)
+    assert [c["seed"] for c in s.configs() if c["N"] == 16] == [0, 0, 1, 0, 1, 0, 1, 0, 1, 0, 1]
+    assert len(s.replace(seeds=(4,)).configs()) == 4 * (5 + 1)  # the counts cap, they do not require
     first = s.configs()[0]
     assert first == dict(N=2, L=2, D=63, eps=0.1, seed=0, lr=0.5, steps=2000, eval_every=25, eval_size=1024,
                          batch_size=128, weight_decay=1e-6)

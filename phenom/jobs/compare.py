@@ -27,6 +27,7 @@ from ..induction import PARAMETERS, InductionHeadModel, induction_flow
 from ..nets import AttentionNetwork, CopyingTask, train
 from ..settings import CompareSetting, GrowthSetting, ScalingSetting, SummarySetting
 from ..sweep import sweep
+from ..tasks import POSITIONS
 
 __all__ = ["compare", "scaling", "growth", "chain"]
 
@@ -143,8 +144,19 @@ def scaling(setting: ScalingSetting, out: Path, *, executor: Executor | None = N
     times = {model: dict(zip(pairs, flow_transition_times(pairs, lr=1.0, t_max=s.flow_t_max, model=model)))
              for model in MODELS}
     configs = s.configs()
-    results = sweep(scaling_point, configs, executor=executor, workers=s.workers, out=Path(out) / "scaling.jsonl",
-                    version=_io.code_version())
+
+    def cost(cfg: dict) -> float:  # steps it will likely run × the work of one step
+        t = times["time_scales"].get((cfg["N"], cfg["L"]))
+        c = TIME_CONSTANTS["time_scales"]["c"]
+        steps = cfg["steps"] if t is None else min(cfg["steps"], 1.5 * t / (c * cfg["lr"]))
+        return steps * (2 * cfg["N"] + 1) * (POSITIONS + cfg["D"]) * cfg["D"]
+
+    order = sorted(range(len(configs)), key=lambda i: -cost(configs[i]))  # longest first: the pool ends together
+    ordered = sweep(scaling_point, [configs[i] for i in order], executor=executor, workers=s.workers,
+                    out=Path(out) / "scaling.jsonl", version=_io.code_version())
+    results = [None] * len(configs)
+    for i, r in zip(order, ordered):
+        results[i] = r
     rows, per_seed = [], []
     for N, L in pairs:
         found = [(cfg["seed"], r["net_step"]) for cfg, r in zip(configs, results) if (cfg["N"], cfg["L"]) == (N, L)]

@@ -13,9 +13,11 @@ from ..flow import Trajectory
 from ..induction import PARAMETERS, InductionHeadModel, induction_flow
 from ..landscape import loss_slice
 from ..nets.minimal import MinimalNetwork
-from ..settings import FlowSetting, LandscapeSetting, MinimalSetting
+from ..settings import FlowSetting, LandscapeSetting, MinimalSetting, PhaseSetting
+from ..transition import (asymptotic_transition_time, early_time_coefficients, flow_transition_times,
+                          gd_transition_steps, transition_time_expr)
 
-__all__ = ["flow", "flow_tables", "landscape", "minimal"]
+__all__ = ["flow", "flow_tables", "landscape", "minimal", "phase"]
 
 
 def summary(traj: Trajectory) -> dict:
@@ -128,3 +130,76 @@ def minimal(setting: MinimalSetting, out: Path) -> dict:
         "exact_order_reach_1": traj_exact.crossing_times(1.0), "mean_field_order_reach_1": traj_mf.crossing_times(1.0),
     }
     return {"seeds": None, "deterministic": True, "curves": lines, "grid": grid, "summary": numbers}
+
+
+def _error_stats(err: np.ndarray, N: np.ndarray, L: np.ndarray) -> dict:
+    """Median and largest |relative error| (where) and the signed median, of finite entries."""
+    ok = np.isfinite(err)
+    if not ok.any():
+        return {"points": 0}
+    e, n, l = err[ok], N[ok], L[ok]
+    worst = int(np.argmax(np.abs(e)))
+    return {"points": int(ok.sum()), "median_abs": float(np.median(np.abs(e))), "signed_median": float(np.median(e)),
+            "max_abs": float(np.abs(e[worst])), "worst": {"N": int(n[worst]), "L": int(l[worst]), "error": float(e[worst])}}
+
+
+def _digits(values: np.ndarray, digits: int = 7) -> list:
+    """Values to ``digits`` significant digits (the grid's thousands of numbers, kept compact)."""
+    return [float(f"{v:.{digits}g}") if np.isfinite(v) else None for v in values]
+
+
+N_GROUPS = ((2, 4), (5, 8), (9, 16), (17, 32))
+RATIO_GROUPS = ((1, 1.5), (1.5, 2), (2, 4), (4, 8), (8, 16))
+
+
+def phase(setting: PhaseSetting, out: Path) -> dict:
+    """The flow's transition time (its cliff, from θ = 0) at every (N, L) of the grid, the
+    asymptotic formula beside it with its error (pooled, within N groups and within L/N groups;
+    nothing is fitted), then at ``reference`` over the start scale s (θ₀ = s·(1, 1, 1)) and over
+    the rate of discrete gradient descent."""
+    import time
+
+    s = setting
+    N = np.concatenate([np.full(s.ratio_max * n - n, n) for n in range(2, s.N_max + 1)])
+    L = np.concatenate([np.arange(n + 1, s.ratio_max * n + 1) for n in range(2, s.N_max + 1)])
+    started = time.perf_counter()
+    numeric = flow_transition_times(N, L, t_max=s.t_max)
+    seconds = time.perf_counter() - started
+    formula = asymptotic_transition_time(N, L)
+    err = formula / numeric - 1
+    ratio = L / N
+    grid = {"N": N, "L": L, "numeric": _digits(numeric), "formula": _digits(formula)}
+    errors = {"pooled": _error_stats(err, N, L),
+              "within_N": {f"{lo}-{hi}": _error_stats(np.where((N >= lo) & (N <= hi), err, np.nan), N, L)
+                           for lo, hi in N_GROUPS if lo <= s.N_max},
+              "within_L_over_N": {f"({lo}, {hi}]": _error_stats(np.where((ratio > lo) & (ratio <= hi), err, np.nan),
+                                                                N, L)
+                                  for lo, hi in RATIO_GROUPS if lo < s.ratio_max}}
+    wide = (ratio == s.ratio_max) & (N >= 8)  # how t* grows with N at the widest L/N (formula: 3/2 as N → ∞)
+    exponents = {name: float(np.polyfit(np.log(N[wide]), np.log(t[wide]), 1)[0]) if wide.sum() >= 2 else None
+                 for name, t in (("numeric", numeric), ("formula", formula))}
+
+    Nr, Lr = s.reference
+    scales = np.linspace(0.0, s.scale_max, s.scale_points)
+    starts = np.outer(scales, np.ones(3))
+    flow_s = flow_transition_times(Nr, Lr, starts, t_max=s.t_max)
+    formula_s = asymptotic_transition_time(Nr, Lr, starts)
+    lrs = np.logspace(np.log10(s.lr_min), np.log10(s.lr_max), s.lr_points)
+    budget = s.gd_budget * float(flow_s[0])
+    steps = gd_transition_steps(Nr, Lr, lrs[None, :], np.repeat(starts[:, None, :], len(lrs), axis=1), t_max=budget)
+    return {
+        "grid": grid,
+        "flows": int(len(N)),
+        "flow_seconds": seconds,
+        "flows_without_cliff": int(np.sum(~np.isfinite(numeric))),
+        "errors": errors,
+        "exponent_in_N_at_widest_L_over_N": exponents,
+        "formula": {"t_star": str(transition_time_expr()),
+                    **{k: str(v) for k, v in early_time_coefficients().items()}},
+        "start_scale": {"N": Nr, "L": Lr, "scales": scales, "numeric": flow_s, "formula": formula_s,
+                        "relative_error": formula_s / flow_s - 1},
+        "gradient_descent": {"N": Nr, "L": Lr, "lrs": lrs, "scales": scales, "t_max": budget,
+                             "transition_step": steps, "flow_time": flow_s,
+                             "ratio_to_flow": steps * lrs[None, :] / flow_s[:, None]},
+        "seeds": None,
+    }

@@ -2,7 +2,7 @@
 wrote) and returns it. Nothing here computes science: every plotted number is in the result."""
 
 from .compare import chain_figure, compare_figure, growth_figure, scaling_figure
-from .induction import flow_figure, landscape_figure, minimal_figure
+from .induction import flow_figure, landscape_figure, minimal_figure, phase_figure
 from .lsa import lsa_curves_figure, lsa_depth_figure, lsa_landscape_figure, lsa_preconditioner_figure, lsa_summary_figure
 from .network import ablation_figure, training_figure
 
@@ -10,6 +10,7 @@ __all__ = [
     "flow_figure",
     "landscape_figure",
     "minimal_figure",
+    "phase_figure",
     "training_figure",
     "ablation_figure",
     "compare_figure",

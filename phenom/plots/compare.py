@@ -127,10 +127,13 @@ def scaling_figure(result: dict):
     plain_log_ticks(ax_l.xaxis)
     plain_log_ticks(ax_l.yaxis)
     ax_l.legend(fontsize=8.5, ncol=3, loc="upper center")
-    seeds = len(s["seeds"])
+    counts = dict(zip(s["Ns"], s.get("seed_counts") or [len(s["seeds"])] * len(s["Ns"])))
+    per_N = sorted(set(counts.values()), reverse=True)
+    seeds = ", ".join(f"{k} seed{'s' if k > 1 else ''}" + ("" if len(per_N) == 1 else " at N = " + ", ".join(
+        str(N) for N, v in counts.items() if v == k)) for k in per_N)
     fig.suptitle(f"When does the induction head form? Network (linear read-out, SGD lr {s['lr']:g}, batch "
-                 f"{s['batch_size']}, {seeds} seed{'s' if seeds > 1 else ''}) against two flows, each with one "
-                 f"constant c fitted at (N, L) = {tuple(summary['reference'])}")
+                 f"{s['batch_size']}, {seeds}) against two flows, each with one constant c fitted at "
+                 f"(N, L) = {tuple(summary['reference'])}")
     return fig
 
 

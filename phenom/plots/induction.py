@@ -7,7 +7,7 @@ import numpy as np
 
 from ._style import COLOR, SYMBOL, PARAMETERS, arr, plt
 
-__all__ = ["flow_figure", "landscape_figure", "minimal_figure"]
+__all__ = ["flow_figure", "landscape_figure", "minimal_figure", "phase_figure"]
 
 
 def _setting(s: dict) -> str:
@@ -136,4 +136,85 @@ def minimal_figure(result: dict):
     ax_m.set(xlabel=SYMBOL["alpha"], ylabel=SYMBOL["beta"],
              title=f"Loss difference over (α, β) at ξ = {grid['xi']:.2f} (max |Δ| = {vmax:.3f})")
     fig.suptitle(f"How far the mean-field model is from the exact minimal network, N = {s['N']}, L = {s['L']}")
+    return fig
+
+
+def phase_figure(result: dict):
+    """The flow's transition time over (N, L/N) and the formula's error there; t* against L/N for
+    a few N; then, at the reference (N, L), over the start scale and the gradient-descent rate."""
+    from matplotlib.colors import LogNorm, TwoSlopeNorm
+
+    from ._style import plain_log_ticks
+
+    g = {k: arr(v) for k, v in result["grid"].items()}
+    N, L, t_num, t_form = g["N"], g["L"], g["numeric"], g["formula"]
+    err = t_form / t_num - 1
+    pooled = result["errors"]["pooled"]
+    fig, axes = plt.subplots(2, 3, figsize=(16, 9.2), constrained_layout=True)
+    (ax_t, ax_err, ax_cut), (ax_s, ax_gd, ax_lr) = axes
+
+    size = 90 * 17 / max(N.max() - 1, 1)  # squares that tile the N axis
+    sc = ax_t.scatter(N, L / N, c=t_num, s=size, marker="s", lw=0, cmap="viridis", norm=LogNorm())
+    fig.colorbar(sc, ax=ax_t, label="numeric transition time t* (flow, lr = 1)")
+    ax_t.set(yscale="log", xlabel="pairs in context N", ylabel="labels per pair L/N",
+             title=f"Cliff time of the flow from θ = 0: {result['flows']} flows in {result['flow_seconds']:.1f} s")
+    plain_log_ticks(ax_t.yaxis)
+
+    bound = max(abs(np.nanmin(err)), abs(np.nanmax(err)), 1e-3)
+    sc = ax_err.scatter(N, L / N, c=err, s=size, marker="s", lw=0, cmap="RdBu_r",
+                        norm=TwoSlopeNorm(0.0, -bound, bound))
+    fig.colorbar(sc, ax=ax_err, label="formula / numeric − 1")
+    worst = pooled["worst"]
+    ax_err.set(yscale="log", xlabel="pairs in context N", ylabel="labels per pair L/N",
+               title=f"Asymptotic formula: median error {pooled['median_abs']:.1%}, largest {pooled['max_abs']:.1%}\n"
+                     f"(at N = {worst['N']}, L = {worst['L']}; nothing fitted)")
+    plain_log_ticks(ax_err.yaxis)
+
+    cmap = plt.get_cmap("plasma")
+    shown = [n for n in (2, 4, 8, 16, 32) if n in set(N.astype(int))]
+    for i, n in enumerate(shown):
+        m = N == n
+        color = cmap(i / max(len(shown) - 1, 1) * 0.85)
+        ax_cut.plot(L[m] / n, t_num[m], color=color, lw=2, label=f"N = {n}")
+        ax_cut.plot(L[m] / n, t_form[m], color=color, lw=1.2, ls="--")
+    ax_cut.plot([], [], color="gray", ls="--", label="formula")
+    ex = result["exponent_in_N_at_widest_L_over_N"]
+    ax_cut.set(xscale="log", yscale="log", xlabel="labels per pair L/N", ylabel="transition time t*",
+               title=rf"At L/N = {int(max(L / N))}, N ≥ 8: $t^* \propto N^{{{ex['numeric']:.2f}}}$"
+                     "\n" rf"(formula $N^{{{ex['formula']:.2f}}}$, $N^{{3/2}}$ as N → ∞)"
+               if ex["numeric"] is not None else "Transition time against L/N")
+    plain_log_ticks(ax_cut.xaxis)
+    ax_cut.legend(ncol=2)
+
+    s = result["start_scale"]
+    scales = arr(s["scales"])
+    ax_s.plot(scales, arr(s["numeric"]), "k-", lw=2, label="numeric flow")
+    ax_s.plot(scales, arr(s["formula"]), "--", color="tab:red", lw=1.8, label="formula")
+    ax_s.set(yscale="log", xlabel=r"start scale s, $\theta_0 = s\,(1, 1, 1)$", ylabel="transition time t*",
+             title=f"N = {s['N']}, L = {s['L']}: the start shortens the plateau")
+    twin = ax_s.twinx()
+    twin.plot(scales, 100 * arr(s["relative_error"]), ":", color="tab:gray", lw=1.5)
+    twin.set_ylabel("formula error (%), dotted", color="tab:gray")
+    ax_s.legend(loc="lower left")
+
+    gd = result["gradient_descent"]
+    lrs, ratio = arr(gd["lrs"]), np.array([arr(r) for r in gd["ratio_to_flow"]])
+    masked = np.ma.masked_invalid(np.log2(ratio))
+    cmap_gd = plt.get_cmap("RdBu_r").with_extremes(bad="0.8")
+    top = max(float(np.nanmax(np.abs(np.log2(ratio)))), 0.1)
+    mesh = ax_gd.pcolormesh(lrs, scales, masked, cmap=cmap_gd, norm=TwoSlopeNorm(0.0, -top, top), shading="nearest")
+    fig.colorbar(mesh, ax=ax_gd, label=r"$\log_2$(GD step × lr / flow t*)")
+    ax_gd.set(xscale="log", xlabel="gradient-descent rate lr", ylabel="start scale s",
+              title=f"Discrete GD against the flow (grey: no transition\nwithin {gd['t_max']:.0f} flow-time units)")
+
+    for i, k in enumerate(range(0, len(scales), max(1, len(scales) // 3))):
+        color = cmap(i / 3 * 0.85)
+        ax_lr.plot(lrs, arr(gd["transition_step"][k]) * lrs, "o-", color=color, ms=3.5, label=f"GD, s = {scales[k]:g}")
+        ax_lr.axhline(arr(gd["flow_time"])[k], color=color, ls="--", lw=1)
+    ax_lr.plot([], [], "k--", lw=1, label="flow t*")
+    ax_lr.set(xscale="log", yscale="log", xlabel="gradient-descent rate lr", ylabel="transition step × lr",
+              title="GD reaches the flow's time as lr → 0")
+    ax_lr.legend(fontsize=8.5)
+    fig.suptitle("When the induction head forms: the β, α, ξ flow's transition time and its asymptotic formula "
+                 r"$t^* = (2\pi)^{1/4} A^{-1/2} (BC)^{-1/4}$", fontsize=13)
     return fig
