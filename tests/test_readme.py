@@ -359,6 +359,34 @@ def network_speed_claims() -> dict[str, str]:
     return claims
 
 
+
+def induction_speed_claims() -> dict[str, str]:
+    """The README's numbers for the model's numerics, from benchmarks/results/induction.json."""
+    r = json.loads((ROOT / "benchmarks" / "results" / "induction.json").read_text())
+    one, many = r["gradient"][0], r["gradient"][-1]
+    big = r["flows"][-1]
+    return {
+        "gradient": (f"the stable gradient costs {many['stable_over_literal']:.2f}× a plain `lambdify` of the literal "
+                     f"expression at {many['points']} points ({one['stable_over_literal']:.2f}× at one)"),
+        "flows": (f"{big['flows']} flows integrated as one batched ODE take {big['batched_s']:.2f} s, "
+                  f"{big['speedup']:.0f}× faster than one by one"),
+        "machine": f"({r['machine']})",
+    }
+
+
+def reproduce_claims() -> dict[str, str]:
+    """The README's reproduction times, from benchmarks/results/reproduce.json."""
+    r = json.loads((ROOT / "benchmarks" / "results" / "reproduce.json").read_text())
+    q, f = r["quick"], r["full"]
+    sweep = f["alone"]["figures_s"]["scaling"]
+    return {
+        "quick": f"in {q['alone']['wall_s']:.0f} s on two cores",
+        "full": f"about {f['alone']['wall_s'] / 60:.1f} minutes, {sweep / 60:.1f} of them the scaling sweep",
+        "busy": (f"Beside a busy single-threaded process they take {q['slowdown']:.2f}× (quick) and "
+                 f"{f['slowdown']:.2f}× (full) as long"),
+    }
+
 def test_readme_speed_numbers_come_from_the_benchmark_results():
-    missing = {name: text for name, text in {**speed_claims(), **network_speed_claims()}.items() if text not in README}
+    missing = {name: text for name, text in {**speed_claims(), **network_speed_claims(), **induction_speed_claims(),
+                                                   **reproduce_claims()}.items() if text not in README}
     assert not missing, f"README does not say: {missing}"
