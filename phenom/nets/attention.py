@@ -314,7 +314,9 @@ class AttentionNetwork:
         return float(loss), self.backward(dlogits / n, cache)
 
     def metrics(self, batch, task, ablate: str | None = None) -> dict[str, float]:
-        """Held-out loss, ICL accuracy, CLA, ILA1, TILA2 and the effective β, α, ξ."""
+        """Held-out loss, ICL accuracy, CLA, ILA1, TILA2, the effective β, α, ξ and the
+        induction-head scores previous_token, prefix_matching and copying (:mod:`.heads`)."""
+        from .heads import scores_from_cache
         from .measures import progress_measures
 
         # In chunks: a forward pass over thousands of sequences at once runs out of cache.
@@ -322,4 +324,4 @@ class AttentionNetwork:
                  for i in range(0, len(batch), EVAL_CHUNK)]
         logits = np.concatenate([logits for logits, _ in parts]).astype(np.float64)
         cache = {k: np.concatenate([c[k] for _, c in parts]) for k in ("A1", "a2")}
-        return progress_measures(logits, cache, batch, task)
+        return {**progress_measures(logits, cache, batch, task), **scores_from_cache(self, task, cache, batch)}
