@@ -27,6 +27,8 @@ COMMANDS = {
     "minimal": ("the exact minimal network against the mean-field model", ["minimal_vs_mean_field"]),
     "train": ("train the two-layer attention network, with L = N controls", ["network_training"]),
     "ablate": ("train (or reuse the identical run) and remove each attention head", ["network_ablation"]),
+    "heads": ("Olsson's induction-head scores through training against ICL accuracy (reuses the training run)",
+              ["induction_heads"]),
     "compare": ("flow and trained networks on shared axes, steps mapped to flow time", ["compare"]),
     "scaling": ("the network's transition step against both models' over N and L (a resumable sweep)", ["scaling"]),
     "growth": ("the network's effective beta, alpha, xi against the time-scale model's flow", ["growth"]),

@@ -74,6 +74,7 @@ FIGURES: dict[str, Figure] = {f.name: f for f in [
     Figure("lsa_depth", S.DepthSetting, jl.depth, plots.lsa_depth_figure),
     Figure("network_training", S.TrainingSetting, jn.training, plots.training_figure, jn.training_tables),
     Figure("network_ablation", S.AblationSetting, jn.ablation, plots.ablation_figure),
+    Figure("induction_heads", S.HeadsSetting, jn.heads, plots.heads_figure, inputs=("network_training",)),
     Figure("minimal_vs_mean_field", S.MinimalSetting, ji.minimal, plots.minimal_figure),
     Figure("compare", S.CompareSetting, jc.compare, plots.compare_figure),
     Figure("scaling", S.ScalingSetting, jc.scaling, plots.scaling_figure),

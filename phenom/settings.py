@@ -35,6 +35,7 @@ __all__ = [
     "NetworkSetting",
     "TrainingSetting",
     "AblationSetting",
+    "HeadsSetting",
     "CompareSetting",
     "ScalingSetting",
     "GrowthSetting",
@@ -334,6 +335,21 @@ class AblationSetting(NetworkSetting):
     """Train (or reuse the identical training run), then remove each head's contribution."""
 
     ablation_size: int = option(8192, "held-out sequences for the ablation, >= 1", "count")
+
+
+@dataclass(frozen=True)
+class HeadsSetting(NetworkSetting):
+    """Induction-head diagnostics (Olsson et al. 2022) through training, against ICL accuracy, for
+    several seeds of the training figure's run (seed 0 is that run, reused)."""
+
+    QUICK: ClassVar[dict] = {"steps": 1500, "seeds": (0,), "score_size": 512}
+    seeds: tuple = option((0, 1, 2), "network seeds, each >= 0", "seeds", kind=int)
+    score_size: int = option(2048, "held-out and repeated random sequences for the final scores, >= 1", "count")
+
+    def _check(self):
+        super()._check()
+        if not self.seeds:
+            raise ValueError("seeds must name at least one seed")
 
 
 @dataclass(frozen=True)

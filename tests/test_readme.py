@@ -181,7 +181,31 @@ def claims() -> dict[str, str]:
     c["scaling.table"] = "\n".join(_scaling_row(r, ss) for r in sc["rows"])
     c.update(_growth_claims(_load("growth")["runs"]))
     c.update(_phase_claims(_load("phase")))
+    c.update(_heads_claims(_load("induction_heads")))
     return c
+
+
+def _heads_claims(r: dict) -> dict[str, str]:
+    runs = r["runs"]
+
+    def spread(values, spec):
+        lo, hi = min(values), max(values)
+        return f"{lo:{spec}}" if format(lo, spec) == format(hi, spec) else f"{lo:{spec}} to {hi:{spec}}"
+
+    rise = {k: [run["rise_minus_transition"][k] for run in runs] for k in ("previous_token", "prefix_matching", "copying")}
+    final = {k: [run["final"][k] for run in runs] for k in runs[0]["final"]}
+    return {
+        "heads.transition": (f"ICL accuracy passes halfway at steps {spread([x['transition_step'] for x in runs], '.0f')} "
+                             f"({len(runs)} seeds, evaluated every {r['eval_every']} steps)"),
+        "heads.rise": (f"previous-token {spread(rise['previous_token'], '+.0f')} steps, prefix matching "
+                       f"{spread(rise['prefix_matching'], '+.0f')} steps, copying {spread(rise['copying'], '+.0f')} steps"),
+        "heads.final": (f"previous-token {spread(final['previous_token'], '.3f')} (uniform attention "
+                        f"{final['previous_token_chance'][0]:.3f}), prefix matching {spread(final['prefix_matching'], '.3f')} "
+                        f"on the task and {spread(final['prefix_matching_repeated'], '.3f')} on repeated random "
+                        f"sequences (uniform {final['prefix_matching_chance'][0]:.3f}), copying "
+                        f"{spread(final['copying'], '.3f')} (positive eigenvalues: "
+                        f"{spread([100 * x for x in final['copying_positive_fraction']], '.0f')}%)"),
+    }
 
 
 def _within_five_percent(lrs, ratios) -> float:

@@ -14,9 +14,10 @@ import numpy as np
 from .. import _io, _rng
 from ..compare import transition_level, transition_step
 from ..nets import AttentionNetwork, train
-from ..settings import AblationSetting, NetworkSetting, TrainingSetting
+from ..nets.heads import head_scores
+from ..settings import AblationSetting, HeadsSetting, NetworkSetting, TrainingSetting
 
-__all__ = ["checkpoint_path", "train_run", "training", "training_tables", "ablation"]
+__all__ = ["checkpoint_path", "train_run", "training", "training_tables", "ablation", "heads", "rise_step"]
 
 
 def checkpoint_path(out: Path, setting: NetworkSetting, **changes) -> Path:
@@ -88,3 +89,35 @@ def ablation(setting: AblationSetting, out: Path) -> dict:
                for label, ab in (("intact", None), ("layer 1 removed", "layer1"), ("layer 2 removed", "layer2"))}
     return {"task": task.config, "results": results,
             "seeds": {"init": s.seed, "data": s.seed, "ablation_eval": s.seed, "streams": _rng.SCHEME}}
+
+
+HEAD_SCORES = ("previous_token", "prefix_matching", "copying")
+
+
+def rise_step(step, values) -> float | None:
+    """The first step at which ``values`` reach halfway from their first to their largest value,
+    linearly interpolated (None if they never rise)."""
+    v = np.asarray([np.nan if x is None else x for x in values], dtype=float)
+    if not np.all(np.isfinite(v)) or v.max() <= v[0]:
+        return None
+    return transition_step(step, v, (v[0] + v.max()) / 2)
+
+
+def heads(setting: HeadsSetting, out: Path) -> dict:
+    """For each seed: the training run (reusing the training figure's identical run) with the
+    head scores recorded at every evaluation; the step at which each score rises halfway against
+    the ICL transition step (does Olsson et al.'s phase change coincide with it?); and the final
+    scores with their chance values, on held-out and on repeated random sequences."""
+    s = setting
+    runs = []
+    for seed in s.seeds:
+        net, task, hist = train_run(out, s, seed=seed)
+        transition = transition_step(hist.step, hist.icl_acc, transition_level(s.N))
+        rises = {k: rise_step(hist.step, hist.records[k]) for k in HEAD_SCORES}
+        runs.append({"seed": seed, "history": {k: hist.records[k] for k in ("step", "icl_acc", *HEAD_SCORES)},
+                     "transition_step": transition, "rise_step": rises,
+                     "rise_minus_transition": {k: None if v is None or transition is None else v - transition
+                                               for k, v in rises.items()},
+                     "final": head_scores(net, task, seed=10_000 + seed, n=s.score_size)})
+    return {"task": s.make_task().config, "eval_every": s.eval_every, "runs": runs,
+            "seeds": {"init_and_data": list(s.seeds), "scores": [10_000 + seed for seed in s.seeds]}}

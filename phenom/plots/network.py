@@ -6,7 +6,7 @@ import numpy as np
 
 from ._style import COLOR, SYMBOL, PARAMETERS, arr, plt
 
-__all__ = ["training_figure", "ablation_figure", "task_text"]
+__all__ = ["training_figure", "ablation_figure", "heads_figure", "task_text"]
 
 MEASURES = {"icl_acc": ("ICL accuracy", "k"), "cla": ("CLA (label in context)", "tab:purple"),
             "ila1": ("ILA1 (layer-1 label→item)", "tab:cyan"), "tila2": ("TILA2 (layer-2 target→label)", "tab:olive")}
@@ -83,4 +83,60 @@ def ablation_figure(result: dict):
     ax.axhline(1 / task["N"], color="gray", ls=":", lw=1, label=f"guess in context 1/N = {1 / task['N']:.3f}")
     ax.set(ylabel="ICL accuracy (held-out)", ylim=(0, 1.1), title=f"Head ablation, {task_text(task)}")
     ax.legend(loc="upper right")
+    return fig
+
+
+HEADS = {"previous_token": ("previous-token (layer 1)", "tab:blue"),
+         "prefix_matching": ("prefix matching (layer 2)", "tab:orange"),
+         "copying": ("copying (OV eigenvalues)", "tab:green")}
+
+
+def heads_figure(result: dict):
+    """Olsson et al.'s induction-head scores through training against ICL accuracy (first seed);
+    the step each score rises halfway against the ICL transition, every seed; the final scores
+    against their chance values."""
+    runs = result["runs"]
+    first = runs[0]
+    h = first["history"]
+    step = arr(h["step"])
+    fig, (ax_c, ax_r, ax_f) = plt.subplots(1, 3, figsize=(16, 4.6), constrained_layout=True)
+
+    ax_c.plot(step, arr(h["icl_acc"]), color="k", lw=2.2, label="ICL accuracy")
+    for key, (label, color) in HEADS.items():
+        ax_c.plot(step, arr(h[key]), color=color, lw=1.6, label=label)
+    if first["transition_step"] is not None:
+        ax_c.axvline(first["transition_step"], color="tab:red", lw=1, ls="--", label="ICL transition")
+    ax_c.set(xlabel="training step", ylabel="score / accuracy", ylim=(-0.05, 1.05),
+             title=f"Seed {first['seed']}: {task_text(result['task'])}")
+    ax_c.legend(fontsize=8, loc="center left", bbox_to_anchor=(0.13, 0.52))
+
+    for i, (key, (label, color)) in enumerate(HEADS.items()):
+        ys = [r["rise_minus_transition"][key] for r in runs]
+        ax_r.scatter(i + 0.06 * (np.arange(len(runs)) - (len(runs) - 1) / 2),
+                     [np.nan if y is None else y for y in ys], color=color, s=40, zorder=3)
+    ax_r.axhline(0, color="tab:red", lw=1, ls="--")
+    ax_r.axhspan(-result["eval_every"], result["eval_every"], color="0.9", zorder=0,
+                 label=f"± one evaluation interval ({result['eval_every']} steps)")
+    ax_r.set_xticks(range(len(HEADS)), [label.split(" (")[0] for label, _ in HEADS.values()])
+    ax_r.set(ylabel="step of halfway rise − ICL transition step",
+             title=f"Does the phase change coincide with the transition?\n(each dot a seed; {len(runs)} seeds)")
+    ax_r.legend(fontsize=8.5, loc="lower left")
+
+    keys = ("previous_token", "prefix_matching", "prefix_matching_repeated", "copying")
+    chance = {"previous_token": "previous_token_chance", "prefix_matching": "prefix_matching_chance",
+              "prefix_matching_repeated": "prefix_matching_chance"}
+    x = np.arange(len(keys))
+    for j, r in enumerate(runs):
+        vals = [np.nan if r["final"][k] is None else r["final"][k] for k in keys]
+        ax_f.bar(x + 0.8 / len(runs) * (j - (len(runs) - 1) / 2), vals, width=0.8 / len(runs),
+                 color=plt.get_cmap("Greys")(0.4 + 0.5 * j / max(len(runs) - 1, 1)), label=f"seed {r['seed']}")
+    for i, k in enumerate(keys):
+        if k in chance:
+            ax_f.plot([i - 0.45, i + 0.45], [first["final"][chance[k]]] * 2, color="tab:red", lw=1.5,
+                      label="uniform attention" if i == 0 else None)
+    ax_f.axhline(0, color="0.5", lw=0.8)
+    ax_f.set_xticks(x, ["previous\ntoken", "prefix match\n(task)", "prefix match\n(repeated)", "copying"])
+    ax_f.set(ylabel="final score", ylim=(-1.05, 1.05), title="After training, on held-out sequences")
+    ax_f.legend(fontsize=8.5, loc="lower right")
+    fig.suptitle("Induction-head diagnostics (Olsson et al. 2022) against in-context learning", fontsize=13)
     return fig

@@ -114,3 +114,12 @@ def test_bad_input():
         head_scores(_zero_network(task), task, n=0)
     with pytest.raises(ValueError, match="^M must be a non-empty square matrix"):
         copying_score(np.ones((2, 3)))
+
+
+def test_rise_step_by_hand():
+    from phenom.jobs.network import rise_step
+
+    # From 0.2 to a largest 1.0: halfway is 0.6, reached between steps 20 (0.4) and 30 (0.8).
+    assert rise_step([0, 10, 20, 30, 40], [0.2, 0.2, 0.4, 0.8, 1.0]) == pytest.approx(25.0)
+    assert rise_step([0, 10], [0.5, 0.4]) is None  # never rises
+    assert rise_step([0, 10], [0.1, None]) is None  # undefined (e.g. no copying score for the MLP)
