@@ -78,3 +78,22 @@ def test_default_evaluation_sees_a_sixth_of_the_training_sequences(steps, batch_
     explicit = _checked(steps=steps, lr=0.1, batch_size=batch_size, seed=0, eval_seed=None, eval_every=7,
                         eval_size=33, weight_decay=0.0, clip_norm=None, checkpoint_every=None)
     assert (explicit["eval_every"], explicit["eval_size"]) == (7, 33)
+
+
+def test_training_caps_blas_threads_and_restores_them():
+    from threadpoolctl import threadpool_info, threadpool_limits
+
+    def blas_threads():
+        return {i["num_threads"] for i in threadpool_info() if i["user_api"] == "blas"}
+
+    task = CopyingTask(N=2, L=4, D=8)
+    for cap, expected in ((1, {1}), (None, {2}), (2, {2})):
+        net, seen = AttentionNetwork.init(task), []
+        step = net.loss_and_grads
+        net.loss_and_grads = lambda batch: (seen.append(blas_threads()), step(batch))[1]
+        with threadpool_limits(limits=2, user_api="blas"):
+            train(net, task, steps=3, lr=0.1, eval_every=3, eval_size=4, blas_threads=cap)
+            assert blas_threads() == {2}  # as it was before training
+        assert seen == [expected] * 3
+    with pytest.raises(ValueError, match="^blas_threads must be an integer >= 1, got 0"):
+        train(AttentionNetwork.init(task), task, steps=3, lr=0.1, blas_threads=0)
