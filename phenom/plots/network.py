@@ -119,7 +119,8 @@ def heads_figure(result: dict):
                  label=f"± one evaluation interval ({result['eval_every']} steps)")
     ax_r.set_xticks(range(len(HEADS)), [label.split(" (")[0] for label, _ in HEADS.values()])
     ax_r.set(ylabel="step of halfway rise − ICL transition step",
-             title=f"Does the phase change coincide with the transition?\n(each dot a seed; {len(runs)} seeds)")
+             title=f"Does the phase change coincide with the transition?\n(each dot a seed; "
+                   f"{len(runs)} seed{'s' if len(runs) > 1 else ''})")
     ax_r.legend(fontsize=8.5, loc="lower left")
 
     keys = ("previous_token", "prefix_matching", "prefix_matching_repeated", "copying")
