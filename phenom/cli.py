@@ -29,6 +29,8 @@ COMMANDS = {
     "ablate": ("train (or reuse the identical run) and remove each attention head", ["network_ablation"]),
     "heads": ("Olsson's induction-head scores through training against ICL accuracy (reuses the training run)",
               ["induction_heads"]),
+    "data": ("in-context vs in-weights learning against burstiness, classes, noise and Zipf exponent (a resumable "
+             "sweep)", ["data_dependence"]),
     "compare": ("flow and trained networks on shared axes, steps mapped to flow time", ["compare"]),
     "scaling": ("the network's transition step against both models' over N and L (a resumable sweep)", ["scaling"]),
     "growth": ("the network's effective beta, alpha, xi against the time-scale model's flow", ["growth"]),

@@ -29,7 +29,7 @@ from .jobs import induction as ji
 from .jobs import lsa as jl
 from .jobs import network as jn
 
-__all__ = ["Figure", "FIGURES", "FigureError", "make", "draw", "reproduce", "default_setting"]
+__all__ = ["Figure", "FIGURES", "FigureError", "make", "draw", "reproduce", "default_setting", "start_order"]
 
 
 class FigureError(RuntimeError):
@@ -62,23 +62,30 @@ class Figure:
     """Extra CSV files, ``{file name: columns}``, from the saved result."""
     inputs: tuple[str, ...] = ()
     """Figures whose saved results this one reads."""
+    expected_s: float = 1.0
+    """Rough wall time of the full-size figure (2-core benchmark machine): :func:`reproduce` starts
+    the longest first, by this when the output folder has no manifest of an earlier run."""
 
 
 FIGURES: dict[str, Figure] = {f.name: f for f in [
     Figure("induction_flow", S.FlowSetting, ji.flow, plots.flow_figure, ji.flow_tables),
     Figure("induction_landscape", S.LandscapeSetting, ji.landscape, plots.landscape_figure),
-    Figure("phase", S.PhaseSetting, ji.phase, plots.phase_figure),
+    Figure("phase", S.PhaseSetting, ji.phase, plots.phase_figure, expected_s=7),
     Figure("lsa_landscape", S.LinearLandscapeSetting, jl.landscape, plots.lsa_landscape_figure),
-    Figure("lsa_learning_curves", S.LearningCurvesSetting, jl.learning_curves, plots.lsa_curves_figure),
-    Figure("lsa_preconditioner", S.PreconditionerSetting, jl.preconditioner, plots.lsa_preconditioner_figure),
-    Figure("lsa_depth", S.DepthSetting, jl.depth, plots.lsa_depth_figure),
-    Figure("network_training", S.TrainingSetting, jn.training, plots.training_figure, jn.training_tables),
-    Figure("network_ablation", S.AblationSetting, jn.ablation, plots.ablation_figure),
-    Figure("induction_heads", S.HeadsSetting, jn.heads, plots.heads_figure, inputs=("network_training",)),
-    Figure("minimal_vs_mean_field", S.MinimalSetting, ji.minimal, plots.minimal_figure),
-    Figure("compare", S.CompareSetting, jc.compare, plots.compare_figure),
-    Figure("scaling", S.ScalingSetting, jc.scaling, plots.scaling_figure),
-    Figure("growth", S.GrowthSetting, jc.growth, plots.growth_figure),
+    Figure("lsa_learning_curves", S.LearningCurvesSetting, jl.learning_curves, plots.lsa_curves_figure, expected_s=2),
+    Figure("lsa_preconditioner", S.PreconditionerSetting, jl.preconditioner, plots.lsa_preconditioner_figure,
+           expected_s=6),
+    Figure("lsa_depth", S.DepthSetting, jl.depth, plots.lsa_depth_figure, expected_s=200),
+    Figure("network_training", S.TrainingSetting, jn.training, plots.training_figure, jn.training_tables, expected_s=32),
+    Figure("network_ablation", S.AblationSetting, jn.ablation, plots.ablation_figure, expected_s=9),
+    Figure("induction_heads", S.HeadsSetting, jn.heads, plots.heads_figure, inputs=("network_training",),
+           expected_s=18),
+    Figure("data_dependence", S.DataDependenceSetting, jn.data_dependence, plots.data_dependence_figure,
+           expected_s=150),
+    Figure("minimal_vs_mean_field", S.MinimalSetting, ji.minimal, plots.minimal_figure, expected_s=36),
+    Figure("compare", S.CompareSetting, jc.compare, plots.compare_figure, expected_s=29),
+    Figure("scaling", S.ScalingSetting, jc.scaling, plots.scaling_figure, expected_s=360),
+    Figure("growth", S.GrowthSetting, jc.growth, plots.growth_figure, expected_s=90),
     Figure("chain", S.SummarySetting, jc.chain, plots.chain_figure, inputs=("minimal_vs_mean_field", "compare")),
     Figure("lsa_summary", S.SummarySetting, jl.summary, plots.lsa_summary_figure,
            inputs=("lsa_learning_curves", "lsa_preconditioner")),
@@ -184,6 +191,12 @@ def _last_wall_times(path: Path) -> dict[str, float]:
     return {n: float(e["wall_time_s"]) for n, e in manifest.items() if isinstance(e, dict) and "wall_time_s" in e}
 
 
+def start_order(names: Iterable[str], out: str | Path) -> list[str]:
+    """``names`` longest first: by their wall times in ``out``'s manifest, else by ``expected_s``."""
+    cost = _last_wall_times(Path(out) / "manifest.json")
+    return sorted(names, key=lambda n: -cost.get(n, _figure(n).expected_s))
+
+
 def _make_unrecorded(name: str, setting: S.Setting, out: Path) -> dict:
     """:func:`make` without the manifest update, for a worker process (the parent records it)."""
     return make(name, setting, out, manifest=False)
@@ -197,11 +210,11 @@ def reproduce(out: str | Path | None = None, *, quick: bool = False, only: Itera
 
     Figures are independent computations, most of them single-threaded, so they run side by side
     on ``workers`` fresh processes (default: one per core; each limits its BLAS threads to
-    cores // workers, as sweeps do), the slowest first (by the wall times of ``out``'s manifest, if
-    any); a figure that reads others' results starts once they are saved. This process writes
-    each figure's manifest entry as it finishes, so an interrupted run keeps every finished
-    figure. ``workers=1`` makes them one after another in this process. The first failure stops
-    what has not started and is raised once the running figures have finished."""
+    cores // workers, as sweeps do), the slowest first (:func:`start_order`); a figure that reads
+    others' results starts once they are saved. This process writes each figure's manifest entry
+    as it finishes, so an interrupted run keeps every finished figure. ``workers=1`` makes them
+    one after another in this process. The first failure stops what has not started and is raised
+    once the running figures have finished."""
     from .sweep import local_pool
 
     out = Path(out if out is not None else ("figures/quick" if quick else "figures"))
@@ -224,9 +237,8 @@ def reproduce(out: str | Path | None = None, *, quick: bool = False, only: Itera
         for name in names:
             record(name, _make_unrecorded(name, settings[name], out))
         return done
-    cost = _last_wall_times(out / "manifest.json")
     waiting = {n: [i for i in FIGURES[n].inputs if i in names] for n in names}
-    ready = sorted((n for n in names if not waiting[n]), key=lambda n: -cost.get(n, 0.0))
+    ready = start_order([n for n in names if not waiting[n]], out)
     failures = []
     with local_pool(workers, start="spawn") as pool:  # fresh interpreters: fork after numba's threads is unsafe
         running = {pool.submit(_make_unrecorded, n, settings[n], out): n for n in ready}

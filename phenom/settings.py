@@ -36,6 +36,7 @@ __all__ = [
     "TrainingSetting",
     "AblationSetting",
     "HeadsSetting",
+    "DataDependenceSetting",
     "CompareSetting",
     "ScalingSetting",
     "GrowthSetting",
@@ -350,6 +351,92 @@ class HeadsSetting(NetworkSetting):
         super()._check()
         if not self.seeds:
             raise ValueError("seeds must name at least one seed")
+
+
+@dataclass(frozen=True)
+class DataDependenceSetting(Setting):
+    """In-context against in-weights learning as the data change (Reddy, ICLR 2024, Sec. 3;
+    Chan et al., NeurIPS 2022): from one base classification task, one factor at a time (B, K,
+    ε, the Zipf exponent), several seeds each; trained with plain SGD like the copying figures
+    and scored on the IC, IC2 and IW sets at the end (IC and IC2 always with the base's
+    burstiness, so that every run answers the same in-context question)."""
+
+    QUICK: ClassVar[dict] = {"steps": 1000, "seeds": (0,), "B_values": (0, 2), "K_values": (128, 512),
+                             "eps_values": (0.1, 0.5), "zipf_values": (0.0, 1.0), "eval_size": 1024,
+                             "curve_every": 250}
+    N: int = option(8, "item-label pairs, 1 to 32")
+    L: int = option(32, "labels, integer >= N")
+    D: int = option(63, "content dimension, integer >= L")
+    K: int = option(512, "base: classes, a multiple of L", "count")
+    B: int = option(2, "base: burstiness (copies of each class in a bursty context), divides N", "count")
+    eps: float = option(0.1, "base: within-class noise, >= 0", "nonnegative")
+    zipf: float = option(0.0, "base: Zipf exponent a of the class frequencies, >= 0", "nonnegative")
+    B_values: tuple = option((0, 1, 2, 4), "burstiness sweep (0 = i.i.d. contexts)", kind=int)
+    K_values: tuple = option((32, 128, 512, 2048), "class-count sweep, multiples of L", kind=int)
+    eps_values: tuple = option((0.0, 0.1, 0.3, 1.0), "within-class noise sweep, each >= 0", kind=float)
+    zipf_values: tuple = option((0.0, 0.5, 1.0, 1.5, 2.0), "Zipf exponent sweep, each >= 0", kind=float)
+    seeds: tuple = option((0, 1), "seeds (network initialisation, data and class means), each >= 0", "seeds",
+                          kind=int)
+    steps: int = option(2500, "SGD steps per run", "count")
+    lr: float = option(SGD_LR, "SGD learning rate, > 0", "positive")
+    weight_decay: float = option(WEIGHT_DECAY, "multiplicative weight decay, >= 0", "nonnegative")
+    batch_size: int = option(128, "sequences per step, >= 1", "count")
+    eval_size: int = option(2048, "sequences in each of the IC, IC2 and IW sets, >= 1", "count")
+    curve_every: int = option(500, "steps between IC/IC2/IW evaluations during training (to see transience)",
+                              "count")
+    workers: int = option(2, "worker processes (each limits its BLAS threads to cores // workers)", "count")
+
+    SWEEPS: ClassVar[dict] = {"B": "B_values", "K": "K_values", "eps": "eps_values", "zipf": "zipf_values"}
+
+    def _check(self):
+        from .tasks import ClassificationTask
+
+        for factor, field_name in self.SWEEPS.items():
+            values = tuple(getattr(self, field_name))
+            if len(values) < 2 or len(set(values)) != len(values):
+                raise ValueError(f"{field_name} must hold at least two distinct values, got {values!r}")
+            self._set(field_name, values)
+            for v in values:
+                try:
+                    self.task(**{factor: v})
+                except ValueError as err:
+                    raise ValueError(f"{field_name}: {err}") from None
+        base = ClassificationTask(N=self.N, L=self.L, D=self.D, eps=self.eps, K=self.K, B=self.B, a=self.zipf)
+        for name in ("N", "L", "D"):
+            self._set(name, getattr(base, name))
+        if not self.seeds:
+            raise ValueError("seeds must name at least one seed")
+
+    def base(self) -> dict:
+        return {"B": self.B, "K": self.K, "eps": self.eps, "zipf": self.zipf}
+
+    def task(self, seed: int = 0, **changes):
+        """The classification task of the base with ``changes`` (any of B, K, eps, zipf)."""
+        return self.make_task({"N": self.N, "L": self.L, "D": self.D, **self.base(), **changes, "seed": seed})
+
+    @staticmethod
+    def make_task(config: dict):
+        """The task of one run: ``config`` holds N, L, D, B, K, eps, zipf and seed (of the class
+        means); every sequence is bursty (p_B = 1) and from stored classes (p_C = 0)."""
+        from .tasks import ClassificationTask
+
+        c = config
+        return ClassificationTask(N=c["N"], L=c["L"], D=c["D"], eps=c["eps"], K=c["K"], B=c["B"], a=c["zipf"],
+                                  p_B=1.0, p_C=0.0, seed=c["seed"])
+
+    def configs(self) -> list[dict]:
+        """One :func:`phenom.jobs.network.data_point` configuration per distinct data setting
+        and seed (the base, shared by the four sweeps, runs once per seed)."""
+        points = []
+        for factor, field_name in self.SWEEPS.items():
+            for v in getattr(self, field_name):
+                point = {**self.base(), factor: v}
+                if point not in points:
+                    points.append(point)
+        run = dict(N=self.N, L=self.L, D=self.D, steps=self.steps, lr=self.lr, weight_decay=self.weight_decay,
+                   batch_size=self.batch_size, eval_size=self.eval_size, curve_every=self.curve_every,
+                   eval_B=self.B)
+        return [{**run, **p, "seed": seed} for p in points for seed in self.seeds]
 
 
 @dataclass(frozen=True)

@@ -247,8 +247,14 @@ class ClassificationTask:
         rng = _rng.stream(seed, "task")
         self.label_vectors = rng.standard_normal((self.L, self.D)) / np.sqrt(self.D)
         self.means = rng.standard_normal((self.K, self.D)) / np.sqrt(self.D)
+        self._float32 = (self.means.astype(np.float32), self.label_vectors.astype(np.float32))
         weights = (np.arange(self.K) + 1.0) ** (-self.a)
         self.p = weights / weights.sum()
+        self._cdf = np.cumsum(self.p)
+        by_label = self.p.reshape(self.K // self.L, self.L).T  # (L, K/L): class g·L + l has label l
+        mass = by_label.sum(axis=1)
+        self._log_label_mass = np.log(mass)
+        self._cdf_within = np.cumsum(by_label, axis=1) / mass[:, None]
 
     def __repr__(self) -> str:
         return (f"ClassificationTask(N={self.N}, L={self.L}, D={self.D}, eps={self.eps:g}, K={self.K}, B={self.B}, "
@@ -263,31 +269,35 @@ class ClassificationTask:
     def d_model(self) -> int:
         return POSITIONS + self.D
 
-    def _gumbel_keys(self, n: int, rng) -> np.ndarray:
-        return np.log(self.p)[None, :] - np.log(-np.log(rng.random((n, self.K))))
+    def _draw(self, shape, rng) -> np.ndarray:
+        """Classes drawn i.i.d. from p, by inverse CDF."""
+        return np.minimum(np.searchsorted(self._cdf, rng.random(shape), side="right"), self.K - 1)
 
     def _bursty_classes(self, n: int, rng, burst: int) -> tuple[np.ndarray, np.ndarray]:
         """N/B classes per sequence with distinct labels, the target's (drawn from p) first.
-        Labels are drawn without replacement in proportion to their classes' total mass, and a
-        class within its label in proportion to p (Gumbel top-k over per-label maxima)."""
-        groups = self.K // self.L
-        keys = self._gumbel_keys(n, rng).reshape(n, groups, self.L)  # class k = g·L + l, label l
-        best_in_label = keys.argmax(axis=1)  # (n, L): the class offset chosen for each label
-        label_keys = keys.max(axis=1)
-        target = self._gumbel_keys(n, rng).argmax(axis=1)
-        target_label = target % self.L
-        label_keys[np.arange(n), target_label] = -np.inf
-        others = np.argsort(-label_keys, axis=1)[:, : self.N // burst - 1]
-        classes = np.concatenate([target[:, None], best_in_label[np.arange(n)[:, None], others] * self.L + others], axis=1)
+
+        The other N/B − 1 labels are drawn without replacement in proportion to their classes'
+        total mass (Gumbel top-k on the L label masses), then a class within each chosen label in
+        proportion to p (inverse CDF within the label). This is the law of Gumbel top-k over all K
+        classes keeping the best class of each label: the maximum of Gumbels with locations
+        log p_k is a Gumbel with location log Σ p_k, independent of which k attains it."""
+        target = self._draw(n, rng)
+        keys = self._log_label_mass - np.log(-np.log(rng.random((n, self.L))))
+        keys[np.arange(n), target % self.L] = -np.inf
+        others = np.argsort(-keys, axis=1)[:, : self.N // burst - 1]  # (n, m) labels
+        u = rng.random(others.shape)
+        group = (self._cdf_within[others] < u[..., None]).sum(axis=-1)
+        group = np.minimum(group, self.K // self.L - 1)
+        classes = np.concatenate([target[:, None], group * self.L + others], axis=1)
         return classes, target
 
     def sample(self, n: int, rng: np.random.Generator, dtype=np.float64, *, bursty: bool | None = None,
-               novel: bool | None = None, shift_labels: int = 0) -> SequenceBatch:
-        """``n`` sequences from the training mixture; ``bursty``/``novel`` force a kind and
-        ``shift_labels`` relabels every class l → l + shift (mod L)."""
+               novel: bool | None = None, shift_labels: int = 0, B: int | None = None) -> SequenceBatch:
+        """``n`` sequences from the training mixture; ``bursty``/``novel`` force a kind,
+        ``shift_labels`` relabels every class l → l + shift (mod L) and ``B`` sets the copies per
+        class of forced bursty sequences (default: the task's B, or 1 when it is 0)."""
         N, L, D = self.N, self.L, self.D
-        # Forcing bursty sequences (the IC and IC2 sets) uses B = 1 when the task itself has B = 0.
-        burst = self.B if (self.B or bursty is None) else 1
+        burst = self._burst(B) if bursty else self.B
         is_bursty = (rng.random(n) < self.p_B) & (self.B > 0) if bursty is None else np.full(n, bool(bursty))
         is_novel = rng.random(n) < self.p_C if novel is None else np.full(n, bool(novel))
         classes = np.empty((n, N), dtype=int)
@@ -296,8 +306,8 @@ class ClassificationTask:
         iid = ~is_bursty
         if iid.any():
             m = int(iid.sum())
-            classes[iid] = rng.choice(self.K, size=(m, N), p=self.p)
-            target[iid] = rng.choice(self.K, size=m, p=self.p)
+            classes[iid] = self._draw((m, N), rng)
+            target[iid] = self._draw(m, rng)
         if is_bursty.any():
             m = int(is_bursty.sum())
             chosen, t = self._bursty_classes(m, rng, burst)
@@ -307,15 +317,16 @@ class ClassificationTask:
             target[is_bursty] = t
         labels = (classes % L + shift_labels) % L
         answer = (target % L + shift_labels) % L
-        means = self.means[classes]
-        target_mean = self.means[target]
+        class_means, label_vectors = self._arrays(dtype)
+        means = class_means[classes]
+        target_mean = class_means[target]
         if is_novel.any():
             # Novel classes: a fresh mean for every distinct class of the sequence (found by its
             # first occurrence among the N + 1 class draws) and a random relabelling.
             rows = np.flatnonzero(is_novel)
             ids = np.concatenate([classes[rows], target[rows, None]], axis=1)  # (m, N+1)
             first = (ids[:, :, None] == ids[:, None, :]).argmax(axis=2)
-            fresh = rng.standard_normal((len(rows), N + 1, D)) / np.sqrt(D)
+            fresh = _gauss(rng, (len(rows), N + 1, D), D, means.dtype)
             new = np.take_along_axis(fresh, first[:, :, None], axis=1)
             means[rows], target_mean[rows] = new[:, :N], new[:, N]
             relabel = np.argsort(rng.random((len(rows), L)), axis=1)  # a random permutation of labels
@@ -323,16 +334,33 @@ class ClassificationTask:
             answer[rows] = relabel[np.arange(len(rows)), answer[rows]]
         items = _noisy(means, self.eps, D, rng)
         target_item = _noisy(target_mean, self.eps, D, rng)
-        content, offset = assemble(items, labels, target_item, self.label_vectors, rng, dtype)
+        content, offset = assemble(items, labels, target_item, label_vectors, rng, dtype)
         match = classes == target[:, None]
         pair = np.where(match.any(axis=1), match.argmax(axis=1), -1)
         return SequenceBatch(content, offset, answer, labels, pair)
 
-    def eval_sets(self, n: int, rng: np.random.Generator, dtype=np.float64) -> dict[str, SequenceBatch]:
-        """The three evaluation sets: IC, IC2 and IW (see the class docstring)."""
+    def _arrays(self, dtype) -> tuple[np.ndarray, np.ndarray]:
+        """The class means and label vectors in ``dtype`` (float32 copies made once)."""
+        return self._float32 if np.dtype(dtype) == np.float32 else (self.means, self.label_vectors)
+
+    def _burst(self, B: int | None) -> int:
+        """Copies per class in a forced bursty sequence: ``B``, else the task's B (1 if it is 0)."""
+        from . import _validate
+
+        if B is None:
+            return self.B or 1
+        B = _validate.count("B", B, minimum=1)
+        if self.N % B or self.N // B > self.L:
+            raise ValueError(f"B must divide N = {self.N} with N/B <= L = {self.L}, got {B}")
+        return B
+
+    def eval_sets(self, n: int, rng: np.random.Generator, dtype=np.float64, *,
+                  B: int | None = None) -> dict[str, SequenceBatch]:
+        """The three evaluation sets: IC, IC2 and IW (see the class docstring); ``B`` sets the
+        burstiness of IC and IC2 (default: the task's, or 1 when it is 0)."""
         return {
-            "IC": self.sample(n, rng, dtype, bursty=True, novel=True),
-            "IC2": self.sample(n, rng, dtype, bursty=True, novel=False, shift_labels=1),
+            "IC": self.sample(n, rng, dtype, bursty=True, novel=True, B=B),
+            "IC2": self.sample(n, rng, dtype, bursty=True, novel=False, shift_labels=1, B=B),
             "IW": self.sample(n, rng, dtype, bursty=False, novel=False),
         }
 

@@ -139,3 +139,16 @@ def _assert_close(a, b, where: str) -> None:
         assert a == pytest.approx(b, rel=1e-6, abs=1e-12, nan_ok=True), where
     else:
         assert a == b, where
+
+
+def test_the_longest_figures_start_first(tmp_path):
+    from phenom import _io
+    from phenom.figures import start_order
+
+    names = ["induction_flow", "scaling", "network_training", "lsa_depth"]
+    # No manifest: by the registry's expected times (scaling ~6 min, lsa_depth ~3, training ~0.5).
+    assert start_order(names, tmp_path) == ["scaling", "lsa_depth", "network_training", "induction_flow"]
+    # An earlier run's manifest wins where it has a time; the others keep their expected times.
+    _io.write_json(tmp_path / "manifest.json", {"induction_flow": {"wall_time_s": 500.0},
+                                                "scaling": {"wall_time_s": 2.0}})
+    assert start_order(names, tmp_path) == ["induction_flow", "lsa_depth", "network_training", "scaling"]

@@ -182,6 +182,42 @@ def claims() -> dict[str, str]:
     c.update(_growth_claims(_load("growth")["runs"]))
     c.update(_phase_claims(_load("phase")))
     c.update(_heads_claims(_load("induction_heads")))
+    c.update(_data_claims(_load("data_dependence")))
+    return c
+
+
+def _data_claims(r: dict) -> dict[str, str]:
+    sw, base = r["sweeps"], r["base"]
+
+    def series(factor: str, key: str) -> str:
+        return ", ".join(f"{e[key]:.3f}" for e in sw[factor])
+
+    def values(factor: str) -> str:
+        return ", ".join(f"{e['value']:g}" for e in sw[factor])
+
+    def at(factor: str, value) -> dict:
+        return next(e for e in sw[factor] if e["value"] == value)
+
+    spreads = [(e[f"{k}_range"][1] - e[f"{k}_range"][0], f, e["value"], k) for f in sw for e in sw[f]
+               for k in ("icl_acc", "ic2_acc", "iwl_acc")]
+    widest = max(spreads)
+    names = {"icl_acc": "IC", "ic2_acc": "IC2", "iwl_acc": "IW"}
+    symbol = {"B": "B", "K": "K", "eps": "ε", "zipf": "a"}
+    c = {f"data.{f}": f"IC {series(f, 'icl_acc')} and IW {series(f, 'iwl_acc')} for {symbol[f]} = {values(f)}"
+         for f in sw}
+    c["data.base"] = (f"N = {base['N']}, L = {base['L']}, D = {base['D']}, K = {base['K']}, B = {base['B']}, "
+                      f"ε = {base['eps']:g}, Zipf exponent a = {base['zipf']:g}, p_B = 1, p_C = 0")
+    c["data.B0"] = (f"IC {at('B', 0)['icl_acc']:.3f} against chance {r['chance']['IW']:.3f}, "
+                    f"IC2 {at('B', 0)['ic2_acc']:.3f}")
+    c["data.K32"] = f"IC2 {at('K', 32)['ic2_acc']:.3f}"
+    c["data.zipf1"] = (f"IC2 {at('zipf', 1.0)['ic2_acc']:.3f} at a = 1 and {at('zipf', 2.0)['ic2_acc']:.3f} at a = 2")
+    c["data.B4"] = f"{at('B', 4)['icl_acc_range'][0]:.3f}–{at('B', 4)['icl_acc_range'][1]:.3f} against " \
+                   f"{at('B', 2)['icl_acc_range'][0]:.3f}–{at('B', 2)['icl_acc_range'][1]:.3f}"
+    c["data.seeds"] = (f"the two seeds differ by a median {np.median([x[0] for x in spreads]):.3f} and at most "
+                       f"{widest[0]:.3f} ({names[widest[3]]} at {widest[1]} = {widest[2]:g})")
+    c["data.se"] = f"binomial standard error at most {r['binomial_se_at_half']:.3f}"
+    t = r["transience"]
+    c["data.transience"] = f"the largest fall of IC accuracy from its peak to the end of a run is {t['largest_drop']:.3f}"
     return c
 
 

@@ -40,6 +40,33 @@ def test_bursty_sequences():
         assert answer in values
 
 
+def test_bursty_classes_follow_the_zipf_law_without_replacement():
+    # K = 8 classes on L = 4 labels, a = 1, N = 4, B = 2: the target's class k ~ p and one other
+    # class j on another label. Drawing labels without replacement in proportion to their mass
+    # m_l, then a class within the label in proportion to p, gives
+    # P(j | k) = m_l(j)/(1 − m_l(k)) · p_j/m_l(j) = p_j/(1 − m_l(k)) for l(j) ≠ l(k).
+    # Exact joint P(k, j) = p_k p_j/(1 − m_l(k)), against 40 000 draws within 4 SE per cell.
+    K, L, n = 8, 4, 40_000
+    task = ClassificationTask(N=4, L=L, D=8, K=K, B=2, a=1.0)
+    p = 1 / np.arange(1, K + 1)
+    p /= p.sum()
+    mass = np.array([p[[l, l + L]].sum() for l in range(L)])
+    b = task.sample(n, np.random.default_rng(11), np.float32, novel=False)
+    assert b.content.dtype == np.float32
+    # Recover the classes from the items: each item is within ε-noise of its class mean.
+    items = b.content[:, 0:-1:2].astype(np.float64)
+    classes = np.argmin(np.sum((items[:, :, None] - task.means[None, None]) ** 2, axis=-1), axis=-1)
+    target = classes[np.arange(n), b.target_pair]
+    other = np.where(classes[:, 0] == target, classes[:, 1], classes[:, 0])
+    other = np.where(other == target, np.max(np.where(classes != target[:, None], classes, -1), axis=1), other)
+    counts = np.zeros((K, K))
+    np.add.at(counts, (target, other), 1)
+    exact = np.array([[p[k] * p[j] / (1 - mass[k % L]) if j % L != k % L else 0.0 for j in range(K)] for k in range(K)])
+    assert np.isclose(exact.sum(), 1.0)
+    se = np.sqrt(exact * (1 - exact) / n)
+    assert np.all(np.abs(counts / n - exact) <= 4 * se + 1e-12)
+
+
 def test_fraction_bursty_and_zipf_frequencies():
     # a = 1, K = 64: p(1) = 1/H_64 for the most frequent class. With B = 0 every sequence is
     # i.i.d., and the target's class is drawn from p; its label is class mod L.

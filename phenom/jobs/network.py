@@ -1,5 +1,6 @@
-"""Computations behind the network's figures: a training run with L = N controls, and the
-ablation of each head. Runs are checkpointed under ``out/checkpoints/``, named by a hash of the
+"""Computations behind the network's figures: a training run with L = N controls, the ablation
+of each head, the induction-head scores through training, and in-context against in-weights
+learning as the data change. Runs are checkpointed under ``out/checkpoints/``, named by a hash of the
 run's setting and of the code (:func:`phenom._io.code_version`): a later job reuses a finished
 run only if both are the same (the ablation reuses the training figure's run this way)."""
 
@@ -15,9 +16,11 @@ from .. import _io, _rng
 from ..compare import transition_level, transition_step
 from ..nets import AttentionNetwork, train
 from ..nets.heads import head_scores
-from ..settings import AblationSetting, HeadsSetting, NetworkSetting, TrainingSetting
+from ..settings import AblationSetting, DataDependenceSetting, HeadsSetting, NetworkSetting, TrainingSetting
+from ..sweep import sweep
 
-__all__ = ["checkpoint_path", "train_run", "training", "training_tables", "ablation", "heads", "rise_step"]
+__all__ = ["checkpoint_path", "train_run", "training", "training_tables", "ablation", "heads", "rise_step",
+           "data_point", "data_dependence"]
 
 
 def checkpoint_path(out: Path, setting: NetworkSetting, **changes) -> Path:
@@ -121,3 +124,84 @@ def heads(setting: HeadsSetting, out: Path) -> dict:
                      "final": head_scores(net, task, seed=10_000 + seed, n=s.score_size)})
     return {"task": s.make_task().config, "eval_every": s.eval_every, "runs": runs,
             "seeds": {"init_and_data": list(s.seeds), "scores": [10_000 + seed for seed in s.seeds]}}
+
+
+EVAL_KINDS = {"IC": "icl_acc", "IC2": "ic2_acc", "IW": "iwl_acc"}
+"""The evaluation sets and the names of their accuracies in results: ICL on novel classes (IC),
+ICL against the weights on relabelled stored classes (IC2), IWL on i.i.d. contexts (IW)."""
+
+
+def data_point(config: dict) -> dict:
+    """One run of the data-dependence sweep (a :meth:`DataDependenceSetting.configs` entry): train
+    the network with a linear read-out by SGD on the classification task of ``config`` (p_B = 1,
+    p_C = 0; class means from ``seed``), scoring it on fixed IC, IC2 and IW sets (IC and IC2 with
+    ``eval_B`` copies per class) every ``curve_every`` steps and at the end."""
+    c = config
+    task = DataDependenceSetting.make_task(c)
+    net = AttentionNetwork.init(task, "linear", seed=c["seed"])
+    sets = task.eval_sets(c["eval_size"], _rng.stream(20_000 + c["seed"], "eval"), dtype=net.dtype, B=c["eval_B"])
+    curve = {"step": [], **{kind: [] for kind in EVAL_KINDS}}
+
+    def score(step: int) -> None:
+        curve["step"].append(step)
+        for kind, batch in sets.items():
+            curve[kind].append(net.metrics(batch, task)["icl_acc"])
+
+    def record(hist) -> bool:  # called after each evaluation: score on the sets every curve_every steps
+        if 0 < hist.step[-1] and hist.step[-1] % c["curve_every"] == 0:
+            score(int(hist.step[-1]))
+        return False
+
+    score(0)
+    hist = train(net, task, steps=c["steps"], lr=c["lr"], optimizer="sgd", batch_size=c["batch_size"],
+                 weight_decay=c["weight_decay"], seed=c["seed"], eval_every=min(100, c["curve_every"]),
+                 stop_when=record, progress=False)
+    score(c["steps"])
+    final = {name: curve[kind][-1] for kind, name in EVAL_KINDS.items()}
+    return {**final, "curve": curve, "final_loss": float(hist.loss[-1]), "task": task.config}
+
+
+def data_dependence(setting: DataDependenceSetting, out: Path, *, executor=None) -> dict:
+    """ICL (IC, IC2) and IWL (IW) accuracy after training, one factor of the data at a time from
+    the base, for each seed: a resumable sweep (``data_dependence.jsonl`` in ``out``, reused only
+    by the same code) on ``executor`` (default: a local pool of ``setting.workers`` processes).
+
+    ``sweeps[factor]`` lists, per value, the seed mean of each accuracy, its range over seeds and
+    each seed's values; ``transience`` is the largest drop of IC accuracy from its peak during
+    training to its end, over every run; ``chance`` gives each set's chance accuracy."""
+    s = setting
+    configs = s.configs()
+    order = sorted(range(len(configs)), key=lambda i: -configs[i]["K"])  # larger K sample a little slower
+    done = sweep(data_point, [configs[i] for i in order], executor=executor, workers=s.workers,
+                 out=Path(out) / "data_dependence.jsonl", version=_io.code_version())
+    results = [None] * len(configs)
+    for i, r in zip(order, done):
+        results[i] = r
+    sweeps = {}
+    for factor, field_name in s.SWEEPS.items():
+        entries = []
+        for value in getattr(s, field_name):
+            runs = [(cfg["seed"], r) for cfg, r in zip(configs, results)
+                    if {k: cfg[k] for k in s.base()} == {**s.base(), factor: value}]
+            entry = {"value": value}
+            for name in EVAL_KINDS.values():
+                vals = [r[name] for _, r in runs]
+                entry[name] = float(np.mean(vals))
+                entry[f"{name}_range"] = [float(min(vals)), float(max(vals))]
+            entry["seeds"] = [{"seed": seed, **{name: r[name] for name in EVAL_KINDS.values()},
+                               "curve": r["curve"]} for seed, r in runs]
+            entries.append(entry)
+        sweeps[factor] = entries
+    drops = [max(r["curve"]["IC"]) - r["curve"]["IC"][-1] for r in results]
+    worst = int(np.argmax(drops))
+    n = s.eval_size
+    return {"base": {**s.base(), "N": s.N, "L": s.L, "D": s.D, "p_B": 1.0, "p_C": 0.0},
+            "training": {"steps": s.steps, "lr": s.lr, "batch_size": s.batch_size, "optimizer": "sgd",
+                         "weight_decay": s.weight_decay, "classifier": "linear"},
+            "sweeps": sweeps,
+            "chance": {"IW": 1 / s.L, "IC_uniform": 1 / s.L, "IC_labels_in_context": s.B / s.N},
+            "eval_size": n, "binomial_se_at_half": float(np.sqrt(0.25 / n)),
+            "transience": {"largest_drop": float(drops[worst]), "config": {k: configs[worst][k] for k in
+                                                                           ("B", "K", "eps", "zipf", "seed")}},
+            "seeds": {"init_data_and_classes": list(s.seeds), "eval_sets": [20_000 + seed for seed in s.seeds]},
+            "side_files": ["data_dependence.jsonl"]}

@@ -4,7 +4,7 @@ wrote) and returns it. Nothing here computes science: every plotted number is in
 from .compare import chain_figure, compare_figure, growth_figure, scaling_figure
 from .induction import flow_figure, landscape_figure, minimal_figure, phase_figure
 from .lsa import lsa_curves_figure, lsa_depth_figure, lsa_landscape_figure, lsa_preconditioner_figure, lsa_summary_figure
-from .network import ablation_figure, heads_figure, training_figure
+from .network import ablation_figure, data_dependence_figure, heads_figure, training_figure
 
 __all__ = [
     "flow_figure",
@@ -14,6 +14,7 @@ __all__ = [
     "training_figure",
     "ablation_figure",
     "heads_figure",
+    "data_dependence_figure",
     "compare_figure",
     "scaling_figure",
     "growth_figure",

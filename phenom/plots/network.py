@@ -6,7 +6,7 @@ import numpy as np
 
 from ._style import COLOR, SYMBOL, PARAMETERS, arr, plt
 
-__all__ = ["training_figure", "ablation_figure", "heads_figure", "task_text"]
+__all__ = ["training_figure", "ablation_figure", "heads_figure", "data_dependence_figure", "task_text"]
 
 MEASURES = {"icl_acc": ("ICL accuracy", "k"), "cla": ("CLA (label in context)", "tab:purple"),
             "ila1": ("ILA1 (layer-1 label→item)", "tab:cyan"), "tila2": ("TILA2 (layer-2 target→label)", "tab:olive")}
@@ -140,4 +140,47 @@ def heads_figure(result: dict):
     ax_f.set(ylabel="final score", ylim=(-1.05, 1.05), title="After training, on held-out sequences")
     ax_f.legend(fontsize=8.5, loc="lower right")
     fig.suptitle("Induction-head diagnostics (Olsson et al. 2022) against in-context learning", fontsize=13)
+    return fig
+
+
+FACTORS = {"B": ("burstiness B (copies of each class in context; 0 = i.i.d.)", "linear", "B"),
+           "K": ("number of classes K", "log", "K"),
+           "eps": ("within-class noise ε", "linear", "ε"),
+           "zipf": ("Zipf exponent a of class frequencies", "linear", "a")}
+ACCURACIES = {"icl_acc": ("ICL: IC (novel classes)", "k", "-"),
+              "ic2_acc": ("ICL: IC2 (stored classes, labels shifted)", "0.45", "--"),
+              "iwl_acc": ("IWL: IW (i.i.d. context)", "tab:orange", "-")}
+
+
+def data_dependence_figure(result: dict):
+    """ICL and IWL accuracy against each factor of the data, one factor at a time from the base
+    (seed means as lines, each seed a dot), with chance levels."""
+    base, train = result["base"], result["training"]
+    fig, axes = plt.subplots(2, 2, figsize=(11.5, 9.2), layout="constrained")
+    for ax, (factor, entries) in zip(axes.ravel(), result["sweeps"].items()):
+        label, scale, symbol = FACTORS[factor]
+        x = arr([e["value"] for e in entries])
+        for key, (name, color, ls) in ACCURACIES.items():
+            ax.plot(x, arr([e[key] for e in entries]), color=color, ls=ls, lw=2, marker="o", ms=4, label=name)
+            for e in entries:
+                ys = [s[key] for s in e["seeds"]]
+                ax.scatter([e["value"]] * len(ys), ys, color=color, s=12, alpha=0.5, zorder=3)
+        ax.axhline(result["chance"]["IW"], color="tab:red", lw=1, ls=":", label=f"chance 1/L = {result['chance']['IW']:.3f}")
+        ax.axhline(result["chance"]["IC_labels_in_context"], color="tab:blue", lw=1, ls=":",
+                   label=f"guess among labels in context ({result['chance']['IC_labels_in_context']:.2f})")
+        ax.axvline(base[factor], color="0.75", lw=6, alpha=0.5, zorder=0, label="base setting")
+        if scale == "log":
+            ax.set_xscale("log", base=2)
+            ax.set_xticks(x, [f"{v:g}" for v in x])
+        else:
+            ax.set_xticks(x, [f"{v:g}" for v in x])
+        ax.margins(x=0.06)
+        ax.set(xlabel=label, ylabel="accuracy after training", ylim=(-0.02, 1.02),
+               title=f"varying {symbol} (others at the base)")
+    fig.legend(*axes[0, 0].get_legend_handles_labels(), loc="outside lower center", ncol=3, fontsize=9.5)
+    seeds = len(result["seeds"]["init_data_and_classes"])
+    fig.suptitle("In-context vs in-weights learning as the data change (Reddy 2024, Sec. 3; Chan et al. 2022)\n"
+                 f"base: N = {base['N']}, L = {base['L']}, D = {base['D']}, K = {base['K']}, B = {base['B']}, "
+                 f"ε = {base['eps']:g}, a = {base['zipf']:g}, p_B = 1, p_C = 0; SGD lr {train['lr']:g}, "
+                 f"{train['steps']} steps, {seeds} seed{'s' if seeds > 1 else ''}", fontsize=12)
     return fig
