@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import csv
 import functools
+import glob
 import io
 import json
 import os
@@ -18,28 +19,85 @@ from pathlib import Path
 
 import numpy as np
 
-__all__ = ["atomic_write", "write_json", "write_csv", "read_json", "save_figure", "provenance", "code_version",
+__all__ = ["atomic_write", "atomic_set", "file_hash", "file_stem", "remove_stale", "json_text", "text_writer",
+           "csv_writer", "figure_writer", "write_json", "write_csv", "read_json", "save_figure", "provenance", "code_version",
            "update_manifest"]
+
+
+def _temporary(path: Path) -> Path:
+    """A new temporary name beside ``path``, tagged with this process's id."""
+    return path.parent / f".{path.name}.{os.getpid()}-{uuid.uuid4().hex[:12]}.tmp"
+
+
+def remove_stale(path: Path) -> None:
+    """Remove the temporary files that writes of ``path`` by processes no longer running left
+    behind (a run killed while writing); those of live processes are theirs and are kept."""
+    for tmp in path.parent.glob(f".{glob.escape(path.name)}.*-*.tmp"):
+        pid = tmp.name[len(path.name) + 2:].split("-", 1)[0]
+        if pid.isdigit() and not _alive(int(pid)):
+            tmp.unlink(missing_ok=True)
+
+
+def _alive(pid: int) -> bool:
+    if pid == os.getpid():
+        return True
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # someone else's process
+        return True
+    return True
 
 
 def atomic_write(path: str | os.PathLike, write: Callable[[str], None]) -> Path:
     """Call ``write(tmp_path)`` on a new temporary file beside ``path``, flush it to disk, then
     rename it over ``path``. On any failure (or interruption) the temporary file is removed and
-    ``path`` keeps its previous contents."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.parent / f".{path.name}.{uuid.uuid4().hex[:12]}.tmp"
+    ``path`` keeps its previous contents; temporary files that a killed process left beside
+    ``path`` are removed first."""
+    return atomic_set({path: write})[0]
+
+
+def atomic_set(writers: Mapping[str | os.PathLike, Callable[[str], None]]) -> list[Path]:
+    """Write several files as one set: every file to its temporary, flushed, and only then all
+    renamed into place (in the order given). A failure before the renames leaves every file as
+    it was; the renames themselves take microseconds. Returns the paths."""
+    paths = [Path(p) for p in writers]
+    temps = []
     try:
-        with open(tmp, "xb"):  # created with the usual permissions (umask respected)
-            pass
-        write(str(tmp))
-        with open(tmp, "rb+") as f:
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
+        for path, write in zip(paths, writers.values()):
+            path.parent.mkdir(parents=True, exist_ok=True)
+            remove_stale(path)
+            tmp = _temporary(path)
+            temps.append(tmp)
+            with open(tmp, "xb"):  # created with the usual permissions (umask respected)
+                pass
+            write(str(tmp))
+            with open(tmp, "rb+") as f:
+                os.fsync(f.fileno())
+        for tmp, path in zip(temps, paths):
+            os.replace(tmp, path)
     except BaseException:
-        tmp.unlink(missing_ok=True)
+        for tmp in temps:
+            tmp.unlink(missing_ok=True)
         raise
-    return path
+    return paths
+
+
+def file_hash(path: str | os.PathLike) -> str:
+    """The sha256 of a file's bytes (the manifest records one per file of a figure)."""
+    import hashlib
+
+    return hashlib.sha256(Path(path).read_bytes()).hexdigest()
+
+
+def file_stem(name: str, value) -> str:
+    """A file name without folders: not empty, no path separator, not '.' or '..'."""
+    if not isinstance(value, str) or not value or value in (".", "..") or "/" in value or os.sep in value \
+            or (os.altsep and os.altsep in value) or "\0" in value:
+        raise ValueError(f"{name} must be a file name without folders (no '/', not empty, not '.' or '..'), "
+                         f"got {value!r}")
+    return value
 
 
 def plain(value):
@@ -67,10 +125,18 @@ def _jsonable(value):
     return value
 
 
+def json_text(data: Mapping) -> str:
+    """``data`` (numpy values allowed) as the indented, strict JSON that :func:`write_json` writes."""
+    return json.dumps(_jsonable(data), indent=2) + "\n"
+
+
+def text_writer(text: str) -> Callable[[str], None]:
+    return lambda tmp: Path(tmp).write_text(text)
+
+
 def write_json(path, data: Mapping) -> Path:
     """Write ``data`` (numpy values allowed) as indented JSON, atomically."""
-    text = json.dumps(_jsonable(data), indent=2) + "\n"
-    return atomic_write(path, lambda tmp: Path(tmp).write_text(text))
+    return atomic_write(path, text_writer(json_text(data)))
 
 
 def read_json(path) -> dict:
@@ -84,9 +150,9 @@ def read_json(path) -> dict:
         raise OSError(f"{path} is not valid JSON ({err})") from None
 
 
-def write_csv(path, columns: Mapping[str, np.ndarray]) -> Path:
-    """Write equal-length named columns as CSV, atomically: integer columns as integers, the
-    rest as floats at full precision."""
+def csv_writer(columns: Mapping[str, np.ndarray]) -> Callable[[str], None]:
+    """A writer of equal-length named columns as CSV: integer columns as integers, the rest as
+    floats at full precision."""
     names = list(columns)
     data = [np.asarray(columns[n]).ravel() for n in names]
     fmt = [(lambda v: str(int(v))) if np.issubdtype(c.dtype, np.integer) else (lambda v: repr(float(v))) for c in data]
@@ -95,7 +161,24 @@ def write_csv(path, columns: Mapping[str, np.ndarray]) -> Path:
     writer.writerow(names)
     for row in zip(*data):
         writer.writerow([f(v) for f, v in zip(fmt, row)])
-    return atomic_write(path, lambda tmp: Path(tmp).write_text(buf.getvalue()))
+    return text_writer(buf.getvalue())
+
+
+def write_csv(path, columns: Mapping[str, np.ndarray]) -> Path:
+    """Write equal-length named columns as CSV (:func:`csv_writer`), atomically."""
+    return atomic_write(path, csv_writer(columns))
+
+
+def figure_writer(fig, dpi: int = 110) -> Callable[[str], None]:
+    """A writer of a matplotlib figure as PNG; it closes the figure once written."""
+    import matplotlib.pyplot as plt
+
+    def write(tmp):
+        try:
+            fig.savefig(tmp, format="png", dpi=dpi)
+        finally:
+            plt.close(fig)
+    return write
 
 
 def save_figure(fig, path, dpi: int = 110) -> Path:
@@ -103,7 +186,7 @@ def save_figure(fig, path, dpi: int = 110) -> Path:
     import matplotlib.pyplot as plt
 
     try:
-        return atomic_write(path, lambda tmp: fig.savefig(tmp, format="png", dpi=dpi))
+        return atomic_write(path, figure_writer(fig, dpi))
     finally:
         plt.close(fig)
 

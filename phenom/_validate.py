@@ -2,28 +2,42 @@
 
 from __future__ import annotations
 
+import math
 import numbers
 
 import numpy as np
 
-__all__ = ["count", "integers", "positive", "nonnegative", "probability", "finite_array", "pairs", "spd_matrix"]
+__all__ = ["count", "integers", "positive", "nonnegative", "probability", "finite_array", "pairs", "spd_matrix",
+           "MAX_COUNT", "times", "broadcast", "shown", "at_most"]
+
+MAX_COUNT = 2**62
+"""The largest count accepted (a 64-bit integer with room to add two of them)."""
+
+
+def _real(value) -> float | None:
+    """``value`` as a float (±inf beyond the float range: Python integers are unbounded), or None
+    when it is not a real number (bools, strings, complex numbers, arrays)."""
+    if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Real):
+        return None
+    try:
+        return float(value)
+    except OverflowError:
+        return math.inf if value > 0 else -math.inf
 
 
 def count(name: str, value, *, minimum: int = 1, bound: str | None = None) -> int:
-    """An integer ``>= minimum`` (integral floats such as ``8.0`` are accepted).
+    """An integer ``>= minimum`` and ``<= 2^62`` (integral floats such as ``8.0`` are accepted).
 
     ``bound`` names the minimum in the message when it comes from another argument.
     """
     bound = bound or str(minimum)
-    bad = (
-        isinstance(value, (bool, np.bool_))
-        or not isinstance(value, numbers.Real)
-        or not np.isfinite(value)
-        or value != int(value)
-        or value < minimum
-    )
-    if bad:
+    x = _real(value)
+    if x is None or not math.isfinite(x) or value != int(value) or value < minimum:
+        if x is not None and x > MAX_COUNT:
+            raise ValueError(f"{name} must be an integer from {bound} to 2^62, got {value!r}")
         raise ValueError(f"{name} must be an integer >= {bound}, got {value!r}")
+    if value > MAX_COUNT:
+        raise ValueError(f"{name} must be an integer from {bound} to 2^62, got {value!r}")
     return int(value)
 
 
@@ -48,31 +62,37 @@ def pairs(N, L) -> tuple[int, int]:
 
 def positive(name: str, value) -> float:
     """A finite real number ``> 0``."""
-    if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Real):
+    x = _real(value)
+    if x is None or not (math.isfinite(x) and x > 0):
         raise ValueError(f"{name} must be a finite number > 0, got {value!r}")
-    if not (np.isfinite(value) and value > 0):
-        raise ValueError(f"{name} must be a finite number > 0, got {value!r}")
-    return float(value)
+    return x
 
 
 def nonnegative(name: str, value) -> float:
     """A finite real number ``>= 0``."""
-    if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Real):
+    x = _real(value)
+    if x is None or not (math.isfinite(x) and x >= 0):
         raise ValueError(f"{name} must be a finite number >= 0, got {value!r}")
-    if not (np.isfinite(value) and value >= 0):
-        raise ValueError(f"{name} must be a finite number >= 0, got {value!r}")
-    return float(value)
+    return x
 
 
 def probability(name: str, value) -> float:
     """A number in [0, 1]."""
-    if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Real) or not (0 <= value <= 1):
+    x = _real(value)
+    if x is None or not (0 <= x <= 1):
         raise ValueError(f"{name} must be a probability in [0, 1], got {value!r}")
-    return float(value)
+    return x
+
+
+SPD_EIGENVALUES = (1e-100, 1e100)
+"""The eigenvalue range of a covariance matrix (its products with itself stay far inside float64)."""
+SPD_CONDITION = 1e12
+"""The largest condition number of a covariance matrix (its inverse is then accurate to ~1e-4)."""
 
 
 def spd_matrix(name: str, value, d: int) -> np.ndarray:
-    """A (d, d) symmetric positive-definite matrix of finite entries."""
+    """A (d, d) symmetric positive-definite matrix of finite real entries, with eigenvalues in
+    :data:`SPD_EIGENVALUES` and condition number at most :data:`SPD_CONDITION`."""
     arr = finite_array(name, value)
     if arr.shape != (d, d):
         raise ValueError(f"{name} must be a square ({d}, {d}) matrix, got shape {arr.shape}")
@@ -82,17 +102,69 @@ def spd_matrix(name: str, value, d: int) -> np.ndarray:
         np.linalg.cholesky(arr)
     except np.linalg.LinAlgError:
         raise ValueError(f"{name} must be symmetric positive definite; it has an eigenvalue <= 0") from None
-    return (arr + arr.T) / 2
+    arr = (arr + arr.T) / 2
+    eig = np.linalg.eigvalsh(arr)
+    lo, hi = SPD_EIGENVALUES
+    if eig[0] <= 0:
+        raise ValueError(f"{name} must be symmetric positive definite; it has an eigenvalue <= 0")
+    if eig[0] < lo or eig[-1] > hi:
+        raise ValueError(f"{name} must have eigenvalues from {lo:g} to {hi:g}, got {eig[0]:.3g} to {eig[-1]:.3g}")
+    if eig[-1] / eig[0] > SPD_CONDITION:
+        raise ValueError(f"{name} must have condition number <= {SPD_CONDITION:g}, got {eig[-1] / eig[0]:.3g}")
+    return arr
+
+
+def shown(value, limit: int = 80) -> str:
+    """``value`` for an error message, on one line: an array by its dtype and shape, anything
+    else by its repr, shortened to ``limit`` characters."""
+    if isinstance(value, np.ndarray) and value.size > 4:
+        return f"an array of dtype {value.dtype} and shape {value.shape}"
+    text = " ".join(repr(value).split())
+    return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
 def finite_array(name: str, value, *, last_dim: int | None = None) -> np.ndarray:
-    """A float array of finite entries, optionally with a given trailing dimension."""
+    """A float array of finite real entries (numbers, not strings, booleans or complex
+    numbers), optionally with a given trailing dimension."""
+    message = f"{name} must be an array of finite real numbers, got {shown(value)}"
     try:
-        arr = np.asarray(value, dtype=float)
-    except (TypeError, ValueError):
-        raise ValueError(f"{name} must be an array of finite real numbers, got {value!r}") from None
+        raw = np.asarray(value)
+    except (TypeError, ValueError):  # ragged nesting
+        raise ValueError(message) from None
+    if raw.dtype.kind == "O":
+        if not all(_real(v) is not None for v in raw.ravel()):
+            raise ValueError(message)
+        arr = np.array([_real(v) for v in raw.ravel()], dtype=float).reshape(raw.shape)
+    elif raw.dtype.kind in "iuf":
+        arr = raw.astype(float)
+    else:  # strings, booleans, complex numbers, dates
+        raise ValueError(message)
     if last_dim is not None and (arr.ndim == 0 or arr.shape[-1] != last_dim):
         raise ValueError(f"{name} must have shape (..., {last_dim}), got shape {arr.shape}")
     if not np.all(np.isfinite(arr)):
-        raise ValueError(f"{name} must be finite (no nan or inf), got {value!r}")
+        raise ValueError(f"{name} must be finite (no nan or inf), got {shown(value)}")
     return arr
+
+
+def times(name: str, value) -> np.ndarray:
+    """Finite times ``>= 0``: a number or an array of them."""
+    arr = finite_array(name, value)
+    if np.any(arr < 0):
+        raise ValueError(f"{name} must be >= 0, got {shown(value)}")
+    return arr
+
+
+def broadcast(arrays: dict) -> list[np.ndarray]:
+    """The named arrays broadcast together, or a ValueError naming them and their shapes."""
+    try:
+        return list(np.broadcast_arrays(*arrays.values()))
+    except ValueError:
+        shapes = ", ".join(f"{name} {np.shape(a)}" for name, a in arrays.items())
+        raise ValueError(f"{', '.join(arrays)} must broadcast to one shape, got shapes {shapes}") from None
+
+
+def at_most(name: str, value: int, largest: int, why: str) -> int:
+    """``value`` (an already checked count) if it is <= ``largest``, else a ValueError saying why."""
+    if value > largest:
+        raise ValueError(f"{name} must be at most {largest} ({why}), got {value}")
+    return value

@@ -14,6 +14,7 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import sys
+from pathlib import Path
 
 from . import __version__
 
@@ -149,6 +150,10 @@ def _settings(args: argparse.Namespace) -> list:
 def _run(args: argparse.Namespace) -> None:
     from . import figures
 
+    if args.out == "":
+        args.out = "."
+        print(f"phenom {args.command}: --out is empty: writing to the current folder ({Path.cwd()})", file=sys.stderr)
+
     if args.command == "reproduce":
         figures.reproduce(args.out, quick=args.quick, only=args.only, workers=args.workers)
     elif args.command == "draw":
@@ -157,7 +162,7 @@ def _run(args: argparse.Namespace) -> None:
         for name, setting in _settings(args):
             entry = figures.make(name, setting, args.out)
             for f in entry["files"]:
-                print(f"wrote {args.out.rstrip('/')}/{f}")
+                print(f"wrote {Path(args.out) / f}")
 
 
 def main(argv: list[str] | None = None) -> int:

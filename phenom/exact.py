@@ -11,6 +11,7 @@ each N. Its distance from the mean-field formula is a result (``minimal_vs_mean_
 from __future__ import annotations
 
 import functools
+from pathlib import Path
 
 import numpy as np
 import sympy as sp
@@ -20,7 +21,7 @@ from ._softmax import NUMPY_FUNCTIONS, nll, prob
 from .flow import gradient_flow
 from .induction import PARAMETERS, THETA, InductionHeadModel, _stack, alpha, beta, xi
 
-__all__ = ["derive_exact", "ExactInductionModel"]
+__all__ = ["derive_exact", "ExactInductionModel", "numeric_functions"]
 
 
 def derive_exact(N: int, L: int, *, stable: bool = False) -> sp.Expr:
@@ -67,9 +68,61 @@ def derive_exact(N: int, L: int, *, stable: bool = False) -> sp.Expr:
     return sp.Add(*losses) / N
 
 
+SLOW_N = 6
+"""From this N on, deriving the exact loss takes over ten seconds on the benchmark machine (N = 4:
+4 s, N = 6: 11–14 s, N = 8: ~30 s, N = 32: over 40 s): the first use says so."""
+
+_MODULES = [NUMPY_FUNCTIONS, "numpy"]
+
+
+def _derived_source(N: int, L: int) -> str:
+    """Python source of ``loss(beta, alpha, xi)`` and ``grad(beta, alpha, xi)`` for (N, L): the
+    stable derivation, lambdified with common-subexpression elimination."""
+    import inspect
+
+    e = derive_exact(N, L, stable=True)
+    parts = []
+    for name, target in (("loss", e), ("grad", [e.diff(v) for v in THETA])):
+        text = inspect.getsource(sp.lambdify(THETA, target, modules=_MODULES, cse=True))
+        parts.append(text.replace("def _lambdifygenerated(", f"def {name}(", 1))
+    return "\n\n".join(parts)
+
+
+@functools.lru_cache(maxsize=None)
+def numeric_functions(N: int, L: int):
+    """The exact loss and its gradient for (N, L) as numpy functions of (β, α, ξ). The derived
+    source is cached on disk (the folder of :mod:`phenom.kernels`, named by N, L and the code
+    version), so only the first process on a machine derives it; that first derivation logs how
+    long it will take when N >= :data:`SLOW_N`."""
+    import hashlib
+    import logging
+
+    from . import _io
+    from .kernels import _cache_dir
+
+    version = hashlib.sha256(_io.code_version().encode()).hexdigest()[:12]
+    path = _cache_dir() / f"phenom_exact_N{N}_L{L}_{version}.py"
+    try:
+        text = path.read_text()
+    except OSError:
+        if N >= SLOW_N:
+            logging.getLogger("phenom").warning(
+                f"deriving the exact loss for N = {N} with sympy: tens of seconds on first use (more as N grows), "
+                f"then cached in {path.parent}")
+        text = _derived_source(N, L)
+        try:
+            _io.atomic_write(path, lambda tmp: Path(tmp).write_text(text))
+        except OSError:
+            pass  # an unwritable cache: derive again next time
+    namespace = dict(sp.lambdify(THETA, 0, modules=_MODULES).__globals__)  # lambdify's own namespace
+    exec(compile(text, str(path), "exec"), namespace)
+    return namespace["loss"], namespace["grad"]
+
+
 class ExactInductionModel:
     """The minimal network's exact loss (:func:`derive_exact`) with the interface of
-    :class:`InductionHeadModel`: ``loss``, ``grad`` and ``flow``, for one (N, L)."""
+    :class:`InductionHeadModel`: ``loss``, ``grad`` and ``flow``, for one (N, L). The numeric
+    functions are derived on first use and cached on disk (:func:`numeric_functions`)."""
 
     def __init__(self, N: int = 8, L: int = 32):
         self.N, self.L = _validate.pairs(N, L)
@@ -84,12 +137,7 @@ class ExactInductionModel:
 
     @functools.cached_property
     def _numeric(self):
-        e = derive_exact(self.N, self.L, stable=True)
-        modules = [NUMPY_FUNCTIONS, "numpy"]
-        return (
-            sp.lambdify(THETA, e, modules=modules, cse=True),
-            sp.lambdify(THETA, [e.diff(v) for v in THETA], modules=modules, cse=True),
-        )
+        return numeric_functions(self.N, self.L)
 
     def loss(self, beta, alpha, xi) -> np.ndarray:
         theta = InductionHeadModel._theta(self, beta, alpha, xi)

@@ -6,16 +6,20 @@ Every figure is made in three steps, each in one place:
    out; this is where flows are integrated and networks trained;
 2. **save**: ``NAME.json`` (result, setting, its digest, seeds, versions) and any CSV tables,
    written atomically;
-3. **draw** (:mod:`phenom.plots`): the figure from the saved file alone, *read back from disk*, so
-   ``phenom draw`` redraws every figure from its results in seconds, without computing anything.
+3. **draw** (:mod:`phenom.plots`): the figure from the saved result alone (the very JSON text the
+   file holds), so ``phenom draw`` redraws every figure from its results in seconds, without
+   computing anything.
 
-After each figure its entry in ``manifest.json`` (files, setting, seeds, versions, wall time) is
-updated: an interrupted run keeps every figure that finished. ``phenom reproduce``, the
+A figure's files (JSON, CSV, PNG) are written to temporary files and renamed into place together;
+then its entry in ``manifest.json`` (files and their sha256, setting, seeds, versions, wall time)
+is updated, last: an interrupted run keeps every figure that finished, and :func:`check` finds a
+figure whose files are not the ones its manifest entry names. ``phenom reproduce``, the
 per-figure commands and ``phenom draw`` all go through :func:`make` and :func:`draw`.
 """
 
 from __future__ import annotations
 
+import json
 import time
 from collections.abc import Callable, Iterable
 from concurrent.futures import FIRST_COMPLETED, wait
@@ -29,7 +33,8 @@ from .jobs import induction as ji
 from .jobs import lsa as jl
 from .jobs import network as jn
 
-__all__ = ["Figure", "FIGURES", "FigureError", "make", "draw", "reproduce", "default_setting", "start_order"]
+__all__ = ["Figure", "FIGURES", "FigureError", "make", "draw", "check", "reproduce", "default_setting",
+           "start_order"]
 
 
 class FigureError(RuntimeError):
@@ -130,17 +135,20 @@ def make(name: str, setting: S.Setting | None = None, out: str | Path = "figures
     side_files = result.pop("side_files", [])
     record = {"figure": f"{name}.png", "setting": setting.to_dict(), "digest": setting.digest(),
               "seeds": result.pop("seeds", None), **result, "versions": _io.provenance()}
-    files = [f"{name}.png", f"{name}.json"]
-    _stage(name, "save", _io.write_json, out / f"{name}.json", record)
-    saved = _stage(name, "save", _io.read_json, out / f"{name}.json")
+    text = _stage(name, "save", _io.json_text, record)
+    saved = json.loads(text)  # exactly what the file will hold: tables and figure are made from it
+    writers = {out / f"{name}.json": _io.text_writer(text)}
     for file, columns in (figure.tables(saved) if figure.tables else {}).items():
-        _stage(name, "save", _io.write_csv, out / file, columns)
-        files.append(file)
-    _draw(figure, saved, out)
+        writers[out / file] = _stage(name, "save", _io.csv_writer, columns)
+    fig = _stage(name, "draw", figure.draw, saved)
+    writers[out / f"{name}.png"] = _io.figure_writer(fig)
+    _stage(name, "save", _io.atomic_set, writers)  # all files of this run, renamed into place together
+    files = [f"{name}.png", f"{name}.json", *[p.name for p in writers if p.suffix == ".csv"]]
     entry = {"files": files + side_files, "setting": record["setting"], "digest": record["digest"],
              "seeds": record["seeds"], "inputs": list(figure.inputs), "versions": record["versions"],
-             "wall_time_s": round(time.perf_counter() - started, 3)}
-    if manifest:
+             "wall_time_s": round(time.perf_counter() - started, 3),
+             "sha256": {f: _io.file_hash(out / f) for f in files + side_files}}
+    if manifest:  # written last: it names the files of one run, by their hashes
         _io.update_manifest(out / "manifest.json", name, entry)
     return entry
 
@@ -148,6 +156,21 @@ def make(name: str, setting: S.Setting | None = None, out: str | Path = "figures
 def _draw(figure: Figure, saved: dict, out: Path) -> None:
     fig = _stage(figure.name, "draw", figure.draw, saved)
     _stage(figure.name, "save", _io.save_figure, fig, out / f"{figure.name}.png")
+
+
+def check(out: str | Path = "figures") -> dict[str, list[str]]:
+    """Figures of ``out`` whose files are not those its manifest names (a run killed between
+    writing a figure's files and its manifest entry, or files edited by hand): figure → the
+    files whose contents differ from their recorded hash, or that are missing."""
+    out = Path(out)
+    manifest = _io.read_json(out / "manifest.json")
+    bad = {}
+    for name, entry in manifest.items():
+        hashes = entry.get("sha256", {}) if isinstance(entry, dict) else {}
+        wrong = [f for f, h in hashes.items() if not (out / f).exists() or _io.file_hash(out / f) != h]
+        if wrong:
+            bad[name] = wrong
+    return bad
 
 
 def draw(names: Iterable[str] | None = None, out: str | Path = "figures", *, log=print) -> list[str]:
@@ -169,8 +192,10 @@ def draw(names: Iterable[str] | None = None, out: str | Path = "figures", *, log
         started = time.perf_counter()
         saved = _stage(n, "load", _io.read_json, out / f"{n}.json")
         _draw(FIGURES[n], saved, out)
-        _io.update_manifest(out / "manifest.json", n, {**_manifest_entry(out, n),
-                                                      "drawn_s": round(time.perf_counter() - started, 3)})
+        entry = _manifest_entry(out, n)
+        if "sha256" in entry:
+            entry["sha256"] = {**entry["sha256"], f"{n}.png": _io.file_hash(out / f"{n}.png")}
+        _io.update_manifest(out / "manifest.json", n, {**entry, "drawn_s": round(time.perf_counter() - started, 3)})
         log(f"drew {out / f'{n}.png'}  ({time.perf_counter() - started:.1f} s)")
     return names
 

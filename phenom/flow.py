@@ -65,9 +65,9 @@ class Trajectory:
 
     def __call__(self, t) -> np.ndarray:
         """θ at time(s) ``t`` from the dense interpolant: shape (P,) or (len(t), P)."""
-        t = np.asarray(t, dtype=float)
-        if not np.all((t >= 0) & (t <= self.t_max)):
-            raise ValueError(f"t must lie in [0, t_max = {self.t_max:g}], got {t}")
+        t = _validate.finite_array("t", t)
+        if t.size == 0 or not np.all((t >= 0) & (t <= self.t_max)):
+            raise ValueError(f"t must be times in [0, t_max = {self.t_max:g}] (at least one), got {_validate.shown(t)}")
         return self._dense(t.ravel()).reshape(*t.shape, len(self.names))
 
     def loss_at(self, t) -> np.ndarray:
@@ -103,7 +103,7 @@ class Trajectory:
 
     def time_to(self, level: float) -> float | None:
         """First time the loss reaches ``level`` (interpolated); None if not within t_max."""
-        level = float(_validate.finite_array("level", level))
+        level = _one_number("level", level)
         if self.loss[0] <= level:
             return 0.0
         return self._first_crossing(self.loss_at, level)
@@ -113,7 +113,7 @@ class Trajectory:
         if name not in self.names:
             raise ValueError(f"name must be one of {self.names}, got {name!r}")
         k = self.names.index(name)
-        return self._first_crossing(lambda t: self(t)[..., k], float(_validate.finite_array("value", value)))
+        return self._first_crossing(lambda t: self(t)[..., k], _one_number("value", value))
 
     def crossing_times(self, value: float) -> dict[str, float | None]:
         """First time each parameter reaches ``value``."""
@@ -143,6 +143,13 @@ class Trajectory:
         """The sampled path as named columns: t, each parameter, loss."""
         t, theta, loss = self.sample(n)
         return {"t": t, **{name: theta[:, k] for k, name in enumerate(self.names)}, "loss": loss}
+
+
+def _one_number(name: str, value) -> float:
+    arr = _validate.finite_array(name, value)
+    if arr.ndim:
+        raise ValueError(f"{name} must be one number, got {_validate.shown(value)}")
+    return float(arr)
 
 
 def gradient_flow(

@@ -207,10 +207,8 @@ class InductionHeadModel:
     # -- numeric -----------------------------------------------------------------------------
 
     def _theta(self, beta, alpha, xi) -> np.ndarray:
-        parts = np.broadcast_arrays(
-            *(_validate.finite_array(n, v) for n, v in zip(PARAMETERS, (beta, alpha, xi)))
-        )
-        return np.stack(parts, axis=-1)
+        arrays = [_validate.finite_array(n, v) for n, v in zip(PARAMETERS, (beta, alpha, xi))]
+        return np.stack(_validate.broadcast(dict(zip(PARAMETERS, arrays))), axis=-1)
 
     def _call(self, name, beta, alpha, xi):
         theta = self._theta(beta, alpha, xi)

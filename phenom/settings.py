@@ -119,9 +119,12 @@ class Setting:
 
 
 def _grid(value, largest: int) -> int:
-    grid = _validate.count("grid", value, minimum=2)
-    if grid > largest:
-        raise ValueError(f"grid must be an integer from 2 to {largest}, got {grid}")
+    try:
+        grid = _validate.count("grid", value, minimum=2)
+    except ValueError:
+        grid = None
+    if grid is None or grid > largest:
+        raise ValueError(f"grid must be an integer from 2 to {largest}, got {value!r}")
     return grid
 
 

@@ -15,7 +15,9 @@ on either.
 
 With ``out``, every finished configuration is appended to a JSON-lines file (rewritten
 atomically), and a sweep started again with the same ``out`` skips what is already there: an
-interrupted sweep keeps what finished and resumes without redoing it.
+interrupted sweep keeps what finished and resumes without redoing it. A configuration that fails
+is recorded with its error and does not stop the others; the sweep reports every failure at the
+end (:class:`SweepError`) and a re-run retries them.
 """
 
 from __future__ import annotations
@@ -33,7 +35,7 @@ from tqdm.auto import tqdm
 
 from . import _io, _validate
 
-__all__ = ["grid", "sweep", "load_results", "local_pool"]
+__all__ = ["grid", "sweep", "load_results", "local_pool", "SweepError"]
 
 
 def grid(**axes: Iterable) -> list[dict]:
@@ -46,23 +48,53 @@ def _key(config: Mapping) -> str:
     return json.dumps(_io.plain(dict(config)), sort_keys=True)
 
 
+def _as_stored(value):
+    """``value`` as a sweep file gives it back: JSON values (numpy arrays and tuples as lists,
+    numpy scalars as Python numbers, keys as strings), NaN and ±inf kept as floats."""
+    return json.loads(json.dumps(_io.plain(value), allow_nan=True))
+
+
+class SweepError(RuntimeError):
+    """Some configurations of a sweep failed. The others' results were saved as they finished.
+
+    ``failures``: one ``{"config", "type", "message"}`` per failed configuration; ``results``: the
+    results in the order of the configurations, None where one failed or did not run."""
+
+    def __init__(self, failures: list[dict], results: list, total: int):
+        self.failures, self.results = failures, results
+        first = failures[0]
+        more = f" (and {len(failures) - 1} more)" if len(failures) > 1 else ""
+        super().__init__(f"{len(failures)} of {total} configurations failed; first {_key(first['config'])}: "
+                         f"{first['type']}: {first['message']}{more}")
+
+
 def load_results(path: str | os.PathLike) -> list[dict]:
-    """The rows of a sweep's JSON-lines file (``{"config": …, "result": …}`` each)."""
+    """The rows of a sweep's JSON-lines file: ``{"config": …, "result": …}`` for a finished
+    configuration, ``{"config": …, "error": {"type", "message"}}`` for a failed one (each with
+    the ``version`` it ran under, if any). A file that is not of this form raises ValueError
+    naming the file and line."""
     path = Path(path)
     if not path.exists():
         return []
     rows = []
     for n, line in enumerate(path.read_text().splitlines(), 1):
-        if line.strip():
-            try:
-                rows.append(json.loads(line))
-            except json.JSONDecodeError:
-                raise ValueError(f"{path} line {n} is not JSON; move the file aside to start the sweep again") from None
+        if not line.strip():
+            continue
+        try:
+            row = json.loads(line)
+        except json.JSONDecodeError:
+            raise ValueError(f"{path} line {n} is not JSON; move the file aside to start the sweep again") from None
+        if not (isinstance(row, dict) and isinstance(row.get("config"), dict)
+                and (("result" in row) != ("error" in row))
+                and ("error" not in row or isinstance(row["error"], dict))):
+            raise ValueError(f"{path} line {n} is not a sweep row ({{\"config\": {{…}}, \"result\": …}} or "
+                             f"{{\"config\": {{…}}, \"error\": {{…}}}}); move the file aside to start the sweep again")
+        rows.append(row)
     return rows
 
 
-def _write(path: Path, rows: list[dict]) -> None:
-    text = "".join(json.dumps(_io._jsonable(r), sort_keys=True) + "\n" for r in rows)
+def _write(path: Path, rows: dict[str, dict]) -> None:
+    text = "".join(json.dumps(_io.plain(r), sort_keys=True, allow_nan=True) + "\n" for r in rows.values())
     _io.atomic_write(path, lambda tmp: Path(tmp).write_text(text))
 
 
@@ -109,35 +141,59 @@ def sweep(
     progress: bool | None = None,
     workers: int | None = None,
     version: str | None = None,
-) -> list[dict]:
+    stop_on_error: bool = False,
+) -> list:
     """Run ``fn(config)`` for every configuration; return the results in the order of ``configs``.
 
     ``fn`` must be picklable (a module-level function) for process pools and Dask. Results are
-    collected as they complete; with ``out`` they are saved after each one and reused on a re-run,
+    collected as they complete; with ``out`` each is saved as it finishes and reused on a re-run,
     but only those saved under the same ``version`` (e.g. :func:`phenom._io.code_version`, so
-    that results of other code are computed again). Without ``executor`` the sweep runs on its own
-    :func:`local_pool` of ``workers`` processes, and cancels what is queued if one fails. A
-    progress bar goes to stderr on a terminal (``progress`` forces it on or off).
+    that results of other code are computed again). Results come back as the file holds them
+    (JSON values: lists for arrays and tuples, NaN and ±inf as floats), whether computed now or
+    read back. Without ``executor`` the sweep runs on its own :func:`local_pool` of ``workers``
+    processes. A progress bar goes to stderr on a terminal (``progress`` forces it on or off).
+
+    A configuration that raises is recorded (in ``out`` too, with its exception's type and
+    message) and the others go on; at the end a :class:`SweepError` reports every failure, and
+    carries the results that were obtained. With ``stop_on_error`` nothing new starts after the
+    first failure (the running configurations finish and are saved). A re-run retries the
+    failed configurations.
     """
     configs = [dict(c) for c in configs]
     keys = [_key(c) for c in configs]
     if len(set(keys)) != len(keys):
         raise ValueError("configs must be distinct: a sweep runs each configuration once")
     path = Path(out) if out is not None else None
-    rows = [r for r in (load_results(path) if path is not None else []) if r.get("version") == version]
-    done = {_key(r["config"]): r["result"] for r in rows}
+    rows = {_key(r["config"]): r for r in (load_results(path) if path is not None else [])}
+    done = {k: r["result"] for k, r in rows.items() if r.get("version") == version and "result" in r}
     todo = [c for c, k in zip(configs, keys) if k not in done]
+    failures = {}
     show = sys.stderr.isatty() if progress is None else progress
+    stamp = {"version": version} if version else {}
     if todo:
         with _pool(executor, workers) as pool, tqdm(total=len(configs), initial=len(configs) - len(todo), unit="config",
                                            desc="sweep", disable=not show, file=sys.stderr) as bar:
             futures = {pool.submit(fn, c): c for c in todo}
             for future in as_completed(futures):
                 config = futures[future]
-                result = future.result()
-                done[_key(config)] = result
-                rows.append({"config": config, "result": result, **({"version": version} if version else {})})
+                key = _key(config)
+                if future.cancelled():
+                    continue
+                try:
+                    done[key] = _as_stored(future.result())
+                    rows[key] = {"config": config, "result": done[key], **stamp}
+                except Exception as err:  # recorded, reported at the end; KeyboardInterrupt stops the sweep
+                    failures[key] = {"config": config, "type": type(err).__name__,
+                                     "message": " ".join(str(err).split())}
+                    rows[key] = {"config": config, "error": {k: failures[key][k] for k in ("type", "message")},
+                                 **stamp}
+                    if stop_on_error:
+                        for f in futures:
+                            f.cancel()
                 if path is not None:
                     _write(path, rows)
                 bar.update()
-    return [done[k] for k in keys]
+    results = [done.get(k) for k in keys]
+    if failures:
+        raise SweepError([failures[k] for k in keys if k in failures], results, len(configs))
+    return results

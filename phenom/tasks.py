@@ -64,6 +64,9 @@ def sample_regression(task, n: int, rng: np.random.Generator) -> RegressionBatch
 # In-context copying and classification (Reddy, ICLR 2024, Sec. 2; Chan et al., NeurIPS 2022)
 
 POSITIONS = 65  # one-hot position slots: 2·32 + 1, enough for N <= 32
+MAX_ZIPF = 10.0  # the largest Zipf exponent of the classification task
+MAX_D = 4096  # the largest content width of the sequence tasks
+MAX_K = 2**20  # the largest number of classes of the classification task
 
 
 @dataclass(frozen=True)
@@ -174,7 +177,8 @@ class CopyingTask:
         self.N, self.L = _validate.pairs(N, L)
         if 2 * self.N + 1 > POSITIONS:
             raise ValueError(f"N must be an integer <= {(POSITIONS - 1) // 2} (2N+1 tokens in {POSITIONS} position slots), got {N}")
-        self.D = _validate.count("D", D, minimum=self.L, bound=f"L = {self.L} (L label vectors need L dimensions to be independent)")
+        self.D = _validate.at_most("D", _validate.count("D", D, minimum=self.L, bound=f"L = {self.L} (L label vectors "
+                                                        f"need L dimensions to be independent)"), MAX_D, "content width")
         self.eps = _validate.nonnegative("eps", eps)
         self.seed = int(seed)
         self.label_vectors = _rng.stream(seed, "task").standard_normal((self.L, self.D)) / np.sqrt(self.D)
@@ -233,22 +237,28 @@ class ClassificationTask:
         self.N, self.L = _validate.pairs(N, L)
         if 2 * self.N + 1 > POSITIONS:
             raise ValueError(f"N must be an integer <= {(POSITIONS - 1) // 2} (2N+1 tokens in {POSITIONS} position slots), got {N}")
-        self.D = _validate.count("D", D, minimum=self.L, bound=f"L = {self.L} (L label vectors need L dimensions to be independent)")
+        self.D = _validate.at_most("D", _validate.count("D", D, minimum=self.L, bound=f"L = {self.L} (L label vectors "
+                                                        f"need L dimensions to be independent)"), MAX_D, "content width")
         self.eps = _validate.nonnegative("eps", eps)
-        self.K = _validate.count("K", K, minimum=self.L, bound=f"L = {self.L}")
+        self.K = _validate.at_most("K", _validate.count("K", K, minimum=self.L, bound=f"L = {self.L}"), MAX_K,
+                                   "class means are stored: K × D numbers")
         if self.K % self.L:
             raise ValueError(f"K must be a multiple of L = {self.L}, got {K}")
         self.B = _validate.count("B", B, minimum=0)
         if self.B and (self.N % self.B or self.N // self.B > self.L):
             raise ValueError(f"B must divide N = {self.N} with N/B <= L = {self.L} (or be 0), got {B}")
         self.a = _validate.nonnegative("a", a)
+        if self.a > MAX_ZIPF:
+            raise ValueError(f"a must be a number from 0 to {MAX_ZIPF:g} (beyond it the rarest classes' "
+                             f"frequencies underflow), got {a!r}")
         self.p_B, self.p_C = (_validate.probability(name, v) for name, v in (("p_B", p_B), ("p_C", p_C)))
         self.seed = int(seed)
         rng = _rng.stream(seed, "task")
         self.label_vectors = rng.standard_normal((self.L, self.D)) / np.sqrt(self.D)
         self.means = rng.standard_normal((self.K, self.D)) / np.sqrt(self.D)
         self._float32 = (self.means.astype(np.float32), self.label_vectors.astype(np.float32))
-        weights = (np.arange(self.K) + 1.0) ** (-self.a)
+        log_weights = -self.a * np.log1p(np.arange(self.K))
+        weights = np.exp(log_weights - log_weights.max())
         self.p = weights / weights.sum()
         self._cdf = np.cumsum(self.p)
         by_label = self.p.reshape(self.K // self.L, self.L).T  # (L, K/L): class g·L + l has label l

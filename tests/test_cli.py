@@ -29,7 +29,7 @@ PNG = b"\x89PNG\r\n\x1a\n"
         (["flow", "--theta0", "1", "2"], "argument --theta0: expected 3 arguments"),
         (["flow", "--theta0", "nan", "0", "0"], "theta0 must be finite"),
         (["flow", "--N", "16"], "compare_L must be an integer >= N = 16, got 9"),
-        (["landscape", "--grid", "1"], "grid must be an integer >= 2, got 1"),
+        (["landscape", "--grid", "1"], "grid must be an integer from 2 to 2001, got 1"),
         (["landscape", "--grid", "5000"], "grid must be an integer from 2 to 2001, got 5000"),
         (["landscape", "--N", "3", "--L", "2"], "L must be an integer >= N = 3"),
         (["train", "--classifier", "deep"], "classifier must be 'linear' or 'mlp', got 'deep'"),

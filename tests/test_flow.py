@@ -83,8 +83,15 @@ def test_flow_bad_input(kwargs, message):
 
 def test_trajectory_rejects_times_outside_the_flow():
     traj = quad_flow(np.ones(3), t_max=2.0)
-    with pytest.raises(ValueError, match=r"^t must lie in \[0, t_max"):
-        traj(3.0)
+    for t in (3.0, -1.0, np.array([]), [0.5, 2.5]):
+        with pytest.raises(ValueError, match=r"^t must be times in \[0, t_max = 2\] \(at least one\)"):
+            traj(t)
+    with pytest.raises(ValueError, match=r"^t must be an array of finite real numbers, got '1'"):
+        traj("1")
+    with pytest.raises(ValueError, match=r"^level must be one number, got \[1, 2\]"):
+        traj.time_to([1, 2])
+    with pytest.raises(ValueError, match=r"^value must be one number"):
+        traj.crossing_time(traj.names[0], np.ones(2))
 
 
 # --------------------------------------------------------------------------------------------

@@ -1,12 +1,15 @@
 """Sweeps: ordering, incremental results, resume, process pools and a Dask cluster."""
 
 import json
+import time
 from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor
 
 import distributed
 import pytest
 
-from phenom.sweep import grid, load_results, sweep
+import numpy as np
+
+from phenom.sweep import SweepError, grid, load_results, sweep
 
 CALLS = []
 
@@ -82,3 +85,95 @@ def test_results_of_another_version_are_computed_again(tmp_path):
         rows = sweep(counted, grid(x=[1, 2]), executor=pool, out=path, progress=False, version="b")
     assert rows == [{"y": 2}, {"y": 4}] and sorted(CALLS) == [1, 1, 2, 2]
     assert [r["version"] for r in load_results(path)] == ["b", "b"]
+
+
+def fragile(cfg):
+    if cfg["x"] in cfg.get("bad", ()):
+        raise ValueError(f"x = {cfg['x']} is not allowed")
+    return {"y": cfg["x"] + 1}
+
+
+def test_a_failing_configuration_loses_nothing_and_is_reported(tmp_path):
+    out = tmp_path / "f.jsonl"
+    configs = [{"x": x, "bad": [2, 4]} for x in range(6)]
+    with ProcessPoolExecutor(2) as pool:
+        with pytest.raises(SweepError) as info:
+            sweep(fragile, configs, executor=pool, out=out, progress=False)
+    err = info.value
+    assert str(err).startswith('2 of 6 configurations failed; first {"bad": [2, 4], "x": 2}: ValueError: x = 2 is '
+                               'not allowed (and 1 more)')
+    assert [(f["config"]["x"], f["type"], f["message"]) for f in err.failures] == [
+        (2, "ValueError", "x = 2 is not allowed"), (4, "ValueError", "x = 4 is not allowed")]
+    assert err.results == [{"y": 1}, {"y": 2}, None, {"y": 4}, None, {"y": 6}]
+    rows = load_results(out)
+    assert sorted(r["config"]["x"] for r in rows if "result" in r) == [0, 1, 3, 5]
+    assert sorted((r["config"]["x"], r["error"]["type"]) for r in rows if "error" in r) == [(2, "ValueError"),
+                                                                                              (4, "ValueError")]
+
+
+def test_a_resumed_sweep_retries_only_the_failed(tmp_path):
+    out = tmp_path / "r.jsonl"
+    CALLS.clear()
+    with ThreadPoolExecutor(1) as pool, pytest.raises(SweepError):
+        sweep(counted_fragile, grid(x=range(4)), executor=pool, out=out, progress=False)
+    assert sorted(CALLS) == [0, 1, 2, 3]
+    CALLS.clear()
+    FIXED.add(1)  # what made x = 1 fail is mended
+    with ThreadPoolExecutor(1) as pool:
+        rows = sweep(counted_fragile, grid(x=range(4)), executor=pool, out=out, progress=False)
+    assert CALLS == [1] and [r["y"] for r in rows] == [0, 1, 2, 3]
+    assert all("result" in r for r in load_results(out))
+
+
+FIXED = set()
+
+
+def counted_fragile(cfg):
+    CALLS.append(cfg["x"])
+    if cfg["x"] == 1 and 1 not in FIXED:
+        raise RuntimeError("not yet")
+    return {"y": cfg["x"]}
+
+
+def slow_after_one(cfg):
+    if cfg["x"] > 1:
+        time.sleep(0.3)  # still running (x = 2) or queued (3, 4) when x = 1 fails
+    return fragile(cfg)
+
+
+def test_stop_on_error_starts_nothing_new_and_keeps_what_was_running(tmp_path):
+    out = tmp_path / "s.jsonl"
+    configs = [{"x": x, "bad": [1]} for x in range(5)]
+    with ThreadPoolExecutor(1) as pool, pytest.raises(SweepError) as info:
+        sweep(slow_after_one, configs, executor=pool, out=out, progress=False, stop_on_error=True)
+    assert info.value.results == [{"y": 1}, None, {"y": 3}, None, None]
+    assert sorted(r["config"]["x"] for r in load_results(out)) == [0, 1, 2]
+
+
+def odd_values(cfg):
+    return {"nan": np.float64("nan"), "inf": np.inf, "minus_inf": -np.inf, "array": np.arange(3),
+            "tuple": (1, 2.5), "scalar": np.float32(0.5), "int": np.int64(7), "none": None}
+
+
+def test_results_read_back_equal_the_ones_returned(tmp_path):
+    out = tmp_path / "v.jsonl"
+    with ThreadPoolExecutor(1) as pool:
+        fresh = sweep(odd_values, [{"x": 0}], executor=pool, out=out, progress=False)[0]
+        resumed = sweep(odd_values, [{"x": 0}], executor=pool, out=out, progress=False)[0]
+    stored = load_results(out)[0]["result"]
+    expected = {"inf": float("inf"), "minus_inf": float("-inf"), "array": [0, 1, 2], "tuple": [1, 2.5],
+                "scalar": 0.5, "int": 7, "none": None}
+    for r in (fresh, resumed, stored):
+        assert isinstance(r["nan"], float) and np.isnan(r["nan"])
+        assert {k: v for k, v in r.items() if k != "nan"} == expected
+        assert type(r["int"]) is int and type(r["scalar"]) is float
+
+
+@pytest.mark.parametrize("line", ['[1, 2]', '{"result": 1}', '{"config": [1], "result": 1}', '{"config": {"x": 1}}',
+                                  '{"config": {"x": 1}, "result": 1, "error": {}}', '"text"'])
+def test_a_sweep_file_of_the_wrong_form_is_named(tmp_path, line):
+    bad = tmp_path / "bad.jsonl"
+    bad.write_text(line + "\n")
+    with pytest.raises(ValueError, match=r"bad.jsonl line 1 is not a sweep row"):
+        sweep(cube, [{"x": 1}], executor=ThreadPoolExecutor(1), out=bad)
+    assert bad.read_text() == line + "\n"  # left as it was

@@ -25,7 +25,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from .. import _rng
+from .. import _rng, _validate
 from ..tasks import POSITIONS
 from ._compiled import (add_gathered_positions, add_position_blocks, add_position_rows, causal_softmax,
                         scatter_positions, softmax_backward)
@@ -158,6 +158,8 @@ class AttentionNetwork:
         N(0, 1/128); read-out N(0, 1/h) with h its input width."""
         if classifier not in CLASSIFIERS:
             raise ValueError(f"classifier must be one of {CLASSIFIERS}, got {classifier!r}")
+        dtype = float_dtype(dtype)
+        _check_sequence_task(task)
         d, D, L = task.d_model, task.D, task.L
         rng = _rng.stream(seed, "init")
         p = {name: rng.standard_normal((d, d)) / np.sqrt(D) for name in ATTENTION}
@@ -188,6 +190,7 @@ class AttentionNetwork:
 
     def check_task(self, task) -> None:
         """A ValueError unless ``task`` has this network's token width and number of labels."""
+        _check_sequence_task(task)
         if (task.d_model, task.L) != (self.config["d_model"], self.config["L"]):
             raise ValueError(
                 f"task has d_model = {task.d_model}, L = {task.L}; the network was built for "
@@ -196,6 +199,7 @@ class AttentionNetwork:
 
     def astype(self, dtype) -> "AttentionNetwork":
         """A copy with every parameter in ``dtype`` (float64 for gradient checks)."""
+        dtype = float_dtype(dtype)
         params = {k: np.asarray(v, dtype=dtype).copy() for k, v in self.weights.items()}
         return AttentionNetwork(params, self.classifier, self.seed, {**self.config, "dtype": np.dtype(dtype).name})
 
@@ -325,3 +329,23 @@ class AttentionNetwork:
         logits = np.concatenate([logits for logits, _ in parts]).astype(np.float64)
         cache = {k: np.concatenate([c[k] for _, c in parts]) for k in ("A1", "a2")}
         return {**progress_measures(logits, cache, batch, task), **scores_from_cache(self, task, cache, batch)}
+
+
+def float_dtype(dtype) -> np.dtype:
+    """float32 or float64, or a ValueError naming ``dtype`` and the choices."""
+    try:
+        dt = np.dtype(dtype) if dtype is not None else None
+    except TypeError:
+        dt = None
+    if dt is None or dt.name not in ("float32", "float64"):
+        raise ValueError(f"dtype must be float32 or float64, got {dtype!r}")
+    return dt
+
+
+def _check_sequence_task(task) -> None:
+    """A ValueError unless ``task`` is a sequence task (the copying or classification task)."""
+    from ..tasks import ClassificationTask, CopyingTask
+
+    if not isinstance(task, (CopyingTask, ClassificationTask)):
+        raise ValueError(f"task must be a CopyingTask or a ClassificationTask for AttentionNetwork, got "
+                         f"{_validate.shown(task)}")
