@@ -265,3 +265,35 @@ def test_history_stem_is_a_file_name(tmp_path):
         with pytest.raises(ValueError, match="^stem must be a file name without folders"):
             h.save(tmp_path, stem)
     assert [p.name for p in h.save(tmp_path, "run")] == ["run.csv", "run.json"]
+
+
+# -- messages that name the argument ----------------------------------------------------------
+
+def _messages():
+    from phenom.nets import AttentionNetwork, train
+    from phenom.tasks import CopyingTask
+
+    task = CopyingTask(N=2, L=4, D=8)
+    model = InductionHeadModel(8, 32)
+    return [
+        (lambda: model.loss(np.ones(3), np.ones(2), 0.0),
+         r"^beta, alpha, xi must broadcast to one shape, got shapes beta \(3,\), alpha \(2,\), xi \(\)$"),
+        (lambda: model.grad("1", 0.0, 0.0), "^beta must be an array of finite real numbers, got '1'$"),
+        (lambda: model.loss(True, 0.0, 0.0), "^beta must be an array of finite real numbers, got True$"),
+        (lambda: train(AttentionNetwork, LinearICL(2, 4), steps=2, lr=0.1),
+         "^net must be a network instance .* got the class AttentionNetwork$"),
+        (lambda: train(AttentionNetwork.init(task), LinearICL(2, 4), steps=2, lr=0.1),
+         "^task must be a CopyingTask or a ClassificationTask for AttentionNetwork, got LinearICL"),
+        (lambda: train(AttentionNetwork.init(task), CopyingTask, steps=2, lr=0.1),
+         "^task must be a task instance with a sample method, got the class CopyingTask$"),
+        (lambda: AttentionNetwork.init(task, dtype=np.int32), "^dtype must be float32 or float64, got"),
+        (lambda: AttentionNetwork.init(task).astype("banana"), "^dtype must be float32 or float64, got 'banana'$"),
+        (lambda: AttentionNetwork.init(LinearICL(2, 4)), "^task must be a CopyingTask or a ClassificationTask"),
+    ]
+
+
+@pytest.mark.parametrize("case", range(9))
+def test_messages_name_the_argument(case):
+    call, message = _messages()[case]
+    with pytest.raises(ValueError, match=message):
+        call()
