@@ -24,17 +24,25 @@ __all__ = ["atomic_write", "atomic_set", "file_hash", "file_stem", "remove_stale
            "update_manifest"]
 
 
+def _host() -> str:
+    """A short tag of this machine: a temporary file's writer is known dead only on its own host."""
+    import hashlib
+
+    return hashlib.sha256(platform.node().encode()).hexdigest()[:8]
+
+
 def _temporary(path: Path) -> Path:
-    """A new temporary name beside ``path``, tagged with this process's id."""
-    return path.parent / f".{path.name}.{os.getpid()}-{uuid.uuid4().hex[:12]}.tmp"
+    """A new temporary name beside ``path``, tagged with this process's id and host."""
+    return path.parent / f".{path.name}.{os.getpid()}-{_host()}-{uuid.uuid4().hex[:12]}.tmp"
 
 
 def remove_stale(path: Path) -> None:
-    """Remove the temporary files that writes of ``path`` by processes no longer running left
-    behind (a run killed while writing); those of live processes are theirs and are kept."""
-    for tmp in path.parent.glob(f".{glob.escape(path.name)}.*-*.tmp"):
-        pid = tmp.name[len(path.name) + 2:].split("-", 1)[0]
-        if pid.isdigit() and not _alive(int(pid)):
+    """Remove the temporary files that writes of ``path`` by processes no longer running on this
+    machine left behind (a run killed while writing); those of live processes, and of other
+    machines sharing the folder, are kept."""
+    for tmp in path.parent.glob(f".{glob.escape(path.name)}.*-*-*.tmp"):
+        pid, host, _ = tmp.name[len(path.name) + 2: -len(".tmp")].split("-", 2)
+        if pid.isdigit() and host == _host() and not _alive(int(pid)):
             tmp.unlink(missing_ok=True)
 
 
@@ -213,7 +221,9 @@ def provenance() -> dict:
 @functools.lru_cache(maxsize=1)
 def code_version() -> str:
     """phenom's version and a hash of its source files (read once per process, so one run
-    records one version): a result or checkpoint is reused only by the code that made it."""
+    records one version): a figure's sweep rows, the figures' training runs and a checkpoint kept
+    in a folder are reused only by the code that made them (a checkpoint file named by the caller
+    is checked against its configuration, not the code)."""
     import hashlib
 
     from . import __version__

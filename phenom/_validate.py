@@ -102,9 +102,11 @@ def spd_matrix(name: str, value, d: int) -> np.ndarray:
         np.linalg.cholesky(arr)
     except np.linalg.LinAlgError:
         raise ValueError(f"{name} must be symmetric positive definite; it has an eigenvalue <= 0") from None
-    arr = (arr + arr.T) / 2
-    eig = np.linalg.eigvalsh(arr)
+    arr = arr / 2 + arr.T / 2
     lo, hi = SPD_EIGENVALUES
+    if np.abs(arr).max() > hi:
+        raise ValueError(f"{name} must have eigenvalues from {lo:g} to {hi:g}, got entries up to {np.abs(arr).max():.3g}")
+    eig = np.linalg.eigvalsh(arr)
     if eig[0] <= 0:
         raise ValueError(f"{name} must be symmetric positive definite; it has an eigenvalue <= 0")
     if eig[0] < lo or eig[-1] > hi:

@@ -91,32 +91,37 @@ def _derived_source(N: int, L: int) -> str:
 @functools.lru_cache(maxsize=None)
 def numeric_functions(N: int, L: int):
     """The exact loss and its gradient for (N, L) as numpy functions of (β, α, ξ). The derived
-    source is cached on disk (the folder of :mod:`phenom.kernels`, named by N, L and the code
-    version), so only the first process on a machine derives it; that first derivation logs how
-    long it will take when N >= :data:`SLOW_N`."""
+    source is cached on disk (the folder of :mod:`phenom.kernels`, named by N, L, the code
+    version and sympy's), so only the first process on a machine derives it; that first
+    derivation logs that it will take a while when N >= :data:`SLOW_N`. A damaged cache file is
+    derived again and replaced."""
     import hashlib
     import logging
 
     from . import _io
     from .kernels import _cache_dir
 
-    version = hashlib.sha256(_io.code_version().encode()).hexdigest()[:12]
+    version = hashlib.sha256((_io.code_version() + sp.__version__).encode()).hexdigest()[:12]
     path = _cache_dir() / f"phenom_exact_N{N}_L{L}_{version}.py"
+    def load(text: str):
+        namespace = dict(sp.lambdify(THETA, 0, modules=_MODULES).__globals__)  # lambdify's own namespace
+        exec(compile(text, str(path), "exec"), namespace)
+        return namespace["loss"], namespace["grad"]
+
     try:
-        text = path.read_text()
+        return load(path.read_text())
+    except Exception:  # no cache file yet, or a damaged one: derive (again) and replace it
+        pass
+    if N >= SLOW_N:
+        logging.getLogger("phenom").warning(
+            f"deriving the exact loss for N = {N} with sympy: tens of seconds on first use (more as N grows), "
+            f"then cached in {path.parent}")
+    text = _derived_source(N, L)
+    try:
+        _io.atomic_write(path, lambda tmp: Path(tmp).write_text(text))
     except OSError:
-        if N >= SLOW_N:
-            logging.getLogger("phenom").warning(
-                f"deriving the exact loss for N = {N} with sympy: tens of seconds on first use (more as N grows), "
-                f"then cached in {path.parent}")
-        text = _derived_source(N, L)
-        try:
-            _io.atomic_write(path, lambda tmp: Path(tmp).write_text(text))
-        except OSError:
-            pass  # an unwritable cache: derive again next time
-    namespace = dict(sp.lambdify(THETA, 0, modules=_MODULES).__globals__)  # lambdify's own namespace
-    exec(compile(text, str(path), "exec"), namespace)
-    return namespace["loss"], namespace["grad"]
+        pass  # an unwritable cache: derive again next time
+    return load(text)
 
 
 class ExactInductionModel:

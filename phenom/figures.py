@@ -125,6 +125,8 @@ def make(name: str, setting: S.Setting | None = None, out: str | Path = "figures
     """Compute, save and draw figure ``name`` into ``out``; update ``out/manifest.json`` (unless
     ``manifest`` is False: the caller records the entry); return the manifest entry. ``setting``
     defaults to the figure's default (``quick``: its quick one)."""
+    import matplotlib.pyplot as plt
+
     figure = _figure(name)
     setting = default_setting(name, quick=quick) if setting is None else setting
     if not isinstance(setting, figure.setting):
@@ -142,7 +144,10 @@ def make(name: str, setting: S.Setting | None = None, out: str | Path = "figures
         writers[out / file] = _stage(name, "save", _io.csv_writer, columns)
     fig = _stage(name, "draw", figure.draw, saved)
     writers[out / f"{name}.png"] = _io.figure_writer(fig)
-    _stage(name, "save", _io.atomic_set, writers)  # all files of this run, renamed into place together
+    try:
+        _stage(name, "save", _io.atomic_set, writers)  # all files of this run, renamed into place together
+    finally:
+        plt.close(fig)
     files = [f"{name}.png", f"{name}.json", *[p.name for p in writers if p.suffix == ".csv"]]
     entry = {"files": files + side_files, "setting": record["setting"], "digest": record["digest"],
              "seeds": record["seeds"], "inputs": list(figure.inputs), "versions": record["versions"],

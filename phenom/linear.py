@@ -262,9 +262,11 @@ class LinearICL:
             raise ValueError(f"u0 must be one number, got shape {u0.shape}")
         u0 = float(u0)
         t_max, lr = _validate.positive("t_max", t_max), _validate.positive("lr", lr)
+        if max(abs(u0), float(np.abs(U0).max())) > 1e100:
+            raise ValueError(f"u0 and U0 must have entries of size at most 1e100, got {max(abs(u0), np.abs(U0).max()):.3g}")
         if method is None:
             lam, _, mu, _ = self._eigen
-            scale = max(u0**2 + float(np.sum(U0**2)), 2 * float(np.linalg.norm(self.optimal_preconditioner())))
+            scale = max(u0 * u0 + float(np.sum(U0 * U0)), 2 * float(np.linalg.norm(self.optimal_preconditioner())))
             method = "LSODA" if t_max * 2 * lr * lam[-1] * mu[-1] * scale > STIFF_STEPS else "RK45"
 
         def split(th):

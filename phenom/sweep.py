@@ -27,7 +27,7 @@ import json
 import os
 import sys
 from collections.abc import Callable, Iterable, Mapping
-from concurrent.futures import Executor, ProcessPoolExecutor, as_completed
+from concurrent.futures import BrokenExecutor, Executor, ProcessPoolExecutor, as_completed
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -60,12 +60,19 @@ class SweepError(RuntimeError):
     ``failures``: one ``{"config", "type", "message"}`` per failed configuration; ``results``: the
     results in the order of the configurations, None where one failed or did not run."""
 
-    def __init__(self, failures: list[dict], results: list, total: int):
-        self.failures, self.results = failures, results
-        first = failures[0]
-        more = f" (and {len(failures) - 1} more)" if len(failures) > 1 else ""
-        super().__init__(f"{len(failures)} of {total} configurations failed; first {_key(first['config'])}: "
+    def __init__(self, failures: list[dict], results: list, total: int, broken: str | None = None,
+                 unfinished: int = 0):
+        self.failures, self.results, self.unfinished = failures, results, unfinished
+        parts = []
+        if failures:
+            first = failures[0]
+            more = f" (and {len(failures) - 1} more)" if len(failures) > 1 else ""
+            parts.append(f"{len(failures)} of {total} configurations failed; first {_key(first['config'])}: "
                          f"{first['type']}: {first['message']}{more}")
+        if broken:
+            parts.append(f"the executor broke ({broken}) with {unfinished} of {total} configurations unfinished; "
+                         f"the finished ones are saved and a re-run resumes")
+        super().__init__("; ".join(parts))
 
 
 def load_results(path: str | os.PathLike) -> list[dict]:
@@ -155,9 +162,11 @@ def sweep(
 
     A configuration that raises is recorded (in ``out`` too, with its exception's type and
     message) and the others go on; at the end a :class:`SweepError` reports every failure, and
-    carries the results that were obtained. With ``stop_on_error`` nothing new starts after the
-    first failure (the running configurations finish and are saved). A re-run retries the
-    failed configurations.
+    carries the results that were obtained. With ``stop_on_error`` the configurations still
+    waiting are cancelled after the first failure (those an executor has already started, or
+    moved to its workers' queue, finish and are saved). If the executor itself breaks (a worker
+    killed), the configurations it did not finish are reported as unfinished, not as failed.
+    A re-run retries the failed and the unfinished configurations.
     """
     configs = [dict(c) for c in configs]
     keys = [_key(c) for c in configs]
@@ -167,7 +176,7 @@ def sweep(
     rows = {_key(r["config"]): r for r in (load_results(path) if path is not None else [])}
     done = {k: r["result"] for k, r in rows.items() if r.get("version") == version and "result" in r}
     todo = [c for c, k in zip(configs, keys) if k not in done]
-    failures = {}
+    failures, broken = {}, None
     show = sys.stderr.isatty() if progress is None else progress
     stamp = {"version": version} if version else {}
     if todo:
@@ -182,6 +191,9 @@ def sweep(
                 try:
                     done[key] = _as_stored(future.result())
                     rows[key] = {"config": config, "result": done[key], **stamp}
+                except BrokenExecutor as err:  # the pool died: which configuration killed it is unknown
+                    broken = broken or f"{type(err).__name__}: {' '.join(str(err).split())}"
+                    continue
                 except Exception as err:  # recorded, reported at the end; KeyboardInterrupt stops the sweep
                     failures[key] = {"config": config, "type": type(err).__name__,
                                      "message": " ".join(str(err).split())}
@@ -194,6 +206,7 @@ def sweep(
                     _write(path, rows)
                 bar.update()
     results = [done.get(k) for k in keys]
-    if failures:
-        raise SweepError([failures[k] for k in keys if k in failures], results, len(configs))
+    if failures or broken:
+        unfinished = sum(k not in done and k not in failures for k in keys)
+        raise SweepError([failures[k] for k in keys if k in failures], results, len(configs), broken, unfinished)
     return results

@@ -156,6 +156,8 @@ def test_fuzz_closed_form_flow_arguments(t, lr):
     (lambda m: LinearICL(2, 4, Sigma=1e-300 * np.eye(2)), "^Sigma must have eigenvalues from 1e-100 to 1e"),
     (lambda m: LinearICL(2, 4, Omega=np.diag([1.0, 1e-13])), r"^Omega must have condition number <= 1e\+12"),
     (lambda m: m.factored_flow(1.0, np.eye(2), t_max=-1), "^t_max must be a finite number > 0"),
+    (lambda m: m.factored_flow(1e200, np.eye(2)), "^u0 and U0 must have entries of size at most 1e100"),
+    (lambda m: LinearICL(2, 4, Sigma=np.diag([1.7e308, 1.7e308])), "^Sigma must have eigenvalues from 1e-100"),
 ])
 def test_linear_attention_arguments(call, message):
     with pytest.raises(ValueError, match=message):
@@ -199,6 +201,10 @@ def test_the_exact_model_is_derived_once_per_machine(tmp_path):
     assert len(list(tmp_path.glob("phenom_exact_N2_L5_*.py"))) == 1
     b = subprocess.run([sys.executable, "-c", second], env=env, capture_output=True, text=True, check=True)
     assert b.stderr == "" and float(a.stdout) == float(b.stdout)
+    cached = next(tmp_path.glob("phenom_exact_N2_L5_*.py"))
+    cached.write_text("def loss(:\n")  # damaged: derived again and replaced
+    c = subprocess.run([sys.executable, "-c", first], env=env, capture_output=True, text=True, check=True)
+    assert float(c.stdout) == float(a.stdout) and "def loss(:" not in cached.read_text()
     exact = sp.N(derive_exact(2, 5).subs(dict(zip(THETA, (sp.Rational(3, 10), sp.Rational(12, 10),
                                                            sp.Rational(25, 10))))), 30)
     assert float(b.stdout) == pytest.approx(float(exact), rel=1e-13)
@@ -209,13 +215,15 @@ def test_the_exact_model_is_derived_once_per_machine(tmp_path):
 def test_stale_temporary_files_of_dead_writers_are_removed(tmp_path):
     target = tmp_path / "x.json"
     dead = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True)
-    stale = tmp_path / f".x.json.{int(dead.stdout)}-abcdef.tmp"
-    mine = tmp_path / f".x.json.{os.getpid()}-abcdef.tmp"  # a live writer's: kept
-    other = tmp_path / f".y.json.{int(dead.stdout)}-abcdef.tmp"  # another file's: not touched here
-    for f in (stale, mine, other):
+    host = _io._host()
+    stale = tmp_path / f".x.json.{int(dead.stdout)}-{host}-abcdef.tmp"
+    mine = tmp_path / f".x.json.{os.getpid()}-{host}-abcdef.tmp"  # a live writer's: kept
+    elsewhere = tmp_path / f".x.json.{int(dead.stdout)}-00000000-abcdef.tmp"  # another machine's: kept
+    other = tmp_path / f".y.json.{int(dead.stdout)}-{host}-abcdef.tmp"  # another file's: not touched here
+    for f in (stale, mine, elsewhere, other):
         f.write_bytes(b"")
     _io.write_json(target, {"a": 1})
-    assert not stale.exists() and mine.exists() and other.exists()
+    assert not stale.exists() and mine.exists() and elsewhere.exists() and other.exists()
     assert json.loads(target.read_text()) == {"a": 1}
 
 
@@ -276,6 +284,7 @@ def _messages():
     task = CopyingTask(N=2, L=4, D=8)
     model = InductionHeadModel(8, 32)
     return [
+        (lambda: AttentionNetwork.init(task, dtype=(np.float64, -1)), "^dtype must be float32 or float64"),
         (lambda: model.loss(np.ones(3), np.ones(2), 0.0),
          r"^beta, alpha, xi must broadcast to one shape, got shapes beta \(3,\), alpha \(2,\), xi \(\)$"),
         (lambda: model.grad("1", 0.0, 0.0), "^beta must be an array of finite real numbers, got '1'$"),
@@ -292,7 +301,7 @@ def _messages():
     ]
 
 
-@pytest.mark.parametrize("case", range(9))
+@pytest.mark.parametrize("case", range(10))
 def test_messages_name_the_argument(case):
     call, message = _messages()[case]
     with pytest.raises(ValueError, match=message):

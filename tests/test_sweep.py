@@ -1,6 +1,7 @@
 """Sweeps: ordering, incremental results, resume, process pools and a Dask cluster."""
 
 import json
+import os
 import time
 from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor
 
@@ -177,3 +178,22 @@ def test_a_sweep_file_of_the_wrong_form_is_named(tmp_path, line):
     with pytest.raises(ValueError, match=r"bad.jsonl line 1 is not a sweep row"):
         sweep(cube, [{"x": 1}], executor=ThreadPoolExecutor(1), out=bad)
     assert bad.read_text() == line + "\n"  # left as it was
+
+
+def dies_at_two(cfg):
+    if cfg["x"] == 2:
+        os._exit(1)  # a worker killed in the middle of the sweep
+    time.sleep(0.2)
+    return {"y": cfg["x"]}
+
+
+def test_a_broken_pool_reports_unfinished_configurations_not_failures(tmp_path):
+    out = tmp_path / "b.jsonl"
+    with ProcessPoolExecutor(1) as pool, pytest.raises(SweepError, match="the executor broke .* configurations "
+                                                                         "unfinished") as info:
+        sweep(dies_at_two, grid(x=range(5)), executor=pool, out=out, progress=False)
+    err = info.value
+    assert err.failures == [] and err.results[:2] == [{"y": 0}, {"y": 1}] and err.unfinished == 3
+    assert all("result" in r for r in load_results(out))  # no configuration is blamed for the crash
+    rows = sweep(cube, grid(x=range(5)), executor=ThreadPoolExecutor(1), out=out, progress=False)
+    assert rows[:2] == [{"y": 0}, {"y": 1}] and rows[2:] == [{"y": 8}, {"y": 27}, {"y": 64}]  # resumed

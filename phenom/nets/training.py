@@ -213,8 +213,12 @@ def _load_checkpoint(path: Path, net, opt, data_rng, config: dict):
         raise bad("holds a history whose columns differ in length")
     if records and (not records.get("step") or any(not isinstance(x, int) or x > step for x in records["step"])):
         raise bad("holds a history with steps beyond its own step")
-    if any(not isinstance(x, (int, float)) for x in meta["running"]):
-        raise bad("holds a running loss that is not a list of numbers")
+    for key in ("running", "final_running"):
+        values = meta.get(key)
+        if key == "final_running" and values is None:
+            continue
+        if not isinstance(values, list) or any(not isinstance(x, (int, float)) or isinstance(x, bool) for x in values):
+            raise bad(f"holds a '{key}' that is not a list of numbers")
     trial = np.random.Generator(type(data_rng.bit_generator)())
     try:
         trial.bit_generator.state = meta["rng"]
@@ -272,9 +276,15 @@ def train(
     rescales a gradient whose global norm exceeds it (deep linear attention has heavy-tailed
     gradients: its output is a high-degree polynomial of Gaussian data).
 
-    ``checkpoint`` names a file written atomically every ``checkpoint_every`` steps (default:
-    at each evaluation) and at the end; with ``resume=True`` an existing checkpoint of the same
-    configuration is continued, and the result equals an uninterrupted run exactly. A progress
+    ``checkpoint`` names a file, or a folder that keeps one file per configuration
+    (:func:`checkpoint_file`), written atomically every ``checkpoint_every`` steps (default: at
+    each evaluation) and at the end; with ``resume=True`` an existing checkpoint of the same
+    configuration is continued, and the result equals an uninterrupted run exactly. Only
+    ``steps`` may differ: a finished run with a constant schedule continues to more steps, bit
+    for bit the longer run, when ``eval_every`` and ``eval_size`` are given (their defaults
+    depend on ``steps``, so a longer run with defaults is another configuration: refused for a
+    file, a fresh run in a folder). Every field of a checkpoint is validated before it is used
+    (:class:`CheckpointError`; the file is left as it is). A progress
     bar goes to stderr when it is a terminal (``progress`` forces it on or off).
 
     ``stop_when(history)`` is asked after every evaluation; training ends early when it returns
@@ -386,7 +396,7 @@ def _loop(net, task, hist, opt, rate, data_rng, options, eval_batch, run, start,
     params = net.params()
     for step in range(start, steps + 1):
         final_running = None
-        if step > start or not hist.records:  # a resumed step's evaluation is already recorded
+        if not (hist.records and hist.records["step"][-1] == step):  # a resumed step's may be recorded already
             if step % eval_every == 0 or step == steps:
                 if step % eval_every:
                     final_running = list(running)  # the last, off-cadence evaluation: kept for extending
@@ -419,7 +429,8 @@ def _loop(net, task, hist, opt, rate, data_rng, options, eval_batch, run, start,
 
 class Diverged(FloatingPointError):
     """Training produced a loss that is not finite. ``step`` is where; the weights are those of
-    that step (the last checkpoint, if any, is from before it)."""
+    that step (the last checkpoint, if any, is from that step or before it: its weights were
+    finite)."""
 
     def __init__(self, step: int, loss: float, lr: float):
         self.step, self.loss, self.lr = step, loss, lr

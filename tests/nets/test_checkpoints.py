@@ -131,6 +131,9 @@ DAMAGE = {
     "foreign random state": (_meta(lambda m: m.__setitem__("rng", {"bit_generator": "MT19937", "state": {}})),
                              "random-stream state of another kind"),
     "other layout": (_meta(lambda m: m.__setitem__("format", 1)), "has layout 1, this version reads layout 2"),
+    "running loss of text": (_meta(lambda m: m.__setitem__("running", ["x"])), "holds a 'running' that is not a list"),
+    "final running of text": (_meta(lambda m: m.__setitem__("final_running", "x")),
+                              "holds a 'final_running' that is not a list"),
 }
 
 
@@ -167,3 +170,30 @@ def test_a_file_that_is_not_a_checkpoint(tmp_path):
         z.writestr("meta.npy", b"garbage")
     with pytest.raises(CheckpointError, match="has no readable metadata"):  # a member that is not an array
         train(_net(), TASK, steps=2, lr=0.1, checkpoint=zipped, resume=True)
+
+
+def test_a_resume_at_a_checkpoint_off_the_evaluation_cadence_still_evaluates_the_end(tmp_path):
+    # Checkpoints every 15 steps, evaluations every 10: the checkpoint at step 15 has no
+    # evaluation of its own. A 15-step run resumed from it must end with the evaluation at 15.
+    kw = KW | {"eval_every": 10, "checkpoint_every": 15}
+    ckpt = tmp_path / "run.npz"
+    from phenom.nets import training
+
+    original, saves = training._save_checkpoint, []
+
+    def save_then_stop(path, step, *args, **kwargs):
+        original(path, step, *args, **kwargs)
+        saves.append(step)
+        if step == 15:
+            raise KeyboardInterrupt
+
+    training._save_checkpoint = save_then_stop
+    try:
+        with pytest.raises(KeyboardInterrupt):
+            train(_net(), TASK, steps=45, checkpoint=ckpt, **kw)
+    finally:
+        training._save_checkpoint = original
+    resumed = train(_net(), TASK, steps=15, checkpoint=ckpt, resume=True, **kw)
+    whole = train(_net(), TASK, steps=15, **kw)
+    assert list(resumed.step) == [0, 10, 15]
+    assert _same(resumed.records, whole.records)
