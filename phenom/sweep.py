@@ -120,22 +120,45 @@ def _pool(executor: Executor | None, workers: int | None):
         pool.shutdown(cancel_futures=True)
 
 
-def _limit_threads(threads: int) -> None:
+def _start_worker(threads: int, parent: int) -> None:
+    """A local pool worker's set-up: cap its BLAS threads, and exit when its parent is gone."""
     from threadpoolctl import threadpool_limits
 
     threadpool_limits(limits=threads)  # applies to this worker process for its whole life
+    _exit_with(parent)
+
+
+ORPHAN_CHECK_S = 1.0
+"""How often a local pool worker checks that the process that started it is still alive."""
+
+
+def _exit_with(parent: int) -> None:
+    """Exit this process (at once, whatever it is computing) once ``parent`` has died: a pool
+    whose parent is killed (SIGKILL, or SIGTERM before it can shut the pool down) would otherwise
+    leave its workers behind, computing or waiting forever."""
+    import threading
+    import time
+
+    def watch():
+        while os.getppid() == parent:
+            time.sleep(ORPHAN_CHECK_S)
+        os._exit(1)
+
+    threading.Thread(target=watch, name="phenom-orphan-check", daemon=True).start()
 
 
 def local_pool(workers: int | None = None, *, start: str | None = None) -> ProcessPoolExecutor:
     """A process pool of ``workers`` (default: one per core) whose workers each limit their BLAS
-    and OpenMP pools to cores // workers threads (at least 1). ``start`` is the multiprocessing
+    and OpenMP pools to cores // workers threads (at least 1) and exit within
+    :data:`ORPHAN_CHECK_S` seconds of this process's death. ``start`` is the multiprocessing
     start method (default: the platform's; "spawn" gives fresh interpreters, safe whatever
     threads this process has started, numba's included)."""
     import multiprocessing
 
     cores = os.cpu_count() or 1
     workers = _validate.count("workers", workers if workers is not None else cores)
-    return ProcessPoolExecutor(max_workers=workers, initializer=_limit_threads, initargs=(max(1, cores // workers),),
+    return ProcessPoolExecutor(max_workers=workers, initializer=_start_worker,
+                               initargs=(max(1, cores // workers), os.getpid()),
                                mp_context=multiprocessing.get_context(start) if start else None)
 
 

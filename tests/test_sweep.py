@@ -197,3 +197,40 @@ def test_a_broken_pool_reports_unfinished_configurations_not_failures(tmp_path):
     assert all("result" in r for r in load_results(out))  # no configuration is blamed for the crash
     rows = sweep(cube, grid(x=range(5)), executor=ThreadPoolExecutor(1), out=out, progress=False)
     assert rows[:2] == [{"y": 0}, {"y": 1}] and rows[2:] == [{"y": 8}, {"y": 27}, {"y": 64}]  # resumed
+
+
+def test_pool_workers_exit_when_their_parent_is_killed(tmp_path):
+    """A pool's parent killed with SIGKILL cannot shut its pool down: the workers notice within
+    ORPHAN_CHECK_S and exit rather than run on or wait forever."""
+    import signal
+    import subprocess
+    import sys
+
+    script = ("import os, sys, time\n"
+              "from phenom.sweep import local_pool\n"
+              "pool = local_pool(2, start='spawn')\n"
+              "pids = [pool.submit(os.getpid).result() for _ in range(4)]\n"
+              "pool.submit(time.sleep, 600)\n"  # one worker busy, one waiting
+              "print(' '.join(map(str, sorted(set(pids)))), flush=True)\n"
+              "time.sleep(600)\n")
+    parent = subprocess.Popen([sys.executable, "-c", script], stdout=subprocess.PIPE, text=True)
+    workers = [int(p) for p in parent.stdout.readline().split()]
+    assert workers and all(_alive(p) for p in workers)
+    parent.send_signal(signal.SIGKILL)
+    parent.wait()
+    deadline = time.time() + 10
+    while time.time() < deadline and any(_alive(p) for p in workers):
+        time.sleep(0.1)
+    assert not any(_alive(p) for p in workers)
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    try:  # a zombie (exited, not yet reaped by its new parent) counts as gone
+        with open(f"/proc/{pid}/stat") as f:
+            return f.read().split(")")[-1].split()[0] != "Z"
+    except OSError:
+        return False
