@@ -6,8 +6,8 @@ The peer is what a researcher would write first: ``sympy.lambdify(θ, grad, "mat
 the literal gradient at fixed (N, L), integrated by ``scipy.integrate.solve_ivp`` (RK45, rtol
 1e-8), one flow at a time. Against it:
 
-1. one flow (N = 8, L = 32, from θ = 0, t_max = 300): ``phenom.fastflow.flow_quantities`` (compiled,
-   per-member steps, its default rtol 1e-7) and ``phenom.induction.induction_flow`` (dense trajectory);
+1. one flow (N = 8, L = 32, from θ = 0, t_max = 300): ``phenom.induction.fastflow.flow_quantities`` (compiled,
+   per-member steps, its default rtol 1e-7) and ``phenom.induction.model.induction_flow`` (dense trajectory);
 2. 10⁴ flows of mixed N ∈ {4, 8, 16}, L ∈ (N, 9N] and θ₀ ∈ [0, 0.5)³ (t_max = 300): flow_quantities
    against the peer's loop, timed on 200 flows and scaled (stated as such); at flow_quantities'
    default rtol 1e-7 and at the peer's 1e-8, with the largest relative error of the cliff times
@@ -34,8 +34,8 @@ from _machine import best_of, machine
 from scipy.integrate import solve_ivp
 
 from phenom import _io
-from phenom.fastflow import flow_quantities
-from phenom.induction import THETA, derive, induction_flow
+from phenom.induction.fastflow import flow_quantities
+from phenom.induction.model import THETA, derive, induction_flow
 
 RESULTS = Path(__file__).parent / "results" / "flows.json"
 

@@ -20,7 +20,7 @@ import sympy as sp
 from _machine import best_of, machine
 
 from phenom import InductionHeadModel, _io, induction_flow
-from phenom.induction import THETA, derive
+from phenom.induction.model import THETA, derive
 
 RESULTS = Path(__file__).parent / "results" / "induction.json"
 

@@ -51,7 +51,7 @@ def main() -> None:
 
     from phenom import _io
 
-    subprocess.run([sys.executable, "-c", "from phenom.kernels import flow_module; flow_module()"], check=True)
+    subprocess.run([sys.executable, "-c", "from phenom.induction.kernels import flow_module; flow_module()"], check=True)
     result = {"machine": machine(), "versions": _io.provenance(), "cores": os.cpu_count()}
     for name, quick in (("quick", True),) + ((() if args.quick_only else (("full", False),))):
         alone, shared = run(quick, busy=False), run(quick, busy=True)

@@ -1,21 +1,62 @@
-"""phenom: the phenomenological theory of how transformers learn in context, simulated."""
+"""phenom: the phenomenological theory of how transformers learn in context, simulated.
 
-from .exact import ExactInductionModel
-from .flow import Trajectory, gradient_flow
-from .induction import InductionHeadModel, induction_flow
-from .landscape import Slice, loss_slice
-from .linear import LinearICL
+The package is laid out as the theory is:
+
+- :mod:`phenom.induction.model`: the β, α, ξ model of induction-head formation (Reddy, ICLR 2024), its
+  exact minimal network, compiled flows, transition times and the time-scale prediction;
+- :mod:`phenom.linear.model`: linear attention as preconditioned gradient descent (von Oswald et al.
+  2023; Ahn et al. 2023; Zhang, Frei and Bartlett 2024);
+- :mod:`phenom.nets`: small numpy attention networks, their tasks, probes and training;
+- :mod:`phenom.figures`: the figures (registry, settings, jobs, plots, sweeps, the CLI).
+
+The names below are imported on first use, so ``import phenom`` is light.
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
 
 __version__ = "0.2.0"
 
+_EXPORTS = {
+    "InductionHeadModel": "phenom.induction.model",
+    "induction_flow": "phenom.induction.model",
+    "ExactInductionModel": "phenom.induction.exact",
+    "Slice": "phenom.induction.landscape",
+    "loss_slice": "phenom.induction.landscape",
+    "LinearICL": "phenom.linear.model",
+    "Trajectory": "phenom.flow",
+    "gradient_flow": "phenom.flow",
+}
+
 __all__ = [
     "InductionHeadModel",
+    "induction_flow",
     "ExactInductionModel",
+    "Slice",
+    "loss_slice",
     "LinearICL",
     "Trajectory",
     "gradient_flow",
-    "induction_flow",
-    "Slice",
-    "loss_slice",
     "__version__",
 ]
+
+if TYPE_CHECKING:
+    from phenom.flow import Trajectory, gradient_flow
+    from phenom.induction.exact import ExactInductionModel
+    from phenom.induction.landscape import Slice, loss_slice
+    from phenom.induction.model import InductionHeadModel, induction_flow
+    from phenom.linear.model import LinearICL
+
+
+def __getattr__(name: str) -> Any:
+    if name in _EXPORTS:
+        value = getattr(importlib.import_module(_EXPORTS[name]), name)
+        globals()[name] = value
+        return value
+    raise AttributeError(f"module 'phenom' has no attribute {name!r}")
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(__all__))

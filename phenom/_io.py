@@ -205,7 +205,7 @@ def provenance() -> dict:
     import scipy
     import sympy
 
-    from . import __version__
+    from phenom import __version__
 
     return {
         "phenom": __version__,
@@ -226,7 +226,7 @@ def code_version() -> str:
     is checked against its configuration, not the code)."""
     import hashlib
 
-    from . import __version__
+    from phenom import __version__
 
     digest = hashlib.sha256()
     root = Path(__file__).parent

@@ -19,7 +19,7 @@ __all__ = ["stream", "ROLES"]
 
 def stream(seed: int, role: str) -> np.random.Generator:
     """The generator for ``role`` (one of :data:`ROLES`) under ``seed`` (an integer >= 0)."""
-    from . import _validate
+    from phenom import _validate
 
     seed = _validate.count("seed", seed, minimum=0)
     return np.random.default_rng([ROLES[role], seed])

@@ -3,7 +3,7 @@
 :func:`gradient_flow` integrates any loss given its gradient with :func:`scipy.integrate.solve_ivp`;
 a batch of initial conditions (and per-member learning rates) is integrated as one ODE system,
 so a sweep costs one solver call. This module knows no model: a model's flow (for instance
-:func:`phenom.induction.induction_flow`) supplies its loss and gradient.
+:func:`phenom.induction.model.induction_flow`) supplies its loss and gradient.
 
 The result is a :class:`Trajectory`: the solver's steps, a dense interpolant, and the questions
 one asks of a learning curve (when does the loss reach a level, when does a parameter cross a
@@ -19,7 +19,7 @@ import numpy as np
 from scipy.integrate import solve_ivp
 from scipy.optimize import brentq, minimize_scalar
 
-from . import _validate
+from phenom import _validate
 
 __all__ = ["Trajectory", "gradient_flow"]
 

@@ -15,9 +15,10 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from phenom import InductionHeadModel, _io, figures
-from phenom.cli import COMMANDS, _fields, main
-from phenom.linear import LinearICL
+from phenom import InductionHeadModel, _io
+from phenom.figures import registry as figures
+from phenom.figures.cli import COMMANDS, _fields, main
+from phenom.linear.model import LinearICL
 
 # -- the command line ---------------------------------------------------------------------------
 
@@ -168,7 +169,7 @@ def test_linear_attention_arguments(call, message):
 
 
 def test_a_stiff_factored_flow_uses_a_stiff_method(monkeypatch):
-    import phenom.linear as lin
+    import phenom.linear.model as lin
 
     used = []
     real = lin.gradient_flow
@@ -191,13 +192,13 @@ def test_the_exact_model_is_derived_once_per_machine(tmp_path):
     of the derivation at high precision."""
     import sympy as sp
 
-    from phenom.exact import derive_exact
-    from phenom.induction import THETA
+    from phenom.induction.exact import derive_exact
+    from phenom.induction.model import THETA
 
     env = {**os.environ, "PHENOM_CACHE": str(tmp_path)}
-    first = ("import logging, phenom.exact as e; e.SLOW_N = 2; "
+    first = ("import logging, phenom.induction.exact as e; e.SLOW_N = 2; "
              "print(e.ExactInductionModel(2, 5).loss(0.3, 1.2, 2.5).item())")
-    second = ("import phenom.exact as e; e.derive_exact = None; "  # the cache must be used
+    second = ("import phenom.induction.exact as e; e.derive_exact = None; "  # the cache must be used
               "print(e.ExactInductionModel(2, 5).loss(0.3, 1.2, 2.5).item())")
     a = subprocess.run([sys.executable, "-c", first], env=env, capture_output=True, text=True, check=True)
     assert "deriving the exact loss for N = 2 with sympy" in a.stderr
@@ -282,7 +283,7 @@ def test_history_stem_is_a_file_name(tmp_path):
 
 def _messages():
     from phenom.nets import AttentionNetwork, train
-    from phenom.tasks import CopyingTask
+    from phenom.nets.tasks import CopyingTask
 
     task = CopyingTask(N=2, L=4, D=8)
     model = InductionHeadModel(8, 32)

@@ -1,10 +1,10 @@
 """Small attention networks written in numpy, with hand-written backward passes."""
 
-from ..tasks import CopyingTask
-from .attention import AttentionNetwork
-from .heads import head_scores
-from .lsa import LinearAttention
-from .optim import SGD, Adam
-from .training import History, train
+from phenom.nets.attention import AttentionNetwork
+from phenom.nets.heads import head_scores
+from phenom.nets.lsa import LinearAttention
+from phenom.nets.optim import SGD, Adam
+from phenom.nets.tasks import CopyingTask
+from phenom.nets.training import History, train
 
 __all__ = ["AttentionNetwork", "head_scores", "CopyingTask", "LinearAttention", "SGD", "Adam", "History", "train"]

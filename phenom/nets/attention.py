@@ -25,10 +25,16 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from .. import _rng, _validate
-from ..tasks import POSITIONS
-from ._compiled import (add_gathered_positions, add_position_blocks, add_position_rows, causal_softmax,
-                        scatter_positions, softmax_backward)
+from phenom import _rng, _validate
+from phenom.nets._compiled import (
+    add_gathered_positions,
+    add_position_blocks,
+    add_position_rows,
+    causal_softmax,
+    scatter_positions,
+    softmax_backward,
+)
+from phenom.nets.tasks import POSITIONS
 
 __all__ = ["AttentionNetwork", "CLASSIFIERS"]
 
@@ -320,8 +326,8 @@ class AttentionNetwork:
     def metrics(self, batch, task, ablate: str | None = None) -> dict[str, float]:
         """Held-out loss, ICL accuracy, CLA, ILA1, TILA2, the effective β, α, ξ and the
         induction-head scores previous_token, prefix_matching and copying (:mod:`.heads`)."""
-        from .heads import scores_from_cache
-        from .measures import progress_measures
+        from phenom.nets.heads import scores_from_cache
+        from phenom.nets.measures import progress_measures
 
         # In chunks: a forward pass over thousands of sequences at once runs out of cache.
         parts = [self.forward(batch.rows(slice(i, i + EVAL_CHUNK)), ablate=ablate)
@@ -344,7 +350,7 @@ def float_dtype(dtype) -> np.dtype:
 
 def _check_sequence_task(task) -> None:
     """A ValueError unless ``task`` is a sequence task (the copying or classification task)."""
-    from ..tasks import ClassificationTask, CopyingTask
+    from phenom.nets.tasks import ClassificationTask, CopyingTask
 
     if not isinstance(task, (CopyingTask, ClassificationTask)):
         raise ValueError(f"task must be a CopyingTask or a ClassificationTask for AttentionNetwork, got "

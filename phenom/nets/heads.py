@@ -28,8 +28,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from .. import _rng, _validate
-from ..tasks import POSITIONS, SequenceBatch, _gauss
+from phenom import _rng, _validate
+from phenom.nets.tasks import POSITIONS, SequenceBatch, _gauss
 
 __all__ = ["head_scores", "copying_score", "label_copying", "previous_token_score", "prefix_matching_score",
            "scores_from_cache"]

@@ -22,8 +22,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from .. import _rng, _validate
-from ..tasks import RegressionBatch
+from phenom import _rng, _validate
+from phenom.linear.task import RegressionBatch
 
 __all__ = ["LinearAttention"]
 
@@ -74,7 +74,7 @@ class LinearAttention:
     @classmethod
     def factored(cls, u: float, U: np.ndarray, N: int) -> "LinearAttention":
         """One layer whose only nonzero blocks are P[d, d] = u and Q[:d, :d] = U, so Γ_eff = u Uᵀ
-        (the parametrisation of :meth:`phenom.linear.LinearICL.factored_flow`)."""
+        (the parametrisation of :meth:`phenom.linear.model.LinearICL.factored_flow`)."""
         U = _validate.finite_array("U", U)
         if U.ndim != 2 or U.shape[0] != U.shape[1]:
             raise ValueError(f"U must be a square (d, d) matrix, got shape {U.shape}")

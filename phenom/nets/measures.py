@@ -28,7 +28,7 @@ from __future__ import annotations
 
 import numpy as np
 
-__all__ = ["progress_measures", "effective_parameters"]
+__all__ = ['transition_level', 'transition_step', 'stop_level', "progress_measures", "effective_parameters"]
 
 _EPS = 1e-12
 
@@ -81,3 +81,27 @@ def progress_measures(logits: np.ndarray, cache: dict, batch, task) -> dict[str,
         "alpha": alpha,
         "xi": xi,
     }
+
+
+def transition_level(N: int) -> float:
+    """ICL accuracy halfway from the plateau at 1/N (guessing among the labels in context) to 1."""
+    return 0.5 * (1 + 1 / N)
+
+
+def transition_step(step: np.ndarray, accuracy: np.ndarray, level: float = 0.5) -> float | None:
+    """First step at which ``accuracy`` reaches ``level``, linearly interpolated; None if never."""
+    step, accuracy = np.asarray(step, float), np.asarray(accuracy, float)
+    above = np.flatnonzero(accuracy >= level)
+    if above.size == 0:
+        return None
+    i = above[0]
+    if i == 0:
+        return float(step[0])
+    a0, a1 = accuracy[i - 1], accuracy[i]
+    return float(step[i - 1] + (level - a0) / (a1 - a0) * (step[i] - step[i - 1]))
+
+
+def stop_level(N: int) -> float:
+    """ICL accuracy three quarters of the way from the plateau at 1/N to 1: once two evaluations
+    in a row reach it, the transition (at :func:`transition_level`) is behind the run."""
+    return (1 + transition_level(N)) / 2

@@ -10,7 +10,7 @@ A real :class:`~phenom.nets.attention.AttentionNetwork` forward pass, with weigh
 - layer 2: (K x_j)·(Q x_t) = α ⟨content_t, buffer1_j⟩; V copies content into buffer 2;
 - classifier: logit of label ℓ = ξ · (buffer 2's weight on label ℓ's content).
 
-Its expected loss over the task is :func:`phenom.exact.derive_exact`'s closed form; tests
+Its expected loss over the task is :func:`phenom.induction.exact.derive_exact`'s closed form; tests
 show the two agree to 1e-10.
 """
 
@@ -18,8 +18,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from .. import _validate
-from .attention import AttentionNetwork
+from phenom import _validate
+from phenom.nets.attention import AttentionNetwork
 
 __all__ = ["MinimalNetwork"]
 

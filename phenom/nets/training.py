@@ -17,8 +17,8 @@ from pathlib import Path
 
 import numpy as np
 
-from .. import _io, _memory, _rng, _validate
-from .optim import make_optimizer
+from phenom import _io, _memory, _rng, _validate
+from phenom.nets.optim import make_optimizer
 
 __all__ = ["History", "train", "checkpoint_file", "CheckpointError", "Diverged", "DEFAULT_EVAL_SIZE", "EVAL_SHARE",
            "MIN_EVAL_EVERY"]

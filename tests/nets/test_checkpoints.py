@@ -10,8 +10,8 @@ import numpy as np
 import pytest
 
 from phenom.nets import AttentionNetwork, train
+from phenom.nets.tasks import CopyingTask
 from phenom.nets.training import CheckpointError, Diverged, checkpoint_file
-from phenom.tasks import CopyingTask
 
 TASK = CopyingTask(N=2, L=4, D=8)
 KW = dict(lr=0.3, batch_size=16, eval_every=10, eval_size=32, seed=3)

@@ -6,8 +6,8 @@ import numpy as np
 import pytest
 
 from phenom.nets import AttentionNetwork, CopyingTask
-from phenom.nets.heads import copying_score, head_scores, label_copying, previous_token_score, prefix_matching_score
-from phenom.tasks import POSITIONS
+from phenom.nets.heads import copying_score, head_scores, label_copying, prefix_matching_score, previous_token_score
+from phenom.nets.tasks import POSITIONS
 
 
 def _zero_network(task):
@@ -117,7 +117,7 @@ def test_bad_input():
 
 
 def test_rise_step_by_hand():
-    from phenom.jobs.network import rise_step
+    from phenom.figures.jobs.network import rise_step
 
     # From 0.2 to a largest 1.0: halfway is 0.6, reached between steps 20 (0.4) and 30 (0.8).
     assert rise_step([0, 10, 20, 30, 40], [0.2, 0.2, 0.4, 0.8, 1.0]) == pytest.approx(25.0)

@@ -2,7 +2,7 @@
 
 import pytest
 
-from phenom.exact import ExactInductionModel
+from phenom.induction.exact import ExactInductionModel
 from phenom.nets.minimal import MinimalNetwork
 
 

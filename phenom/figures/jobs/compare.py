@@ -1,0 +1,260 @@
+"""Computations that put the flow beside the trained network: one (N, L) on shared axes, the
+scaling of the transition over N and L, and the chain from the exact minimal network to the
+trained one (from saved results)."""
+
+from __future__ import annotations
+
+from concurrent.futures import Executor
+from pathlib import Path
+
+import numpy as np
+
+from phenom import _io
+from phenom.figures.runs import scaling_point
+from phenom.figures.settings import CompareSetting, GrowthSetting, ScalingSetting, SummarySetting
+from phenom.figures.statistics import reconstruction, scaling_summary
+from phenom.figures.sweep import sweep
+from phenom.induction.model import PARAMETERS, InductionHeadModel, induction_flow
+from phenom.induction.prediction import (
+    MODELS,
+    TIME_CONSTANTS,
+    fit_time_scale,
+    flow_transition_times,
+    model_flow,
+    predicted_step,
+)
+from phenom.nets import AttentionNetwork, CopyingTask, train
+from phenom.nets.measures import transition_level, transition_step
+from phenom.nets.tasks import POSITIONS
+
+__all__ = ["compare", "scaling", "growth", "chain"]
+
+NETWORK_COLUMNS = ("step", "eval_loss", "icl_acc", "p_correct", "cla", "ila1", "tila2", "beta", "alpha", "xi")
+
+
+def _distances(t_a, y_a, t_b, y_b) -> tuple[float, float]:
+    """RMS and largest |y_a − y_b| on the overlap of two curves (b interpolated onto a's times)."""
+    t_a, y_a, t_b, y_b = (np.asarray(v, float) for v in (t_a, y_a, t_b, y_b))
+    inside = (t_a >= t_b[0]) & (t_a <= t_b[-1])
+    diff = y_a[inside] - np.interp(t_a[inside], t_b, y_b)
+    return float(np.sqrt(np.mean(diff**2))), float(np.max(np.abs(diff)))
+
+
+def _first_rise(times, values, by: float = 1.0) -> float | None:
+    """First time a parameter exceeds its starting value by ``by`` (the network's effective β
+    starts near 0.48, not 0: see :mod:`phenom.nets.measures`)."""
+    values = np.asarray(values, float)
+    hit = np.flatnonzero(values >= values[0] + by)
+    return float(np.asarray(times)[hit[0]]) if hit.size else None
+
+
+def _train_networks(s: CompareSetting) -> list:
+    task = CopyingTask(N=s.N, L=s.L, D=s.D, eps=s.eps)
+    hists = []
+    for seed in s.seeds:
+        net = AttentionNetwork.init(task, "linear", seed=seed)
+        hists.append(train(net, task, steps=s.steps, lr=s.lr, optimizer="sgd", batch_size=s.batch_size, seed=seed,
+                           weight_decay=s.weight_decay, eval_every=max(1, s.steps // s.evals),
+                           eval_size=s.eval_size, progress=False))
+    return hists
+
+
+def _held_out_distances(t, flow: dict, hists: list, net_steps: list, flow_t: float, lr: float) -> dict:
+    """P(correct) distances with c fitted on the *other* seeds' mean transition (leave one out),
+    so that no seed is scored on a time axis fitted to it (None with a single seed)."""
+    if len(hists) < 2:
+        return {"held_out_c": None, "held_out_rms_p_correct_distance": None,
+                "held_out_max_abs_p_correct_distance": None}
+    cs, rms, worst = [], [], []
+    for i, h in enumerate(hists):
+        c = fit_time_scale(flow_t, float(np.mean([x for j, x in enumerate(net_steps) if j != i])), lr)
+        d = _distances(t, flow["p_correct"], c * lr * h.step, h.p_correct)
+        cs.append(c), rms.append(d[0]), worst.append(d[1])
+    return {"held_out_c": cs, "held_out_rms_p_correct_distance": rms, "held_out_max_abs_p_correct_distance": worst}
+
+
+def compare(setting: CompareSetting, out: Path) -> dict:
+    """Train the network for each seed and integrate the flow for the same (N, L); map steps to
+    flow time with one c fitted on these seeds' mean transition; report transition times, plateau
+    losses, the order of learning, the aligned distance between the network's mean probability of
+    the correct label and the flow's, and the model's loss at the network's effective parameters
+    against the network's own loss (``reconstruction``)."""
+    s = setting
+    hists = _train_networks(s)
+    level = transition_level(s.N)
+    net_steps = [transition_step(h.step, h.icl_acc, level) for h in hists]
+    if any(step is None for step in net_steps):
+        raise RuntimeError(f"the network did not reach ICL accuracy {level:.3g} within {s.steps} steps for every "
+                           "seed; raise steps")
+    flow_t = flow_transition_times([(s.N, s.L)], t_max=s.flow_t_max)[0]
+    if flow_t is None:
+        raise RuntimeError(f"the flow has no transition at N = {s.N}, L = {s.L} within t = {s.flow_t_max:g}")
+    c = fit_time_scale(flow_t, float(np.mean(net_steps)), s.lr)
+    t_end = max(c * s.lr * s.steps, 2 * flow_t)
+    traj = induction_flow(N=s.N, L=s.L, t_max=t_end)
+    model = InductionHeadModel(s.N, s.L)
+    t = np.linspace(0.0, t_end, s.samples)
+    theta = traj(t)
+    flow = {"t": t, "loss": model.loss(*theta.T), "p_correct": model.p_correct(*theta.T),
+            "p_context": model.p_context(*theta.T), **{p: theta[:, k] for k, p in enumerate(PARAMETERS)}}
+    nets = [{"t": c * s.lr * h.step, **{k: getattr(h, k) for k in NETWORK_COLUMNS}} for h in hists]
+    rebuilt = [reconstruction(h.records, s.N, s.L) for h in hists]
+    # Plateau: the flow's loss halfway to its cliff; the network's held-out loss over the same stretch.
+    half = 0.5 * flow_t
+    p_dist = [_distances(t, flow["p_correct"], n["t"], n["p_correct"]) for n in nets]
+    loss_dist = [_distances(t, flow["loss"], n["t"], n["eval_loss"]) for n in nets]
+    held_out = _held_out_distances(t, flow, hists, net_steps, flow_t, s.lr)
+    summary = {
+        "c": c,
+        "c_fitted_on": "the mean transition step of these seeds",
+        "flow_transition": flow_t,
+        "net_transition_steps": net_steps,
+        "net_transition_mean": float(np.mean(net_steps)),
+        "net_transition_sd": float(np.std(net_steps)),
+        "flow_plateau_loss": float(np.interp(half, t, flow["loss"])),
+        "net_plateau_loss": float(np.mean([np.interp(half, n["t"], n["eval_loss"]) for n in nets])),
+        "flow_time_each_parameter_rises_by_1": {p: _first_rise(t, flow[p]) for p in PARAMETERS},
+        "net_time_each_parameter_rises_by_1": [{p: _first_rise(n["t"], n[p]) for p in PARAMETERS} for n in nets],
+        "rms_p_correct_distance": [d[0] for d in p_dist],
+        "max_abs_p_correct_distance": [d[1] for d in p_dist],
+        "rms_loss_distance": [d[0] for d in loss_dist],
+        "max_abs_loss_distance": [d[1] for d in loss_dist],
+        **held_out,
+        "max_abs_loss_gap": max(r["max_abs_loss_gap"] for r in rebuilt),
+    }
+    return {"seeds": {"init_and_data": list(s.seeds), "eval": [h.config["seeds"]["eval"] for h in hists]},
+            "summary": summary, "flow": flow, "networks": nets, "reconstruction": rebuilt}
+
+
+def scaling(setting: ScalingSetting, out: Path, *, executor: Executor | None = None) -> dict:
+    """The network's transition step against each model's prediction over N and L, several
+    seeds, as a resumable sweep (``scaling.jsonl`` in ``out``, reused only by the same code) on
+    ``executor`` (default: a local pool of ``setting.workers`` processes sharing the cores' BLAS
+    threads).
+
+    Top-level ``spearman``, ``within_N_spearman``, ``median_abs_relative_error`` and
+    ``max_abs_relative_error`` describe the adopted time-scale model (its full statistics under
+    ``summary``); ``mean_field`` holds the same for the plain flow. Each model's c is fitted at
+    the reference, which is left out of every statistic; configurations of ``held_out`` N are
+    reported separately as well."""
+    s = setting
+    pairs = s.pairs()
+    times = {model: dict(zip(pairs, flow_transition_times(pairs, lr=1.0, t_max=s.flow_t_max, model=model)))
+             for model in MODELS}
+    configs = s.configs()
+
+    def cost(cfg: dict) -> float:  # steps it will likely run × the work of one step
+        t = times["time_scales"].get((cfg["N"], cfg["L"]))
+        c = TIME_CONSTANTS["time_scales"]["c"]
+        steps = cfg["steps"] if t is None else min(cfg["steps"], 1.5 * t / (c * cfg["lr"]))
+        return steps * (2 * cfg["N"] + 1) * (POSITIONS + cfg["D"]) * cfg["D"]
+
+    order = sorted(range(len(configs)), key=lambda i: -cost(configs[i]))  # longest first: the pool ends together
+    ordered = sweep(scaling_point, [configs[i] for i in order], executor=executor, workers=s.workers,
+                    out=Path(out) / "scaling.jsonl", version=_io.code_version())
+    results = [None] * len(configs)
+    for i, r in zip(order, ordered):
+        results[i] = r
+    rows, per_seed = [], []
+    for N, L in pairs:
+        found = [(cfg["seed"], r["net_step"]) for cfg, r in zip(configs, results) if (cfg["N"], cfg["L"]) == (N, L)]
+        observed = [step for _, step in found if step is not None]
+        rows.append({"N": N, "L": L, "flow_time": times["time_scales"][(N, L)],
+                     "mean_field_flow_time": times["mean_field"][(N, L)], "net_steps": observed,
+                     "seeds_without_transition": len(found) - len(observed)})
+        per_seed += [{"N": N, "L": L, "seed": seed, "net_step": step} for seed, step in found if step is not None]
+    summaries = {model: scaling_summary([{**r, "flow_time": times[model][(r["N"], r["L"])]} for r in per_seed],
+                                        reference=s.reference, lr=s.lr,
+                                        held_out=tuple(N for N in s.held_out if N in s.Ns)) for model in MODELS}
+    for row in rows:  # each model's prediction t / (c · lr), as the figure draws it
+        for model, key in (("time_scales", "predicted_step"), ("mean_field", "mean_field_predicted_step")):
+            t = times[model][(row["N"], row["L"])]
+            row[key] = None if t is None else t / (summaries[model]["c"] * s.lr)
+    top = {k: summaries["time_scales"][k] for k in ("spearman", "within_N_spearman", "median_abs_relative_error",
+                                                     "max_abs_relative_error")}
+    return {"seeds": {"init_and_data": list(s.seeds)}, "flow_time_unit": "lr = 1", "model": "time_scales", **top,
+            "mean_field": summaries["mean_field"], "rows": rows, "summary": summaries["time_scales"],
+            "side_files": ["scaling.jsonl"]}
+
+
+def _rise_step(step, values, by: float = 1.0) -> float | None:
+    """First step at which ``values`` exceed their start by ``by`` (linearly interpolated)."""
+    values = np.asarray(values, float)
+    return transition_step(step, values - values[0], by) if np.all(np.isfinite(values)) else None
+
+
+def _plateau_medians(probes: list[dict], until: float | None) -> dict:
+    """Median measured C_k over the probes between 10% and 90% of the transition step."""
+    if until is None:
+        return {p: None for p in PARAMETERS}
+    inside = [r["C"] for r in probes if 0.1 * until <= r["step"] <= 0.9 * until]
+    out = {}
+    for p in PARAMETERS:
+        values = [c[p] for c in inside if c[p] is not None]
+        out[p] = float(np.median(values)) if values else None
+    return out
+
+
+def _cliff_exponents(N: int, L: int) -> dict:
+    """d log t_cliff / d log C_k of the time-scale model's flow at (N, L), from doubling each C_k
+    (four flows in one compiled batch): which rate the model's transition waits for (−1: entirely
+    that one)."""
+    from phenom.induction.fastflow import flow_quantities
+    from phenom.induction.timescales import initial_state, time_scales
+
+    metrics = time_scales(N, L) * np.vstack([np.ones(3), 1.0 + np.eye(3)])  # C, then each C_k doubled
+    cliff = flow_quantities(initial_state(N), N=N, L=L, metric=metrics, t_max=2e4, rtol=1e-10, atol=1e-12)["cliff"]
+    return {p: float(np.log(cliff[k + 1] / cliff[0]) / np.log(2.0)) for k, p in enumerate(PARAMETERS)}
+
+
+def growth(setting: GrowthSetting, out: Path) -> dict:
+    """Each (N, L)'s training run (the scaling study's algebra, seed and batches) and both models'
+    flows on the network's step axis, step = t / (c · lr) with the stored constants
+    (:data:`TIME_CONSTANTS`): the effective β, α, ξ (NaN where ξ is undefined), the transition
+    steps, the step at which each parameter first rises by 1 above its start; and, every
+    ``probe_every`` steps, the network's measured metric C_k (its rate over the mean-field rate,
+    :func:`phenom.timescales.metric_along_training`) against the model's c · C_k, with the medians
+    over the plateau (10–90% of the transition step); and how the model's cliff time depends on
+    each C_k (``cliff_exponent_in_C``)."""
+    from phenom.figures.runs import metric_along_training
+    from phenom.induction.timescales import time_scales
+
+    s = setting
+    runs = []
+    for config in s.configs():
+        N, L = config["N"], config["L"]
+        measured = metric_along_training(config, probe_every=s.probe_every, probe_size=s.probe_size)
+        records = measured["history"]
+        net = {"step": np.asarray(records["step"]), "icl_acc": np.asarray(records["icl_acc"]),
+               **{p: np.array([np.nan if v is None else v for v in records[p]], float) for p in PARAMETERS}}
+        observed = transition_step(net["step"], net["icl_acc"], transition_level(N))
+        c = TIME_CONSTANTS["time_scales"]["c"]
+        run = {"N": N, "L": L, "D": config["D"], "network": net, "observed_step": observed,
+               "network_rise_step": {p: _rise_step(net["step"], net[p]) for p in PARAMETERS},
+               "probes": measured["probes"], "probe_seed": measured["probe_seed"],
+               "plateau_median_C": _plateau_medians(measured["probes"], observed),
+               "model_C": dict(zip(PARAMETERS, c * time_scales(N, L))),
+               "cliff_exponent_in_C": _cliff_exponents(N, L), "models": {}}
+        for model in MODELS:
+            c = TIME_CONSTANTS[model]["c"]
+            steps = np.linspace(0.0, float(net["step"][-1]), s.samples)
+            theta = model_flow(N, L, model=model, t_max=max(c * s.lr * steps[-1], 1.0))(c * s.lr * steps)
+            curves = {"step": steps, **{p: theta[:, k] for k, p in enumerate(PARAMETERS)}}
+            run["models"][model] = {
+                "c": c, "theta0": theta[0], "curves": curves,
+                "predicted_step": predicted_step(N, L, D=config["D"], eps=s.eps, lr=s.lr, batch_size=s.batch_size,
+                                                 model=model),
+                "rise_step": {p: _rise_step(steps, curves[p]) for p in PARAMETERS}}
+        runs.append(run)
+    return {"seeds": {"init_and_data": [s.seed], "probe": runs[0]["probe_seed"]}, "constants": TIME_CONSTANTS,
+            "runs": runs}
+
+
+def chain(setting: SummarySetting, out: Path) -> dict:
+    """From the saved ``minimal_vs_mean_field`` and ``compare`` results: what the chain figure
+    draws (exact minimal = numpy minimal → mean field → the trained network)."""
+    minimal, comparison = (_io.read_json(Path(out) / f"{name}.json") for name in ("minimal_vs_mean_field", "compare"))
+    keep = ("setting", "digest", "curves", "summary")
+    return {"seeds": comparison.get("seeds"),
+            "minimal": {k: minimal[k] for k in keep},
+            "compare": {k: comparison[k] for k in ("setting", "digest", "flow", "networks", "summary")}}

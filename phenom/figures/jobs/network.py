@@ -1,0 +1,213 @@
+"""Computations behind the network's figures: a training run with L = N controls, the ablation
+of each head, the induction-head scores through training, and in-context against in-weights
+learning as the data change. Runs are checkpointed under ``out/checkpoints/``, named by a hash of the
+run's setting and of the code (:func:`phenom._io.code_version`): a later job reuses a finished
+run only if both are the same (the ablation reuses the training figure's run this way)."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from pathlib import Path
+
+import numpy as np
+
+from phenom import _io, _rng
+from phenom.figures.settings import (
+    AblationSetting,
+    DataDependenceSetting,
+    HeadsSetting,
+    NetworkSetting,
+    TrainingSetting,
+)
+from phenom.figures.sweep import sweep
+from phenom.nets import AttentionNetwork, train
+from phenom.nets.heads import head_scores
+from phenom.nets.measures import transition_level, transition_step
+
+__all__ = ["checkpoint_path", "train_run", "training", "training_tables", "ablation", "heads", "rise_step",
+           "data_point", "data_dependence"]
+
+
+def checkpoint_path(out: Path, setting: NetworkSetting, **changes) -> Path:
+    """Where the run of ``setting`` (with ``changes``, e.g. another L or seed) is checkpointed."""
+    fields = {**setting.run_fields(), **changes}
+    text = json.dumps(fields, sort_keys=True) + _io.code_version()
+    return Path(out) / "checkpoints" / f"network_{hashlib.sha256(text.encode()).hexdigest()[:16]}.npz"
+
+
+def train_run(out: Path | None, setting: NetworkSetting, *, L: int | None = None, seed: int | None = None,
+              progress: bool | None = False):
+    """Train one network of ``setting`` (``L`` and ``seed`` override it, for controls); with
+    ``out``, checkpointed there and resumed or reused when the same run was started before."""
+    seed = setting.seed if seed is None else seed
+    task = setting.make_task(L)
+    net = AttentionNetwork.init(task, setting.classifier, seed=seed)
+    checkpoint = None if out is None else checkpoint_path(out, setting, L=task.L, seed=seed)
+    hist = train(net, task, seed=seed, checkpoint=checkpoint, resume=True, progress=progress, **setting.run_options())
+    return net, task, hist
+
+
+def _run_summary(hist, N: int) -> dict:
+    acc = np.asarray(hist.icl_acc, dtype=float)
+    return {"final_icl_acc": float(acc[-1]), "max_icl_acc": float(acc.max()),
+            "transition_step": transition_step(hist.step, acc, transition_level(N))}
+
+
+def training(setting: TrainingSetting, out: Path) -> dict:
+    """One run, and ``controls`` runs at L = N with seeds 0, 1, … and the same budget; for the
+    classification task, accuracy on its IC, IC2 and IW evaluation sets."""
+    s = setting
+    net, task, hist = train_run(out, s)
+    result = {"task": task.config, "history_config": hist.config, "history": hist.records,
+              "summary": _run_summary(hist, s.N)}
+    if s.task == "classify":
+        eval_seed = 20_000 + s.seed
+        sets = task.eval_sets(s.eval_sets, _rng.stream(eval_seed, "eval"), dtype=net.dtype)
+        result["evaluation"] = {kind: net.metrics(batch, task) for kind, batch in sets.items()}
+    controls = []
+    for c in range(s.controls):
+        _, control_task, h = train_run(out, s, L=s.N, seed=c)
+        controls.append({"seed": c, "task": control_task.config, "history": h.records,
+                         "summary": _run_summary(h, s.N)})
+    result["controls"] = controls
+    result["seeds"] = {"init": s.seed, "data": s.seed, "eval": hist.config["seeds"]["eval"],
+                       "L_equals_N_seeds": list(range(s.controls)),
+                       **({"eval_sets": 20_000 + s.seed} if s.task == "classify" else {})}
+    return result
+
+
+def training_tables(result: dict) -> dict[str, dict]:
+    """Each run's learning curves as CSV: the run, then the L = N controls."""
+    def columns(records):
+        return {k: np.asarray([np.nan if v is None else v for v in vals], dtype=float) for k, vals in records.items()}
+
+    tables = {"network_training_history.csv": columns(result["history"])}
+    for c in result["controls"]:
+        tables[f"network_training_L_equals_N_seed{c['seed']}_history.csv"] = columns(c["history"])
+    return tables
+
+
+def ablation(setting: AblationSetting, out: Path) -> dict:
+    """Train (or reuse the identical run), then measure held-out ICL accuracy intact and with
+    layer 1's or layer 2's contribution removed."""
+    s = setting
+    net, task, hist = train_run(out, s)
+    batch = task.sample(s.ablation_size, _rng.stream(s.seed, "ablation"), dtype=net.dtype)
+    results = {label: net.metrics(batch, task, ablate=ab)
+               for label, ab in (("intact", None), ("layer 1 removed", "layer1"), ("layer 2 removed", "layer2"))}
+    return {"task": task.config, "results": results,
+            "seeds": {"init": s.seed, "data": s.seed, "ablation_eval": s.seed, "streams": _rng.SCHEME}}
+
+
+HEAD_SCORES = ("previous_token", "prefix_matching", "copying")
+
+
+def rise_step(step, values) -> float | None:
+    """The first step at which ``values`` reach halfway from their first to their largest value,
+    linearly interpolated (None if they never rise)."""
+    v = np.asarray([np.nan if x is None else x for x in values], dtype=float)
+    if not np.all(np.isfinite(v)) or v.max() <= v[0]:
+        return None
+    return transition_step(step, v, (v[0] + v.max()) / 2)
+
+
+def heads(setting: HeadsSetting, out: Path) -> dict:
+    """For each seed: the training run (reusing the training figure's identical run) with the
+    head scores recorded at every evaluation; the step at which each score rises halfway against
+    the ICL transition step (does Olsson et al.'s phase change coincide with it?); and the final
+    scores with their chance values, on held-out and on repeated random sequences."""
+    s = setting
+    runs = []
+    for seed in s.seeds:
+        net, task, hist = train_run(out, s, seed=seed)
+        transition = transition_step(hist.step, hist.icl_acc, transition_level(s.N))
+        rises = {k: rise_step(hist.step, hist.records[k]) for k in HEAD_SCORES}
+        runs.append({"seed": seed, "history": {k: hist.records[k] for k in ("step", "icl_acc", *HEAD_SCORES)},
+                     "transition_step": transition, "rise_step": rises,
+                     "rise_minus_transition": {k: None if v is None or transition is None else v - transition
+                                               for k, v in rises.items()},
+                     "final": head_scores(net, task, seed=10_000 + seed, n=s.score_size)})
+    return {"task": s.make_task().config, "eval_every": s.eval_every, "runs": runs,
+            "seeds": {"init_and_data": list(s.seeds), "scores": [10_000 + seed for seed in s.seeds]}}
+
+
+EVAL_KINDS = {"IC": "icl_acc", "IC2": "ic2_acc", "IW": "iwl_acc"}
+"""The evaluation sets and the names of their accuracies in results: ICL on novel classes (IC),
+ICL against the weights on relabelled stored classes (IC2), IWL on i.i.d. contexts (IW)."""
+
+
+def data_point(config: dict) -> dict:
+    """One run of the data-dependence sweep (a :meth:`DataDependenceSetting.configs` entry): train
+    the network with a linear read-out by SGD on the classification task of ``config`` (p_B = 1,
+    p_C = 0; class means from ``seed``), scoring it on fixed IC, IC2 and IW sets (IC and IC2 with
+    ``eval_B`` copies per class) every ``curve_every`` steps and at the end."""
+    c = config
+    task = DataDependenceSetting.make_task(c)
+    net = AttentionNetwork.init(task, "linear", seed=c["seed"])
+    sets = task.eval_sets(c["eval_size"], _rng.stream(20_000 + c["seed"], "eval"), dtype=net.dtype, B=c["eval_B"])
+    curve = {"step": [], **{kind: [] for kind in EVAL_KINDS}}
+
+    def score(step: int) -> None:
+        curve["step"].append(step)
+        for kind, batch in sets.items():
+            curve[kind].append(net.metrics(batch, task)["icl_acc"])
+
+    def record(hist) -> bool:  # called after each evaluation: score on the sets every curve_every steps
+        if 0 < hist.step[-1] and hist.step[-1] % c["curve_every"] == 0:
+            score(int(hist.step[-1]))
+        return False
+
+    score(0)
+    hist = train(net, task, steps=c["steps"], lr=c["lr"], optimizer="sgd", batch_size=c["batch_size"],
+                 weight_decay=c["weight_decay"], seed=c["seed"], eval_every=min(100, c["curve_every"]),
+                 stop_when=record, progress=False)
+    score(c["steps"])
+    final = {name: curve[kind][-1] for kind, name in EVAL_KINDS.items()}
+    return {**final, "curve": curve, "final_loss": float(hist.loss[-1]), "task": task.config}
+
+
+def data_dependence(setting: DataDependenceSetting, out: Path, *, executor=None) -> dict:
+    """ICL (IC, IC2) and IWL (IW) accuracy after training, one factor of the data at a time from
+    the base, for each seed: a resumable sweep (``data_dependence.jsonl`` in ``out``, reused only
+    by the same code) on ``executor`` (default: a local pool of ``setting.workers`` processes).
+
+    ``sweeps[factor]`` lists, per value, the seed mean of each accuracy, its range over seeds and
+    each seed's values; ``transience`` is the largest drop of IC accuracy from its peak during
+    training to its end, over every run; ``chance`` gives each set's chance accuracy."""
+    s = setting
+    configs = s.configs()
+    order = sorted(range(len(configs)), key=lambda i: -configs[i]["K"])  # larger K sample a little slower
+    done = sweep(data_point, [configs[i] for i in order], executor=executor, workers=s.workers,
+                 out=Path(out) / "data_dependence.jsonl", version=_io.code_version())
+    results = [None] * len(configs)
+    for i, r in zip(order, done):
+        results[i] = r
+    sweeps = {}
+    for factor, field_name in s.SWEEPS.items():
+        entries = []
+        for value in getattr(s, field_name):
+            runs = [(cfg["seed"], r) for cfg, r in zip(configs, results)
+                    if {k: cfg[k] for k in s.base()} == {**s.base(), factor: value}]
+            entry = {"value": value}
+            for name in EVAL_KINDS.values():
+                vals = [r[name] for _, r in runs]
+                entry[name] = float(np.mean(vals))
+                entry[f"{name}_range"] = [float(min(vals)), float(max(vals))]
+            entry["seeds"] = [{"seed": seed, **{name: r[name] for name in EVAL_KINDS.values()},
+                               "curve": r["curve"]} for seed, r in runs]
+            entries.append(entry)
+        sweeps[factor] = entries
+    drops = [max(r["curve"]["IC"]) - r["curve"]["IC"][-1] for r in results]
+    worst = int(np.argmax(drops))
+    n = s.eval_size
+    return {"base": {**s.base(), "N": s.N, "L": s.L, "D": s.D, "p_B": 1.0, "p_C": 0.0},
+            "training": {"steps": s.steps, "lr": s.lr, "batch_size": s.batch_size, "optimizer": "sgd",
+                         "weight_decay": s.weight_decay, "classifier": "linear"},
+            "sweeps": sweeps,
+            "chance": {"IW": 1 / s.L, "IC_uniform": 1 / s.L, "IC_labels_in_context": s.B / s.N},
+            "eval_size": n, "binomial_se_at_half": float(np.sqrt(0.25 / n)),
+            "transience": {"largest_drop": float(drops[worst]), "config": {k: configs[worst][k] for k in
+                                                                           ("B", "K", "eps", "zipf", "seed")}},
+            "seeds": {"init_data_and_classes": list(s.seeds), "eval_sets": [20_000 + seed for seed in s.seeds]},
+            "side_files": ["data_dependence.jsonl"]}

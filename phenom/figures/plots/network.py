@@ -1,0 +1,186 @@
+"""Figures of the trained two-layer attention network, drawn from saved results."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from phenom.figures.plots._style import COLOR, PARAMETERS, SYMBOL, arr, plt
+
+__all__ = ["training_figure", "ablation_figure", "heads_figure", "data_dependence_figure", "task_text"]
+
+MEASURES = {"icl_acc": ("ICL accuracy", "k"), "cla": ("CLA (label in context)", "tab:purple"),
+            "ila1": ("ILA1 (layer-1 label→item)", "tab:cyan"), "tila2": ("TILA2 (layer-2 target→label)", "tab:olive")}
+
+
+def task_text(task: dict) -> str:
+    """The task's setting as a title states it."""
+    text = f"N = {task['N']}, L = {task['L']}, D = {task['D']}, ε = {task['eps']:g}"
+    if task.get("task") == "classify":
+        text += f", K = {task['K']}, B = {task['B']}, a = {task['a']:g}, p_B = {task['p_B']:g}, p_C = {task['p_C']:g}"
+    return text
+
+
+def training_figure(result: dict):
+    """Loss, progress measures and effective β, α, ξ against steps; the L = N controls beside."""
+    task, h, controls, cfg = result["task"], result["history"], result["controls"], result["history_config"]
+    step = arr(h["step"])
+    panels = 4 if controls else 3
+    fig, axes = plt.subplots(1, panels, figsize=(5 * panels, 4.3), constrained_layout=True)
+    ax = axes[0]
+    ax.plot(step[1:], arr(h["loss"])[1:], color="tab:gray", lw=1, label="training batches")
+    ax.plot(step, arr(h["eval_loss"]), color="k", lw=2, label="held-out")
+    ax.axhline(np.log(task["L"]), color="gray", ls="--", lw=1, label=r"$\log L$")
+    ax.axhline(np.log(task["N"]), color="gray", ls=":", lw=1, label=r"$\log N$")
+    ax.set(xlabel="training step", ylabel="cross-entropy", title="Loss", ylim=(0, None))
+    ax.legend(loc="lower left")
+
+    ax = axes[1]
+    for key, (label, color) in MEASURES.items():
+        ax.plot(step, arr(h[key]), color=color, lw=2 if key == "icl_acc" else 1.5, label=label)
+    ax.axhline(1 / task["L"], color="gray", ls="--", lw=1, label="1/L (chance)")
+    ax.axhline(1 / task["N"], color="gray", ls=":", lw=1, label="1/N (guess in context)")
+    when = result["summary"]["transition_step"]
+    ax.set(xlabel="training step", ylabel="fraction", ylim=(0, 1.02),
+           title="Progress measures" + (f": ICL accuracy halfway at step {when:.0f}" if when is not None else
+                                        ": ICL accuracy never halfway to 1"))
+    ax.legend(loc="center right", fontsize=8.5)
+
+    ax = axes[2]
+    for name in PARAMETERS:
+        ax.plot(step, arr(h[name]), color=COLOR[name], lw=2, label=SYMBOL[name])
+    ax.set(xlabel="training step", ylabel="effective parameter", title="Effective β, α, ξ (inverted measures)")
+    ax.legend(loc="upper left")
+
+    if controls:
+        ax = axes[3]
+        N = task["N"]
+        ax.plot(step, arr(h["icl_acc"]), color="k", lw=2, label=f"L = {task['L']}")
+        for i, c in enumerate(controls):
+            ax.plot(arr(c["history"]["step"]), arr(c["history"]["icl_acc"]), color="tab:red", lw=1.3, alpha=0.8,
+                    label=f"L = N = {N}" if i == 0 else None)
+        ax.axhline(1 / N, color="tab:red", ls=":", lw=1, label=f"chance at L = N: 1/{N}")
+        best = max(c["summary"]["max_icl_acc"] for c in controls)
+        learned = sum(c["summary"]["transition_step"] is not None for c in controls)
+        ax.set(xlabel="training step", ylabel="ICL accuracy", ylim=(0, 1.02),
+               title=f"L = N: seeds past halfway {learned}/{len(controls)}, max accuracy {best:.3f}")
+        ax.legend(loc="center right", fontsize=8.5)
+    kind = "copying task" if task.get("task") != "classify" else "in-context classification task"
+    fig.suptitle(f"Two-layer attention network on the {kind}, {task_text(task)}, {cfg['optimizer'].upper()} "
+                 f"lr {cfg['lr']:g}, batch {cfg['batch_size']}, {cfg['net'].get('classifier', '')} read-out")
+    return fig
+
+
+def ablation_figure(result: dict):
+    """ICL accuracy of the trained network, intact and with each head's contribution removed."""
+    task, results = result["task"], result["results"]
+    fig, ax = plt.subplots(figsize=(6.8, 4.4), constrained_layout=True)
+    names = list(results)
+    values = [results[k]["icl_acc"] for k in names]
+    bars = ax.bar(names, values, color=["k", "tab:blue", "tab:orange"][: len(names)])
+    for bar, v in zip(bars, values):
+        ax.text(bar.get_x() + bar.get_width() / 2, v + 0.02, f"{v:.3f}", ha="center")
+    ax.axhline(1 / task["L"], color="gray", ls="--", lw=1, label=f"chance 1/L = {1 / task['L']:.3f}")
+    ax.axhline(1 / task["N"], color="gray", ls=":", lw=1, label=f"guess in context 1/N = {1 / task['N']:.3f}")
+    ax.set(ylabel="ICL accuracy (held-out)", ylim=(0, 1.1), title=f"Head ablation, {task_text(task)}")
+    ax.legend(loc="upper right")
+    return fig
+
+
+HEADS = {"previous_token": ("previous-token (layer 1)", "tab:blue"),
+         "prefix_matching": ("prefix matching (layer 2)", "tab:orange"),
+         "copying": ("copying (OV eigenvalues)", "tab:green")}
+
+
+def heads_figure(result: dict):
+    """Olsson et al.'s induction-head scores through training against ICL accuracy (first seed);
+    the step each score rises halfway against the ICL transition, every seed; the final scores
+    against their chance values."""
+    runs = result["runs"]
+    first = runs[0]
+    h = first["history"]
+    step = arr(h["step"])
+    fig, (ax_c, ax_r, ax_f) = plt.subplots(1, 3, figsize=(16, 4.6), constrained_layout=True)
+
+    ax_c.plot(step, arr(h["icl_acc"]), color="k", lw=2.2, label="ICL accuracy")
+    for key, (label, color) in HEADS.items():
+        ax_c.plot(step, arr(h[key]), color=color, lw=1.6, label=label)
+    if first["transition_step"] is not None:
+        ax_c.axvline(first["transition_step"], color="tab:red", lw=1, ls="--", label="ICL transition")
+    ax_c.set(xlabel="training step", ylabel="score / accuracy", ylim=(-0.05, 1.05),
+             title=f"Seed {first['seed']}: {task_text(result['task'])}")
+    ax_c.legend(fontsize=8, loc="center left", bbox_to_anchor=(0.13, 0.52))
+
+    for i, (key, (label, color)) in enumerate(HEADS.items()):
+        ys = [r["rise_minus_transition"][key] for r in runs]
+        ax_r.scatter(i + 0.06 * (np.arange(len(runs)) - (len(runs) - 1) / 2),
+                     [np.nan if y is None else y for y in ys], color=color, s=40, zorder=3)
+    ax_r.axhline(0, color="tab:red", lw=1, ls="--")
+    ax_r.axhspan(-result["eval_every"], result["eval_every"], color="0.9", zorder=0,
+                 label=f"± one evaluation interval ({result['eval_every']} steps)")
+    ax_r.set_xticks(range(len(HEADS)), [label.split(" (")[0] for label, _ in HEADS.values()])
+    ax_r.set(ylabel="step of halfway rise − ICL transition step",
+             title=f"Does the phase change coincide with the transition?\n(each dot a seed; "
+                   f"{len(runs)} seed{'s' if len(runs) > 1 else ''})")
+    ax_r.legend(fontsize=8.5, loc="lower left")
+
+    keys = ("previous_token", "prefix_matching", "prefix_matching_repeated", "copying")
+    chance = {"previous_token": "previous_token_chance", "prefix_matching": "prefix_matching_chance",
+              "prefix_matching_repeated": "prefix_matching_chance"}
+    x = np.arange(len(keys))
+    for j, r in enumerate(runs):
+        vals = [np.nan if r["final"][k] is None else r["final"][k] for k in keys]
+        ax_f.bar(x + 0.8 / len(runs) * (j - (len(runs) - 1) / 2), vals, width=0.8 / len(runs),
+                 color=plt.get_cmap("Greys")(0.4 + 0.5 * j / max(len(runs) - 1, 1)), label=f"seed {r['seed']}")
+    for i, k in enumerate(keys):
+        if k in chance:
+            ax_f.plot([i - 0.45, i + 0.45], [first["final"][chance[k]]] * 2, color="tab:red", lw=1.5,
+                      label="uniform attention" if i == 0 else None)
+    ax_f.axhline(0, color="0.5", lw=0.8)
+    ax_f.set_xticks(x, ["previous\ntoken", "prefix match\n(task)", "prefix match\n(repeated)", "copying"])
+    ax_f.set(ylabel="final score", ylim=(-1.05, 1.05), title="After training, on held-out sequences")
+    ax_f.legend(fontsize=8.5, loc="lower right")
+    fig.suptitle("Induction-head diagnostics (Olsson et al. 2022) against in-context learning", fontsize=13)
+    return fig
+
+
+FACTORS = {"B": ("burstiness B (copies of each class in context; 0 = i.i.d.)", "linear", "B"),
+           "K": ("number of classes K", "log", "K"),
+           "eps": ("within-class noise ε", "linear", "ε"),
+           "zipf": ("Zipf exponent a of class frequencies", "linear", "a")}
+ACCURACIES = {"icl_acc": ("ICL: IC (novel classes)", "k", "-"),
+              "ic2_acc": ("ICL: IC2 (stored classes, labels shifted)", "0.45", "--"),
+              "iwl_acc": ("IWL: IW (i.i.d. context)", "tab:orange", "-")}
+
+
+def data_dependence_figure(result: dict):
+    """ICL and IWL accuracy against each factor of the data, one factor at a time from the base
+    (seed means as lines, each seed a dot), with chance levels."""
+    base, train = result["base"], result["training"]
+    fig, axes = plt.subplots(2, 2, figsize=(11.5, 9.2), layout="constrained")
+    for ax, (factor, entries) in zip(axes.ravel(), result["sweeps"].items()):
+        label, scale, symbol = FACTORS[factor]
+        x = arr([e["value"] for e in entries])
+        for key, (name, color, ls) in ACCURACIES.items():
+            ax.plot(x, arr([e[key] for e in entries]), color=color, ls=ls, lw=2, marker="o", ms=4, label=name)
+            for e in entries:
+                ys = [s[key] for s in e["seeds"]]
+                ax.scatter([e["value"]] * len(ys), ys, color=color, s=12, alpha=0.5, zorder=3)
+        ax.axhline(result["chance"]["IW"], color="tab:red", lw=1, ls=":", label=f"chance 1/L = {result['chance']['IW']:.3f}")
+        ax.axhline(result["chance"]["IC_labels_in_context"], color="tab:blue", lw=1, ls=":",
+                   label=f"guess among labels in context ({result['chance']['IC_labels_in_context']:.2f})")
+        ax.axvline(base[factor], color="0.75", lw=6, alpha=0.5, zorder=0, label="base setting")
+        if scale == "log":
+            ax.set_xscale("log", base=2)
+            ax.set_xticks(x, [f"{v:g}" for v in x])
+        else:
+            ax.set_xticks(x, [f"{v:g}" for v in x])
+        ax.margins(x=0.06)
+        ax.set(xlabel=label, ylabel="accuracy after training", ylim=(-0.02, 1.02),
+               title=f"varying {symbol} (others at the base)")
+    fig.legend(*axes[0, 0].get_legend_handles_labels(), loc="outside lower center", ncol=3, fontsize=9.5)
+    seeds = len(result["seeds"]["init_data_and_classes"])
+    fig.suptitle("In-context vs in-weights learning as the data change (Reddy 2024, Sec. 3; Chan et al. 2022)\n"
+                 f"base: N = {base['N']}, L = {base['L']}, D = {base['D']}, K = {base['K']}, B = {base['B']}, "
+                 f"ε = {base['eps']:g}, a = {base['zipf']:g}, p_B = 1, p_C = 0; SGD lr {train['lr']:g}, "
+                 f"{train['steps']} steps, {seeds} seed{'s' if seeds > 1 else ''}", fontsize=12)
+    return fig

@@ -1,0 +1,298 @@
+"""The figure registry: one entry per figure, name → (setting, compute, draw).
+
+Every figure is made in three steps, each in one place:
+
+1. **compute** (:mod:`phenom.figures.jobs`): the setting (:mod:`phenom.figures.settings`) in, a JSON-able result
+   out; this is where flows are integrated and networks trained;
+2. **save**: ``NAME.json`` (result, setting, its digest, seeds, versions) and any CSV tables,
+   written atomically;
+3. **draw** (:mod:`phenom.figures.plots`): the figure from the saved result alone (the very JSON text the
+   file holds), so ``phenom draw`` redraws every figure from its results in seconds, without
+   computing anything.
+
+A figure's files (JSON, CSV, PNG) are written to temporary files and renamed into place together;
+then its entry in ``manifest.json`` (files and their sha256, setting, seeds, versions, wall time)
+is updated, last: an interrupted run keeps every figure that finished, and :func:`check` finds a
+figure whose files are not the ones its manifest entry names. ``phenom reproduce``, the
+per-figure commands and ``phenom draw`` all go through :func:`make` and :func:`draw`.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Callable, Iterable
+from concurrent.futures import FIRST_COMPLETED, wait
+from dataclasses import dataclass
+from pathlib import Path
+
+from phenom import _io
+from phenom.figures import plots
+from phenom.figures import settings as S
+from phenom.figures.jobs import compare as jc
+from phenom.figures.jobs import induction as ji
+from phenom.figures.jobs import lsa as jl
+from phenom.figures.jobs import network as jn
+
+__all__ = ["Figure", "FIGURES", "FigureError", "make", "draw", "check", "reproduce", "default_setting",
+           "start_order"]
+
+
+class FigureError(RuntimeError):
+    """A figure's computation, saving or drawing failed (not its input, which the setting checks)."""
+
+    def __init__(self, name: str, stage: str, error: BaseException):
+        message = " ".join(str(error).split())  # one line
+        super().__init__(f"{name} ({stage}): {type(error).__name__}: {message}")
+        self.name, self.stage, self.error = name, stage, error
+
+    def __reduce__(self):  # from a worker process: the message survives, the original error as text
+        return _figure_error, (self.name, self.stage, type(self.error).__name__, " ".join(str(self.error).split()))
+
+
+def _figure_error(name: str, stage: str, kind: str, message: str) -> FigureError:
+    error = FigureError(name, stage, RuntimeError(message))
+    error.args = (f"{name} ({stage}): {kind}: {message}",)
+    return error
+
+
+@dataclass(frozen=True)
+class Figure:
+    """One figure: its setting class, how to compute its result and how to draw it."""
+
+    name: str
+    setting: type[S.Setting]
+    compute: Callable[[S.Setting, Path], dict]
+    draw: Callable[[dict], object]
+    tables: Callable[[dict], dict] | None = None
+    """Extra CSV files, ``{file name: columns}``, from the saved result."""
+    inputs: tuple[str, ...] = ()
+    """Figures whose saved results this one reads."""
+    expected_s: float = 1.0
+    """Rough wall time of the full-size figure (2-core benchmark machine): :func:`reproduce` starts
+    the longest first, by this when the output folder has no manifest of an earlier run."""
+
+
+FIGURES: dict[str, Figure] = {f.name: f for f in [
+    Figure("induction_flow", S.FlowSetting, ji.flow, plots.flow_figure, ji.flow_tables),
+    Figure("induction_landscape", S.LandscapeSetting, ji.landscape, plots.landscape_figure),
+    Figure("phase", S.PhaseSetting, ji.phase, plots.phase_figure, expected_s=7),
+    Figure("lsa_landscape", S.LinearLandscapeSetting, jl.landscape, plots.lsa_landscape_figure),
+    Figure("lsa_learning_curves", S.LearningCurvesSetting, jl.learning_curves, plots.lsa_curves_figure, expected_s=2),
+    Figure("lsa_preconditioner", S.PreconditionerSetting, jl.preconditioner, plots.lsa_preconditioner_figure,
+           expected_s=6),
+    Figure("lsa_depth", S.DepthSetting, jl.depth, plots.lsa_depth_figure, expected_s=200),
+    Figure("network_training", S.TrainingSetting, jn.training, plots.training_figure, jn.training_tables, expected_s=32),
+    Figure("network_ablation", S.AblationSetting, jn.ablation, plots.ablation_figure, expected_s=9),
+    Figure("induction_heads", S.HeadsSetting, jn.heads, plots.heads_figure, inputs=("network_training",),
+           expected_s=18),
+    Figure("data_dependence", S.DataDependenceSetting, jn.data_dependence, plots.data_dependence_figure,
+           expected_s=150),
+    Figure("minimal_vs_mean_field", S.MinimalSetting, ji.minimal, plots.minimal_figure, expected_s=36),
+    Figure("compare", S.CompareSetting, jc.compare, plots.compare_figure, expected_s=29),
+    Figure("scaling", S.ScalingSetting, jc.scaling, plots.scaling_figure, expected_s=360),
+    Figure("growth", S.GrowthSetting, jc.growth, plots.growth_figure, expected_s=90),
+    Figure("chain", S.SummarySetting, jc.chain, plots.chain_figure, inputs=("minimal_vs_mean_field", "compare")),
+    Figure("lsa_summary", S.SummarySetting, jl.summary, plots.lsa_summary_figure,
+           inputs=("lsa_learning_curves", "lsa_preconditioner")),
+]}
+"""Every figure of the README, in the order ``phenom reproduce`` makes them (a summary figure
+after the figures whose results it reads)."""
+
+
+def default_setting(name: str, *, quick: bool = False) -> S.Setting:
+    """The figure's default setting (its ``quick()`` variant with ``quick``)."""
+    setting = _figure(name).setting()
+    return setting.quick() if quick else setting
+
+
+def _figure(name: str) -> Figure:
+    if name not in FIGURES:
+        raise ValueError(f"figure must be one of {list(FIGURES)}, got {name!r}")
+    return FIGURES[name]
+
+
+def _stage(name: str, stage: str, fn, *args):
+    try:
+        return fn(*args)
+    except (KeyboardInterrupt, FigureError):
+        raise
+    except Exception as err:
+        raise FigureError(name, stage, err) from err
+
+
+def make(name: str, setting: S.Setting | None = None, out: str | Path = "figures", *, quick: bool = False,
+         manifest: bool = True) -> dict:
+    """Compute, save and draw figure ``name`` into ``out``; update ``out/manifest.json`` (unless
+    ``manifest`` is False: the caller records the entry); return the manifest entry. ``setting``
+    defaults to the figure's default (``quick``: its quick one)."""
+    import matplotlib.pyplot as plt
+
+    figure = _figure(name)
+    setting = default_setting(name, quick=quick) if setting is None else setting
+    if not isinstance(setting, figure.setting):
+        raise ValueError(f"setting must be a {figure.setting.__name__} for {name}, got {type(setting).__name__}")
+    out = Path(out)
+    started = time.perf_counter()
+    result = dict(_stage(name, "compute", figure.compute, setting, out))
+    side_files = result.pop("side_files", [])
+    record = {"figure": f"{name}.png", "setting": setting.to_dict(), "digest": setting.digest(),
+              "seeds": result.pop("seeds", None), **result, "versions": _io.provenance()}
+    text = _stage(name, "save", _io.json_text, record)
+    saved = json.loads(text)  # exactly what the file will hold: tables and figure are made from it
+    writers = {out / f"{name}.json": _io.text_writer(text)}
+    for file, columns in (figure.tables(saved) if figure.tables else {}).items():
+        writers[out / file] = _stage(name, "save", _io.csv_writer, columns)
+    fig = _stage(name, "draw", figure.draw, saved)
+    writers[out / f"{name}.png"] = _io.figure_writer(fig)
+    try:
+        _stage(name, "save", _io.atomic_set, writers)  # all files of this run, renamed into place together
+    finally:
+        plt.close(fig)
+    files = [f"{name}.png", f"{name}.json", *[p.name for p in writers if p.suffix == ".csv"]]
+    entry = {"files": files + side_files, "setting": record["setting"], "digest": record["digest"],
+             "seeds": record["seeds"], "inputs": list(figure.inputs), "versions": record["versions"],
+             "wall_time_s": round(time.perf_counter() - started, 3),
+             "sha256": {f: _io.file_hash(out / f) for f in files + side_files}}
+    if manifest:  # written last: it names the files of one run, by their hashes
+        _io.update_manifest(out / "manifest.json", name, entry)
+    return entry
+
+
+def _draw(figure: Figure, saved: dict, out: Path) -> None:
+    fig = _stage(figure.name, "draw", figure.draw, saved)
+    _stage(figure.name, "save", _io.save_figure, fig, out / f"{figure.name}.png")
+
+
+def check(out: str | Path = "figures") -> dict[str, list[str]]:
+    """Figures of ``out`` whose files are not those its manifest names (a run killed between
+    writing a figure's files and its manifest entry, or files edited by hand): figure → the
+    files whose contents differ from their recorded hash, or that are missing."""
+    out = Path(out)
+    manifest = _io.read_json(out / "manifest.json")
+    bad = {}
+    for name, entry in manifest.items():
+        hashes = entry.get("sha256", {}) if isinstance(entry, dict) else {}
+        wrong = [f for f, h in hashes.items() if not (out / f).exists() or _io.file_hash(out / f) != h]
+        if wrong:
+            bad[name] = wrong
+    return bad
+
+
+def draw(names: Iterable[str] | None = None, out: str | Path = "figures", *, log=print) -> list[str]:
+    """Redraw figures from their saved results in ``out`` (all whose ``NAME.json`` is there, or
+    those in ``names``, each of which must have one); nothing is computed. Returns the names."""
+    out = Path(out)
+    if names is None:
+        names = [n for n in FIGURES if (out / f"{n}.json").exists()]
+        if not names:
+            raise ValueError(f"out must hold saved results (NAME.json of a figure); {out} has none")
+    else:
+        names = list(names)
+        for n in names:
+            _figure(n)
+        missing = [n for n in names if not (out / f"{n}.json").exists()]
+        if missing:
+            raise ValueError(f"names must have saved results in {out}; missing: {', '.join(f'{n}.json' for n in missing)}")
+    for n in names:
+        started = time.perf_counter()
+        saved = _stage(n, "load", _io.read_json, out / f"{n}.json")
+        _draw(FIGURES[n], saved, out)
+        entry = _manifest_entry(out, n)
+        if "sha256" in entry:
+            entry["sha256"] = {**entry["sha256"], f"{n}.png": _io.file_hash(out / f"{n}.png")}
+        _io.update_manifest(out / "manifest.json", n, {**entry, "drawn_s": round(time.perf_counter() - started, 3)})
+        log(f"drew {out / f'{n}.png'}  ({time.perf_counter() - started:.1f} s)")
+    return names
+
+
+def _manifest_entry(out: Path, name: str) -> dict:
+    path = out / "manifest.json"
+    if not path.exists():
+        return {"files": [f"{name}.png", f"{name}.json"]}
+    return _io.read_json(path).get(name, {"files": [f"{name}.png", f"{name}.json"]})
+
+
+def _last_wall_times(path: Path) -> dict[str, float]:
+    """Each figure's wall time in an earlier manifest (none if there is no readable one)."""
+    try:
+        manifest = _io.read_json(path)
+    except (OSError, ValueError):
+        return {}
+    return {n: float(e["wall_time_s"]) for n, e in manifest.items() if isinstance(e, dict) and "wall_time_s" in e}
+
+
+def start_order(names: Iterable[str], out: str | Path) -> list[str]:
+    """``names`` longest first: by their wall times in ``out``'s manifest, else by ``expected_s``."""
+    cost = _last_wall_times(Path(out) / "manifest.json")
+    return sorted(names, key=lambda n: -cost.get(n, _figure(n).expected_s))
+
+
+def _make_unrecorded(name: str, setting: S.Setting, out: Path) -> dict:
+    """:func:`make` without the manifest update, for a worker process (the parent records it)."""
+    return make(name, setting, out, manifest=False)
+
+
+def reproduce(out: str | Path | None = None, *, quick: bool = False, only: Iterable[str] | None = None,
+              workers: int | None = None, log=print) -> dict:
+    """Make every figure (or those in ``only``) at its default setting (``quick``: reduced) into
+    ``out``: ``figures/`` for the committed full-size figures, ``figures/quick/`` with ``quick``
+    (so a quick run never overwrites them). Returns the manifest entries made.
+
+    Figures are independent computations, most of them single-threaded, so they run side by side
+    on ``workers`` fresh processes (default: one per core; each limits its BLAS threads to
+    cores // workers, as sweeps do), the slowest first (:func:`start_order`); a figure that reads
+    others' results starts once they are saved. This process writes each figure's manifest entry
+    as it finishes, so an interrupted run keeps every finished figure. ``workers=1`` makes them
+    one after another in this process. The first failure stops what has not started and is raised
+    once the running figures have finished."""
+    from phenom.figures.sweep import local_pool
+
+    out = Path(out if out is not None else ("figures/quick" if quick else "figures"))
+    names = list(FIGURES)
+    if only is not None:
+        only = list(only)
+        unknown = sorted(set(only) - set(names))
+        if unknown:
+            raise ValueError(f"only must name figures among {names}, got {unknown}")
+        names = [n for n in names if n in only]
+    settings = {n: default_setting(n, quick=quick) for n in names}
+    done = {}
+
+    def record(name: str, entry: dict) -> None:
+        _io.update_manifest(out / "manifest.json", name, entry)
+        log(f"wrote {out / entry['files'][0]}  ({entry['wall_time_s']:.1f} s)")
+        done[name] = entry
+
+    if workers == 1:
+        for name in names:
+            record(name, _make_unrecorded(name, settings[name], out))
+        return done
+    waiting = {n: [i for i in FIGURES[n].inputs if i in names] for n in names}
+    ready = start_order([n for n in names if not waiting[n]], out)
+    failures = []
+    with local_pool(workers, start="spawn") as pool:  # fresh interpreters: fork after numba's threads is unsafe
+        running = {pool.submit(_make_unrecorded, n, settings[n], out): n for n in ready}
+        try:
+            while running:
+                finished, _ = wait(running, return_when=FIRST_COMPLETED)
+                for future in finished:
+                    name = running.pop(future)
+                    try:
+                        record(name, future.result())
+                    except FigureError as err:
+                        failures.append(err)
+                        continue
+                    if failures:
+                        continue
+                    for later in names:
+                        if name in waiting[later]:
+                            waiting[later].remove(name)
+                            if not waiting[later] and later not in done:
+                                running[pool.submit(_make_unrecorded, later, settings[later], out)] = later
+        except BaseException:
+            pool.shutdown(wait=False, cancel_futures=True)
+            raise
+    if failures:
+        raise failures[0]
+    return done

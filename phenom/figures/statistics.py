@@ -1,0 +1,111 @@
+"""Theory against simulation: transition times of the flow and of the trained network.
+
+The flow's transition is its cliff, the time of the largest |∇loss|. The network's is the step at
+which held-out ICL accuracy first reaches halfway from the plateau 1/N to 1, (1 + 1/N)/2
+(interpolated between evaluations; for N = 2 and L = N chance is already 1/2). Network steps
+map to flow time as t = c · lr · step with one scalar c: the flow's dθ/dt = −lr ∇loss and SGD's
+θ ← θ − lr ∇loss agree at c = 1 only if the network's parameters *were* β, α, ξ; they are not
+(β, α, ξ are readings of many weights, and each moves at its own effective rate), so c is fitted,
+once, on a reference configuration, and then predicts every other one (:func:`scaling_summary`).
+
+Two models make the prediction (:data:`MODELS`): ``"mean_field"``, the plain flow from θ = 0, and
+``"time_scales"``, the flow with the per-parameter rates C of :mod:`phenom.timescales`, from the
+untrained network's effective state. :data:`TIME_CONSTANTS` holds each one's c, fitted at
+(N, L) = (8, 32) with its provenance; :func:`predicted_step` uses them.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from scipy.stats import spearmanr
+
+from phenom.induction.model import InductionHeadModel
+from phenom.induction.prediction import fit_time_scale
+
+__all__ = ['rank_correlation', 'scaling_summary', 'reconstruction']
+
+
+def rank_correlation(x, y) -> float | None:
+    """Spearman's rank correlation (ties share their mean rank); None for fewer than three
+    points or a constant sequence, where it is undefined."""
+    x, y = np.asarray(x, float), np.asarray(y, float)
+    if x.size < 3 or np.ptp(x) == 0 or np.ptp(y) == 0:
+        return None
+    return float(spearmanr(x, y).statistic)
+
+
+def _errors(rows: list[dict]) -> dict:
+    """Rank correlation and relative errors of the predictions in ``rows``."""
+    rel = np.array([r["relative_error"] for r in rows])
+    return {
+        "spearman": rank_correlation([r["predicted_step"] for r in rows], [r["observed_step"] for r in rows]),
+        "median_abs_relative_error": float(np.median(np.abs(rel))) if rel.size else None,
+        "max_abs_relative_error": float(np.max(np.abs(rel))) if rel.size else None,
+        "runs": len(rows),
+        "configurations": len({(r["N"], r["L"]) for r in rows}),
+    }
+
+
+def scaling_summary(rows: list[dict], reference: tuple[int, int], lr: float, held_out: tuple = ()) -> dict:
+    """Rank correlations, log-log slope and relative errors of the predictions of one fitted c.
+
+    ``rows`` hold N, L, flow_time and net_step (per seed; None = no transition). c is fitted on
+    the ``reference`` (N, L) (mean over its seeds) and predicts every other configuration's step
+    as flow_time / (c · lr). The reference is left out of every statistic and of
+    ``predictions``: it was used for the fit. Statistics are given pooled and within each N
+    (``within_N``; ``within_N_spearman`` repeats its rank correlations), since a pooled rank
+    correlation can come from the levels of N alone, and separately for the configurations
+    whose N is in ``held_out`` (kept out of every choice made in building the model) and for the
+    rest (``held_out``, ``not_held_out``).
+    """
+    usable = [r for r in rows if r["flow_time"] is not None and r["net_step"] is not None]
+    ref = [r for r in usable if (r["N"], r["L"]) == tuple(reference)]
+    held = [r for r in usable if (r["N"], r["L"]) != tuple(reference)]
+    if len(held) < 3 or not ref:
+        raise ValueError("scaling_summary needs the reference and >= 3 other runs with transitions")
+    c = fit_time_scale(np.mean([r["flow_time"] for r in ref]), np.mean([r["net_step"] for r in ref]), lr)
+    t = np.array([r["flow_time"] for r in held])
+    steps = np.array([r["net_step"] for r in held])
+    slope, intercept = np.polyfit(np.log(t), np.log(steps), 1)
+    predictions = [{"N": r["N"], "L": r["L"], "seed": r.get("seed"), "observed_step": r["net_step"],
+                    "predicted_step": float(p), "relative_error": float((p - r["net_step"]) / r["net_step"])}
+                   for r, p in zip(held, t / (c * lr))]
+    within = {str(N): _errors([p for p in predictions if p["N"] == N]) for N in sorted({p["N"] for p in predictions})}
+    groups = {"held_out": [p for p in predictions if p["N"] in held_out],
+              "not_held_out": [p for p in predictions if p["N"] not in held_out]}
+    return {
+        "c": c,
+        "reference": list(reference),
+        "reference_runs": len(ref),
+        "reference_flow_time": float(np.mean([r["flow_time"] for r in ref])),
+        "reference_net_step": float(np.mean([r["net_step"] for r in ref])),
+        **_errors(predictions),
+        "within_N_spearman": {N: w["spearman"] for N, w in within.items()},
+        "within_N": within,
+        "held_out_Ns": list(held_out),
+        **{name: (_errors(group) if group else None) for name, group in groups.items()},
+        "loglog_slope": float(slope),
+        "loglog_intercept": float(intercept),
+        "predictions": predictions,
+    }
+
+
+def reconstruction(records: dict, N: int, L: int) -> dict:
+    """The mean-field model's loss at the network's effective (β, α, ξ), at every evaluation,
+    against the network's own held-out loss.
+
+    Three statistics (ILA1, TILA2, the logit margin) always determine three parameters, so the
+    effective parameters fit the network by construction; whether the model's *loss* at them is
+    the network's loss is a check with more data than unknowns. NaN where ξ is undefined.
+    """
+    beta, alpha, xi = (np.array([np.nan if v is None else v for v in records[k]], float) for k in ("beta", "alpha", "xi"))
+    net_loss = np.asarray(records["eval_loss"], float)
+    ok = np.isfinite(beta) & np.isfinite(alpha) & np.isfinite(xi)
+    model_loss = np.full_like(net_loss, np.nan)
+    if ok.any():
+        model_loss[ok] = InductionHeadModel(N, L).loss(beta[ok], alpha[ok], xi[ok])
+    gap = model_loss - net_loss
+    worst = int(np.nanargmax(np.abs(gap))) if ok.any() else None
+    return {"step": np.asarray(records["step"]), "net_eval_loss": net_loss, "model_loss": model_loss, "gap": gap,
+            "max_abs_loss_gap": None if worst is None else float(abs(gap[worst])),
+            "step_of_max_gap": None if worst is None else int(records["step"][worst])}

@@ -1,0 +1,235 @@
+"""Parameter sweeps on any executor, collected as they finish, resumable.
+
+A sweep maps a function over a grid of configurations with any
+:class:`concurrent.futures.Executor`: a local process pool by default, or a Dask cluster's
+(``distributed.Client(...).get_executor()``) when one machine is not enough. The same call runs
+on either.
+
+>>> from concurrent.futures import ThreadPoolExecutor
+>>> def square(cfg):
+...     return {"y": cfg["x"] ** 2}
+>>> with ThreadPoolExecutor(2) as pool:
+...     rows = sweep(square, grid(x=[1, 2, 3]), executor=pool, progress=False)
+>>> [r["y"] for r in rows]
+[1, 4, 9]
+
+With ``out``, every finished configuration is appended to a JSON-lines file (rewritten
+atomically), and a sweep started again with the same ``out`` skips what is already there: an
+interrupted sweep keeps what finished and resumes without redoing it. A configuration that fails
+is recorded with its error and does not stop the others; the sweep reports every failure at the
+end (:class:`SweepError`) and a re-run retries them.
+"""
+
+from __future__ import annotations
+
+import itertools
+import json
+import os
+import sys
+from collections.abc import Callable, Iterable, Mapping
+from concurrent.futures import BrokenExecutor, Executor, ProcessPoolExecutor, as_completed
+from contextlib import contextmanager
+from pathlib import Path
+
+from tqdm.auto import tqdm
+
+from phenom import _io, _validate
+
+__all__ = ["grid", "sweep", "load_results", "local_pool", "SweepError"]
+
+
+def grid(**axes: Iterable) -> list[dict]:
+    """Every combination of the given axes, as dicts: ``grid(N=[2, 4], seed=[0, 1])``."""
+    names = list(axes)
+    return [dict(zip(names, values)) for values in itertools.product(*(list(axes[n]) for n in names))]
+
+
+def _key(config: Mapping) -> str:
+    return json.dumps(_io.plain(dict(config)), sort_keys=True)
+
+
+def _as_stored(value):
+    """``value`` as a sweep file gives it back: JSON values (numpy arrays and tuples as lists,
+    numpy scalars as Python numbers, keys as strings), NaN and ±inf kept as floats."""
+    return json.loads(json.dumps(_io.plain(value), allow_nan=True))
+
+
+class SweepError(RuntimeError):
+    """Some configurations of a sweep failed. The others' results were saved as they finished.
+
+    ``failures``: one ``{"config", "type", "message"}`` per failed configuration; ``results``: the
+    results in the order of the configurations, None where one failed or did not run."""
+
+    def __init__(self, failures: list[dict], results: list, total: int, broken: str | None = None,
+                 unfinished: int = 0):
+        self.failures, self.results, self.unfinished = failures, results, unfinished
+        parts = []
+        if failures:
+            first = failures[0]
+            more = f" (and {len(failures) - 1} more)" if len(failures) > 1 else ""
+            parts.append(f"{len(failures)} of {total} configurations failed; first {_key(first['config'])}: "
+                         f"{first['type']}: {first['message']}{more}")
+        if broken:
+            parts.append(f"the executor broke ({broken}) with {unfinished} of {total} configurations unfinished; "
+                         f"the finished ones are saved and a re-run resumes")
+        super().__init__("; ".join(parts))
+
+
+def load_results(path: str | os.PathLike) -> list[dict]:
+    """The rows of a sweep's JSON-lines file: ``{"config": …, "result": …}`` for a finished
+    configuration, ``{"config": …, "error": {"type", "message"}}`` for a failed one (each with
+    the ``version`` it ran under, if any). A file that is not of this form raises ValueError
+    naming the file and line."""
+    path = Path(path)
+    if not path.exists():
+        return []
+    rows = []
+    for n, line in enumerate(path.read_text().splitlines(), 1):
+        if not line.strip():
+            continue
+        try:
+            row = json.loads(line)
+        except json.JSONDecodeError:
+            raise ValueError(f"{path} line {n} is not JSON; move the file aside to start the sweep again") from None
+        if not (isinstance(row, dict) and isinstance(row.get("config"), dict)
+                and (("result" in row) != ("error" in row))
+                and ("error" not in row or isinstance(row["error"], dict))):
+            raise ValueError(f"{path} line {n} is not a sweep row ({{\"config\": {{…}}, \"result\": …}} or "
+                             f"{{\"config\": {{…}}, \"error\": {{…}}}}); move the file aside to start the sweep again")
+        rows.append(row)
+    return rows
+
+
+def _write(path: Path, rows: dict[str, dict]) -> None:
+    text = "".join(json.dumps(_io.plain(r), sort_keys=True, allow_nan=True) + "\n" for r in rows.values())
+    _io.atomic_write(path, lambda tmp: Path(tmp).write_text(text))
+
+
+@contextmanager
+def _pool(executor: Executor | None, workers: int | None):
+    """The caller's executor as is, or a local process pool whose workers share the machine's
+    cores: each worker's BLAS uses cores / workers threads (threadpoolctl), so two workers on two
+    cores do not oversubscribe them."""
+    if executor is not None:
+        yield executor
+        return
+    pool = local_pool(workers)
+    try:
+        yield pool
+    finally:
+        pool.shutdown(cancel_futures=True)
+
+
+def _start_worker(threads: int, parent: int) -> None:
+    """A local pool worker's set-up: cap its BLAS threads, and exit when its parent is gone."""
+    from threadpoolctl import threadpool_limits
+
+    threadpool_limits(limits=threads)  # applies to this worker process for its whole life
+    _exit_with(parent)
+
+
+ORPHAN_CHECK_S = 1.0
+"""How often a local pool worker checks that the process that started it is still alive."""
+
+
+def _exit_with(parent: int) -> None:
+    """Exit this process (at once, whatever it is computing) once ``parent`` has died: a pool
+    whose parent is killed (SIGKILL, or SIGTERM before it can shut the pool down) would otherwise
+    leave its workers behind, computing or waiting forever."""
+    import threading
+    import time
+
+    def watch():
+        while os.getppid() == parent:
+            time.sleep(ORPHAN_CHECK_S)
+        os._exit(1)
+
+    threading.Thread(target=watch, name="phenom-orphan-check", daemon=True).start()
+
+
+def local_pool(workers: int | None = None, *, start: str | None = None) -> ProcessPoolExecutor:
+    """A process pool of ``workers`` (default: one per core) whose workers each limit their BLAS
+    and OpenMP pools to cores // workers threads (at least 1) and exit within
+    :data:`ORPHAN_CHECK_S` seconds of this process's death. ``start`` is the multiprocessing
+    start method (default: the platform's; "spawn" gives fresh interpreters, safe whatever
+    threads this process has started, numba's included)."""
+    import multiprocessing
+
+    cores = os.cpu_count() or 1
+    workers = _validate.count("workers", workers if workers is not None else cores)
+    return ProcessPoolExecutor(max_workers=workers, initializer=_start_worker,
+                               initargs=(max(1, cores // workers), os.getpid()),
+                               mp_context=multiprocessing.get_context(start) if start else None)
+
+
+def sweep(
+    fn: Callable[[dict], dict],
+    configs: Iterable[Mapping],
+    *,
+    executor: Executor | None = None,
+    out: str | os.PathLike | None = None,
+    progress: bool | None = None,
+    workers: int | None = None,
+    version: str | None = None,
+    stop_on_error: bool = False,
+) -> list:
+    """Run ``fn(config)`` for every configuration; return the results in the order of ``configs``.
+
+    ``fn`` must be picklable (a module-level function) for process pools and Dask. Results are
+    collected as they complete; with ``out`` each is saved as it finishes and reused on a re-run,
+    but only those saved under the same ``version`` (e.g. :func:`phenom._io.code_version`, so
+    that results of other code are computed again). Results come back as the file holds them
+    (JSON values: lists for arrays and tuples, NaN and ±inf as floats), whether computed now or
+    read back. Without ``executor`` the sweep runs on its own :func:`local_pool` of ``workers``
+    processes. A progress bar goes to stderr on a terminal (``progress`` forces it on or off).
+
+    A configuration that raises is recorded (in ``out`` too, with its exception's type and
+    message) and the others go on; at the end a :class:`SweepError` reports every failure, and
+    carries the results that were obtained. With ``stop_on_error`` the configurations still
+    waiting are cancelled after the first failure (those an executor has already started, or
+    moved to its workers' queue, finish and are saved). If the executor itself breaks (a worker
+    killed), the configurations it did not finish are reported as unfinished, not as failed.
+    A re-run retries the failed and the unfinished configurations.
+    """
+    configs = [dict(c) for c in configs]
+    keys = [_key(c) for c in configs]
+    if len(set(keys)) != len(keys):
+        raise ValueError("configs must be distinct: a sweep runs each configuration once")
+    path = Path(out) if out is not None else None
+    rows = {_key(r["config"]): r for r in (load_results(path) if path is not None else [])}
+    done = {k: r["result"] for k, r in rows.items() if r.get("version") == version and "result" in r}
+    todo = [c for c, k in zip(configs, keys) if k not in done]
+    failures, broken = {}, None
+    show = sys.stderr.isatty() if progress is None else progress
+    stamp = {"version": version} if version else {}
+    if todo:
+        with _pool(executor, workers) as pool, tqdm(total=len(configs), initial=len(configs) - len(todo), unit="config",
+                                           desc="sweep", disable=not show, file=sys.stderr) as bar:
+            futures = {pool.submit(fn, c): c for c in todo}
+            for future in as_completed(futures):
+                config = futures[future]
+                key = _key(config)
+                if future.cancelled():
+                    continue
+                try:
+                    done[key] = _as_stored(future.result())
+                    rows[key] = {"config": config, "result": done[key], **stamp}
+                except BrokenExecutor as err:  # the pool died: which configuration killed it is unknown
+                    broken = broken or f"{type(err).__name__}: {' '.join(str(err).split())}"
+                    continue
+                except Exception as err:  # recorded, reported at the end; KeyboardInterrupt stops the sweep
+                    failures[key] = {"config": config, "type": type(err).__name__,
+                                     "message": " ".join(str(err).split())}
+                    rows[key] = {"config": config, "error": {k: failures[key][k] for k in ("type", "message")},
+                                 **stamp}
+                    if stop_on_error:
+                        for f in futures:
+                            f.cancel()
+                if path is not None:
+                    _write(path, rows)
+                bar.update()
+    results = [done.get(k) for k in keys]
+    if failures or broken:
+        unfinished = sum(k not in done and k not in failures for k in keys)
+        raise SweepError([failures[k] for k in keys if k in failures], results, len(configs), broken, unfinished)
+    return results

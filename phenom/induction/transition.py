@@ -1,0 +1,134 @@
+r"""When the induction head forms: the β, α, ξ flow's transition time, numerically over (N, L) and
+(lr, θ₀), and an asymptotic formula for it derived from the flow's early-time solution.
+
+**Early times.** At θ = 0 the loss is log L and only ξ feels a force (Reddy, ICLR 2024, Sec. 4:
+the classifier learns first). Expanding the gradient to leading order around θ = 0,
+
+    ξ̇ = A,    α̇ = B ξ,    β̇ = C ξ α,
+    A = −∂ℓ/∂ξ,  B = −∂²ℓ/∂α∂ξ,  C = −∂³ℓ/∂β∂α∂ξ   (all at θ = 0),
+
+so that ξ = A t, α = A B t²/2 and β = A² B C t⁴/8: the exponents 1, 2, 4 of the three nested
+softmaxes. :func:`early_time_coefficients` derives A, B and C with sympy from the model itself
+(:func:`phenom.induction.model.derive`); they are
+
+    A = (L − N) / (L (2N + 1)),
+    B = ((N − 1)(2N + 1) + 2N (L − N)) / (L (2N + 1)² (N + 1)),
+    C = B · N / (N + 1).
+
+**The plateau and its end.** β enters the loss only through layer 1's attention y = e^β/(e^β + N),
+which is y₀ e^β while e^β ≪ N; so α and β feed each other, each through y: on the slow clock
+τ = ∫ ξ dt (= A t²/2),
+
+    dα/dτ = B e^β,    dβ/dτ = C α e^β.
+
+Dividing, dβ/dα = (C/B) α, so β = C α²/(2B) along the path, and α reaches infinity at the finite
+τ* = ∫₀^∞ e^{−Cα²/2B} dα / B = sqrt(π / (2 B C)): a blow-up, which the full model turns into the
+cliff. With τ* = A t*²/2,
+
+    t* = (2π)^{1/4} A^{−1/2} (B C)^{−1/4},
+
+growing as 2 (2π)^{1/4} N^{3/2} for L ≫ N and as (L − N)^{−1/2} as L → N (at L = N, A = 0 and
+θ = 0 is a fixed point: no transition). From θ₀ = (β₀, α₀, ξ₀) the same steps give
+τ* = e^{−β₀} sqrt(π/(2BC)) erfcx(α₀ sqrt(C/2B)) and ξ₀ t* + A t*²/2 = τ*
+(:func:`asymptotic_transition_time`). Nothing in it is fitted; :func:`flow_transition_times` is
+the numeric cliff it is compared with.
+
+:func:`gd_transition_steps` runs discrete gradient descent θ ← θ − lr ∇ℓ on the same loss, whose
+transition step times lr approaches the flow's time as lr → 0.
+"""
+
+from __future__ import annotations
+
+import functools
+
+import numpy as np
+import sympy as sp
+from scipy.special import erfcx
+
+from phenom import _validate
+from phenom.induction.model import THETA, L_sym, N_sym, alpha, beta, derive, grad, xi
+
+__all__ = ["early_time_coefficients", "transition_time_expr", "asymptotic_transition_time",
+           "flow_transition_times", "gd_transition_steps"]
+
+
+@functools.lru_cache(maxsize=None)
+def early_time_coefficients() -> dict[str, sp.Expr]:
+    """A, B, C (module docstring) as sympy expressions in N and L, from the derived loss."""
+    loss = derive(N_sym, L_sym).loss
+    at_zero = {v: 0 for v in THETA}
+    return {
+        "A": sp.factor(sp.simplify(-loss.diff(xi).subs(at_zero))),
+        "B": sp.factor(sp.simplify(-loss.diff(alpha, xi).subs(at_zero))),
+        "C": sp.factor(sp.simplify(-loss.diff(beta, alpha, xi).subs(at_zero))),
+    }
+
+
+@functools.lru_cache(maxsize=None)
+def transition_time_expr() -> sp.Expr:
+    """t*(N, L) from θ = 0: the reduced system's blow-up time, solved with sympy."""
+    c = early_time_coefficients()
+    a, k = sp.symbols("a k", positive=True)
+    blow_up = sp.integrate(sp.exp(-k * a**2), (a, 0, sp.oo)).subs(k, c["C"] / (2 * c["B"])) / c["B"]  # τ*
+    return sp.sqrt(2 * blow_up / c["A"])  # A t*²/2 = τ*
+
+
+@functools.lru_cache(maxsize=None)
+def _coefficients_numeric():
+    c = early_time_coefficients()
+    return sp.lambdify((N_sym, L_sym), [c["A"], c["B"], c["C"]], "numpy")
+
+
+def asymptotic_transition_time(N, L, theta0=(0.0, 0.0, 0.0)) -> np.ndarray:
+    """The formula's t* (flow time, lr = 1) for pair counts ``N`` >= 2 and label counts ``L`` > N
+    (arrays broadcast), from ``theta0`` = (β₀, α₀, ξ₀) (shape (3,) or (..., 3))."""
+    N = np.asarray(_validate.integers("N", N, minimum=2), dtype=float)
+    L = np.asarray(_validate.integers("L", L, minimum=3), dtype=float)
+    if np.any(L <= N):
+        raise ValueError("L must be > N (at L = N the flow from θ = 0 never leaves it)")
+    theta0 = _validate.finite_array("theta0", theta0, last_dim=3)
+    A, B, C = (np.asarray(v, dtype=float) for v in _coefficients_numeric()(N, L))
+    b0, a0, x0 = np.moveaxis(theta0, -1, 0)
+    tau = np.exp(-b0) * np.sqrt(np.pi / (2 * B * C)) * erfcx(a0 * np.sqrt(C / (2 * B)))
+    return 2 * tau / (np.sqrt(x0**2 + 2 * A * tau) + x0)  # the positive root of x0 t + A t²/2 = τ*
+
+
+def flow_transition_times(N, L, theta0=(0.0, 0.0, 0.0), *, t_max: float = 1e6) -> np.ndarray:
+    """The numeric cliff (flow time, lr = 1) of each (N, L, θ₀), from the compiled flows
+    (:func:`phenom.induction.fastflow.flow_quantities`); NaN where there is none before ``t_max``."""
+    from phenom.induction.fastflow import flow_quantities
+
+    theta0 = _validate.finite_array("theta0", theta0, last_dim=3)
+    shape = np.broadcast_shapes(np.shape(N), np.shape(L), theta0.shape[:-1])
+    N, L = (np.broadcast_to(v, shape).ravel() for v in (N, L))
+    theta0 = np.ascontiguousarray(np.broadcast_to(theta0, (*shape, 3)).reshape(-1, 3))
+    return flow_quantities(theta0, N=N, L=L, t_max=t_max)["cliff"].reshape(shape)
+
+
+def gd_transition_steps(N: int, L: int, lr, theta0, *, t_max: float) -> np.ndarray:
+    """Discrete gradient descent θ_{k+1} = θ_k − lr ∇ℓ(θ_k) at one (N, L), for each ``lr`` and
+    start ``theta0`` (shape (..., 3); ``lr`` broadcasts against ``theta0[..., 0]``), all at once.
+
+    Returns the transition step k* of each: the step of the largest |∇ℓ| (the discrete
+    counterpart of the flow's cliff), NaN where it falls at the first or last step of the budget
+    ceil(t_max / lr) or θ stops being finite."""
+    N, L = _validate.pairs(N, L)
+    t_max = _validate.positive("t_max", t_max)
+    theta0 = _validate.finite_array("theta0", theta0, last_dim=3)
+    lr = np.broadcast_to(np.asarray(lr, dtype=float), theta0.shape[:-1]).ravel()
+    if lr.size == 0 or np.any(~np.isfinite(lr) | (lr <= 0)):
+        raise ValueError("lr must hold finite numbers > 0")
+    theta = theta0.reshape(-1, 3).copy()
+    budget = np.ceil(t_max / lr).astype(np.int64)
+    best, best_step = np.full(len(theta), -1.0), np.zeros(len(theta), dtype=np.int64)
+    for k in range(int(budget.max()) + 1):
+        live = budget >= k
+        g = grad(theta[live], N, L)
+        norm = np.sqrt(np.sum(g * g, axis=-1))
+        better = norm > best[live]
+        idx = np.flatnonzero(live)[better]
+        best[idx], best_step[idx] = norm[better], k
+        theta[live] -= lr[live, None] * g
+    steps = best_step.astype(float)
+    steps[(best_step == 0) | (best_step == budget) | ~np.all(np.isfinite(theta), axis=-1)] = np.nan
+    return steps.reshape(theta0.shape[:-1])

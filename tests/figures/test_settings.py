@@ -1,0 +1,82 @@
+"""Settings (phenom.figures.settings): defaults in one place, policy, validation, quick variants."""
+
+import dataclasses
+
+import pytest
+
+from phenom.figures import settings as S
+from phenom.figures.registry import FIGURES
+
+
+def test_every_figure_has_a_setting_whose_quick_variant_is_valid():
+    for figure in FIGURES.values():
+        full = figure.setting()
+        quick = full.quick()
+        assert type(quick) is type(full)
+        assert set(dataclasses.asdict(quick)) == set(dataclasses.asdict(full))
+
+
+def test_mlp_read_out_trains_with_adam_from_python_too():
+    s = S.TrainingSetting(classifier="mlp")
+    assert (s.optimizer, s.lr) == ("adam", S.ADAM_LR)
+    assert s.run_options()["weight_decay"] == 0.0  # no SGD-style decay under Adam
+    linear = S.TrainingSetting()
+    assert (linear.optimizer, linear.lr, linear.run_options()["weight_decay"]) == ("sgd", S.SGD_LR, S.WEIGHT_DECAY)
+    assert S.TrainingSetting(classifier="mlp", optimizer="sgd", lr=0.05).optimizer == "sgd"  # asked for explicitly
+
+
+@pytest.mark.parametrize(
+    "cls, kwargs, message",
+    [
+        (S.FlowSetting, dict(N=0), "^N must be an integer >= 1, got 0"),
+        (S.FlowSetting, dict(N=16), "^compare_L must be an integer >= N = 16, got 9"),
+        (S.FlowSetting, dict(theta0=(1.0, 2.0)), r"^theta0 must have shape \(\.\.\., 3\)"),
+        (S.LandscapeSetting, dict(grid=5000), "^grid must be an integer from 2 to 2001, got 5000"),
+        (S.TrainingSetting, dict(classifier="deep"), "^classifier must be 'linear' or 'mlp'"),
+        (S.TrainingSetting, dict(optimizer="lbfgs"), "^optimizer must be 'sgd' or 'adam'"),
+        (S.TrainingSetting, dict(task="classify", K=33), "K must be"),
+        (S.TrainingSetting, dict(D=16), "^D must be an integer >= L = 32"),
+        (S.CompareSetting, dict(seeds=()), "^seeds must name at least one seed"),
+        (S.ScalingSetting, dict(steps=(1, 2)), r"^steps must hold one value per N \(4\), got 2"),
+        (S.ScalingSetting, dict(reference=(8, 8)), "^reference must be one of the sweep's"),
+        (S.ScalingSetting, dict(ratios=(1.0,)), "^ratios must be numbers > 1"),
+        (S.DepthSetting, dict(layers=(0,)), "^layers must be an integer >= 1, got 0"),
+        (S.LinearSetting, dict(noise=-1), "^noise must be a finite number >= 0, got -1"),
+        (S.TrainingSetting, dict(task="classify", N=3, L=4, K=4, B=1), "K must be"),  # the L = N controls' task
+        (S.ScalingSetting, dict(Ns=(2, 40), steps=(1, 1), eval_every=(1, 1)), "^Ns must be integers from 1 to 32"),
+        (S.ScalingSetting, dict(seeds=(0, 0)), r"^seeds must be distinct values, got \(0, 0\)"),
+        (S.CompareSetting, dict(seeds=(1, 1)), "^seeds must be distinct"),
+        (S.LearningCurvesSetting, dict(t_max=0.001), "^t_max must be >= lr = 0.005"),
+        (S.TrainingSetting, dict(task="classify", p_B=2), r"^p_B must be a probability in \[0, 1\]"),
+    ],
+)
+def test_bad_settings_name_the_field(cls, kwargs, message):
+    with pytest.raises(ValueError, match=message):
+        cls(**kwargs)
+
+
+def test_equal_values_of_another_type_give_the_same_digest():
+    assert S.TrainingSetting(zipf=0, p_B=1, p_C=0, K=256.0).digest() == S.TrainingSetting().digest()
+
+
+def test_settings_are_frozen_normalised_and_hashed():
+    s = S.FlowSetting(N=8.0, theta0=[0, 0, 1], compare_L=[9])
+    assert (s.N, s.theta0, s.compare_L) == (8, (0.0, 0.0, 1.0), (9,))
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        s.N = 4
+    assert s.digest() == S.FlowSetting(N=8, theta0=(0.0, 0.0, 1.0), compare_L=(9,)).digest()
+    assert s.digest() != s.replace(lr=2.0).digest()
+    assert s.to_dict()["setting"] == "FlowSetting"
+
+
+def test_scaling_pairs_and_configs():
+    s = S.ScalingSetting()
+    assert s.pairs()[:6] == [(2, 2), (2, 3), (2, 4), (2, 6), (2, 8), (2, 16)]
+    assert s.pairs()[-6:] == [(16, 16), (16, 20), (16, 32), (16, 48), (16, 64), (16, 128)]
+    # Per N: 5 L > N with seeds 0–2 (0–1 at N = 16), and one L = N control (seed 0).
+    assert len(s.configs()) == 3 * (5 * 3 + 1) + (5 * 2 + 1)
+    assert [c["seed"] for c in s.configs() if c["N"] == 16] == [0, 0, 1, 0, 1, 0, 1, 0, 1, 0, 1]
+    assert len(s.replace(seeds=(4,)).configs()) == 4 * (5 + 1)  # the counts cap, they do not require
+    first = s.configs()[0]
+    assert first == dict(N=2, L=2, D=63, eps=0.1, seed=0, lr=0.5, steps=2000, eval_every=25, eval_size=1024,
+                         batch_size=128, weight_decay=1e-6)

@@ -1,0 +1,172 @@
+"""Rates of the network's effective parameters (phenom.timescales), against an independent
+computation: the tangent kernel from the hand-written backward pass, and a gradient step."""
+
+import numpy as np
+import pytest
+
+from phenom.induction.model import InductionHeadModel
+from phenom.nets import AttentionNetwork, CopyingTask
+from phenom.nets.probes import measured_metric, tangent_rates
+
+
+@pytest.fixture(scope="module")
+def setup():
+    task = CopyingTask(N=3, L=7, D=8)
+    net = AttentionNetwork.init(task, "linear", seed=2, dtype=np.float64)
+    for name in ("Q1", "K1", "Q2", "K2"):
+        net.weights[name] *= 2  # away from uniform attention, so every rate is nonzero
+    return task, net, task.sample(64, np.random.default_rng(0), dtype=np.float64)
+
+
+def test_margin_rate_is_the_tangent_kernel_from_backward(setup):
+    task, net, batch = setup
+    rates = tangent_rates(net, task, batch, eps=1e-7)  # central difference: error O(eps²)
+    # −⟨∇margin, ∇loss⟩ with both gradients from the backward pass.
+    logits, cache = net.forward(batch.tokens)
+    n, N, L = len(logits), task.N, task.L
+    p = np.exp(logits - logits.max(1, keepdims=True))
+    p /= p.sum(1, keepdims=True)
+    onehot = np.zeros_like(p)
+    onehot[np.arange(n), batch.answer] = 1
+    absent = np.ones_like(p, dtype=bool)
+    absent[np.arange(n)[:, None], batch.context_labels] = False
+    g_loss = net.backward((p - onehot) / n, cache)
+    g_margin = net.backward((onehot - absent / (L - N)) / n, cache)
+    kernel = -sum(float(np.sum(g_margin[k] * g_loss[k])) for k in g_loss)
+    assert rates["margin"] == pytest.approx(kernel, rel=1e-6)
+
+
+def test_rates_predict_a_small_gradient_step(setup):
+    task, net, batch = setup
+    rates = tangent_rates(net, task, batch, eps=1e-7)
+    before = net.metrics(batch, task)
+    lr = 1e-7  # a forward step: error O(lr)
+    stepped = net.astype(np.float64)
+    _, grads = stepped.loss_and_grads(batch)
+    for k, w in stepped.params().items():
+        w -= lr * grads[k]
+    after = stepped.metrics(batch, task)
+    for k in ("ila1", "tila2", "beta", "alpha", "xi"):
+        assert (after[k] - before[k]) / lr == pytest.approx(rates[k], rel=1e-4, abs=1e-9), k
+    assert net.metrics(batch, task) == before  # the network itself is untouched
+
+
+def test_measured_metric_divides_by_the_mean_field_rate(setup):
+    task, net, batch = setup
+    C = measured_metric(net, task, batch)
+    rates, state = tangent_rates(net, task, batch), net.metrics(batch, task)
+    g = InductionHeadModel(task.N, task.L).grad(state["beta"], state["alpha"], state["xi"])
+    for k, gk in zip(("beta", "alpha", "xi"), g):
+        assert C[k] == pytest.approx(rates[k] / -gk, rel=1e-12)
+
+
+def test_measuring_along_training_does_not_change_the_run():
+    from phenom.figures.runs import metric_along_training, scaling_point
+
+    config = dict(N=2, L=4, D=8, eps=0.1, seed=0, lr=0.5, steps=60, eval_every=10, eval_size=64, batch_size=32,
+                  weight_decay=1e-6)
+    measured = metric_along_training(config, probe_every=20, probe_size=64)
+    plain = scaling_point(config)
+    assert measured["history"]["step"][-1] == plain["last_step"]
+    assert measured["history"]["icl_acc"][-1] == plain["final_icl_acc"]
+    # Probes at every multiple of 20 the run evaluates before its budget ends.
+    assert [r["step"] for r in measured["probes"]] == [s for s in range(0, plain["last_step"] + 1, 20) if s < 60]
+    assert all(set(r["C"]) == {"beta", "alpha", "xi"} for r in measured["probes"])
+    with pytest.raises(ValueError, match="^probe_every must be a multiple of eval_every = 10"):
+        metric_along_training(config, probe_every=15)
+
+
+# -- the time-scale model: factors against hand counts, the balanced-product rate against sympy
+#    and an independent integration of the factors -------------------------------------------
+
+
+def test_label_slot_shares_by_hand():
+    from fractions import Fraction
+
+    from phenom.induction.timescales import label_slot_shares, time_scales
+
+    # N = 1: offsets 0..62, the label at offset + 1: slots 1..63 once each.
+    f1 = label_slot_shares(1)
+    assert f1[0] == 0 and f1[64] == 0 and f1[1:64] == pytest.approx(np.full(63, 1 / 63), rel=1e-15)
+    # N = 2: offsets 0..60, labels at offset + 1 and + 3: slots 3..61 twice, 1, 2, 62, 63 once;
+    # 122 occurrences, Σ f² = (59·4 + 4)/122².
+    assert time_scales(2, 3)[0] == pytest.approx(float(Fraction(240, 122**2)), rel=1e-14)
+    # N = 32: one offset, the labels at the 32 odd slots: Σ f² = 1/32.
+    assert time_scales(32, 40)[0] == pytest.approx(1 / 32, rel=1e-14)
+    assert time_scales(4, 16)[1:] == pytest.approx([1.0, 0.25], rel=1e-15)
+    # The README's rounded values: 1/62 at N = 2, 1/49 at N = 16.
+    assert (round(1 / time_scales(2, 3)[0]), round(1 / time_scales(16, 20)[0])) == (62, 49)
+    assert time_scales(8, 9)[2] == pytest.approx(1 / 3, rel=1e-15)
+    for N in (1, 5, 16):
+        assert label_slot_shares(N).sum() == pytest.approx(1.0, rel=1e-14)
+    with pytest.raises(ValueError, match="^N must be an integer from 1 to 32"):
+        label_slot_shares(33)
+    with pytest.raises(ValueError, match="^L must be an integer >= N = 4"):
+        time_scales(4, 3)
+
+
+def test_initial_state_by_hand_and_in_the_network():
+    from fractions import Fraction
+
+    from phenom.induction.timescales import initial_state
+
+    # y = H_N/(2N): N = 1 → 1/2, β₀ = log 1 = 0; N = 2 → 3/8, β₀ = log(2·(3/8)/(5/8)) = log 1.2;
+    # N = 8 → H_8 = 761/280, y = 761/4480, β₀ = log(8·761/(4480 − 761)).
+    assert initial_state(1) == pytest.approx([0.0, 0.0, 0.0], abs=1e-15)
+    assert initial_state(2)[0] == pytest.approx(np.log(1.2), rel=1e-14)
+    assert initial_state(8)[0] == pytest.approx(np.log(float(Fraction(8 * 761, 4480 - 761))), rel=1e-14)
+    # A network whose queries are zero attends uniformly; its effective state is exactly θ₀.
+    task = CopyingTask(N=5, L=11, D=16)
+    net = AttentionNetwork.init(task, "linear", seed=0, dtype=np.float64)
+    net.weights["Q1"][:] = 0
+    net.weights["Q2"][:] = 0
+    m = net.metrics(task.sample(32, np.random.default_rng(1), dtype=np.float64), task)
+    assert (m["beta"], m["alpha"]) == pytest.approx(tuple(initial_state(5)[:2]), abs=1e-12)
+
+
+def test_balanced_product_moves_at_the_geometric_mean_of_its_factors_rates():
+    import sympy as sp
+    from scipy.integrate import solve_ivp
+
+    # Symbolically: on the orbit v²/r_v = u²/r_u, d(uv)/dt = 2 √(r_u r_v) uv g, and the orbit is
+    # conserved by du/dt = r_u v g, dv/dt = r_v u g.
+    r_u, r_v, v, g = sp.symbols("r_u r_v v g", positive=True)
+    u = sp.sqrt(r_u / r_v) * v
+    du, dv = r_u * v * g, r_v * u * g
+    assert sp.simplify(du * v + u * dv - 2 * sp.sqrt(r_u * r_v) * u * v * g) == 0
+    U, V = sp.symbols("U V")
+    assert sp.simplify(sp.diff(V**2 / r_v - U**2 / r_u, V) * r_v * U * g
+                       + sp.diff(V**2 / r_v - U**2 / r_u, U) * r_u * V * g) == 0
+
+    # Numerically: a product of a factor seen by 1/L of the data and a shared one reaches θ = 1/2
+    # (g = 1 − θ) √L times later than a product of two shared factors, from the same θ₀.
+    def time_to_half(ru, rv, theta0=1e-3):
+        u0 = np.sqrt(theta0 * np.sqrt(ru / rv))
+        y0 = [u0, theta0 / u0]
+        event = lambda t, y: y[0] * y[1] - 0.5  # noqa: E731
+        event.terminal = True
+        sol = solve_ivp(lambda t, y: [ru * y[1] * (1 - y[0] * y[1]), rv * y[0] * (1 - y[0] * y[1])],
+                        (0, 1e4), y0, events=event, rtol=1e-11, atol=1e-14)
+        return sol.t_events[0][0]
+
+    for L in (4, 16, 64):
+        assert time_to_half(1 / L, 1.0) / time_to_half(1.0, 1.0) == pytest.approx(np.sqrt(L), rel=1e-7)
+
+
+def test_an_equal_norm_start_approaches_the_balanced_slowdown_from_below():
+    """The network starts its factors at equal norms, not on the balanced orbit: the slowdown of a
+    product with shares (1/L, 1) is below √L and tends to it as the start shrinks."""
+    from scipy.integrate import solve_ivp
+
+    def time_to_half(ru, rv, a):
+        event = lambda t, y: y[0] * y[1] - 0.5  # noqa: E731
+        event.terminal = True
+        sol = solve_ivp(lambda t, y: [ru * y[1] * (1 - y[0] * y[1]), rv * y[0] * (1 - y[0] * y[1])],
+                        (0, 1e7), [a, a], events=event, rtol=1e-10, atol=1e-15)
+        return sol.t_events[0][0]
+
+    L = 64
+    slowdown = [time_to_half(1 / L, 1.0, a) / time_to_half(1.0, 1.0, a) for a in (0.3, 0.1, 1e-2, 1e-4)]
+    assert np.all(np.diff(slowdown) > 0) and slowdown[-1] < np.sqrt(L)
+    assert slowdown[-1] == pytest.approx(np.sqrt(L), rel=0.06)
+    assert slowdown[1] == pytest.approx(0.79 * np.sqrt(L), rel=0.01)
