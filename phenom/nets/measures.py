@@ -26,7 +26,12 @@ state, not its weights.
 
 from __future__ import annotations
 
+import math
+import numbers
+
 import numpy as np
+
+from phenom._validate import finite_array, shown
 
 __all__ = ['transition_level', 'transition_step', 'stop_level', "progress_measures", "effective_parameters"]
 
@@ -45,6 +50,11 @@ def effective_parameters(ila1: float, tila2: float, margin: float, N: int, L: in
 
 
 def progress_measures(logits: np.ndarray, cache: dict, batch, task) -> dict[str, float]:
+    """The measures listed above, and the effective (β, α, ξ), of one evaluation batch.
+
+    ``logits`` are the network's (n, L) outputs on ``batch``; ``cache`` holds its layer-1
+    attention ``A1`` and layer-2 attention ``a2`` from the same forward pass.
+    """
     n = len(logits)
     N, L = task.N, task.L
     rows = np.arange(n)
@@ -88,17 +98,75 @@ def transition_level(N: int) -> float:
     return 0.5 * (1 + 1 / N)
 
 
-def transition_step(step: np.ndarray, accuracy: np.ndarray, level: float = 0.5) -> float | None:
-    """First step at which ``accuracy`` reaches ``level``, linearly interpolated; None if never."""
-    step, accuracy = np.asarray(step, float), np.asarray(accuracy, float)
-    above = np.flatnonzero(accuracy >= level)
+def _values(name: str, value) -> np.ndarray:
+    """A 1-D float array in which None reads as NaN (histories store an undefined measure as None)."""
+    try:
+        arr = np.array([np.nan if v is None else v for v in np.asarray(value, dtype=object).ravel()], dtype=float)
+    except (TypeError, ValueError):
+        raise ValueError(f"{name} must be a 1-D sequence of real numbers or None, got {shown(value)}") from None
+    if np.ndim(value) != 1:
+        raise ValueError(f"{name} must be a 1-D sequence of real numbers or None, got {shown(value)}")
+    return arr
+
+
+def transition_step(step, values, level: float = 0.5, *, relative_to: str = "zero", interpolate: bool = True,
+                    missing: str = "skip") -> float | None:
+    """The first step at which ``values`` reach a level; None if they never do.
+
+    Parameters
+    ----------
+    step, values
+        Equal-length 1-D sequences (a history's evaluation steps and a measure at them); a value
+        of None or NaN is missing.
+    level
+        The level, measured according to ``relative_to``:
+
+        - ``"zero"``: ``level`` itself (ICL accuracy reaching :func:`transition_level`);
+        - ``"start"``: the first value plus ``level`` (a parameter rising by 1 from where it starts,
+          as the network's effective β starts near 0.48, not 0);
+        - ``"range"``: the fraction ``level`` of the way from the first to the largest value
+          (a head score rising halfway); None if the values never exceed their first one.
+    interpolate
+        Linear interpolation between the last value below the level and the first at or above
+        it (True), or the step of the first value at or above it (False).
+    missing
+        ``"skip"``: missing values are left out (the first value is the first present one);
+        ``"none"``: any missing value makes the answer None.
+
+    Returns
+    -------
+    float or None
+        ``step[0]`` when the first value already reaches the level.
+    """
+    if relative_to not in ("zero", "start", "range"):
+        raise ValueError(f"relative_to must be 'zero', 'start' or 'range', got {relative_to!r}")
+    if missing not in ("skip", "none"):
+        raise ValueError(f"missing must be 'skip' or 'none', got {missing!r}")
+    if isinstance(level, bool) or not isinstance(level, numbers.Real) or not math.isfinite(level):
+        raise ValueError(f"level must be a finite number, got {shown(level)}")
+    t = finite_array("step", step)
+    v = _values("values", values)
+    if t.ndim != 1 or t.shape != v.shape:
+        raise ValueError(f"step and values must be 1-D of one length, got shapes {t.shape} and {v.shape}")
+    present = np.isfinite(v)
+    if missing == "none" and not present.all():
+        return None
+    t, v = t[present], v[present]
+    if v.size == 0:
+        return None
+    if relative_to == "start":
+        level = v[0] + level
+    elif relative_to == "range":
+        if v.max() <= v[0]:
+            return None
+        level = v[0] + level * (v.max() - v[0])
+    above = np.flatnonzero(v >= level)
     if above.size == 0:
         return None
     i = above[0]
-    if i == 0:
-        return float(step[0])
-    a0, a1 = accuracy[i - 1], accuracy[i]
-    return float(step[i - 1] + (level - a0) / (a1 - a0) * (step[i] - step[i - 1]))
+    if i == 0 or not interpolate:
+        return float(t[i])
+    return float(t[i - 1] + (level - v[i - 1]) / (v[i] - v[i - 1]) * (t[i] - t[i - 1]))
 
 
 def stop_level(N: int) -> float:

@@ -7,15 +7,6 @@ from phenom.figures.settings import CompareSetting, ScalingSetting
 from phenom.figures.statistics import rank_correlation, reconstruction, scaling_summary
 from phenom.induction.model import InductionHeadModel
 from phenom.induction.prediction import flow_transition_times
-from phenom.nets.measures import transition_level, transition_step
-
-
-def test_transition_step_interpolates():
-    assert transition_step([0, 100, 200, 300], [0.1, 0.2, 0.6, 0.9]) == pytest.approx(175.0)
-    assert transition_step([0, 100, 200], [0.5, 0.6, 0.9], level=transition_level(2)) == pytest.approx(150.0)
-    assert transition_level(8) == pytest.approx(0.5625)
-    assert transition_step([0, 100], [0.7, 0.9]) == 0.0
-    assert transition_step([0, 100, 200], [0.1, 0.2, 0.3]) is None
 
 
 def test_flow_transition_times_are_the_cliffs():

@@ -1,10 +1,10 @@
 """Progress measures (phenom.nets.measures): the effective parameters invert the mean-field
-relations."""
+relations; transition_step finds the first step at which a measure reaches a level, by hand."""
 
 import numpy as np
 import pytest
 
-from phenom.nets.measures import effective_parameters
+from phenom.nets.measures import effective_parameters, transition_level, transition_step
 
 
 def test_effective_parameters_invert_the_mean_field_relations():
@@ -17,3 +17,57 @@ def test_effective_parameters_invert_the_mean_field_relations():
     assert effective_parameters(y, z, xi * (z - z_other), N, N)[2] == pytest.approx(xi, rel=1e-12)
 
 
+
+
+def test_transition_step_interpolates_to_an_absolute_level():
+    # 0.2 at step 100, 0.6 at 200: 0.5 is reached 3/4 of the way, at 175.
+    assert transition_step([0, 100, 200, 300], [0.1, 0.2, 0.6, 0.9]) == pytest.approx(175.0, rel=1e-15)
+    # transition_level(2) = 0.75: from 0.6 at 100 to 0.9 at 200, half way, 150.
+    assert transition_level(8) == pytest.approx(0.5625, rel=1e-15)
+    assert transition_step([0, 100, 200], [0.5, 0.6, 0.9], level=transition_level(2)) == pytest.approx(150.0)
+    assert transition_step([0, 100], [0.7, 0.9]) == 0.0
+    assert transition_step([0, 100, 200], [0.1, 0.2, 0.3]) is None
+    # Without interpolation: the step of the first value at or above the level.
+    assert transition_step([0, 100, 200, 300], [0.1, 0.2, 0.6, 0.9], interpolate=False) == 200.0
+
+
+def test_transition_step_relative_to_the_start():
+    # β from 0.48 rises by 1 (to 1.48): 1.2 at 10, 2.0 at 20, so 10 + 0.28/0.8 · 10 = 13.5.
+    step, beta = [0, 10, 20], [0.48, 1.2, 2.0]
+    assert transition_step(step, beta, 1.0, relative_to="start") == pytest.approx(13.5, rel=1e-12)
+    assert transition_step(step, beta, 1.0, relative_to="start", interpolate=False) == 20.0
+    assert transition_step(step, beta, 2.0, relative_to="start") is None
+
+
+def test_transition_step_relative_to_the_range():
+    # From 0.1 to a largest 0.9 (then 0.8): halfway is 0.5, between 0.3 at 2 and 0.7 at 4, at 3.
+    step, score = [0, 2, 4, 6], [0.1, 0.3, 0.7, 0.9]
+    assert transition_step(step, score, 0.5, relative_to="range") == pytest.approx(3.0, rel=1e-12)
+    assert transition_step([0, 2, 4, 6, 8], [0.1, 0.3, 0.7, 0.9, 0.8], 0.5, relative_to="range") == pytest.approx(3.0)
+    # A quarter of the way, 0.3, is reached exactly at step 2.
+    assert transition_step(step, score, 0.25, relative_to="range") == pytest.approx(2.0, rel=1e-12)
+    # Values that never exceed their first one do not rise.
+    assert transition_step([0, 1, 2], [0.5, 0.4, 0.5], 0.5, relative_to="range") is None
+
+
+def test_transition_step_missing_values():
+    # Skipped: None and NaN are left out, and the first present value (1.0 at step 1) is the start.
+    step, xi = [0, 1, 2, 3], [None, 1.0, float("nan"), 3.0]
+    assert transition_step(step, xi, 1.0, relative_to="start") == pytest.approx(2.0, rel=1e-12)
+    assert transition_step(step, xi, 2.5) == pytest.approx(2.5, rel=1e-12)
+    assert transition_step(step, xi, 1.0, relative_to="start", missing="none") is None
+    assert transition_step([0, 1], [None, None], 0.5) is None
+
+
+@pytest.mark.parametrize("call, message", [
+    (lambda: transition_step([0, 1], [0.1, 0.2], relative_to="end"), "^relative_to must be 'zero', 'start' or"),
+    (lambda: transition_step([0, 1], [0.1, 0.2], missing="drop"), "^missing must be 'skip' or 'none'"),
+    (lambda: transition_step([0, 1], [0.1, 0.2], level=float("nan")), "^level must be a finite number"),
+    (lambda: transition_step([0, 1], [0.1, 0.2], level="0.5"), "^level must be a finite number"),
+    (lambda: transition_step([0, 1, 2], [0.1, 0.2]), "^step and values must be 1-D of one length"),
+    (lambda: transition_step([0, np.inf], [0.1, 0.2]), "^step must be finite"),
+    (lambda: transition_step([0, 1], ["a", 0.2]), "^values must be a 1-D sequence of real numbers or None"),
+])
+def test_transition_step_rejects_bad_input(call, message):
+    with pytest.raises(ValueError, match=message):
+        call()
