@@ -6,7 +6,8 @@
 - :mod:`~phenom.linear._gaussian`: Gaussian expectations (Isserlis) for the symbolic risk.
 """
 
-from phenom.linear.model import FactoredFlow, LinearICL, best_step_size, pgd_predict
+from phenom.linear.gd import best_step_size, pgd_predict
+from phenom.linear.model import FactoredFlow, LinearICL
 from phenom.linear.task import RegressionBatch, sample_regression
 
 __all__ = ["LinearICL", "FactoredFlow", "pgd_predict", "best_step_size", "RegressionBatch", "sample_regression"]

@@ -6,7 +6,7 @@ import sympy as sp
 
 from phenom import LinearICL
 from phenom.linear._gaussian import expectation
-from phenom.linear.model import (
+from phenom.linear.symbolic import (
     derive_risk,
     gd_prediction,
     lsa_layer,
