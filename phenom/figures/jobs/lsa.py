@@ -16,7 +16,8 @@ from phenom.figures.settings import (
     PreconditionerSetting,
     SummarySetting,
 )
-from phenom.linear.model import LinearICL, best_step_size, pgd_predict
+from phenom.linear.gd import best_step_size, pgd_predict
+from phenom.linear.model import LinearICL
 from phenom.nets import LinearAttention, train
 
 __all__ = ["task_record", "landscape", "learning_curves", "preconditioner", "depth", "summary"]
