@@ -17,7 +17,7 @@ from __future__ import annotations
 import importlib
 from typing import TYPE_CHECKING, Any
 
-__version__ = "0.2.0"
+from phenom._version import __version__
 
 _EXPORTS = {
     "InductionHeadModel": "phenom.induction.model",

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from phenom import _validate
+
 SCHEME = "one stream per role: default_rng([role, seed])"
 """Recorded in training configurations, so results from another scheme are never mixed in."""
 
@@ -19,7 +21,5 @@ __all__ = ["stream", "ROLES"]
 
 def stream(seed: int, role: str) -> np.random.Generator:
     """The generator for ``role`` (one of :data:`ROLES`) under ``seed`` (an integer >= 0)."""
-    from phenom import _validate
-
     seed = _validate.count("seed", seed, minimum=0)
     return np.random.default_rng([ROLES[role], seed])
