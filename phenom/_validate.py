@@ -7,8 +7,21 @@ import numbers
 
 import numpy as np
 
-__all__ = ["count", "integers", "positive", "nonnegative", "probability", "finite_array", "pairs", "spd_matrix",
-           "MAX_COUNT", "times", "broadcast", "shown", "at_most"]
+__all__ = [
+    "count",
+    "integers",
+    "positive",
+    "nonnegative",
+    "probability",
+    "finite_array",
+    "pairs",
+    "spd_matrix",
+    "MAX_COUNT",
+    "times",
+    "broadcast",
+    "shown",
+    "at_most",
+]
 
 MAX_COUNT = 2**62
 """The largest count accepted (a 64-bit integer with room to add two of them)."""
@@ -105,7 +118,9 @@ def spd_matrix(name: str, value, d: int) -> np.ndarray:
     arr = arr / 2 + arr.T / 2
     lo, hi = SPD_EIGENVALUES
     if np.abs(arr).max() > hi:
-        raise ValueError(f"{name} must have eigenvalues from {lo:g} to {hi:g}, got entries up to {np.abs(arr).max():.3g}")
+        raise ValueError(
+            f"{name} must have eigenvalues from {lo:g} to {hi:g}, got entries up to {np.abs(arr).max():.3g}"
+        )
     eig = np.linalg.eigvalsh(arr)
     if eig[0] <= 0:
         raise ValueError(f"{name} must be symmetric positive definite; it has an eigenvalue <= 0")

@@ -27,7 +27,7 @@ def canonical(N=N, L=L):
     return sp.log(1 + (N - 1) * sp.exp(-u) + (L - N) * sp.exp(-u_prime))
 
 
-def mp_loss(beta, alpha, xi, n, l):
+def mp_loss(beta, alpha, xi, n, labels):
     """High-precision loss, with log1p so that a loss of 1e-300 keeps all its digits."""
     with mp.workdps(DPS):
         beta, alpha, xi = (mp.mpf(float(v)) for v in (beta, alpha, xi))
@@ -35,7 +35,7 @@ def mp_loss(beta, alpha, xi, n, l):
         E = mp.exp(alpha * y)
         u = xi * (E - 1) / (E + 2 * n)
         u_prime = xi * E / (E + 2 * n)
-        return mp.log1p((n - 1) * mp.exp(-u) + (l - n) * mp.exp(-u_prime))
+        return mp.log1p((n - 1) * mp.exp(-u) + (labels - n) * mp.exp(-u_prime))
 
 
 def _gaps(N=N, L=L):
@@ -45,7 +45,7 @@ def _gaps(N=N, L=L):
     return [-x * (E - 1) / (E + 2 * N), -x * E / (E + 2 * N)]
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def _term_magnitudes():
     """The loss's derivatives are softmax averages of the gaps' derivatives:
     ∇loss = Σ_j P_j ∇d_j and ∇²loss = Σ_j P_j ∇²d_j + Cov_P(∇d). Floating point can only be
@@ -57,23 +57,23 @@ def _term_magnitudes():
     Z = 1 + sum(weights)
     grads = [[sp.diff(d, v) for v in theta] for d in gaps]
     hess = [[[sp.diff(d, v, w) for w in theta] for v in theta] for d in gaps]
-    g_scale = sum(wt / Z * sp.sqrt(sum(c**2 for c in g)) for wt, g in zip(weights, grads))
+    g_scale = sum(wt / Z * sp.sqrt(sum(c**2 for c in g)) for wt, g in zip(weights, grads, strict=True))
     h_scale = sum(
         wt / Z * (sum(c**2 for c in g) + sp.Max(*[abs(e) for row in h for e in row]))
-        for wt, g, h in zip(weights, grads, hess)
+        for wt, g, h in zip(weights, grads, hess, strict=True)
     )
     return sp.lambdify((b, a, x, N, L), [g_scale, h_scale], modules="mpmath")
 
 
-def mp_term_magnitudes(beta, alpha, xi, n, l) -> tuple[float, float]:
+def mp_term_magnitudes(beta, alpha, xi, n, labels) -> tuple[float, float]:
     """(gradient scale, Hessian scale): see :func:`_term_magnitudes`."""
     with mp.workdps(DPS_DERIVATIVES):
-        args = [mp.mpf(float(v)) for v in (beta, alpha, xi)] + [mp.mpf(n), mp.mpf(l)]
+        args = [mp.mpf(float(v)) for v in (beta, alpha, xi)] + [mp.mpf(n), mp.mpf(labels)]
         g, h = _term_magnitudes()(*args)
         return float(g), float(h)
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def _derivatives():
     f = canonical()
     grad = [f.diff(v) for v in (b, a, x)]
@@ -84,21 +84,21 @@ def _derivatives():
     )
 
 
-def mp_grad(beta, alpha, xi, n, l) -> np.ndarray:
+def mp_grad(beta, alpha, xi, n, labels) -> np.ndarray:
     with mp.workdps(DPS_DERIVATIVES):
-        args = [mp.mpf(float(v)) for v in (beta, alpha, xi)] + [mp.mpf(n), mp.mpf(l)]
+        args = [mp.mpf(float(v)) for v in (beta, alpha, xi)] + [mp.mpf(n), mp.mpf(labels)]
         return np.array([float(g) for g in _derivatives()[0](*args)])
 
 
-def mp_hessian(beta, alpha, xi, n, l) -> np.ndarray:
+def mp_hessian(beta, alpha, xi, n, labels) -> np.ndarray:
     with mp.workdps(DPS_DERIVATIVES):
-        args = [mp.mpf(float(v)) for v in (beta, alpha, xi)] + [mp.mpf(n), mp.mpf(l)]
+        args = [mp.mpf(float(v)) for v in (beta, alpha, xi)] + [mp.mpf(n), mp.mpf(labels)]
         return np.array([[float(h) for h in row] for row in _derivatives()[1](*args)])
 
 
-def assert_loss_matches_mpmath(value, beta, alpha, xi, n, l) -> None:
+def assert_loss_matches_mpmath(value, beta, alpha, xi, n, labels) -> None:
     """``value`` is the loss to 1e-12 relative, or (where the loss underflows) at most 1e-299."""
-    ref = mp_loss(beta, alpha, xi, n, l)
+    ref = mp_loss(beta, alpha, xi, n, labels)
     if ref > 1e-300:
         assert abs(value - float(ref)) <= 1e-12 * float(ref), (value, float(ref))
     else:

@@ -43,12 +43,12 @@ def _split(args: Sequence[sp.Expr]) -> tuple[tuple, tuple]:
 
 
 def _nonempty(gaps, counts) -> tuple[tuple, tuple]:
-    kept = [(d, m) for d, m in zip(gaps, counts) if m.is_zero is not True]
+    kept = [(d, m) for d, m in zip(gaps, counts, strict=True) if m.is_zero is not True]
     return tuple(d for d, _ in kept), tuple(m for _, m in kept)
 
 
 def _terms(gaps, counts, printer) -> str:
-    return " + ".join(f"{printer._print(m)} e^{{{printer._print(d)}}}" for d, m in zip(gaps, counts))
+    return " + ".join(f"{printer._print(m)} e^{{{printer._print(d)}}}" for d, m in zip(gaps, counts, strict=True))
 
 
 class SoftmaxNLL(sp.Function):
@@ -83,7 +83,7 @@ class SoftmaxNLL(sp.Function):
 
     def _eval_rewrite_as_exp(self, *args, **kwargs):
         gaps, counts = _split(args)
-        return sp.log(1 + sum(m * sp.exp(d) for d, m in zip(gaps, counts)))
+        return sp.log(1 + sum(m * sp.exp(d) for d, m in zip(gaps, counts, strict=True)))
 
     def _latex(self, printer):
         return rf"\log\left(1 + {_terms(*_split(self.args), printer)}\right)"
@@ -127,7 +127,7 @@ class SoftmaxP(sp.Function):
     def _eval_rewrite_as_exp(self, j, F, *args, **kwargs):
         gaps, counts = _split(args)
         j = int(j)
-        return counts[j] * sp.exp(gaps[j]) / (1 + sum(m * sp.exp(d) for d, m in zip(gaps, counts)))
+        return counts[j] * sp.exp(gaps[j]) / (1 + sum(m * sp.exp(d) for d, m in zip(gaps, counts, strict=True)))
 
     def _latex(self, printer):
         j = int(self.args[0])
@@ -207,9 +207,7 @@ def prob_difference(first, second, others: Groups, *, stable: bool = True) -> sp
     0
     """
     if not stable:
-        return prob(first, [(1, second), *others], stable=False) - prob(
-            second, [(1, first), *others], stable=False
-        )
+        return prob(first, [(1, second), *others], stable=False) - prob(second, [(1, first), *others], stable=False)
     log_p_first = -nll(first, [(1, second), *others])
     log_p_second = -nll(second, [(1, first), *others])
     return ProbDifference(log_p_first, log_p_second, first - second)
@@ -237,14 +235,14 @@ def _np_split(args):
 def _np_nll(*args):
     gaps, counts = _np_split(args)
     present = [m > 0 for m in counts]
-    live = [np.where(p, d, -np.inf) for d, p in zip(gaps, present)]
+    live = [np.where(p, d, -np.inf) for d, p in zip(gaps, present, strict=True)]
     shift = np.zeros(np.broadcast_shapes(*(d.shape for d in live), *(m.shape for m in counts)))
     for d in live:
         shift = np.maximum(shift, d)
     # All gaps <= 0: log1p keeps full relative precision of a tiny loss.
-    small = sum(m * np.exp(np.minimum(d, 0.0)) for d, m in zip(live, counts))
+    small = sum(m * np.exp(np.minimum(d, 0.0)) for d, m in zip(live, counts, strict=True))
     # Some gap > 0: factor out the largest exponential (log-sum-exp).
-    large = np.exp(-shift) + sum(m * np.exp(d - shift) for d, m in zip(live, counts))
+    large = np.exp(-shift) + sum(m * np.exp(d - shift) for d, m in zip(live, counts, strict=True))
     return np.where(shift > 0, shift + np.log(large), np.log1p(small))
 
 

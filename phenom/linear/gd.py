@@ -25,6 +25,7 @@ def pgd_predict(batch, A: np.ndarray, steps: int, eta: float = 1.0) -> np.ndarra
 def best_step_size(batch, A: np.ndarray, steps: int) -> tuple[float, float]:
     """(η, mean squared error) of the step size that minimises the error of ``steps`` PGD steps
     on ``batch`` (bounded search over log η)."""
+
     def error(log_eta):
         return float(np.mean((pgd_predict(batch, A, steps, np.exp(log_eta)) - batch.y_q) ** 2))
 

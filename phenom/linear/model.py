@@ -1,7 +1,7 @@
 r"""Linear attention as preconditioned gradient descent on in-context linear regression.
 
-The task (Garg et al. 2022; von Oswald et al., ICML 2023, Sec. 2): x_i ~ N(0, Σ) in R^d, w ~ N(0, Ω), y_i = wᵀx_i + ε_i with
-ε_i ~ N(0, σ²), i = 1..N, and a query (x_q, y_q) drawn the same way. One layer of linear
+The task (Garg et al. 2022; von Oswald et al., ICML 2023, Sec. 2): x_i ~ N(0, Σ) in R^d, w ~ N(0, Ω),
+y_i = wᵀx_i + ε_i with ε_i ~ N(0, σ²), i = 1..N, and a query (x_q, y_q) drawn the same way. One layer of linear
 self-attention reduces, at its optimum, to the predictor
 
     ŷ = x_qᵀ Γ h,   h = (1/N) Σ_i y_i x_i,
@@ -102,7 +102,7 @@ class LinearICL:
     """Σ's eigenvalues in :meth:`reference` (geometric from 2 down to 0.3 for other d)."""
 
     @classmethod
-    def reference(cls, d: int, N: int, noise: float = 0.0, *, seed: int = 3) -> "LinearICL":
+    def reference(cls, d: int, N: int, noise: float = 0.0, *, seed: int = 3) -> LinearICL:
         """The figures' task: Σ with distinct eigenvalues (:attr:`EIGENVALUES`) in a random
         orthogonal basis from ``seed`` (d = 2 is left unrotated, so its slices are axis-aligned),
         Ω = I: a preconditioner has to learn both Σ's spectrum and its basis.
@@ -111,8 +111,10 @@ class LinearICL:
         >>> np.diag(task.Sigma).tolist(), task.optimal_preconditioner().diagonal().round(6).tolist()
         ([2.0, 0.5], [0.32, 0.8])
         """
-        d, N = _validate.at_most("d", _validate.count("d", d), MAX_D, "Σ, Ω and Γ are d × d matrices"), \
-            _validate.count("N", N)
+        d, N = (
+            _validate.at_most("d", _validate.count("d", d), MAX_D, "Σ, Ω and Γ are d × d matrices"),
+            _validate.count("N", N),
+        )
         lam = np.array(cls.EIGENVALUES.get(d, np.geomspace(2.0, 0.3, d)))
         if d == 2:
             return cls(d, N, np.diag(lam), None, noise)
@@ -124,8 +126,8 @@ class LinearICL:
     @functools.cached_property
     def M(self) -> np.ndarray:
         """E[h hᵀ] = (1 + 1/N) ΣΩΣ + (tr(ΩΣ) + σ²)/N · Σ."""
-        S, O, N = self.Sigma, self.Omega, self.N
-        return (1 + 1 / N) * S @ O @ S + (np.trace(O @ S) + self.noise) / N * S
+        S, Om, N = self.Sigma, self.Omega, self.N
+        return (1 + 1 / N) * S @ Om @ S + (np.trace(Om @ S) + self.noise) / N * S
 
     @functools.cached_property
     def _target(self) -> np.ndarray:
@@ -161,11 +163,13 @@ class LinearICL:
     def optimal_risk(self) -> float:
         """R(Γ*) = tr(ΣΩ) + σ² − tr(ΣΓ*ΣΩ)."""
         G = self.optimal_preconditioner()
-        return float(np.trace(self.Sigma @ self.Omega) + self.noise - np.trace(self.Sigma @ G @ self.Sigma @ self.Omega))
+        return float(
+            np.trace(self.Sigma @ self.Omega) + self.noise - np.trace(self.Sigma @ G @ self.Sigma @ self.Omega)
+        )
 
     # -- sampling and Monte Carlo --------------------------------------------------------------
 
-    def sample(self, n_tasks: int, rng: np.random.Generator) -> "RegressionBatch":
+    def sample(self, n_tasks: int, rng: np.random.Generator) -> RegressionBatch:
         """``n_tasks`` independent sequences (contexts and queries) of this task."""
         from phenom.linear.task import sample_regression
 
@@ -233,8 +237,9 @@ class LinearICL:
         weights = np.outer(lam, mu)
         return self.optimal_risk() + np.sum(weights * delta0**2 * _decay(4 * lr * weights, t_arr), axis=(-2, -1))
 
-    def factored_flow(self, u0: float, U0, t_max: float = 20.0, lr: float = 1.0, *, method: str | None = None,
-                      **options) -> "FactoredFlow":
+    def factored_flow(
+        self, u0: float, U0, t_max: float = 20.0, lr: float = 1.0, *, method: str | None = None, **options
+    ) -> FactoredFlow:
         """Gradient flow of the one-layer LSA's own parameters: Γ = u Uᵀ with value scalar u and
         key-query block U (Zhang, Frei, Bartlett). u² − ‖U‖_F² is conserved.
 
@@ -254,7 +259,9 @@ class LinearICL:
         u0 = float(u0)
         t_max, lr = _validate.positive("t_max", t_max), _validate.positive("lr", lr)
         if max(abs(u0), float(np.abs(U0).max())) > 1e100:
-            raise ValueError(f"u0 and U0 must have entries of size at most 1e100, got {max(abs(u0), np.abs(U0).max()):.3g}")
+            raise ValueError(
+                f"u0 and U0 must have entries of size at most 1e100, got {max(abs(u0), np.abs(U0).max()):.3g}"
+            )
         if method is None:
             lam, _, mu, _ = self._eigen
             scale = max(u0 * u0 + float(np.sum(U0 * U0)), 2 * float(np.linalg.norm(self.optimal_preconditioner())))
@@ -276,8 +283,15 @@ class LinearICL:
 
         names = ("u",) + tuple(f"U[{i},{j}]" for i in range(d) for j in range(d))
         traj = gradient_flow(
-            loss, grad, np.concatenate([[u0], U0.ravel()]), t_max=t_max, lr=lr, names=names,
-            settings={"d": d, "N": self.N, "noise": self.noise}, method=method, **options,
+            loss,
+            grad,
+            np.concatenate([[u0], U0.ravel()]),
+            t_max=t_max,
+            lr=lr,
+            names=names,
+            settings={"d": d, "N": self.N, "noise": self.noise},
+            method=method,
+            **options,
         )
         return FactoredFlow(traj, d)
 

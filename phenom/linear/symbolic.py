@@ -15,14 +15,26 @@ import sympy as sp
 
 from phenom.linear._gaussian import expectation
 
-__all__ = ["risk_formula", "symbolic_matrices", "derive_risk", "lsa_layer", "von_oswald_weights",
-           "preconditioner_weights", "gd_prediction"]
+__all__ = [
+    "risk_formula",
+    "symbolic_matrices",
+    "derive_risk",
+    "lsa_layer",
+    "von_oswald_weights",
+    "preconditioner_weights",
+    "gd_prediction",
+]
 
 
 def risk_formula(Gamma, Sigma, Omega, noise, N):
     """The matrix formula for R(Γ) with sympy (or numpy) matrices: see the module docstring."""
     M = (1 + sp.Rational(1) / N) * Sigma * Omega * Sigma + ((Omega * Sigma).trace() + noise) / N * Sigma
-    return (Gamma.T * Sigma * Gamma * M).trace() - 2 * (Sigma * Gamma * Sigma * Omega).trace() + (Sigma * Omega).trace() + noise
+    return (
+        (Gamma.T * Sigma * Gamma * M).trace()
+        - 2 * (Sigma * Gamma * Sigma * Omega).trace()
+        + (Sigma * Omega).trace()
+        + noise
+    )
 
 
 def symbolic_matrices(d: int):

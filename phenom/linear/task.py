@@ -18,7 +18,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-__all__ = ['RegressionBatch', 'sample_regression']
+__all__ = ["RegressionBatch", "sample_regression"]
 
 
 @dataclass(frozen=True)

@@ -31,8 +31,14 @@ import numpy as np
 from phenom import _rng, _validate
 from phenom.nets.tasks import POSITIONS, SequenceBatch, _gauss
 
-__all__ = ["head_scores", "copying_score", "label_copying", "previous_token_score", "prefix_matching_score",
-           "scores_from_cache"]
+__all__ = [
+    "head_scores",
+    "copying_score",
+    "label_copying",
+    "previous_token_score",
+    "prefix_matching_score",
+    "scores_from_cache",
+]
 
 
 def previous_token_score(A1: np.ndarray) -> float:
@@ -59,8 +65,10 @@ def copying_score(M: np.ndarray) -> dict[str, float]:
         raise ValueError(f"M must be a non-empty square matrix, got shape {M.shape}")
     lam = np.linalg.eigvals(M)
     total = float(np.sum(np.abs(lam)))
-    return {"copying": float(np.sum(lam.real)) / total if total > 0 else 0.0,
-            "copying_positive_fraction": float(np.mean(lam.real > 0))}
+    return {
+        "copying": float(np.sum(lam.real)) / total if total > 0 else 0.0,
+        "copying_positive_fraction": float(np.mean(lam.real > 0)),
+    }
 
 
 def _repeated_random(task, n: int, rng: np.random.Generator, dtype) -> SequenceBatch:
@@ -98,9 +106,11 @@ def head_scores(net, task, *, seed: int = 0, n: int = 2048) -> dict[str, float |
 def scores_from_cache(net, task, cache: dict, batch) -> dict[str, float | None]:
     """previous_token, prefix_matching (on ``batch``) and copying, from a forward pass's
     attention: the columns :meth:`~phenom.nets.attention.AttentionNetwork.metrics` adds."""
-    return {"previous_token": previous_token_score(cache["A1"]),
-            "prefix_matching": prefix_matching_score(cache["a2"], batch.target_pair),
-            "copying": label_copying(net, task)["copying"]}
+    return {
+        "previous_token": previous_token_score(cache["A1"]),
+        "prefix_matching": prefix_matching_score(cache["a2"], batch.target_pair),
+        "copying": label_copying(net, task)["copying"],
+    }
 
 
 def label_copying(net, task) -> dict[str, float | None]:

@@ -50,7 +50,9 @@ class LinearAttention:
     def check_task(self, task) -> None:
         """A ValueError unless ``task`` has this network's d and N."""
         if (task.d, task.N) != (self.d, self.N):
-            raise ValueError(f"task has d = {task.d}, N = {task.N}; the network was built for d = {self.d}, N = {self.N}")
+            raise ValueError(
+                f"task has d = {task.d}, N = {task.N}; the network was built for d = {self.d}, N = {self.N}"
+            )
 
     @property
     def d(self) -> int:
@@ -61,7 +63,7 @@ class LinearAttention:
         return self.P.shape[0]
 
     @classmethod
-    def init(cls, d: int, N: int, layers: int = 1, *, scale: float = 0.1, seed: int = 0) -> "LinearAttention":
+    def init(cls, d: int, N: int, layers: int = 1, *, scale: float = 0.1, seed: int = 0) -> LinearAttention:
         """Entries i.i.d. N(0, scale²/(d+1))."""
         d, N = _validate.count("d", d), _validate.count("N", N)
         layers = _validate.count("layers", layers)
@@ -72,7 +74,7 @@ class LinearAttention:
         return cls(P, Q, N, seed, {"init": "gaussian", "scale": scale, "layers": layers, "d": d, "N": N})
 
     @classmethod
-    def factored(cls, u: float, U: np.ndarray, N: int) -> "LinearAttention":
+    def factored(cls, u: float, U: np.ndarray, N: int) -> LinearAttention:
         """One layer whose only nonzero blocks are P[d, d] = u and Q[:d, :d] = U, so Γ_eff = u Uᵀ
         (the parametrisation of :meth:`phenom.linear.model.LinearICL.factored_flow`)."""
         U = _validate.finite_array("U", U)
@@ -96,7 +98,7 @@ class LinearAttention:
         if Z.ndim != 3 or Z.shape[1:] != (self.d + 1, N + 1):
             raise ValueError(f"Z must have shape (n, {self.d + 1}, {N + 1}), got {Z.shape}")
         cache = []
-        for P, Q in zip(self.P, self.Q):
+        for P, Q in zip(self.P, self.Q, strict=True):
             ctx = Z[:, :, :N]
             A = ctx @ np.swapaxes(ctx, 1, 2)
             C = P @ A @ Q

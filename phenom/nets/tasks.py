@@ -21,7 +21,17 @@ import numpy as np
 
 from phenom import _rng
 
-__all__ = ['POSITIONS', 'MAX_ZIPF', 'MAX_D', 'MAX_K', 'SequenceBatch', 'assemble', 'CopyingTask', 'ClassificationTask', 'make_task']
+__all__ = [
+    "POSITIONS",
+    "MAX_ZIPF",
+    "MAX_D",
+    "MAX_K",
+    "SequenceBatch",
+    "assemble",
+    "CopyingTask",
+    "ClassificationTask",
+    "make_task",
+]
 
 
 POSITIONS = 65  # one-hot position slots: 2·32 + 1, enough for N <= 32
@@ -60,10 +70,15 @@ class SequenceBatch:
     def __len__(self) -> int:
         return len(self.answer)
 
-    def rows(self, index) -> "SequenceBatch":
+    def rows(self, index) -> SequenceBatch:
         """The sequences ``index`` (a slice or index array) as a batch of their own."""
-        return SequenceBatch(self.content[index], self.offset[index], self.answer[index],
-                             self.context_labels[index], self.target_pair[index])
+        return SequenceBatch(
+            self.content[index],
+            self.offset[index],
+            self.answer[index],
+            self.context_labels[index],
+            self.target_pair[index],
+        )
 
     @property
     def positions(self) -> np.ndarray:
@@ -111,8 +126,14 @@ def _noisy(means: np.ndarray, eps: float, D: int, rng: np.random.Generator) -> n
     return (means + eps * _gauss(rng, means.shape, D, means.dtype)) * means.dtype.type(1 / np.sqrt(1 + eps**2))
 
 
-def assemble(items: np.ndarray, labels: np.ndarray, target: np.ndarray, label_vectors: np.ndarray,
-             rng: np.random.Generator, dtype=np.float64) -> tuple[np.ndarray, np.ndarray]:
+def assemble(
+    items: np.ndarray,
+    labels: np.ndarray,
+    target: np.ndarray,
+    label_vectors: np.ndarray,
+    rng: np.random.Generator,
+    dtype=np.float64,
+) -> tuple[np.ndarray, np.ndarray]:
     """Content x1, l1, …, xN, lN, xq and each sequence's random position offset: ``items``
     (n, N, D), ``labels`` (n, N) indices into ``label_vectors`` (L, D), ``target`` (n, D)."""
     n, N, D = items.shape
@@ -143,9 +164,17 @@ class CopyingTask:
 
         self.N, self.L = _validate.pairs(N, L)
         if 2 * self.N + 1 > POSITIONS:
-            raise ValueError(f"N must be an integer <= {(POSITIONS - 1) // 2} (2N+1 tokens in {POSITIONS} position slots), got {N}")
-        self.D = _validate.at_most("D", _validate.count("D", D, minimum=self.L, bound=f"L = {self.L} (L label vectors "
-                                                        f"need L dimensions to be independent)"), MAX_D, "content width")
+            raise ValueError(
+                f"N must be an integer <= {(POSITIONS - 1) // 2} (2N+1 tokens in {POSITIONS} position slots), got {N}"
+            )
+        self.D = _validate.at_most(
+            "D",
+            _validate.count(
+                "D", D, minimum=self.L, bound=f"L = {self.L} (L label vectors need L dimensions to be independent)"
+            ),
+            MAX_D,
+            "content width",
+        )
         self.eps = _validate.nonnegative("eps", eps)
         self.seed = int(seed)
         self.label_vectors = _rng.stream(seed, "task").standard_normal((self.L, self.D)) / np.sqrt(self.D)
@@ -197,18 +226,41 @@ class ClassificationTask:
     (i.i.d. existing classes: in-weights only).
     """
 
-    def __init__(self, N: int = 8, L: int = 32, D: int = 63, eps: float = 0.1, K: int = 256, B: int = 1,
-                 a: float = 0.0, p_B: float = 1.0, p_C: float = 0.0, seed: int = 0):
+    def __init__(
+        self,
+        N: int = 8,
+        L: int = 32,
+        D: int = 63,
+        eps: float = 0.1,
+        K: int = 256,
+        B: int = 1,
+        a: float = 0.0,
+        p_B: float = 1.0,
+        p_C: float = 0.0,
+        seed: int = 0,
+    ):
         from phenom import _validate
 
         self.N, self.L = _validate.pairs(N, L)
         if 2 * self.N + 1 > POSITIONS:
-            raise ValueError(f"N must be an integer <= {(POSITIONS - 1) // 2} (2N+1 tokens in {POSITIONS} position slots), got {N}")
-        self.D = _validate.at_most("D", _validate.count("D", D, minimum=self.L, bound=f"L = {self.L} (L label vectors "
-                                                        f"need L dimensions to be independent)"), MAX_D, "content width")
+            raise ValueError(
+                f"N must be an integer <= {(POSITIONS - 1) // 2} (2N+1 tokens in {POSITIONS} position slots), got {N}"
+            )
+        self.D = _validate.at_most(
+            "D",
+            _validate.count(
+                "D", D, minimum=self.L, bound=f"L = {self.L} (L label vectors need L dimensions to be independent)"
+            ),
+            MAX_D,
+            "content width",
+        )
         self.eps = _validate.nonnegative("eps", eps)
-        self.K = _validate.at_most("K", _validate.count("K", K, minimum=self.L, bound=f"L = {self.L}"), MAX_K,
-                                   "class means are stored: K × D numbers")
+        self.K = _validate.at_most(
+            "K",
+            _validate.count("K", K, minimum=self.L, bound=f"L = {self.L}"),
+            MAX_K,
+            "class means are stored: K × D numbers",
+        )
         if self.K % self.L:
             raise ValueError(f"K must be a multiple of L = {self.L}, got {K}")
         self.B = _validate.count("B", B, minimum=0)
@@ -216,8 +268,10 @@ class ClassificationTask:
             raise ValueError(f"B must divide N = {self.N} with N/B <= L = {self.L} (or be 0), got {B}")
         self.a = _validate.nonnegative("a", a)
         if self.a > MAX_ZIPF:
-            raise ValueError(f"a must be a number from 0 to {MAX_ZIPF:g} (beyond it the rarest classes' "
-                             f"frequencies underflow), got {a!r}")
+            raise ValueError(
+                f"a must be a number from 0 to {MAX_ZIPF:g} (beyond it the rarest classes' "
+                f"frequencies underflow), got {a!r}"
+            )
         self.p_B, self.p_C = (_validate.probability(name, v) for name, v in (("p_B", p_B), ("p_C", p_C)))
         self.seed = int(seed)
         rng = _rng.stream(seed, "task")
@@ -234,13 +288,26 @@ class ClassificationTask:
         self._cdf_within = np.cumsum(by_label, axis=1) / mass[:, None]
 
     def __repr__(self) -> str:
-        return (f"ClassificationTask(N={self.N}, L={self.L}, D={self.D}, eps={self.eps:g}, K={self.K}, B={self.B}, "
-                f"a={self.a:g}, p_B={self.p_B:g}, p_C={self.p_C:g}, seed={self.seed})")
+        return (
+            f"ClassificationTask(N={self.N}, L={self.L}, D={self.D}, eps={self.eps:g}, K={self.K}, B={self.B}, "
+            f"a={self.a:g}, p_B={self.p_B:g}, p_C={self.p_C:g}, seed={self.seed})"
+        )
 
     @property
     def config(self) -> dict:
-        return {"task": "classify", "N": self.N, "L": self.L, "D": self.D, "eps": self.eps, "K": self.K, "B": self.B,
-                "a": self.a, "p_B": self.p_B, "p_C": self.p_C, "class_seed": self.seed}
+        return {
+            "task": "classify",
+            "N": self.N,
+            "L": self.L,
+            "D": self.D,
+            "eps": self.eps,
+            "K": self.K,
+            "B": self.B,
+            "a": self.a,
+            "p_B": self.p_B,
+            "p_C": self.p_C,
+            "class_seed": self.seed,
+        }
 
     @property
     def d_model(self) -> int:
@@ -268,8 +335,17 @@ class ClassificationTask:
         classes = np.concatenate([target[:, None], group * self.L + others], axis=1)
         return classes, target
 
-    def sample(self, n: int, rng: np.random.Generator, dtype=np.float64, *, bursty: bool | None = None,
-               novel: bool | None = None, shift_labels: int = 0, B: int | None = None) -> SequenceBatch:
+    def sample(
+        self,
+        n: int,
+        rng: np.random.Generator,
+        dtype=np.float64,
+        *,
+        bursty: bool | None = None,
+        novel: bool | None = None,
+        shift_labels: int = 0,
+        B: int | None = None,
+    ) -> SequenceBatch:
         """``n`` sequences from the training mixture; ``bursty``/``novel`` force a kind,
         ``shift_labels`` relabels every class l → l + shift (mod L) and ``B`` sets the copies per
         class of forced bursty sequences (default: the task's B, or 1 when it is 0)."""
@@ -331,8 +407,9 @@ class ClassificationTask:
             raise ValueError(f"B must divide N = {self.N} with N/B <= L = {self.L}, got {B}")
         return B
 
-    def eval_sets(self, n: int, rng: np.random.Generator, dtype=np.float64, *,
-                  B: int | None = None) -> dict[str, SequenceBatch]:
+    def eval_sets(
+        self, n: int, rng: np.random.Generator, dtype=np.float64, *, B: int | None = None
+    ) -> dict[str, SequenceBatch]:
         """The three evaluation sets: IC, IC2 and IW (see the class docstring); ``B`` sets the
         burstiness of IC and IC2 (default: the task's, or 1 when it is 0)."""
         return {
@@ -342,9 +419,19 @@ class ClassificationTask:
         }
 
 
-def make_task(task: str = "copy", *, N: int, L: int, D: int, eps: float, K: int | None = None,
-              B: int | None = None, a: float | None = None, p_B: float | None = None,
-              p_C: float | None = None):
+def make_task(
+    task: str = "copy",
+    *,
+    N: int,
+    L: int,
+    D: int,
+    eps: float,
+    K: int | None = None,
+    B: int | None = None,
+    a: float | None = None,
+    p_B: float | None = None,
+    p_C: float | None = None,
+):
     """``"copy"`` (a :class:`CopyingTask` of N, L, D, eps) or ``"classify"`` (a
     :class:`ClassificationTask`, also K, B, a, p_B, p_C; those left None take its defaults)."""
     if task == "copy":

@@ -62,7 +62,7 @@ def test_prob_difference_derivative_is_the_derivative_of_the_difference():
 
 def _mp_nll(gaps, counts):
     with mp.workdps(60):
-        return mp.log1p(sum(mp.mpf(m) * mp.exp(mp.mpf(d)) for d, m in zip(gaps, counts)))
+        return mp.log1p(sum(mp.mpf(m) * mp.exp(mp.mpf(d)) for d, m in zip(gaps, counts, strict=True)))
 
 
 @pytest.mark.parametrize(

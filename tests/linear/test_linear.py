@@ -79,7 +79,7 @@ def test_layer_identity_numbers_by_hand():
     Yn = [sp.Integer(1), sp.Integer(2)]
     Z = tokens(Xn, Yn, sp.Matrix([1, 1]))
     PV, KQ = von_oswald_weights(2, sp.Rational(1, 2))
-    for layers, value in zip((1, 2, 3), (1.25, 1.4375, 1.578125)):  # exact binary fractions
+    for layers, value in zip((1, 2, 3), (1.25, 1.4375, 1.578125), strict=True):  # exact binary fractions
         assert float(-stack(Z, PV, KQ, layers, n=2)[2, 2]) == value
 
 

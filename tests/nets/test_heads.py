@@ -76,11 +76,14 @@ def test_a_hand_built_induction_head_scores_one():
     assert np.all(both > 0.999)
 
 
-@pytest.mark.parametrize("eigenvalues, score, positive", [
-    ((3.0, 2.0, -1.0), 4 / 6, 2 / 3),
-    ((1.0, 1.0, 1.0, 1.0), 1.0, 1.0),
-    ((-2.0, -0.5), -1.0, 0.0),
-])
+@pytest.mark.parametrize(
+    "eigenvalues, score, positive",
+    [
+        ((3.0, 2.0, -1.0), 4 / 6, 2 / 3),
+        ((1.0, 1.0, 1.0, 1.0), 1.0, 1.0),
+        ((-2.0, -0.5), -1.0, 0.0),
+    ],
+)
 def test_copying_score_of_known_eigenvalues(eigenvalues, score, positive):
     rng = np.random.default_rng(0)
     basis = rng.standard_normal((len(eigenvalues), len(eigenvalues)))

@@ -13,4 +13,3 @@ def test_minimal_network_equals_the_exact_symbolic_loss(N, L):
     thetas += [(20.0, 30.0, 40.0)]  # a tiny loss (~1e-9): relative agreement needs log1p on both sides
     for theta in thetas:
         assert net.loss(*theta) == pytest.approx(float(exact.loss(*theta)), rel=1e-10, abs=1e-300)
-

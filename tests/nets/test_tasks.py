@@ -34,7 +34,7 @@ def test_copying_task_structure():
 def test_bursty_sequences():
     task = ClassificationTask(N=8, L=16, D=16, K=64, B=2, p_B=1.0, p_C=0.0)
     b = task.sample(300, np.random.default_rng(1))
-    for labels, answer in zip(b.context_labels, b.answer):
+    for labels, answer in zip(b.context_labels, b.answer, strict=True):
         values, counts = np.unique(labels, return_counts=True)
         assert len(values) == 4 and np.all(counts == 2)  # N/B = 4 classes, B = 2 each, distinct labels
         assert answer in values
@@ -50,7 +50,7 @@ def test_bursty_classes_follow_the_zipf_law_without_replacement():
     task = ClassificationTask(N=4, L=L, D=8, K=K, B=2, a=1.0)
     p = 1 / np.arange(1, K + 1)
     p /= p.sum()
-    mass = np.array([p[[l, l + L]].sum() for l in range(L)])
+    mass = np.array([p[[label, label + L]].sum() for label in range(L)])
     b = task.sample(n, np.random.default_rng(11), np.float32, novel=False)
     assert b.content.dtype == np.float32
     # Recover the classes from the items: each item is within ε-noise of its class mean.
@@ -129,6 +129,8 @@ def test_novel_classes_are_not_the_stored_ones():
 def test_bad_classification_task(kwargs, message):
     with pytest.raises(ValueError, match=message):
         ClassificationTask(**kwargs)
+
+
 @pytest.mark.parametrize(
     "kwargs, message",
     [
@@ -141,8 +143,6 @@ def test_bad_classification_task(kwargs, message):
 def test_bad_task(kwargs, message):
     with pytest.raises(ValueError, match=message):
         CopyingTask(**kwargs)
-
-
 
 
 def test_float32_normals_are_standard_normal():
