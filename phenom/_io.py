@@ -20,8 +20,8 @@ from pathlib import Path
 import numpy as np
 
 __all__ = ["atomic_write", "atomic_set", "file_hash", "file_stem", "remove_stale", "json_text", "text_writer",
-           "csv_writer", "figure_writer", "write_json", "write_csv", "read_json", "save_figure", "provenance", "code_version",
-           "update_manifest"]
+           "csv_writer", "figure_writer", "write_json", "write_csv", "read_json", "save_figure", "provenance",
+           "code_version", "source_digest", "update_manifest"]
 
 
 def _host() -> str:
@@ -218,22 +218,145 @@ def provenance() -> dict:
     }
 
 
-@functools.lru_cache(maxsize=1)
-def code_version() -> str:
-    """phenom's version and a hash of its source files (read once per process, so one run
-    records one version): a figure's sweep rows, the figures' training runs and a checkpoint kept
-    in a folder are reused only by the code that made them (a checkpoint file named by the caller
-    is checked against its configuration, not the code)."""
-    import hashlib
+UNVERSIONED = ("phenom.figures.plots", "phenom.figures.cli", "phenom.figures.registry")
+"""Modules that draw or dispatch but compute no result: left out of :func:`code_version` without arguments."""
 
+
+def code_version(*modules: str) -> str:
+    """phenom's version and a hash of the code that computes a result, read once per process (so
+    one run records one version): a figure's sweep rows, the figures' training runs and a
+    checkpoint kept in a folder are reused only by the same code (a checkpoint file named by the
+    caller is checked against its configuration, not the code).
+
+    With module names (``code_version("phenom.nets.training")``), the code is those modules and
+    every phenom module they import, transitively (found statically, imports inside functions
+    included, ``if TYPE_CHECKING:`` blocks not), with the package ``__init__`` files on the way.
+    Without, it is every module but the plots, the CLI and the registry (:data:`UNVERSIONED`).
+    Each module counts by its syntax tree without docstrings: comments, docstrings and layout do
+    not change the version, a changed statement does.
+    """
+    for name in modules:
+        if not isinstance(name, str) or not (name == "phenom" or name.startswith("phenom.")):
+            raise ValueError(f"modules must be names of phenom modules (e.g. 'phenom.nets.training'), got {name!r}")
+    return _cached_version(tuple(sorted(set(modules))))
+
+
+@functools.cache
+def _cached_version(modules: tuple[str, ...]) -> str:
     from phenom import __version__
 
-    digest = hashlib.sha256()
     root = Path(__file__).parent
+    if modules:
+        digest = source_digest(root, "phenom", modules)
+    else:
+        every = [name for name in _package_modules(root, "phenom")
+                 if not any(name == u or name.startswith(u + ".") for u in UNVERSIONED)]
+        digest = source_digest(root, "phenom", every, follow=False)
+    return f"{__version__}+{digest[:12]}"
+
+
+def source_digest(root: Path, package: str, modules, *, follow: bool = True) -> str:
+    """The sha256 (hex) of the docstring-free syntax trees of ``modules`` of the package at
+    ``root`` named ``package`` and, with ``follow``, of the package's modules they import,
+    transitively, and the package ``__init__`` files on the way. A module that is not a file of
+    the package raises ValueError."""
+    import hashlib
+
+    todo, seen = list(modules), {}
+    for name in todo:
+        path = _module_file(root, package, name)
+        if path is None:
+            raise ValueError(f"modules must be modules of {package}, got {name!r} (no such file under {root})")
+    while todo:
+        name = todo.pop()
+        if name in seen:
+            continue
+        path = _module_file(root, package, name)
+        if path is None:  # an imported name that is not a module (a function, a class)
+            continue
+        seen[name], imported = _syntax(path, name, package)
+        if follow:
+            parts = name.split(".")
+            todo += [".".join(parts[:k]) for k in range(1, len(parts))] + imported
+    digest = hashlib.sha256()
+    for name in sorted(seen):
+        digest.update(f"{name}\0{seen[name]}\0".encode())
+    return digest.hexdigest()
+
+
+def _package_modules(root: Path, package: str) -> list[str]:
+    """Every module of the package at ``root``, by dotted name."""
+    names = []
     for path in sorted(root.rglob("*.py")):
-        digest.update(str(path.relative_to(root)).encode())
-        digest.update(path.read_bytes())
-    return f"{__version__}+{digest.hexdigest()[:12]}"
+        parts = list(path.relative_to(root).with_suffix("").parts)
+        if parts[-1] == "__init__":
+            parts.pop()
+        names.append(".".join([package, *parts]))
+    return names
+
+
+def _module_file(root: Path, package: str, name: str) -> Path | None:
+    if name != package and not name.startswith(package + "."):
+        return None
+    rel = Path(*name.split(".")[1:]) if name != package else Path()
+    for path in (root / rel / "__init__.py", root / rel.with_suffix(".py") if name != package else None):
+        if path is not None and path.is_file():
+            return path
+    return None
+
+
+def _syntax(path: Path, name: str, package: str) -> tuple[str, list[str]]:
+    """A module's syntax tree without docstrings (``ast.dump``, positions left out) and the
+    package's modules it imports (by name; a name may turn out to be a function or a class)."""
+    import ast
+
+    source = path.read_bytes()
+    try:
+        tree = ast.parse(source)
+    except SyntaxError:  # not Python we can read: its bytes stand for it
+        import hashlib
+
+        return hashlib.sha256(source).hexdigest(), []
+    is_package = path.name == "__init__.py"
+    imported = []
+    for node in _executed(tree):
+        if isinstance(node, (ast.Module, ast.ClassDef, ast.FunctionDef, ast.AsyncFunctionDef)) and node.body:
+            first = node.body[0]
+            if isinstance(first, ast.Expr) and isinstance(first.value, ast.Constant) \
+                    and isinstance(first.value.value, str):
+                node.body = node.body[1:] or [ast.Pass()]
+        if isinstance(node, ast.Import):
+            imported += [alias.name for alias in node.names]
+        elif isinstance(node, ast.ImportFrom):
+            base = node.module or ""
+            if node.level:  # relative: from the module's own package upwards
+                here = name.split(".") if is_package else name.split(".")[:-1]
+                base = ".".join(here[: len(here) - node.level + 1] + ([base] if base else []))
+            imported += [base] + [f"{base}.{alias.name}" for alias in node.names]
+    imported = [m for m in imported if m == package or m.startswith(package + ".")]
+    return ast.dump(tree), imported
+
+
+def _executed(tree):
+    """Every node of ``tree`` but those under ``if TYPE_CHECKING:`` (imports for type checkers)."""
+    import ast
+
+    stack = [tree]
+    while stack:
+        node = stack.pop()
+        yield node
+        for child in ast.iter_child_nodes(node):
+            if isinstance(child, ast.If) and _is_type_checking(child.test):
+                stack += child.orelse
+                continue
+            stack.append(child)
+
+
+def _is_type_checking(test) -> bool:
+    import ast
+
+    return (isinstance(test, ast.Name) and test.id == "TYPE_CHECKING") or \
+        (isinstance(test, ast.Attribute) and test.attr == "TYPE_CHECKING")
 
 
 def update_manifest(path, name: str, entry: Mapping) -> Path:

@@ -101,7 +101,7 @@ def numeric_functions(N: int, L: int):
     from phenom import _io
     from phenom.induction.kernels import _cache_dir
 
-    version = hashlib.sha256((_io.code_version() + sp.__version__).encode()).hexdigest()[:12]
+    version = hashlib.sha256((_io.code_version(__name__) + sp.__version__).encode()).hexdigest()[:12]
     path = _cache_dir() / f"phenom_exact_N{N}_L{L}_{version}.py"
     def load(text: str):
         namespace = dict(sp.lambdify(THETA, 0, modules=_MODULES).__globals__)  # lambdify's own namespace

@@ -1,27 +1,36 @@
-"""Online training of the numpy networks on fresh samples, and the History it records.
+"""Online training of the numpy networks on fresh samples.
 
 Any network with ``params()``, ``loss_and_grads(batch)`` and ``metrics(batch, task)`` trains on
 any task with ``sample(n, rng)``. Three seeds keep runs reproducible and comparable: the
 network's initialisation seed (chosen when it was built), ``seed`` for the training batches and
-``eval_seed`` for the held-out evaluation set; all are stored in the History.
+``eval_seed`` for the held-out evaluation set; all are stored in the :class:`~phenom.nets.history.History`.
+Checkpoints (their format and checks) are in :mod:`phenom.nets.checkpoint`.
 """
 
 from __future__ import annotations
 
-import hashlib
-import json
 import math
 import sys
-from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 
-from phenom import _io, _memory, _rng, _validate
+from phenom import _rng, _validate
+from phenom.nets.checkpoint import (
+    CADENCE,
+    CheckpointError,
+    checkpoint_file,
+    load_checkpoint,
+    save_checkpoint,
+    saved_cadence,
+)
+from phenom.nets.history import History
 from phenom.nets.optim import make_optimizer
 
 __all__ = ["History", "train", "checkpoint_file", "CheckpointError", "Diverged", "DEFAULT_EVAL_SIZE", "EVAL_SHARE",
            "MIN_EVAL_EVERY"]
+
+_save_checkpoint = save_checkpoint  # looked up at each save (tests interrupt a run through it)
 
 DEFAULT_EVAL_SIZE = 4096
 """Held-out sequences per evaluation when the run is long enough to afford them."""
@@ -32,37 +41,6 @@ EVAL_SHARE = 6
 MIN_EVAL_EVERY = 10
 """The default evaluation interval is never shorter: an evaluation of any size has a fixed cost of
 about a quarter of a training step at the reference size."""
-
-
-@dataclass
-class History:
-    """Learning curves: one row per evaluation; columns read as arrays (``hist.step``, ``hist.loss``)."""
-
-    config: dict
-    records: dict[str, list] = field(default_factory=dict)
-
-    def append(self, **row) -> None:
-        for key, value in row.items():
-            self.records.setdefault(key, []).append(value)
-
-    def __getattr__(self, name: str) -> np.ndarray:
-        records = self.__dict__.get("records", {})
-        if name in records:
-            return np.asarray(records[name])
-        raise AttributeError(f"History has no column {name!r}; columns: {sorted(records)}")
-
-    def columns(self) -> dict[str, np.ndarray]:
-        return {k: np.asarray(v, dtype=float) for k, v in self.records.items()}
-
-    def save(self, out: str | Path, stem: str = "history") -> list[Path]:
-        """Write ``stem.csv`` (the curves) and ``stem.json`` (curves, configuration, seeds), atomically;
-        ``stem`` is a file name without folders."""
-        _io.file_stem("stem", stem)
-        out = Path(out)
-        return [
-            _io.write_csv(out / f"{stem}.csv", self.columns()),
-            _io.write_json(out / f"{stem}.json", {"config": self.config, "history": self.records, "versions": _io.provenance()}),
-        ]
 
 
 def _schedule(name: str, lr: float, steps: int):
@@ -85,161 +63,6 @@ def _progress_bar(steps: int, start: int, enabled: bool | None):
 def _report(bar, step: int, row: dict) -> None:
     bar.set_postfix({k: f"{row[k]:.3g}" for k in ("loss", "eval_loss", "icl_acc") if k in row}, refresh=False)
     bar.update(step - bar.n)
-
-
-def _save_checkpoint(path: Path, step: int, net, opt, data_rng, running, hist: History,
-                     final_running: list | None = None) -> None:
-    """Everything a resumed run needs to continue exactly: weights, optimiser state, the data
-    stream's RNG state, the partial running loss and the history so far. At the end of a run
-    whose last step is off the evaluation cadence, also the running loss before that last
-    evaluation (``final_running``), so that the run can be extended exactly."""
-    arrays = {f"param/{k}": v for k, v in net.params().items()}
-    state = opt.state_dict()
-    for kind in ("m", "v"):
-        arrays.update({f"opt_{kind}/{k}": v for k, v in state.get(kind, {}).items()})
-    meta = {
-        "format": CHECKPOINT_FORMAT,
-        "step": step,
-        "config": hist.config,
-        "records": hist.records,
-        "running": running,
-        "final_running": final_running,
-        "rng": data_rng.bit_generator.state,
-        "opt_t": state.get("t", 0),
-    }
-    arrays["meta"] = np.array(json.dumps(_io.plain(meta)))  # NaN kept as NaN (JSON's extension)
-
-    def write(tmp):
-        with open(tmp, "wb") as f:
-            np.savez(f, **arrays)
-
-    _io.atomic_write(path, write)
-
-
-CHECKPOINT_FORMAT = 2
-"""Version of the checkpoint layout; a file of another layout is refused, never guessed at."""
-
-EXTENDABLE = ("steps",)
-"""Fields of a run's configuration that a resumed run may change (to continue a finished run)."""
-
-
-def _identity(config: dict) -> dict:
-    """The part of a configuration a checkpoint must match to be resumed: all but ``steps``."""
-    plain = json.loads(json.dumps(_io.plain(config)))
-    return {k: v for k, v in plain.items() if k not in EXTENDABLE}
-
-
-def checkpoint_file(checkpoint: str | Path, config: dict) -> Path:
-    """The checkpoint file of a run: ``checkpoint`` itself when it names a file (it has a
-    suffix, such as ``.npz``); when it names a folder (an existing one, or a path without a
-    suffix), ``run_<hash>.npz`` in it, the hash of the run's configuration (but its steps, so
-    that a finished run can be extended) and of the code version. Runs of different
-    configurations then never meet in one file."""
-    path = Path(checkpoint)
-    if path.is_dir() or not path.suffix:
-        text = json.dumps(_identity(config), sort_keys=True) + _io.code_version()
-        return path / f"run_{hashlib.sha256(text.encode()).hexdigest()[:16]}.npz"
-    return path
-
-
-class CheckpointError(ValueError):
-    """A checkpoint that cannot be resumed: unreadable, damaged, or of another run."""
-
-
-def _load_checkpoint(path: Path, net, opt, data_rng, config: dict):
-    """Read and check every field of ``path`` before anything is changed: the network, the
-    optimiser and the data stream are set only from a checkpoint that passes every check; the
-    file itself is never modified here."""
-    def bad(why: str) -> CheckpointError:
-        return CheckpointError(f"checkpoint {path} {why}; it was left as it is (delete it or use another checkpoint)")
-
-    try:
-        with np.load(path, allow_pickle=False) as data:
-            arrays = {k: data[k] for k in data.files}  # read every member now, inside the check
-    except Exception as err:  # a damaged zip, a member that is not an array, not a zip at all
-        kind = "holds Python objects" if "pickle" in str(err).lower() else f"is damaged ({type(err).__name__})"
-        raise bad(f"cannot be read: it {kind}, not a phenom checkpoint") from None
-    try:
-        meta = json.loads(str(arrays.pop("meta")))
-    except Exception:
-        raise bad("has no readable metadata") from None
-    fields = {"format": int, "step": int, "config": dict, "records": dict, "running": list, "rng": dict, "opt_t": int}
-    for key, kind in fields.items():
-        if not isinstance(meta, dict) or not isinstance(meta.get(key), kind) or isinstance(meta.get(key), bool):
-            raise bad(f"has no valid '{key}' in its metadata")
-    if meta["format"] != CHECKPOINT_FORMAT:
-        raise bad(f"has layout {meta['format']}, this version reads layout {CHECKPOINT_FORMAT}")
-
-    saved, wanted = _identity(meta["config"]), _identity(config)
-    if saved != wanted:
-        diff = sorted(k for k in set(saved) | set(wanted) if saved.get(k) != wanted.get(k))
-        hint = ""
-        if set(diff) <= {"eval_every", "eval_size"} and meta["config"].get("steps") != config["steps"]:
-            hint = (" (they default from steps: pass eval_every and eval_size explicitly to extend a run "
-                    "to more steps)")
-        raise CheckpointError(f"checkpoint {path} is from a different configuration (differs in: "
-                              f"{', '.join(diff)}){hint}; pass a folder as checkpoint to keep one file per "
-                              f"configuration, or another file")
-    steps, saved_steps, step = config["steps"], meta["config"].get("steps"), meta["step"]
-    if not isinstance(saved_steps, int) or not 0 <= step <= saved_steps:
-        raise bad(f"is at step {step}, outside its run's 0 to {saved_steps} steps")
-    if step > steps:
-        raise CheckpointError(f"checkpoint {path} is at step {step}, beyond steps = {steps}: train for at least "
-                              f"{step} steps to resume it")
-    if saved_steps != steps and config.get("schedule") != "constant":
-        raise CheckpointError(f"checkpoint {path} is of a run of {saved_steps} steps with a {config.get('schedule')} "
-                              f"schedule, whose rate depends on the total: it cannot be continued to {steps} steps")
-
-    params = net.params()
-    names = {f"param/{k}" for k in params}
-    moments = {k for k in arrays if k.startswith(("opt_m/", "opt_v/"))}
-    if set(arrays) - names - moments or names - set(arrays):
-        missing, extra = sorted(names - set(arrays)), sorted(set(arrays) - names - moments)
-        raise bad(f"does not hold this network's weights (missing: {', '.join(missing) or 'none'}; "
-                  f"unexpected: {', '.join(extra) or 'none'})")
-    for k, v in params.items():
-        a = arrays[f"param/{k}"]
-        if a.shape != v.shape or a.dtype != v.dtype:
-            raise bad(f"holds weight {k} of shape {a.shape} and dtype {a.dtype}, the network's is {v.shape}, {v.dtype}")
-        if not np.all(np.isfinite(a)):
-            raise bad(f"holds non-finite values in weight {k}")
-    for k in moments:
-        name = k.split("/", 1)[1]
-        if name not in params or arrays[k].shape != params[name].shape or arrays[k].dtype != params[name].dtype:
-            raise bad(f"holds optimiser state {k} that does not match the network's weights")
-    records = meta["records"]
-    lengths = {len(v) for v in records.values() if isinstance(v, list)}
-    if len(lengths) > 1 or any(not isinstance(v, list) for v in records.values()):
-        raise bad("holds a history whose columns differ in length")
-    if records and (not records.get("step") or any(not isinstance(x, int) or x > step for x in records["step"])):
-        raise bad("holds a history with steps beyond its own step")
-    for key in ("running", "final_running"):
-        values = meta.get(key)
-        if key == "final_running" and values is None:
-            continue
-        if not isinstance(values, list) or any(not isinstance(x, (int, float)) or isinstance(x, bool) for x in values):
-            raise bad(f"holds a '{key}' that is not a list of numbers")
-    trial = np.random.Generator(type(data_rng.bit_generator)())
-    try:
-        trial.bit_generator.state = meta["rng"]
-    except Exception:
-        raise bad("holds a random-stream state of another kind") from None
-
-    # Every check passed: continue from it.
-    for k, v in params.items():
-        v[...] = arrays[f"param/{k}"]
-    state = {"t": meta["opt_t"]}
-    for kind in ("m", "v"):
-        state[kind] = {k.split("/", 1)[1]: arrays[k] for k in arrays if k.startswith(f"opt_{kind}/")}
-    opt.load_state_dict(state)
-    data_rng.bit_generator.state = meta["rng"]
-    running, records = meta["running"], {k: list(v) for k, v in records.items()}
-    if steps > saved_steps and step == saved_steps and meta.get("final_running") is not None:
-        # Extending a finished run whose last evaluation was off the cadence: the longer run would
-        # not have made it, so drop it and carry on with the running loss from before it.
-        records = {k: v[:-1] for k, v in records.items()}
-        running = meta["final_running"]
-    return step, running, records
 
 
 def train(
@@ -281,47 +104,64 @@ def train(
     each evaluation) and at the end; with ``resume=True`` an existing checkpoint of the same
     configuration is continued, and the result equals an uninterrupted run exactly. Only
     ``steps`` may differ: a finished run with a constant schedule continues to more steps, bit
-    for bit the longer run, when ``eval_every`` and ``eval_size`` are given (their defaults
-    depend on ``steps``, so a longer run with defaults is another configuration: refused for a
-    file, a fresh run in a folder). Every field of a checkpoint is validated before it is used
-    (:class:`CheckpointError`; the file is left as it is). A progress
+    for bit the longer run with the same evaluation cadence. The checkpoint remembers its cadence
+    (``eval_every``, ``eval_size``): a resumed run that leaves them to their defaults uses the
+    checkpoint's, so any run extends (``train(net, task, steps=2 * s, resume=True,
+    checkpoint=...)``); a cadence given explicitly must match it. Every field of a checkpoint is
+    validated before it is used (:class:`CheckpointError`; the file is left as it is). A progress
     bar goes to stderr when it is a terminal (``progress`` forces it on or off).
 
     ``stop_when(history)`` is asked after every evaluation; training ends early when it returns
     True (e.g. once the transition is over, in a sweep that only needs its time).
 
-    ``blas_threads`` caps BLAS's threads while training (None: leave them as they are). The
-    default is 1: the step's matrix products are small, so a second thread gains about a tenth
-    (3.4 against 3.7 ms per step at the reference size on two cores), while on a busy machine
-    OpenBLAS's waiting threads make the step about five times slower (17 ms per step for each of
-    two runs side by side with two threads each, 3.7 ms with one).
+    ``blas_threads`` caps BLAS's threads while training (None: leave them as they are), restored
+    on return. The default is 1: the step's matrix products are small, so a second thread gains
+    about a tenth (3.4 against 3.7 ms per step at the reference size on two cores), while on a
+    busy machine OpenBLAS's waiting threads make the step about five times slower (17 ms per
+    step for each of two runs side by side with two threads each, 3.7 ms with one). Nothing
+    else of the calling process is changed (its allocator settings included): the networks
+    reuse their own work arrays from step to step.
     """
-    _memory.reuse_freed_memory()  # a step frees and reallocates the same arrays: keep them
     blas_threads = None if blas_threads is None else _validate.count("blas_threads", blas_threads)
     run = _checked(steps=steps, lr=lr, batch_size=batch_size, seed=seed, eval_seed=eval_seed,
                    eval_every=eval_every, eval_size=eval_size, weight_decay=weight_decay,
                    clip_norm=clip_norm, checkpoint_every=checkpoint_every)
     _check_pair(net, task)
-    hist = History(config=_configuration(net, task, run, optimizer, schedule))
+    config = _configuration(net, task, run, optimizer, schedule)
+    if checkpoint is not None:
+        defaulted = [k for k, v in zip(CADENCE, (eval_every, eval_size), strict=True) if v is None]
+        checkpoint = checkpoint_file(checkpoint, config, defaulted=defaulted, modules=_computing_modules(net, task))
+        if resume and defaulted and checkpoint.exists():
+            # Extending a run: its evaluation cadence is the one it was trained with, not the
+            # default of the new number of steps.
+            remembered = saved_cadence(checkpoint)
+            run.update({k: remembered[k] for k in defaulted if k in remembered})
+            config = _configuration(net, task, run, optimizer, schedule)
+    hist = History(config=config)
     opt = make_optimizer(optimizer, run["lr"], run["weight_decay"])
     rate = _schedule(schedule, run["lr"], run["steps"])
     data_rng = _rng.stream(run["seed"], "data")
     options = getattr(net, "sample_options", {})  # e.g. float32 batches for a float32 network
     eval_batch = task.sample(run["eval_size"], _rng.stream(run["eval_seed"], "eval"), **options)
     start, running = 0, []
-    checkpoint = checkpoint_file(checkpoint, hist.config) if checkpoint is not None else None
     if resume and checkpoint is not None and checkpoint.exists():
-        start, running, hist.records = _load_checkpoint(checkpoint, net, opt, data_rng, hist.config)
+        start, running, hist.records = load_checkpoint(checkpoint, net, opt, data_rng, hist.config)
     with _progress_bar(run["steps"], start, progress) as bar, _blas_limit(blas_threads):
         _loop(net, task, hist, opt, rate, data_rng, options, eval_batch, run, start, running, checkpoint,
               bar, stop_when)
     return hist
 
 
+def _computing_modules(net, task) -> list[str]:
+    """The phenom modules that define ``net`` and ``task``: a folder's checkpoint is keyed to their code."""
+    return sorted({m for m in (type(net).__module__, type(task).__module__) if m.startswith("phenom.")})
+
+
 def _check_pair(net, task) -> None:
     """A ValueError unless ``net`` is a network (an instance, not its class) and ``task`` a task
     it can train on."""
-    if isinstance(net, type) or not all(callable(getattr(net, m, None)) for m in ("params", "loss_and_grads", "metrics")):
+    methods = ("params", "loss_and_grads", "metrics")
+    if isinstance(net, type) or not all(callable(getattr(net, m, None)) for m in methods):
         what = f"the class {net.__name__}" if isinstance(net, type) else _validate.shown(net)
         raise ValueError(f"net must be a network instance with params, loss_and_grads and metrics (e.g. "
                          f"AttentionNetwork.init(task)), got {what}")
@@ -411,7 +251,8 @@ def _loop(net, task, hist, opt, rate, data_rng, options, eval_batch, run, start,
             if checkpoint is not None and step > start and (
                 step == steps or step % (run["checkpoint_every"] or eval_every) == 0
             ):
-                _save_checkpoint(checkpoint, step, net, opt, data_rng, running, hist, final_running)
+                _save_checkpoint(checkpoint, step, net, opt, data_rng, running, hist.config, hist.records,
+                                 final_running)
         if step == steps:
             break
         with np.errstate(all="ignore"):

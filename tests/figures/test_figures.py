@@ -66,7 +66,7 @@ def test_network_runs_are_reused_only_by_the_same_setting_and_code(tmp_path, mon
     first = network.checkpoint_path(tmp_path, s)
     assert network.checkpoint_path(tmp_path, s.replace(controls=3)) == first  # not part of the run
     assert network.checkpoint_path(tmp_path, s.replace(lr=0.25)) != first
-    monkeypatch.setattr(_io, "code_version", lambda: "0.0.0+another")
+    monkeypatch.setattr(_io, "code_version", lambda *modules: "0.0.0+another")
     assert network.checkpoint_path(tmp_path, s) != first
 
 

@@ -77,11 +77,36 @@ def test_a_finished_run_extends_to_the_longer_run_bit_for_bit(tmp_path, short, l
         assert np.array_equal(v, extended.params()[k]), k
 
 
-def test_extension_needs_the_cadence_and_refuses_a_cosine_schedule(tmp_path):
+@pytest.mark.parametrize("where", ["run.npz", "runs"])
+def test_a_run_with_the_default_cadence_extends_to_twice_its_steps_bit_for_bit(tmp_path, where):
+    # 60 steps by default: evaluations every max(10, 60 // 100) = 10 steps, of
+    # 60·16 // (6·7) = 22 sequences (7 evaluations). The same cadence's uninterrupted 120 steps
+    # is the reference; 120 steps by default would evaluate 120·16 // (6·13) = 24 sequences.
+    kw = {"lr": 0.3, "batch_size": 16, "seed": 3}
+    ckpt = tmp_path / where
+    short = train(_net(), TASK, steps=60, checkpoint=ckpt, **kw)
+    assert (short.config["eval_every"], short.config["eval_size"]) == (10, 22)
+    extended = _net()
+    h_ext = train(extended, TASK, steps=120, checkpoint=ckpt, resume=True, **kw)
+    whole = _net()
+    h_whole = train(whole, TASK, steps=120, eval_every=10, eval_size=22, **kw)
+    assert (h_ext.config["eval_every"], h_ext.config["eval_size"]) == (10, 22)
+    assert list(h_ext.step) == list(range(0, 121, 10))
+    assert _same(h_ext.records, h_whole.records)
+    for k, v in whole.params().items():
+        assert np.array_equal(v, extended.params()[k]), k
+    if where == "runs":
+        assert len(list(ckpt.iterdir())) == 1  # the longer run continued the same file
+
+
+def test_an_explicit_cadence_must_match_the_checkpoints(tmp_path):
     ckpt = tmp_path / "run.npz"
-    train(_net(), TASK, steps=20, checkpoint=ckpt, lr=0.3)  # evaluation cadence and size by default
-    with pytest.raises(CheckpointError, match="pass eval_every and eval_size explicitly to extend"):
-        train(_net(), TASK, steps=2000, checkpoint=ckpt, resume=True, lr=0.3)
+    train(_net(), TASK, steps=60, checkpoint=ckpt, lr=0.3)  # cadence (10, 60·128 // (6·7) = 182) by default
+    with pytest.raises(CheckpointError, match=r"differs in: eval_every\)"):
+        train(_net(), TASK, steps=120, checkpoint=ckpt, resume=True, lr=0.3, eval_every=20)
+
+
+def test_a_cosine_schedule_cannot_be_extended(tmp_path):
     cos = tmp_path / "cos.npz"
     train(_net(), TASK, steps=20, checkpoint=cos, schedule="cosine", **KW)
     with pytest.raises(CheckpointError, match="cosine schedule, whose rate depends on the total: it cannot be "

@@ -19,10 +19,11 @@ from phenom.induction.prediction import (
     MODELS,
     TIME_CONSTANTS,
     fit_time_scale,
-    flow_transition_times,
     model_flow,
+    model_start,
     predicted_step,
 )
+from phenom.induction.transition import flow_transition_times
 from phenom.nets import AttentionNetwork, CopyingTask, train
 from phenom.nets.measures import transition_level, transition_step
 from phenom.nets.tasks import POSITIONS
@@ -86,8 +87,8 @@ def compare(setting: CompareSetting, out: Path) -> dict:
     if any(step is None for step in net_steps):
         raise RuntimeError(f"the network did not reach ICL accuracy {level:.3g} within {s.steps} steps for every "
                            "seed; raise steps")
-    flow_t = flow_transition_times([(s.N, s.L)], t_max=s.flow_t_max)[0]
-    if flow_t is None:
+    flow_t = float(flow_transition_times(s.N, s.L, t_max=s.flow_t_max))
+    if np.isnan(flow_t):
         raise RuntimeError(f"the flow has no transition at N = {s.N}, L = {s.L} within t = {s.flow_t_max:g}")
     c = fit_time_scale(flow_t, float(np.mean(net_steps)), s.lr)
     t_end = max(c * s.lr * s.steps, 2 * flow_t)
@@ -139,8 +140,9 @@ def scaling(setting: ScalingSetting, out: Path, *, executor: Executor | None = N
     reported separately as well."""
     s = setting
     pairs = s.pairs()
-    times = {model: dict(zip(pairs, flow_transition_times(pairs, lr=1.0, t_max=s.flow_t_max, model=model)))
-             for model in MODELS}
+    Ns, Ls = np.array(pairs).T
+    times = {model: dict(zip(pairs, (None if np.isnan(t) else float(t) for t in flow_transition_times(
+        Ns, Ls, **model_start(Ns, Ls, model), t_max=s.flow_t_max)))) for model in MODELS}
     configs = s.configs()
 
     def cost(cfg: dict) -> float:  # steps it will likely run × the work of one step
@@ -151,7 +153,7 @@ def scaling(setting: ScalingSetting, out: Path, *, executor: Executor | None = N
 
     order = sorted(range(len(configs)), key=lambda i: -cost(configs[i]))  # longest first: the pool ends together
     ordered = sweep(scaling_point, [configs[i] for i in order], executor=executor, workers=s.workers,
-                    out=Path(out) / "scaling.jsonl", version=_io.code_version())
+                    out=Path(out) / "scaling.jsonl", version=_io.code_version(scaling_point.__module__))
     results = [None] * len(configs)
     for i, r in zip(order, ordered):
         results[i] = r

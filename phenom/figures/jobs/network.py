@@ -32,7 +32,7 @@ __all__ = ["checkpoint_path", "train_run", "training", "training_tables", "ablat
 def checkpoint_path(out: Path, setting: NetworkSetting, **changes) -> Path:
     """Where the run of ``setting`` (with ``changes``, e.g. another L or seed) is checkpointed."""
     fields = {**setting.run_fields(), **changes}
-    text = json.dumps(fields, sort_keys=True) + _io.code_version()
+    text = json.dumps(fields, sort_keys=True) + _io.code_version(__name__)
     return Path(out) / "checkpoints" / f"network_{hashlib.sha256(text.encode()).hexdigest()[:16]}.npz"
 
 
@@ -179,7 +179,7 @@ def data_dependence(setting: DataDependenceSetting, out: Path, *, executor=None)
     configs = s.configs()
     order = sorted(range(len(configs)), key=lambda i: -configs[i]["K"])  # larger K sample a little slower
     done = sweep(data_point, [configs[i] for i in order], executor=executor, workers=s.workers,
-                 out=Path(out) / "data_dependence.jsonl", version=_io.code_version())
+                 out=Path(out) / "data_dependence.jsonl", version=_io.code_version(__name__))
     results = [None] * len(configs)
     for i, r in zip(order, done):
         results[i] = r
