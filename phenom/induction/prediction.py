@@ -1,30 +1,49 @@
-"""Theory against simulation: transition times of the flow and of the trained network.
+"""The network's transition predicted from the β, α, ξ flow with one stored time constant.
 
-The flow's transition is its cliff, the time of the largest |∇loss|. The network's is the step at
-which held-out ICL accuracy first reaches halfway from the plateau 1/N to 1, (1 + 1/N)/2
-(interpolated between evaluations; for N = 2 and L = N chance is already 1/2). Network steps
-map to flow time as t = c · lr · step with one scalar c: the flow's dθ/dt = −lr ∇loss and SGD's
-θ ← θ − lr ∇loss agree at c = 1 only if the network's parameters *were* β, α, ξ; they are not
-(β, α, ξ are readings of many weights, and each moves at its own effective rate), so c is fitted,
-once, on a reference configuration, and then predicts every other one (:func:`scaling_summary`).
+A trained network's transition is the step at which its held-out ICL accuracy first reaches
+halfway from the plateau 1/N to 1; the flow's is its cliff, the time of the largest |∇loss|
+(Reddy, ICLR 2024, Sec. 4). Network steps map to flow time as
 
-Two models make the prediction (:data:`MODELS`): ``"mean_field"``, the plain flow from θ = 0, and
-``"time_scales"``, the flow with the per-parameter rates C of :mod:`phenom.timescales`, from the
-untrained network's effective state. :data:`TIME_CONSTANTS` holds each one's c, fitted at
-(N, L) = (8, 32) with its provenance; :func:`predicted_step` uses them.
+    t = c · lr · step
+
+with one scalar c: the flow's dθ/dt = −lr ∇loss and SGD's θ ← θ − lr ∇loss would agree at c = 1
+only if the network's parameters *were* β, α, ξ; they are not (β, α, ξ are readings of many
+weights, each moving at its own effective rate), so c is fitted once, on a reference
+configuration, and then predicts every other one. It carries what every configuration shares
+(feature norms, the scale of the weights against the model's scalars); nothing is fitted per
+configuration.
+
+Two models make the prediction (:data:`MODELS`; :func:`model_start` gives each one's start and
+metric):
+
+- ``"mean_field"``: the plain flow from θ = 0;
+- ``"time_scales"``: the flow dθ/dt = −lr C ∇loss with the per-parameter rates C counted in
+  :mod:`phenom.induction.timescales`, from the untrained network's effective state.
+
+:data:`TIME_CONSTANTS` holds each model's c, fitted at (N, L) = (8, 32) on the scaling study's
+three seeds, with its provenance. With them, :func:`predicted_step` gives the network's
+transition step at any (N, L) and lr, and :func:`predicted_curves` the model's whole learning
+curve (β, α, ξ, loss, P(correct), P(in context)) on the network's step axis.
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numpy as np
 
 from phenom import _validate
-from phenom.induction.model import induction_flow
+from phenom.flow import Trajectory
+from phenom.induction.model import InductionHeadModel, induction_flow
+from phenom.induction.timescales import initial_state, time_scales
+from phenom.induction.transition import flow_transition_times
 
-__all__ = ['MODELS', 'TIME_CONSTANTS', 'model_flow', 'flow_transition_times', 'predicted_step', 'fit_time_scale']
+__all__ = ["MODELS", "TIME_CONSTANTS", "model_start", "model_flow", "predicted_step", "predicted_curves",
+           "PredictedCurves", "fit_time_scale"]
 
 
 MODELS = ("time_scales", "mean_field")
+"""The flows that predict the network's transition (module docstring)."""
 
 
 # c of each model, fitted once at the reference (N, L) = (8, 32): the flow's cliff time (lr = 1)
@@ -34,48 +53,63 @@ TIME_CONSTANTS = {
     "time_scales": {"c": 0.62287272291, "flow_time": 323.251786436},
     "mean_field": {"c": 0.18821138817, "flow_time": 97.675921924},
 }
-
+"""Each model's c in t = c · lr · step and its provenance (reference, seeds, training options)."""
 
 _PROVENANCE = {"reference": (8, 32), "net_step": 1037.938489018, "seeds": (0, 1, 2), "lr": 0.5, "batch_size": 128,
                "D": 63, "eps": 0.1, "source": "the scaling study (phenom scaling; figures/scaling.json)"}
 
-
 for _entry in TIME_CONSTANTS.values():
     _entry.update(_PROVENANCE)
 
+_T_MAX = 1e6
+"""Horizon of the flows behind a predicted step: the latest cliff for 2 <= N <= 32, L > N
+(N = 32, L = 33, time-scale model) is at t ≈ 7.5e3."""
 
-def _model_start(model: str, pairs: list[tuple[int, int]]) -> dict:
-    """Initial state and metric of ``model``'s flows for each (N, L)."""
+
+def _model(model: str) -> str:
     if model not in MODELS:
         raise ValueError(f"model must be one of {MODELS}, got {model!r}")
+    return model
+
+
+def model_start(N, L, model: str = "time_scales") -> dict[str, np.ndarray | None]:
+    """``model``'s start θ₀ and metric C at each (N, L) (integers or arrays that broadcast), as
+    keyword arguments of :func:`~phenom.induction.transition.flow_transition_times`:
+    ``{"theta0": (..., 3), "metric": (..., 3) or None}`` (None: the mean-field rates, C = 1).
+
+    >>> start = model_start(8, 32, "mean_field")
+    >>> start["theta0"].tolist(), start["metric"]
+    ([0.0, 0.0, 0.0], None)
+    """
+    _model(model)
+    N, L = _validate.broadcast({"N": _validate.integers("N", N), "L": _validate.integers("L", L)})
     if model == "mean_field":
-        return {"theta0": np.zeros((len(pairs), 3)), "metric": None}
-    from phenom.induction.timescales import initial_state, time_scales
+        return {"theta0": np.zeros((*N.shape, 3)), "metric": None}
+    theta0 = np.array([initial_state(n) for n in N.ravel()]).reshape(*N.shape, 3)
+    metric = np.array([time_scales(n, labels) for n, labels in zip(N.ravel(), L.ravel(), strict=True)])
+    metric = metric.reshape(*N.shape, 3)
+    return {"theta0": theta0, "metric": metric}
 
-    return {"theta0": np.array([initial_state(N) for N, _ in pairs]),
-            "metric": np.array([time_scales(N, L) for N, L in pairs])}
 
-
-def model_flow(N: int, L: int, *, model: str = "time_scales", t_max: float = 2e4):
+def model_flow(N: int, L: int, *, model: str = "time_scales", t_max: float = 2e4) -> Trajectory:
     """``model``'s flow (:data:`MODELS`) at (N, L), lr = 1: a :class:`~phenom.flow.Trajectory`."""
     N, L = _validate.pairs(N, L)
-    start = _model_start(model, [(N, L)])
-    return induction_flow(start["theta0"][0], N=N, L=L, t_max=t_max,
-                          metric=None if start["metric"] is None else start["metric"][0])
+    start = model_start(N, L, model)
+    return induction_flow(start["theta0"], N=N, L=L, t_max=t_max, metric=start["metric"])
 
 
-def flow_transition_times(pairs, lr: float = 1.0, t_max: float = 5000.0,
-                          model: str = "mean_field") -> list[float | None]:
-    """Cliff times of ``model``'s flow (:data:`MODELS`; the mean-field flow from θ = 0 by
-    default) for each (N, L): compiled, every flow with its own steps (:mod:`phenom.induction.fastflow`,
-    rtol 1e-10); None where the flow is still on its plateau at ``t_max``."""
-    from phenom.induction.fastflow import flow_quantities
-
-    pairs = [_validate.pairs(N, L) for N, L in pairs]
-    start = _model_start(model, pairs)
-    cliffs = flow_quantities(start["theta0"], N=[p[0] for p in pairs], L=[p[1] for p in pairs], metric=start["metric"],
-                             lr=lr, t_max=t_max, rtol=1e-10, atol=1e-12)["cliff"]
-    return [None if np.isnan(t) else float(t) for t in cliffs]
+def _check_study_options(N, L, D, eps, lr, batch_size) -> tuple[int, int, float]:
+    """(N, L, lr) checked against the range the constants were fitted for (:func:`predicted_step`)."""
+    N, L = _validate.pairs(N, L)
+    if not 2 <= N <= 32:
+        raise ValueError(f"N must be an integer from 2 to 32, got {N}")
+    if L == N:
+        raise ValueError(f"L must be an integer > N = {N} (at L = N the flow has no transition), got {L}")
+    _validate.count("D", max(63, L) if D is None else D, minimum=L,
+                    bound=f"L = {L} (L label vectors need L dimensions)")
+    _validate.nonnegative("eps", eps)
+    _validate.count("batch_size", batch_size)
+    return N, L, _validate.positive("lr", lr)
 
 
 def predicted_step(N: int, L: int, *, D: int | None = None, eps: float = 0.1, lr: float = 0.5,
@@ -89,25 +123,92 @@ def predicted_step(N: int, L: int, *, D: int | None = None, eps: float = 0.1, lr
     gradient whatever the batch size; the constant was fitted at D = 63, ε = 0.1, batch 128,
     lr 0.5, and the study holds D = max(63, L), ε = 0.1, batch 128 (other values are untested).
     """
-    N, L = _validate.pairs(N, L)
-    if not 2 <= N <= 32:
-        raise ValueError(f"N must be an integer from 2 to 32, got {N}")
-    if L == N:
-        raise ValueError(f"L must be an integer > N = {N} (at L = N the flow has no transition), got {L}")
-    D = _validate.count("D", max(63, L) if D is None else D, minimum=L,
-                        bound=f"L = {L} (L label vectors need L dimensions)")
-    _validate.nonnegative("eps", eps)
-    lr = _validate.positive("lr", lr)
-    _validate.count("batch_size", batch_size)
-    if model not in MODELS:
-        raise ValueError(f"model must be one of {MODELS}, got {model!r}")
-    for t_max in (2e3, 2e4, 2e5, 2e6):  # a cliff beyond one horizon lies far from the next one's first grid cell
-        t = flow_transition_times([(N, L)], t_max=t_max, model=model)[0]
-        if t is not None:
-            return float(t / (TIME_CONSTANTS[model]["c"] * lr))
-    raise RuntimeError(f"the {model} flow at N = {N}, L = {L} has no transition before t = 2e6")
+    N, L, lr = _check_study_options(N, L, D, eps, lr, batch_size)
+    t = float(flow_transition_times(N, L, **model_start(N, L, _model(model)), t_max=_T_MAX))
+    if np.isnan(t):
+        raise RuntimeError(f"the {model} flow at N = {N}, L = {L} has no transition before t = {_T_MAX:g}")
+    return t / (TIME_CONSTANTS[model]["c"] * lr)
+
+
+@dataclass(frozen=True)
+class PredictedCurves:
+    """A model's learning curve on the network's step axis (:func:`predicted_curves`).
+
+    Every array has the length of ``step``; ``t = c · lr · step`` is the flow time (lr = 1).
+    """
+
+    step: np.ndarray
+    t: np.ndarray
+    beta: np.ndarray
+    alpha: np.ndarray
+    xi: np.ndarray
+    loss: np.ndarray
+    p_correct: np.ndarray
+    """the probability of the correct label, the network's held-out P(correct)"""
+    p_context: np.ndarray
+    """the probability summed over the N labels in context"""
+    transition_step: float
+    """:func:`predicted_step` at the same (N, L), lr and model"""
+    c: float
+    lr: float
+    model: str
+
+    def columns(self) -> dict[str, np.ndarray]:
+        """The curves as named columns (step, t, β, α, ξ, loss, P(correct), P(in context))."""
+        names = ("step", "t", "beta", "alpha", "xi", "loss", "p_correct", "p_context")
+        return {name: getattr(self, name) for name in names}
+
+
+def predicted_curves(N: int, L: int, *, lr: float = 0.5, steps=None, model: str = "time_scales",
+                     samples: int = 201, D: int | None = None, eps: float = 0.1,
+                     batch_size: int = 128) -> PredictedCurves:
+    """``model``'s flow (:data:`MODELS`) at (N, L) put on the network's step axis with the stored
+    constant c (:data:`TIME_CONSTANTS`): at network step s the prediction is the flow at
+    t = c · lr · s (lr = 1 in the flow).
+
+    Parameters
+    ----------
+    N, L, lr, D, eps, batch_size
+        As for :func:`predicted_step` (same ranges; D, eps and batch_size are checked only).
+    steps : None or 1-D array of steps >= 0
+        Where to evaluate the curves; None: ``samples`` evenly spaced steps from 0 to twice the
+        predicted transition step.
+    model : str
+        ``"time_scales"`` or ``"mean_field"``.
+    samples : int
+        The number of default steps (>= 2).
+
+    Returns
+    -------
+    PredictedCurves
+        β, α, ξ from the flow's dense output (:func:`phenom.induction.model.induction_flow`), the
+        loss, P(correct) and P(in context) of :class:`~phenom.induction.model.InductionHeadModel`
+        there, and the predicted transition step.
+
+    >>> curves = predicted_curves(8, 32, steps=[0.0, 2000.0])
+    >>> bool(curves.p_correct[0] < 0.1 < 0.9 < curves.p_correct[1])
+    True
+    """
+    transition = predicted_step(N, L, D=D, eps=eps, lr=lr, batch_size=batch_size, model=model)
+    if steps is None:
+        steps = np.linspace(0.0, 2 * transition, _validate.count("samples", samples, minimum=2))
+    steps = _validate.times("steps", steps)
+    if steps.ndim != 1 or steps.size == 0:
+        raise ValueError(f"steps must be a non-empty 1-D array of steps >= 0, got shape {steps.shape}")
+    c = TIME_CONSTANTS[model]["c"]
+    t = c * lr * steps
+    theta = model_flow(N, L, model=model, t_max=max(float(t.max()), 1.0))(t)
+    head = InductionHeadModel(N, L)
+    beta, alpha, xi = theta.T
+    return PredictedCurves(step=steps, t=t, beta=beta, alpha=alpha, xi=xi, loss=head.loss(beta, alpha, xi),
+                           p_correct=head.p_correct(beta, alpha, xi), p_context=head.p_context(beta, alpha, xi),
+                           transition_step=transition, c=c, lr=float(lr), model=model)
 
 
 def fit_time_scale(flow_time: float, net_step: float, lr: float) -> float:
-    """c in t = c · lr · step from one configuration's two transition times."""
+    """c in t = c · lr · step from one configuration's two transition times.
+
+    >>> fit_time_scale(50.0, 250.0, 0.5)
+    0.4
+    """
     return float(flow_time / (lr * net_step))

@@ -1,5 +1,6 @@
 """The time-scale model: how fast the network's effective β, α, ξ move, by counting which share
-of the data trains each of their factors, and the network's measured rates to check it against.
+of the data trains each of their factors (Reddy, ICLR 2024, Sec. 4 gives the mean-field flow
+whose rates this sets).
 
 The mean-field model ties each parameter to one scalar; the network carries each in products of
 weights, and each factor is pushed by its own share of the data. Gradient descent on a product
@@ -15,14 +16,15 @@ product first moves at (r_u + r_v)/2 times the tied rate and reaches the balance
 |θ| ≫ a²; integrated from u₀ = v₀ = a, the slowdown approaches √(r_u r_v)⁻¹ from below as a
 shrinks (0.95·√L at a = 10⁻⁴, 0.79·√L at a = 0.1 for L = 64; tested). Each effective parameter
 gets its ratio as its entry of a diagonal metric C, in the flow dθ/dt = −lr C ∇loss(θ)
-(:func:`phenom.flow.gradient_flow`'s ``metric``):
+(:func:`phenom.flow.gradient_flow`'s ``metric``; :func:`time_scales`):
 
 - **C_β = Σ_p f_p²** (counted): β is previous-token attention, carried by the position–position
   entries of Q1ᵀK1 (query at a label's slot p, key at p − 1). A sequence of 2N + 1 tokens starts
-  at a uniformly random offset among 65 position slots; f_p is the share of label occurrences at
-  slot p (the share of sequences with a label there, each label weighing 1/N in ILA1). Both
-  factors are position-specific, √(f_p f_p) = f_p, and the reading Σ_p f_p G_p moves at
-  Σ_p f_p² times the tied rate. By hand: 1/63 for N = 1, 240/122² for N = 2, 1/N for N = 32.
+  at a uniformly random offset among :data:`POSITIONS` = 65 position slots; f_p is the share of
+  label occurrences at slot p (:func:`label_slot_shares`; the share of sequences with a label
+  there, each label weighing 1/N in ILA1). Both factors are position-specific, √(f_p f_p) = f_p,
+  and the reading Σ_p f_p G_p moves at Σ_p f_p² times the tied rate. By hand: 1/63 for N = 1,
+  240/122² for N = 2, 1/N for N = 32.
 - **C_α = 1** (counted): α is the match of the target's item against the copy of the previous
   item that layer 1 wrote into the label token, carried by the content block of Q2ᵀK2 and by V1.
   Items are drawn afresh in every sequence, so both maps are pushed by every sequence.
@@ -30,26 +32,19 @@ gets its ratio as its entry of a diagonal metric C, in the flow dθ/dt = −lr C
   copies: the read-out row of label ℓ (pushed only by the sequences whose answer is ℓ: 1/L) times
   V2's action on ℓ's label vector. The L label vectors are fixed, so counting alone does not
   settle V2's share: a column per label (1/L, giving C_ξ = 1/L) or one map shared by all labels
-  (1, giving 1/√L). The network's measured rate of ξ (:func:`measured_metric`) over the plateau
-  falls as about L^(−1/2) at N = 4 and 8 (growth figure), so the model takes 1/√L; C_ξ = 1/L
-  ordered the transitions at N = 2, 4, 8 worse when the form was chosen.
+  (1, giving 1/√L). The network's measured rate of ξ (:func:`phenom.nets.probes.measured_metric`)
+  over the plateau falls as about L^(−1/2) at N = 4 and 8 (growth figure), so the model takes
+  1/√L; C_ξ = 1/L ordered the transitions at N = 2, 4, 8 worse when the form was chosen.
 
-The flow starts where the untrained network is, θ₀ = (β₀(N), 0, 0): layer-1 attention is
-close to uniform at initialisation, so the label at token 2k+1 gives its item 1/(2k+2) and
-ILA1 = H_N/(2N), β₀ = log(N y/(1 − y)) (:mod:`phenom.nets.measures`); the target attends to
-2N + 1 tokens, TILA2 = 1/(2N + 1), which reads α₀ = 0; the margin is 0.
+The flow starts where the untrained network is, θ₀ = (β₀(N), 0, 0) (:func:`initial_state`):
+layer-1 attention is close to uniform at initialisation, so the label at token 2k+1 gives its
+item 1/(2k+2) and ILA1 = H_N/(2N), β₀ = log(N y/(1 − y)) (the inversion of
+:mod:`phenom.nets.measures`); the target attends to 2N + 1 tokens, TILA2 = 1/(2N + 1), which
+reads α₀ = 0; the margin is 0.
 
-One global constant c maps flow time to steps, step = t/(c · lr) (:mod:`phenom.compare`): it
-carries what every configuration shares (feature norms, the scale of the weights against the
-model's scalars). Nothing is fitted per configuration. Not modelled: the product's |θ| growth
-law and the unbalanced start (the flow keeps the mean-field shape and changes only the rates),
-and D and ε, on which the counting does not depend (the study holds them at D = max(63, L),
-ε = 0.1). The measured levels of C are not the model's: see the growth figure.
-
-The evidence is measured, not assumed: :func:`tangent_rates` measures the rate at which each
-effective parameter moves under one gradient step of the network (its tangent kernel with the
-loss), :func:`measured_metric` its ratio to the mean-field rate, C_k, and
-:func:`metric_along_training` follows C_k along the scaling study's own runs.
+Not modelled: the product's |θ| growth law and the unbalanced start (the flow keeps the
+mean-field shape and changes only the rates), and D and ε, on which the counting does not depend.
+The constant that maps this flow's time to network steps is in :mod:`phenom.induction.prediction`.
 """
 
 from __future__ import annotations
@@ -57,9 +52,12 @@ from __future__ import annotations
 import numpy as np
 
 from phenom import _validate
-from phenom.nets.tasks import POSITIONS
 
-__all__ = ['label_slot_shares', 'time_scales', 'initial_state']
+__all__ = ["POSITIONS", "label_slot_shares", "time_scales", "initial_state"]
+
+POSITIONS = 65
+"""Position slots of the networks the model describes (the sequence task's ``POSITIONS``, which a
+test checks against; kept here so that the theory imports nothing from the networks)."""
 
 
 def label_slot_shares(N: int) -> np.ndarray:

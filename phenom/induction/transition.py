@@ -46,6 +46,7 @@ import sympy as sp
 from scipy.special import erfcx
 
 from phenom import _validate
+from phenom.induction.fastflow import flow_quantities
 from phenom.induction.model import THETA, L_sym, N_sym, alpha, beta, derive, grad, xi
 
 __all__ = ["early_time_coefficients", "transition_time_expr", "asymptotic_transition_time",
@@ -93,16 +94,53 @@ def asymptotic_transition_time(N, L, theta0=(0.0, 0.0, 0.0)) -> np.ndarray:
     return 2 * tau / (np.sqrt(x0**2 + 2 * A * tau) + x0)  # the positive root of x0 t + A t²/2 = τ*
 
 
-def flow_transition_times(N, L, theta0=(0.0, 0.0, 0.0), *, t_max: float = 1e6) -> np.ndarray:
-    """The numeric cliff (flow time, lr = 1) of each (N, L, θ₀), from the compiled flows
-    (:func:`phenom.induction.fastflow.flow_quantities`); NaN where there is none before ``t_max``."""
-    from phenom.induction.fastflow import flow_quantities
+def flow_transition_times(N, L, theta0=(0.0, 0.0, 0.0), *, metric=None, lr=1.0, t_max: float = 1e6,
+                          rtol: float = 1e-10) -> np.ndarray:
+    """The numeric cliff of the flow dθ/dt = −lr C ∇loss(θ) for each (N, L, θ₀, C, lr): the time
+    of the largest |∇loss| along the path, from the compiled flows
+    (:func:`phenom.induction.fastflow.flow_quantities`, every flow with its own steps).
 
+    Parameters
+    ----------
+    N, L : int or array of int
+        Pairs in context (>= 1) and labels (>= N).
+    theta0 : array, shape (3,) or (..., 3)
+        Start (β₀, α₀, ξ₀).
+    metric : None or array, shape (3,) or (..., 3)
+        The diagonal C > 0 of each parameter's rate (None: the mean-field flow, C = 1).
+    lr : float or array
+        The rate in dθ/dt = −lr C ∇loss (> 0); the cliff scales as 1/lr.
+    t_max : float
+        Horizon of every flow.
+    rtol : float
+        Relative tolerance of the integration (absolute: rtol/100); at 1e-10 the cliff is good to
+        about 1e-9.
+
+    ``N``, ``L``, ``lr``, ``theta0[..., 0]`` and ``metric[..., 0]`` broadcast together.
+
+    Returns
+    -------
+    array of the broadcast shape
+        Flow times; NaN where there is no cliff before ``t_max`` (at L = N the start θ = 0 is a
+        fixed point, and a start past the cliff has none).
+    """
     theta0 = _validate.finite_array("theta0", theta0, last_dim=3)
-    shape = np.broadcast_shapes(np.shape(N), np.shape(L), theta0.shape[:-1])
-    N, L = (np.broadcast_to(v, shape).ravel() for v in (N, L))
-    theta0 = np.ascontiguousarray(np.broadcast_to(theta0, (*shape, 3)).reshape(-1, 3))
-    return flow_quantities(theta0, N=N, L=L, t_max=t_max)["cliff"].reshape(shape)
+    C = np.ones(3) if metric is None else _validate.finite_array("metric", metric, last_dim=3)
+    N, L = _validate.integers("N", N), _validate.integers("L", L)
+    lr = _validate.finite_array("lr", lr)
+    if np.any(lr <= 0):
+        raise ValueError(f"lr must hold finite numbers > 0, got {_validate.shown(lr)}")
+    N, L, lr, _, _ = _validate.broadcast({"N": N, "L": L, "lr": lr, "theta0[..., 0]": theta0[..., 0],
+                                              "metric[..., 0]": C[..., 0]})
+    shape = N.shape
+    if N.size == 0:
+        return np.empty(shape)
+    theta0 = np.broadcast_to(theta0, (*shape, 3)).reshape(-1, 3)
+    C = np.broadcast_to(C, (*shape, 3)).reshape(-1, 3)
+    rtol = _validate.positive("rtol", rtol)
+    cliff = flow_quantities(theta0, N=N.ravel(), L=L.ravel(), metric=C, lr=lr.ravel(), t_max=t_max, rtol=rtol,
+                            atol=rtol / 100)["cliff"]
+    return cliff.reshape(shape)
 
 
 def gd_transition_steps(N: int, L: int, lr, theta0, *, t_max: float) -> np.ndarray:

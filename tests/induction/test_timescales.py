@@ -105,6 +105,14 @@ def test_label_slot_shares_by_hand():
         time_scales(4, 3)
 
 
+def test_position_slots_are_the_networks():
+    # The counting's 65 slots are the sequence task's, though the theory does not import it.
+    from phenom.induction.timescales import POSITIONS
+    from phenom.nets.tasks import POSITIONS as TASK_POSITIONS
+
+    assert POSITIONS == TASK_POSITIONS == 65
+
+
 def test_initial_state_by_hand_and_in_the_network():
     from fractions import Fraction
 

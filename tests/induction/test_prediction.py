@@ -1,0 +1,146 @@
+"""The network's transition predicted from the flow (phenom.induction.prediction): the stored
+constants against the committed study, predicted steps against scipy's integration of the same
+flows, and the predicted curves on the step axis t = c · lr · step against an independent solve."""
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+from scipy.integrate import solve_ivp
+
+from phenom.induction.model import InductionHeadModel, induction_flow
+from phenom.induction.prediction import (
+    TIME_CONSTANTS,
+    model_start,
+    predicted_curves,
+    predicted_step,
+)
+from phenom.induction.timescales import initial_state, time_scales
+from phenom.induction.transition import flow_transition_times
+from phenom.nets.measures import transition_step
+
+# The stored constants as committed (the scaling study's fits at (8, 32)), typed in by hand.
+C_TIME_SCALES, C_MEAN_FIELD = 0.62287272291, 0.18821138817
+
+
+def _start(N, L, model):
+    """The model's start and rates by hand: θ₀ = (log(N y/(1 − y)), 0, 0) with y = H_N/(2N) and
+    C = (Σ f_p², 1, 1/√L) for the time-scale model; θ = 0 and C = 1 for the mean field."""
+    if model == "mean_field":
+        return np.zeros(3), np.ones(3)
+    return initial_state(N), time_scales(N, L)
+
+
+def _scipy_flow(N, L, model, t_end, t_eval=None, events=None):
+    """dθ/dt = −C ∇loss by scipy's DOP853 on the model's lambdified gradient."""
+    theta0, C = _start(N, L, model)
+    head = InductionHeadModel(N, L)
+    return solve_ivp(lambda t, th: -C * head.grad(*th), (0, t_end), theta0, method="DOP853", rtol=1e-11,
+                     atol=1e-13, t_eval=t_eval, events=events, dense_output=True)
+
+
+def test_time_constants_are_the_committed_fits():
+    """Each stored c equals its flow's cliff at the reference over lr · the mean transition step
+    there, and the committed scaling study fits the same numbers."""
+    saved = json.loads((Path(__file__).parents[2] / "figures" / "scaling.json").read_text())
+    fits = {"time_scales": saved["summary"], "mean_field": saved["mean_field"]}
+    assert (TIME_CONSTANTS["time_scales"]["c"], TIME_CONSTANTS["mean_field"]["c"]) == (C_TIME_SCALES, C_MEAN_FIELD)
+    for model, entry in TIME_CONSTANTS.items():
+        assert tuple(entry["reference"]) == (8, 32) == tuple(fits[model]["reference"])
+        theta0, C = _start(8, 32, model)
+        t = flow_transition_times(8, 32, theta0, metric=C, t_max=2e4)
+        assert entry["flow_time"] == pytest.approx(float(t), rel=1e-8)
+        assert entry["c"] == pytest.approx(entry["flow_time"] / (entry["lr"] * entry["net_step"]), rel=1e-9)
+        assert entry["c"] == pytest.approx(fits[model]["c"], rel=1e-6)
+        assert entry["net_step"] == pytest.approx(fits[model]["reference_net_step"], rel=1e-9)
+
+
+def test_model_start_is_each_models_theta0_and_rates():
+    start = model_start([4, 8], [16, 32])
+    for k, (N, L) in enumerate([(4, 16), (8, 32)]):
+        np.testing.assert_array_equal(start["theta0"][k], initial_state(N))
+        np.testing.assert_array_equal(start["metric"][k], time_scales(N, L))
+    mean_field = model_start(8, [16, 32], "mean_field")
+    assert mean_field["theta0"].shape == (2, 3) and not mean_field["theta0"].any() and mean_field["metric"] is None
+
+
+@pytest.mark.parametrize("model, c", [("mean_field", C_MEAN_FIELD), ("time_scales", C_TIME_SCALES)])
+def test_predicted_step_is_the_scipy_cliff_over_c_lr(model, c):
+    # The compiled flow's cliff against scipy's: the same flow from the start by hand, through
+    # phenom.flow's cliff search; step = t / (c · lr).
+    for N, L, lr in ((8, 16, 0.5), (4, 32, 0.25), (2, 3, 1.0)):
+        theta0, C = _start(N, L, model)
+        cliff = induction_flow(theta0, N=N, L=L, t_max=2e4, metric=C).cliff()
+        assert predicted_step(N, L, lr=lr, model=model) == pytest.approx(cliff / (c * lr), rel=1e-6)
+
+
+def test_predicted_curves_are_the_flow_at_c_lr_step():
+    # At lr = 0.25 network step s is flow time 0.62287272291 · 0.25 · s; the curves there are an
+    # independent scipy solve of the time-scale flow.
+    steps = np.array([0.0, 400.0, 1600.0, 2100.0, 3000.0])
+    curves = predicted_curves(8, 32, lr=0.25, steps=steps)
+    t = C_TIME_SCALES * 0.25 * steps
+    np.testing.assert_allclose(curves.t, t, rtol=1e-15)
+    theta = _scipy_flow(8, 32, "time_scales", t[-1], t_eval=t).y.T
+    got = np.column_stack([curves.beta, curves.alpha, curves.xi])
+    np.testing.assert_allclose(got, theta, rtol=1e-6, atol=1e-8)
+    # P(correct) = e^{−loss}; at θ = θ₀ (β₀ only) the classifier is uniform: 1/L, N/L in context.
+    np.testing.assert_allclose(curves.p_correct, np.exp(-curves.loss), rtol=1e-12)
+    assert (curves.p_correct[0], curves.p_context[0]) == pytest.approx((1 / 32, 8 / 32), rel=1e-12)
+    assert set(curves.columns()) == {"step", "t", "beta", "alpha", "xi", "loss", "p_correct", "p_context"}
+
+
+def test_predicted_curves_rise_where_predicted_step_says():
+    # By hand from t = c · lr · step: the step at which P(correct) reaches 1/2 is t½ / (c · lr),
+    # t½ from an independent solve; halving lr doubles every step. The cliff (the predicted step)
+    # and the midpoint of the rise are within 3% of each other at (8, 32).
+    head = InductionHeadModel(8, 32)
+    half = lambda t, th: head.p_correct(*th) - 0.5  # noqa: E731 - an event function
+    half.terminal = True
+    t_half = _scipy_flow(8, 32, "time_scales", 2e3, events=half).t_events[0][0]
+    for lr in (0.5, 0.25):
+        curves = predicted_curves(8, 32, lr=lr, samples=4001)
+        assert curves.transition_step == pytest.approx(TIME_CONSTANTS["time_scales"]["flow_time"]
+                                                       / (C_TIME_SCALES * lr), rel=1e-8)
+        assert curves.step[-1] == pytest.approx(2 * curves.transition_step, rel=1e-15)
+        midpoint = transition_step(curves.step, curves.p_correct, 0.5)
+        assert midpoint == pytest.approx(t_half / (C_TIME_SCALES * lr), rel=1e-4)
+        assert abs(midpoint / curves.transition_step - 1) < 0.03
+
+
+@pytest.mark.parametrize("kwargs, message", [
+    ({"steps": [0.0, -1.0]}, "^steps must be >= 0"),
+    ({"steps": [[0.0, 1.0]]}, r"^steps must be a non-empty 1-D array"),
+    ({"steps": [0.0, np.nan]}, "^steps must be finite"),
+    ({"samples": 1}, "^samples must be an integer >= 2"),
+    ({"model": "exact"}, "^model must be one of"),
+    ({"lr": -0.5}, "^lr must be a finite number > 0"),
+])
+def test_predicted_curves_rejects_bad_input(kwargs, message):
+    with pytest.raises(ValueError, match=message):
+        predicted_curves(4, 16, **kwargs)
+
+
+@pytest.mark.parametrize("args, message", [
+    ((1, 4), "^N must be an integer from 2 to 32"),
+    ((33, 40), "^N must be an integer from 2 to 32"),
+    ((4, 4), "^L must be an integer > N = 4"),
+    ((4, 3), "^L must be an integer >= N = 4"),
+    ((4, 2.5), "^L must be an integer"),
+])
+def test_predicted_step_rejects_counts_out_of_range(args, message):
+    with pytest.raises(ValueError, match=message):
+        predicted_step(*args)
+
+
+@pytest.mark.parametrize("option, message", [
+    ({"D": 10}, "^D must be an integer >= L = 16"),
+    ({"eps": -0.1}, "^eps must be"),
+    ({"lr": 0.0}, "^lr must be a finite number > 0"),
+    ({"batch_size": 0}, "^batch_size must be an integer >= 1"),
+    ({"model": "exact"}, "^model must be one of"),
+])
+def test_predicted_step_rejects_options_out_of_range(option, message):
+    with pytest.raises(ValueError, match=message):
+        predicted_step(4, 16, **option)
