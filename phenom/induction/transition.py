@@ -13,7 +13,10 @@ softmaxes. :func:`early_time_coefficients` derives A, B and C with sympy from th
 
     A = (L − N) / (L (2N + 1)),
     B = ((N − 1)(2N + 1) + 2N (L − N)) / (L (2N + 1)² (N + 1)),
-    C = B · N / (N + 1).
+    C = B · N / (N + 1),
+
+the closed forms :func:`closed_form_coefficients` evaluates (the tests prove with sympy that they
+are the derivation's), so that the formula's numbers need no symbolic work.
 
 **The plateau and its end.** β enters the loss only through layer 1's attention y = e^β/(e^β + N),
 which is y₀ e^β while e^β ≪ N; so α and β feed each other, each through y: on the slow clock
@@ -31,7 +34,8 @@ growing as 2 (2π)^{1/4} N^{3/2} for L ≫ N and as (L − N)^{−1/2} as L → 
 θ = 0 is a fixed point: no transition). From θ₀ = (β₀, α₀, ξ₀) the same steps give
 τ* = e^{−β₀} sqrt(π/(2BC)) erfcx(α₀ sqrt(C/2B)) and ξ₀ t* + A t*²/2 = τ*
 (:func:`asymptotic_transition_time`). Nothing in it is fitted; :func:`flow_transition_times` is
-the numeric cliff it is compared with.
+the numeric cliff it is compared with, for any start, rates C and lr of the flow
+dθ/dt = −lr C ∇ℓ (the predictions of :mod:`phenom.induction.prediction` build on it).
 
 :func:`gd_transition_steps` runs discrete gradient descent θ ← θ − lr ∇ℓ on the same loss, whose
 transition step times lr approaches the flow's time as lr → 0.
@@ -49,11 +53,11 @@ from phenom import _validate
 from phenom.induction.fastflow import flow_quantities
 from phenom.induction.model import THETA, L_sym, N_sym, alpha, beta, derive, grad, xi
 
-__all__ = ["early_time_coefficients", "transition_time_expr", "asymptotic_transition_time",
-           "flow_transition_times", "gd_transition_steps"]
+__all__ = ["early_time_coefficients", "transition_time_expr", "closed_form_coefficients",
+           "asymptotic_transition_time", "flow_transition_times", "gd_transition_steps"]
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def early_time_coefficients() -> dict[str, sp.Expr]:
     """A, B, C (module docstring) as sympy expressions in N and L, from the derived loss."""
     loss = derive(N_sym, L_sym).loss
@@ -65,7 +69,7 @@ def early_time_coefficients() -> dict[str, sp.Expr]:
     }
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def transition_time_expr() -> sp.Expr:
     """t*(N, L) from θ = 0: the reduced system's blow-up time, solved with sympy."""
     c = early_time_coefficients()
@@ -74,21 +78,34 @@ def transition_time_expr() -> sp.Expr:
     return sp.sqrt(2 * blow_up / c["A"])  # A t*²/2 = τ*
 
 
-@functools.lru_cache(maxsize=None)
-def _coefficients_numeric():
-    c = early_time_coefficients()
-    return sp.lambdify((N_sym, L_sym), [c["A"], c["B"], c["C"]], "numpy")
+def closed_form_coefficients(N, L) -> tuple:
+    """(A, B, C) by the closed forms of the module docstring, for numbers, arrays or sympy symbols.
+
+    The numbers :func:`asymptotic_transition_time` uses without deriving anything; the tests prove
+    with sympy that they are :func:`early_time_coefficients`.
+    """
+    A = (L - N) / (L * (2 * N + 1))
+    B = ((N - 1) * (2 * N + 1) + 2 * N * (L - N)) / (L * (2 * N + 1) ** 2 * (N + 1))
+    return A, B, B * N / (N + 1)
 
 
 def asymptotic_transition_time(N, L, theta0=(0.0, 0.0, 0.0)) -> np.ndarray:
     """The formula's t* (flow time, lr = 1) for pair counts ``N`` >= 2 and label counts ``L`` > N
-    (arrays broadcast), from ``theta0`` = (β₀, α₀, ξ₀) (shape (3,) or (..., 3))."""
+    (arrays broadcast), from ``theta0`` = (β₀, α₀, ξ₀) (shape (3,) or (..., 3)).
+
+    As L → ∞, t* → (2π)^{1/4} (2N + 1)^{3/2} (N + 1)^{3/4} / (√2 N^{3/4}) (≈ 2 (2π)^{1/4} N^{3/2}):
+
+    >>> N = 8
+    >>> limit = (2 * np.pi) ** 0.25 * (2 * N + 1) ** 1.5 * (N + 1) ** 0.75 / (np.sqrt(2) * N**0.75)
+    >>> bool(abs(asymptotic_transition_time(N, 10**12) / limit - 1) < 1e-9)
+    True
+    """
     N = np.asarray(_validate.integers("N", N, minimum=2), dtype=float)
     L = np.asarray(_validate.integers("L", L, minimum=3), dtype=float)
     if np.any(L <= N):
         raise ValueError("L must be > N (at L = N the flow from θ = 0 never leaves it)")
     theta0 = _validate.finite_array("theta0", theta0, last_dim=3)
-    A, B, C = (np.asarray(v, dtype=float) for v in _coefficients_numeric()(N, L))
+    A, B, C = closed_form_coefficients(N, L)
     b0, a0, x0 = np.moveaxis(theta0, -1, 0)
     tau = np.exp(-b0) * np.sqrt(np.pi / (2 * B * C)) * erfcx(a0 * np.sqrt(C / (2 * B)))
     return 2 * tau / (np.sqrt(x0**2 + 2 * A * tau) + x0)  # the positive root of x0 t + A t²/2 = τ*
@@ -144,19 +161,26 @@ def flow_transition_times(N, L, theta0=(0.0, 0.0, 0.0), *, metric=None, lr=1.0, 
 
 
 def gd_transition_steps(N: int, L: int, lr, theta0, *, t_max: float) -> np.ndarray:
-    """Discrete gradient descent θ_{k+1} = θ_k − lr ∇ℓ(θ_k) at one (N, L), for each ``lr`` and
-    start ``theta0`` (shape (..., 3); ``lr`` broadcasts against ``theta0[..., 0]``), all at once.
+    """Discrete gradient descent θ_{k+1} = θ_k − lr ∇ℓ(θ_k) at one (N, L), for each rate ``lr``
+    and start ``theta0``, all at once.
 
-    Returns the transition step k* of each: the step of the largest |∇ℓ| (the discrete
-    counterpart of the flow's cliff), NaN where it falls at the first or last step of the budget
-    ceil(t_max / lr) or θ stops being finite."""
+    ``lr`` (a number or an array of them, > 0) broadcasts against ``theta0[..., 0]`` (``theta0``
+    of shape (..., 3)) both ways: rates (3,) against starts (3, 3) pair them up, rates (4, 1)
+    against starts (2, 3) give every rate with every start, shape (4, 2).
+
+    Returns the transition step k* of each, shape the broadcast shape: the step of the largest
+    |∇ℓ| (the discrete counterpart of the flow's cliff), NaN where it falls at the first or last
+    step of the budget ceil(t_max / lr) or θ stops being finite."""
     N, L = _validate.pairs(N, L)
     t_max = _validate.positive("t_max", t_max)
     theta0 = _validate.finite_array("theta0", theta0, last_dim=3)
-    lr = np.broadcast_to(np.asarray(lr, dtype=float), theta0.shape[:-1]).ravel()
-    if lr.size == 0 or np.any(~np.isfinite(lr) | (lr <= 0)):
-        raise ValueError("lr must hold finite numbers > 0")
-    theta = theta0.reshape(-1, 3).copy()
+    rates = _validate.finite_array("lr", lr)
+    if rates.size == 0 or np.any(rates <= 0):
+        raise ValueError(f"lr must hold finite numbers > 0, got {_validate.shown(lr)}")
+    lr, _ = _validate.broadcast({"lr": rates, "theta0[..., 0]": theta0[..., 0]})
+    shape = lr.shape
+    theta = np.broadcast_to(theta0, (*shape, 3)).reshape(-1, 3).copy()
+    lr = lr.ravel()
     budget = np.ceil(t_max / lr).astype(np.int64)
     best, best_step = np.full(len(theta), -1.0), np.zeros(len(theta), dtype=np.int64)
     for k in range(int(budget.max()) + 1):
@@ -169,4 +193,4 @@ def gd_transition_steps(N: int, L: int, lr, theta0, *, t_max: float) -> np.ndarr
         theta[live] -= lr[live, None] * g
     steps = best_step.astype(float)
     steps[(best_step == 0) | (best_step == budget) | ~np.all(np.isfinite(theta), axis=-1)] = np.nan
-    return steps.reshape(theta0.shape[:-1])
+    return steps.reshape(shape)

@@ -8,9 +8,11 @@ import pytest
 import sympy as sp
 from scipy.integrate import quad, solve_ivp
 
+from phenom.induction import transition
 from phenom.induction.model import InductionHeadModel, L_sym, N_sym
 from phenom.induction.transition import (
     asymptotic_transition_time,
+    closed_form_coefficients,
     early_time_coefficients,
     flow_transition_times,
     gd_transition_steps,
@@ -29,8 +31,27 @@ def _hand(N, L):
 
 def test_coefficients_are_the_hand_expansion():
     coefficients = early_time_coefficients()
-    for got, want in zip((coefficients[k] for k in "ABC"), _hand(N_sym, L_sym)):
+    for got, want in zip((coefficients[k] for k in "ABC"), _hand(N_sym, L_sym), strict=True):
         assert sp.simplify(got - want) == 0
+
+
+def test_closed_forms_are_the_derivation():
+    # The numbers the formula uses are the derived coefficients, identically in N and L.
+    derived = early_time_coefficients()
+    for got, name in zip(closed_form_coefficients(N_sym, L_sym), "ABC", strict=True):
+        assert sp.simplify(got - derived[name]) == 0
+
+
+def test_formula_needs_no_symbolic_work(monkeypatch):
+    def refuse():
+        raise AssertionError("derived symbolically")
+
+    monkeypatch.setattr(transition, "early_time_coefficients", refuse)
+    monkeypatch.setattr(transition, "transition_time_expr", refuse)
+    monkeypatch.setattr(transition, "derive", refuse)
+    A, B, C = (float(v) for v in _hand(8, 32))
+    t = (2 * np.pi) ** 0.25 * A**-0.5 * (B * C) ** -0.25  # t* = (2π)^{1/4} A^{−1/2} (BC)^{−1/4}
+    assert asymptotic_transition_time(8, 32) == pytest.approx(t, rel=1e-14)
 
 
 def test_early_time_solution_against_a_tight_solve():
@@ -73,7 +94,8 @@ def test_start_from_any_theta0_by_quadrature():
     N, L = 8, 32
     A, B, C = (float(v) for v in _hand(N, L))
     for b0, a0, x0 in [(0.3, 0.7, 0.2), (-1.0, 2.5, 0.0), (0.0, 0.0, 3.0), (1.0, -0.5, -0.4)]:
-        tau = quad(lambda a: np.exp(-(b0 + C / (2 * B) * (a**2 - a0**2))) / B, a0, np.inf, epsabs=0, epsrel=1e-12)[0]
+        tau = quad(lambda a, b0=b0, a0=a0: np.exp(-(b0 + C / (2 * B) * (a**2 - a0**2))) / B, a0, np.inf,
+                   epsabs=0, epsrel=1e-12)[0]
         t = (-x0 + np.sqrt(x0**2 + 2 * A * tau)) / A  # x0 t + A t²/2 = τ*
         assert asymptotic_transition_time(N, L, (b0, a0, x0)) == pytest.approx(t, rel=1e-9)
 
@@ -102,7 +124,59 @@ def test_gradient_descent_against_a_plain_loop_and_the_flow():
     assert got[1] * 0.01 == pytest.approx(float(flow), rel=2e-3)  # GD's step × lr → the flow's time
 
 
+def test_flow_transition_times_are_the_scipy_cliffs():
+    # The compiled cliff against phenom.flow's search on scipy's dense solution; L = N never moves.
+    times = flow_transition_times([8, 8], [32, 8], t_max=400.0)
+    assert times[0] == pytest.approx(InductionHeadModel(8, 32).flow(t_max=400.0).cliff(), rel=1e-6)
+    assert np.isnan(times[1])
+    theta0, C = np.array([0.5, 0.2, 0.1]), np.array([0.05, 1.0, 0.25])
+    scipy_cliff = InductionHeadModel(4, 16).flow(theta0, t_max=2e3, metric=C).cliff()
+    assert float(flow_transition_times(4, 16, theta0, metric=C, t_max=2e3)) == pytest.approx(scipy_cliff, rel=1e-6)
+
+
+def test_flow_transition_times_broadcast_and_rescale():
+    # N (2, 1) against L (3,) give a (2, 3) table; θ(t) under lr is θ(lr t) under 1, so the cliff
+    # at lr = 2 is half the cliff at lr = 1, and one rate C for all three parameters acts as lr.
+    N, L = np.array([[4], [8]]), np.array([16, 24, 32])
+    table = flow_transition_times(N, L)
+    assert table.shape == (2, 3)
+    for i, n in enumerate((4, 8)):
+        for j, labels in enumerate((16, 24, 32)):
+            assert table[i, j] == pytest.approx(float(flow_transition_times(n, labels)), rel=1e-12)
+    halved = flow_transition_times(8, 32, lr=[1.0, 2.0])
+    assert halved[1] == pytest.approx(halved[0] / 2, rel=1e-8)
+    assert float(flow_transition_times(8, 32, metric=[2.0, 2.0, 2.0])) == pytest.approx(halved[1], rel=1e-8)
+    rows = flow_transition_times(8, 32, np.zeros((2, 3)), metric=[[1.0, 1.0, 1.0], [2.0, 2.0, 2.0]])
+    assert rows == pytest.approx(halved, rel=1e-12)
+
+
+def test_gradient_descent_broadcasts_rates_against_starts():
+    # Rates (3, 1) against starts (2, 3): every rate with every start, each the plain loop's step.
+    N, L, t_max = 4, 16, 150.0  # the cliffs fall near t = 60: inside every budget
+    model = InductionHeadModel(N, L)
+    lrs, starts = np.array([[0.5], [1.0], [2.0]]), np.array([[0.0, 0.0, 0.0], [0.3, 0.2, 0.1]])
+    got = gd_transition_steps(N, L, lrs, starts, t_max=t_max)
+    assert got.shape == (3, 2)
+    for i, lr in enumerate(lrs[:, 0]):
+        for j, theta in enumerate(starts):
+            norms = []
+            for _ in range(int(np.ceil(t_max / lr)) + 1):
+                g = model.grad(*theta)
+                norms.append(np.linalg.norm(g))
+                theta = theta - lr * g
+            assert 0 < got[i, j] == int(np.argmax(norms)) < len(norms) - 1
+    # Rates (2,) against starts (2, 3) pair up; rates (3,) against (2, 3) do not broadcast.
+    np.testing.assert_array_equal(gd_transition_steps(N, L, [0.5, 1.0], starts, t_max=t_max), [got[0, 0], got[1, 1]])
+    with pytest.raises(ValueError, match=r"^lr, theta0\[\.\.\., 0\] must broadcast to one shape, got shapes lr \(3,\)"):
+        gd_transition_steps(N, L, lrs[:, 0], starts, t_max=t_max)
+
+
 @pytest.mark.parametrize("call, message", [
+    (lambda: flow_transition_times(8, 32, metric=[1.0, 0.0, 1.0]), "^metric must hold numbers > 0"),
+    (lambda: flow_transition_times(8, 32, lr=0.0), "^lr must hold finite numbers > 0"),
+    (lambda: flow_transition_times([8, 4], [32, 16, 8]), "^N, L, lr, theta0"),
+    (lambda: flow_transition_times(8, 4), "^L must be an integer >= N = 8"),
+    (lambda: flow_transition_times(8, 32, rtol=0.0), "^rtol must be a finite number > 0"),
     (lambda: asymptotic_transition_time(8, 8), "^L must be > N"),
     (lambda: asymptotic_transition_time(1, 8), "^N must be an integer >= 2"),
     (lambda: asymptotic_transition_time(8.5, 32), "^N must be an integer >= 2"),
