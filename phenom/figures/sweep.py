@@ -12,6 +12,8 @@ on either.
 ...     rows = sweep(square, grid(x=[1, 2, 3]), executor=pool, progress=False)
 >>> [r["y"] for r in rows]
 [1, 4, 9]
+>>> rows.pairs()[1]
+({'x': 2}, {'y': 4})
 
 With ``out``, every finished configuration is appended to a JSON-lines file (rewritten
 atomically), and a sweep started again with the same ``out`` skips what is already there: an
@@ -26,7 +28,7 @@ import itertools
 import json
 import os
 import sys
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from concurrent.futures import BrokenExecutor, Executor, ProcessPoolExecutor, as_completed
 from contextlib import contextmanager
 from pathlib import Path
@@ -35,13 +37,13 @@ from tqdm.auto import tqdm
 
 from phenom import _io, _validate
 
-__all__ = ["grid", "sweep", "load_results", "local_pool", "SweepError"]
+__all__ = ["grid", "sweep", "load_results", "local_pool", "SweepError", "SweepResult"]
 
 
 def grid(**axes: Iterable) -> list[dict]:
     """Every combination of the given axes, as dicts: ``grid(N=[2, 4], seed=[0, 1])``."""
     names = list(axes)
-    return [dict(zip(names, values)) for values in itertools.product(*(list(axes[n]) for n in names))]
+    return [dict(zip(names, values, strict=True)) for values in itertools.product(*(list(axes[n]) for n in names))]
 
 
 def _key(config: Mapping) -> str:
@@ -54,11 +56,31 @@ def _as_stored(value):
     return json.loads(json.dumps(_io.plain(value), allow_nan=True))
 
 
+class SweepResult(list):
+    """The results of a sweep, a list in the order of its configurations (as before), with the
+    configurations beside them: ``configs`` (the dicts the sweep ran, in the same order) and
+    :meth:`pairs`. A result is None where its configuration failed or did not run."""
+
+    def __init__(self, results: Iterable = (), configs: Sequence[Mapping] = ()):
+        super().__init__(results)
+        if len(configs) != len(self):
+            raise ValueError(f"configs must be one per result ({len(self)}), got {len(configs)}")
+        self.configs = [dict(c) for c in configs]
+
+    def pairs(self) -> list[tuple[dict, object]]:
+        """``(config, result)`` for every configuration, in order."""
+        return list(zip(self.configs, self, strict=True))
+
+    def __repr__(self) -> str:
+        return f"SweepResult({list.__repr__(self)}, configs={self.configs!r})"
+
+
 class SweepError(RuntimeError):
     """Some configurations of a sweep failed. The others' results were saved as they finished.
 
     ``failures``: one ``{"config", "type", "message"}`` per failed configuration; ``results``: the
-    results in the order of the configurations, None where one failed or did not run."""
+    :class:`SweepResult` (results in the order of the configurations, None where one failed or did
+    not run, and the configurations beside them)."""
 
     def __init__(self, failures: list[dict], results: list, total: int, broken: str | None = None,
                  unfinished: int = 0):
@@ -172,8 +194,11 @@ def sweep(
     workers: int | None = None,
     version: str | None = None,
     stop_on_error: bool = False,
-) -> list:
-    """Run ``fn(config)`` for every configuration; return the results in the order of ``configs``.
+) -> SweepResult:
+    """Run ``fn(config)`` for every configuration; return the results in the order of ``configs``
+    as a :class:`SweepResult`: a list of the results, as before, that also carries the
+    configurations (``result.configs``, and ``result.pairs()`` for ``(config, result)`` pairs), so
+    that a result is never separated from the configuration that produced it.
 
     ``fn`` must be picklable (a module-level function) for process pools and Dask. Results are
     collected as they complete; with ``out`` each is saved as it finishes and reused on a re-run,
@@ -198,7 +223,7 @@ def sweep(
     path = Path(out) if out is not None else None
     rows = {_key(r["config"]): r for r in (load_results(path) if path is not None else [])}
     done = {k: r["result"] for k, r in rows.items() if r.get("version") == version and "result" in r}
-    todo = [c for c, k in zip(configs, keys) if k not in done]
+    todo = [c for c, k in zip(configs, keys, strict=True) if k not in done]
     failures, broken = {}, None
     show = sys.stderr.isatty() if progress is None else progress
     stamp = {"version": version} if version else {}
@@ -228,7 +253,7 @@ def sweep(
                 if path is not None:
                     _write(path, rows)
                 bar.update()
-    results = [done.get(k) for k in keys]
+    results = SweepResult([done.get(k) for k in keys], configs)
     if failures or broken:
         unfinished = sum(k not in done and k not in failures for k in keys)
         raise SweepError([failures[k] for k in keys if k in failures], results, len(configs), broken, unfinished)

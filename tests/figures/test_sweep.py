@@ -9,7 +9,7 @@ import distributed
 import numpy as np
 import pytest
 
-from phenom.figures.sweep import SweepError, grid, load_results, sweep
+from phenom.figures.sweep import SweepError, SweepResult, grid, load_results, sweep
 
 CALLS = []
 
@@ -36,6 +36,29 @@ def test_process_pool_results_in_config_order(tmp_path):
     assert [r["y"] for r in rows] == [x**3 + 10 for x in range(6)]
     saved = load_results(tmp_path / "cube.jsonl")
     assert sorted(r["config"]["x"] for r in saved) == list(range(6))
+
+
+def slow_first(cfg):
+    time.sleep(0.3 if cfg["x"] == 0 else 0.0)  # the first configuration finishes last
+    return {"y": 10 * cfg["x"]}
+
+
+def test_results_come_back_with_their_configurations(tmp_path):
+    configs = [{"x": x, "tag": f"run{x}"} for x in range(4)]
+    with ThreadPoolExecutor(2) as pool:
+        rows = sweep(slow_first, configs, executor=pool, out=tmp_path / "p.jsonl", progress=False)
+        again = sweep(slow_first, configs, executor=pool, out=tmp_path / "p.jsonl", progress=False)  # read back
+    for result in (rows, again):
+        assert isinstance(result, list) and result == [{"y": 0}, {"y": 10}, {"y": 20}, {"y": 30}]
+        assert result.configs == configs
+        assert result.pairs() == [(c, {"y": 10 * c["x"]}) for c in configs]
+    rows.configs[0]["x"] = 99
+    assert configs[0]["x"] == 0  # the caller's configurations are copies, not shared
+
+
+def test_a_sweep_result_needs_one_configuration_per_result():
+    with pytest.raises(ValueError, match=r"^configs must be one per result \(2\), got 1"):
+        SweepResult([1, 2], [{"x": 1}])
 
 
 def test_interrupted_sweep_resumes_without_redoing(tmp_path):
@@ -105,6 +128,7 @@ def test_a_failing_configuration_loses_nothing_and_is_reported(tmp_path):
     assert [(f["config"]["x"], f["type"], f["message"]) for f in err.failures] == [
         (2, "ValueError", "x = 2 is not allowed"), (4, "ValueError", "x = 4 is not allowed")]
     assert err.results == [{"y": 1}, {"y": 2}, None, {"y": 4}, None, {"y": 6}]
+    assert err.results.pairs()[2] == (configs[2], None)  # a failed configuration keeps its place
     rows = load_results(out)
     assert sorted(r["config"]["x"] for r in rows if "result" in r) == [0, 1, 3, 5]
     assert sorted((r["config"]["x"], r["error"]["type"]) for r in rows if "error" in r) == [(2, "ValueError"),
