@@ -7,7 +7,9 @@ so a sweep costs one solver call. This module knows no model: a model's flow (fo
 
 The result is a :class:`Trajectory`: the solver's steps, a dense interpolant, and the questions
 one asks of a learning curve (when does the loss reach a level, when does a parameter cross a
-value, where is the cliff).
+value, where is the cliff). A compiled integrator can build one from its own accepted steps and
+their Runge–Kutta continuous extensions (:func:`step_extension`), or from values on a time grid
+(:func:`grid_hermite`).
 """
 
 from __future__ import annotations
@@ -21,7 +23,7 @@ from scipy.optimize import brentq, minimize_scalar
 
 from phenom import _validate
 
-__all__ = ["Trajectory", "gradient_flow"]
+__all__ = ["Trajectory", "gradient_flow", "step_extension", "grid_hermite"]
 
 ArrayFn = Callable[[np.ndarray], np.ndarray]
 MemberFn = Callable[[np.ndarray, np.ndarray], np.ndarray]
@@ -47,6 +49,10 @@ class Trajectory:
         Learning rate: the flow is dθ/dt = −lr ∇loss.
     settings : dict
         What else defines the flow (e.g. N and L), for result files.
+
+    θ(t) between the stored times comes from the interpolant the trajectory was built with (the
+    solver's continuous extension, or for values kept only on a grid the interpolant of that
+    grid); times outside [t[0], t_max] are a ValueError.
     """
 
     t: np.ndarray
@@ -58,16 +64,31 @@ class Trajectory:
     _dense: ArrayFn = field(default=None, repr=False)
     _loss_fn: ArrayFn = field(default=None, repr=False)
     _grad_fn: ArrayFn = field(default=None, repr=False)
+    _facts: dict = field(default_factory=dict, repr=False)
+    """What the integrator found on the way, so that it need not be searched for again:
+    ``steps`` (accepted solver steps) and ``cliff`` (see :meth:`cliff`)."""
 
     @property
     def t_max(self) -> float:
         return float(self.t[-1])
 
+    def __repr__(self) -> str:
+        steps = self._facts.get("steps", self.t.size - 1)
+        parts = [", ".join(self.names)]
+        parts += [", ".join(f"{k}={v}" for k, v in self.settings.items())] if self.settings else []
+        parts += [f"lr={self.lr:g}", f"{steps} steps", f"t_max={self.t_max:g}", f"final loss {self.loss[-1]:.6g}"]
+        if "cliff" in self._facts:
+            cliff = self._facts["cliff"]
+            parts.append("no cliff" if cliff is None else f"cliff at t={cliff:.6g}")
+        return f"Trajectory({'; '.join(parts)})"
+
     def __call__(self, t) -> np.ndarray:
         """θ at time(s) ``t`` from the dense interpolant: shape (P,) or (len(t), P)."""
         t = _validate.finite_array("t", t)
-        if t.size == 0 or not np.all((t >= 0) & (t <= self.t_max)):
-            raise ValueError(f"t must be times in [0, t_max = {self.t_max:g}] (at least one), got {_validate.shown(t)}")
+        t0 = float(self.t[0])
+        if t.size == 0 or not np.all((t >= t0) & (t <= self.t_max)):
+            raise ValueError(
+                f"t must be times in [{t0:g}, t_max = {self.t_max:g}] (at least one), got {_validate.shown(t)}")
         return self._dense(t.ravel()).reshape(*t.shape, len(self.names))
 
     def loss_at(self, t) -> np.ndarray:
@@ -81,15 +102,14 @@ class Trajectory:
 
     def sample(self, n: int = 400) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """(t, θ, loss) on ``n`` evenly spaced times, for plotting and tables."""
-        t = np.linspace(0.0, self.t_max, n)
+        t = np.linspace(float(self.t[0]), self.t_max, n)
         theta = self(t)
         return t, theta, self._loss_fn(theta)
 
     def _first_crossing(self, f: Callable[[np.ndarray], np.ndarray], level: float):
         """First t where f(t) − level changes sign (or touches 0), refined by Brent's method."""
-        fine = np.unique(
-            np.concatenate([np.linspace(a, b, _REFINE, endpoint=False) for a, b in zip(self.t[:-1], self.t[1:])] + [self.t[-1:]])
-        )
+        start, width = self.t[:-1, None], np.diff(self.t)[:, None]
+        fine = np.unique(np.append((start + width * (np.arange(_REFINE) / _REFINE)).ravel(), self.t[-1]))
         g = f(fine) - level
         if g[0] == 0:
             return 0.0
@@ -123,9 +143,13 @@ class Trajectory:
         """Time where |∇loss| peaks along the path: the edge of the cliff the flow falls off.
 
         None when |∇loss| has no interior maximum on [0, t_max]: a stationary start, a flow
-        still on its plateau at t_max, or one that starts past the cliff.
+        still on its plateau at t_max, or one that starts past the cliff. A compiled flow found it
+        while it ran (where d|∇loss|/dt changes sign on the solver's continuous extension); other
+        trajectories search 2001 even times and refine the best.
         """
-        t = np.linspace(0.0, self.t_max, 2001)
+        if "cliff" in self._facts:
+            return self._facts["cliff"]
+        t = np.linspace(float(self.t[0]), self.t_max, 2001)
         speed = self.grad_norm_at(t)
         i = int(np.argmax(speed))
         if speed[i] == 0 or i == 0 or i == t.size - 1:
@@ -143,6 +167,51 @@ class Trajectory:
         """The sampled path as named columns: t, each parameter, loss."""
         t, theta, loss = self.sample(n)
         return {"t": t, **{name: theta[:, k] for k, name in enumerate(self.names)}, "loss": loss}
+
+
+def step_extension(t: np.ndarray, y: np.ndarray, Qh: np.ndarray) -> ArrayFn:
+    """θ(t) from a Runge–Kutta solver's accepted points and the continuous extension of each step.
+
+    ``t`` (T,) and ``y`` (T, P) are the accepted points; ``Qh`` (T − 1, P, Q) holds each step's
+    extension in scipy's form (``scipy.integrate.RK45``'s dense output: Q = Kᵀ P, here times the
+    step h), so that inside step i, with σ = (t − t_i)/(t_{i+1} − t_i),
+    θ(t) = y_i + Σ_q Qh[i, :, q] σ^(q+1).
+    """
+    order = Qh.shape[-1]
+
+    def dense(s: np.ndarray) -> np.ndarray:
+        i = np.clip(np.searchsorted(t, s, side="right") - 1, 0, t.size - 2)
+        sigma = ((s - t[i]) / (t[i + 1] - t[i]))[:, None]
+        q = Qh[i]
+        acc = q[..., order - 1]
+        for k in range(order - 2, -1, -1):  # Horner in σ
+            acc = q[..., k] + sigma * acc
+        return y[i] + sigma * acc
+
+    return dense
+
+
+def grid_hermite(t: np.ndarray, y: np.ndarray, slope: ArrayFn) -> ArrayFn:
+    """θ(t) between values ``y`` (T, P) kept on a grid ``t`` (T,): the cubic Hermite interpolant of
+    the values and of the flow's own slopes dθ/dt = ``slope(y)`` there (evaluated once, on first
+    use). Exact at the grid times; between them its error is O(Δt⁴), set by the grid, not by
+    the solver's tolerance."""
+    cache = {}
+
+    def dense(s: np.ndarray) -> np.ndarray:
+        if "dy" not in cache:
+            cache["dy"] = slope(y)
+        dy = cache["dy"]
+        if t.size == 1:
+            return np.broadcast_to(y[0], (s.size, y.shape[1])).copy()
+        i = np.clip(np.searchsorted(t, s, side="right") - 1, 0, t.size - 2)
+        h = (t[i + 1] - t[i])[:, None]
+        u = ((s - t[i]) / (t[i + 1] - t[i]))[:, None]
+        h00, h10 = (1 + 2 * u) * (1 - u) ** 2, u * (1 - u) ** 2
+        h01, h11 = u * u * (3 - 2 * u), u * u * (u - 1)
+        return h00 * y[i] + h10 * h * dy[i] + h01 * y[i + 1] + h11 * h * dy[i + 1]
+
+    return dense
 
 
 def _one_number(name: str, value) -> float:

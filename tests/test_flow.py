@@ -148,9 +148,11 @@ def test_a_uniform_metric_is_a_change_of_time():
     assert fast.cliff() == pytest.approx(plain.cliff() / 2, rel=1e-6)
     batch = induction_flow(N=[4, 4], L=[12, 12], t_max=100.0, metric=[(1.0, 1.0, 1.0), (2.0, 2.0, 2.0)])
     assert batch[1].cliff() == pytest.approx(fast.cliff(), rel=1e-6)
-    for bad in [(1.0, 1.0), (1.0, 0.0, 1.0), (1.0, np.nan, 1.0), [(1.0, 1.0, 1.0)] * 3]:
+    for bad in [(1.0, 1.0), (1.0, 0.0, 1.0), (1.0, np.nan, 1.0)]:
         with pytest.raises(ValueError, match="^metric must"):
             induction_flow(N=[4, 4], L=[12, 12], t_max=1.0, metric=bad)
+    with pytest.raises(ValueError, match="^theta0, N, L, metric and lr must have one length"):
+        induction_flow(N=[4, 4], L=[12, 12], t_max=1.0, metric=[(1.0, 1.0, 1.0)] * 3)
 
 
 @pytest.mark.parametrize("N,L", [(8, 32), (4, 9), (2, 16), (16, 64)])
@@ -244,7 +246,7 @@ def test_transition_is_later_as_L_approaches_N():
 def test_batched_bad_pairs_name_the_argument():
     with pytest.raises(ValueError, match="^L must be an integer >= N = 8"):
         induction_flow(N=[8, 8], L=[32, 4], t_max=1.0)
-    with pytest.raises(ValueError, match="batch sizes"):
+    with pytest.raises(ValueError, match=r"must have one length \(or 1\), the batch size; got lengths \[2, 3\]"):
         induction_flow(np.zeros((2, 3)), N=[2, 3, 4], L=[5, 5, 5], t_max=1.0)
-    with pytest.raises(ValueError, match="batch sizes"):
+    with pytest.raises(ValueError, match=r"must have one length \(or 1\), the batch size; got lengths \[2, 3\]"):
         induction_flow(N=[2, 3], L=[5, 5, 5], t_max=1.0)

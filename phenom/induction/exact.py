@@ -91,18 +91,17 @@ def _derived_source(N: int, L: int) -> str:
 @functools.lru_cache(maxsize=None)
 def numeric_functions(N: int, L: int):
     """The exact loss and its gradient for (N, L) as numpy functions of (β, α, ξ). The derived
-    source is cached on disk (the folder of :mod:`phenom.induction.kernels`, named by N, L, the code
+    source is cached on disk (the cache folder, :func:`phenom._cache.cache_dir`, named by N, L, the code
     version and sympy's), so only the first process on a machine derives it; that first
     derivation logs that it will take a while when N >= :data:`SLOW_N`. A damaged cache file is
     derived again and replaced."""
     import hashlib
     import logging
 
-    from phenom import _io
-    from phenom.induction.kernels import _cache_dir
+    from phenom import _cache, _io
 
     version = hashlib.sha256((_io.code_version(__name__) + sp.__version__).encode()).hexdigest()[:12]
-    path = _cache_dir() / f"phenom_exact_N{N}_L{L}_{version}.py"
+    path = _cache.cache_dir() / f"phenom_exact_N{N}_L{L}_{version}.py"
     def load(text: str):
         namespace = dict(sp.lambdify(THETA, 0, modules=_MODULES).__globals__)  # lambdify's own namespace
         exec(compile(text, str(path), "exec"), namespace)

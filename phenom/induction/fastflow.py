@@ -1,45 +1,145 @@
-"""Many β, α, ξ flows at once, compiled: every member steps on its own, nothing dense is kept.
+"""β, α, ξ flows compiled: every member of a batch steps on its own, and keeps only what is asked.
 
-:func:`phenom.induction.model.induction_flow` integrates a batch as one ODE system with one shared step
-size and keeps every member's dense output: right for a few curves to plot, wrong for a sweep of
-10⁴, where the stiffest member sets every member's steps and the dense output fills the memory.
-Here each member is integrated by its own adaptive Dormand–Prince 5(4) pair (the coefficients of
-:class:`scipy.integrate.RK45`, with its error norm and step control) inside one numba loop over
-the members, in parallel over the cores, on the fused kernels of :mod:`phenom.induction.kernels`. What a
-sweep asks of a flow is found while it runs, by root-finding on the step's own continuous
-extension (4th order), and kept as one number per member:
+Each member is integrated by its own adaptive Dormand–Prince 5(4) pair (the coefficients and
+step control of :class:`scipy.integrate.RK45`) on the fused kernels of
+:mod:`phenom.induction.kernels`, inside one numba loop over the members (``phenom/induction/_dopri.py``).
+What a member keeps is chosen by the caller:
 
-- the **cliff**: the time of the largest interior maximum of |∇loss| along the path, where
-  d|∇loss|²/dt = −2 lr ∇lossᵀ H (C ⊙ ∇loss) changes sign from + to − (NaN when |∇loss| is
-  largest at t = 0 or at t_max, as for :meth:`phenom.flow.Trajectory.cliff`);
-- the first time the loss falls to each of ``levels`` (:meth:`~phenom.flow.Trajectory.time_to`);
-- the first time each parameter rises to ``crossing`` (:meth:`~phenom.flow.Trajectory.crossing_times`);
-- the state and loss at t_max, and the number of accepted steps.
+- :func:`flow_quantities`: the numbers a sweep asks of a flow, found while it runs by root-finding
+  on each step's continuous extension (4th order), one number per member, memory O(members):
 
-Memory is O(members); a batch of any size is processed in chunks of ``chunk`` members.
+  - the **cliff**: the time of the largest interior maximum of |∇loss| along the path, where
+    d|∇loss|²/dt = −2 lr ∇lossᵀ H (C ⊙ ∇loss) changes sign from + to − (NaN when |∇loss| is
+    largest at t = 0 or at t_max, as for :meth:`phenom.flow.Trajectory.cliff`);
+  - the first time the loss falls to each of ``levels`` (:meth:`~phenom.flow.Trajectory.time_to`);
+  - the first time each parameter rises to ``crossing`` (:meth:`~phenom.flow.Trajectory.crossing_times`);
+  - the state and loss at t_max, and the number of accepted steps.
+
+- :func:`trajectories`: :class:`phenom.flow.Trajectory` objects, either with every accepted step
+  and its continuous extension (dense θ(t), as scipy's ``dense_output``) or with θ and the loss on
+  a time grid only (``t_eval``); the cliff is found while integrating in both cases.
+
+Threads: a batch smaller than :data:`PARALLEL_MIN` runs serially in the calling thread (a
+parallel region's start and join cost more than one member, and far more when another process
+holds a core); a larger one runs on up to as many threads as the process may use cores, in
+small chunks handed out as threads become free, with numba's thread count set for the call and
+restored after it.
 """
 
 from __future__ import annotations
 
+import os
+from dataclasses import dataclass
+
 import numpy as np
 
 from phenom import _validate
+from phenom.flow import Trajectory, grid_hermite, step_extension
+from phenom.induction.derivation import PARAMETERS
 
-__all__ = ["flow_quantities"]
+__all__ = ["flow_quantities", "trajectories", "model_values"]
 
-def _integrator():
-    """The compiled batch integrator (:func:`phenom.induction.kernels.flow_module`; ``phenom/induction/_dopri.py``)."""
+PARALLEL_MIN = 32
+"""Members from which a batch is spread over threads."""
+
+ROW_BUDGET = 1 << 21
+"""Accepted points reserved at first for a batch's dense trajectories, shared among its members
+(at most 4096 each, at least 256); a member with more steps is integrated again into exactly as
+many rows as it needs."""
+
+
+def _module():
+    """The compiled kernels and integrator (:func:`phenom.induction.kernels.flow_module`)."""
     from phenom.induction.kernels import flow_module
 
-    return flow_module().batch
+    return flow_module()
 
 
-def _per_member(name: str, value, dtype=float) -> np.ndarray:
+def _threads(members: int) -> int:
+    if members < PARALLEL_MIN:
+        return 1
+    import numba
+
+    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
+    return max(1, min(numba.get_num_threads(), cores, members // (PARALLEL_MIN // 2)))
+
+
+@dataclass
+class _Run:
+    """The arrays a batch of members writes: see ``one`` in ``phenom/induction/_dopri.py``."""
+
+    results: np.ndarray
+    firsts: np.ndarray
+    values: np.ndarray
+    offsets: np.ndarray
+    st: np.ndarray
+    sy: np.ndarray
+    sl: np.ndarray
+    sq: np.ndarray
+
+
+def _integrate(theta0, N, L, C, lr, t_max, rtol, atol, *, levels, crossing, max_steps, t_eval, rows) -> _Run:
+    """Integrate members (theta0 (B, 3), N, L, lr (B,), C (B, 3)); ``rows`` (B,) accepted points
+    to keep per member (0: none)."""
+    module = _module()
+    B = theta0.shape[0]
+    offsets = np.zeros(B + 1, dtype=np.int64)
+    np.cumsum(rows, out=offsets[1:])
+    total = int(offsets[-1])
+    run = _Run(results=np.empty((B, 9)), firsts=np.empty((B, levels.size + 3)), values=np.empty((B, t_eval.size, 4)),
+               offsets=offsets, st=np.empty(total), sy=np.empty((total, 3)), sl=np.empty(total),
+               sq=np.empty((total, 3, 4)))
+    args = (theta0, N, L, C, lr, t_max, rtol, atol, levels, crossing, max_steps, run.results, run.firsts, t_eval,
+            run.values, run.offsets, run.st, run.sy, run.sl, run.sq)
+    threads = _threads(B)
+    if threads == 1:
+        module.batch_serial(*args)
+        return run
+    import numba
+
+    before = numba.get_num_threads()
+    numba.set_num_threads(threads)
+    try:  # chunks of a few members, taken by whichever thread is free: a busy core slows one thread only
+        with numba.parallel_chunksize(max(1, B // (64 * threads))):
+            module.batch(*args)
+    finally:
+        numba.set_num_threads(before)
+    return run
+
+
+def _full(a, shape) -> np.ndarray:
+    """A fresh writable C array of floats: one compiled signature for every call."""
+    return np.array(np.broadcast_to(np.asarray(a, dtype=float), shape), order="C")
+
+
+def _per_member(name: str, value) -> np.ndarray:
     """A number or a 1-D sequence of them, as a 1-D array (length 1 for a number)."""
     a = np.atleast_1d(np.asarray(value, dtype=object))
     if a.ndim != 1 or a.size == 0:
         raise ValueError(f"{name} must be a number or a non-empty 1-D sequence, got shape {a.shape}")
     return a
+
+
+def _members(theta0, N, L, metric, lr):
+    """Checked per-member inputs: θ0 (B, 3), N, L, lr (B,), C (B, 3) as fresh float arrays, and B."""
+    theta0 = _validate.finite_array("theta0", theta0, last_dim=3)
+    if theta0.ndim > 2:
+        raise ValueError(f"theta0 must have shape (3,) or (B, 3), got {theta0.shape}")
+    C = np.ones(3) if metric is None else _validate.finite_array("metric", metric, last_dim=3)
+    if C.ndim > 2 or np.any(C <= 0):
+        raise ValueError("metric must hold numbers > 0 (the rate of each parameter), shape (3,) or (B, 3)")
+    Ns, Ls, lrs = _per_member("N", N), _per_member("L", L), _per_member("lr", lr)
+    sizes = {a.shape[0] for a in (Ns, Ls, lrs, theta0.reshape(-1, 3), C.reshape(-1, 3)) if a.shape[0] != 1}
+    if len(sizes) > 1:
+        raise ValueError(f"theta0, N, L, metric and lr must have one length (or 1), the batch size; got lengths "
+                         f"{sorted(sizes)}")
+    size = sizes.pop() if sizes else 1
+    checked = {}
+    pairs = np.array([checked.setdefault((n, l), _validate.pairs(n, l))
+                      for n, l in zip(np.broadcast_to(Ns, size), np.broadcast_to(Ls, size))], dtype=float)
+    lrs = np.array([_validate.positive("lr", v) for v in lrs])
+    return (_full(theta0, (size, 3)), _full(pairs[:, 0], size), _full(pairs[:, 1], size), _full(C, (size, 3)),
+            _full(lrs, size), size)
 
 
 def flow_quantities(theta0=(0.0, 0.0, 0.0), *, N=8, L=32, metric=None, lr=1.0, t_max: float = 300.0,
@@ -63,21 +163,7 @@ def flow_quantities(theta0=(0.0, 0.0, 0.0), *, N=8, L=32, metric=None, lr=1.0, t
     diagonal C > 0, (3,) or (B, 3) (default 1). ``rtol`` (default 1e-7: transition times within
     about 1e-7 of a tight solve) and ``atol`` > 0. Members are processed ``chunk`` at a time.
     """
-    theta0 = _validate.finite_array("theta0", theta0, last_dim=3)
-    if theta0.ndim > 2:
-        raise ValueError(f"theta0 must have shape (3,) or (B, 3), got {theta0.shape}")
-    C = np.ones(3) if metric is None else _validate.finite_array("metric", metric, last_dim=3)
-    if C.ndim > 2 or np.any(C <= 0):
-        raise ValueError("metric must hold numbers > 0 (the rate of each parameter), shape (3,) or (B, 3)")
-    Ns, Ls, lrs = _per_member("N", N), _per_member("L", L), _per_member("lr", lr)
-    sizes = {a.shape[0] for a in (Ns, Ls, lrs, theta0.reshape(-1, 3), C.reshape(-1, 3)) if a.shape[0] != 1}
-    if len(sizes) > 1:
-        raise ValueError(f"theta0, N, L, metric and lr must have one length (or 1), got lengths {sorted(sizes)}")
-    size = sizes.pop() if sizes else 1
-    checked = {}
-    pairs = np.array([checked.setdefault((n, l), _validate.pairs(n, l))
-                      for n, l in zip(np.broadcast_to(Ns, size), np.broadcast_to(Ls, size))], dtype=float)
-    lrs = np.array([_validate.positive("lr", v) for v in lrs])
+    theta0, Ns, Ls, C, lrs, size = _members(theta0, N, L, metric, lr)
     t_max = _validate.positive("t_max", t_max)
     rtol, atol = _validate.positive("rtol", rtol), _validate.positive("atol", atol)
     levels = np.asarray(levels, dtype=float)
@@ -88,22 +174,103 @@ def flow_quantities(theta0=(0.0, 0.0, 0.0), *, N=8, L=32, metric=None, lr=1.0, t
         raise ValueError(f"crossing must be a finite number, got {crossing!r}")
     cross = np.full(3, np.inf) if crossing is None else np.full(3, float(crossing))
     max_steps, chunk = _validate.count("max_steps", max_steps), _validate.count("chunk", chunk)
-
-    def full(a, shape):  # a fresh writable C array: one compiled signature for every call
-        return np.array(np.broadcast_to(np.asarray(a, dtype=float), shape), order="C")
-
-    theta0, C, lrs = full(theta0, (size, 3)), full(C, (size, 3)), full(lrs, size)
-    Ns, Ls = full(pairs[:, 0], size), full(pairs[:, 1], size)
-    results = np.empty((size, 8))
+    results = np.empty((size, 9))
     firsts = np.empty((size, levels.size + 3))
-    batch = _integrator()
     for start in range(0, size, chunk):
         part = slice(start, min(start + chunk, size))
-        batch(theta0[part], Ns[part], Ls[part], C[part], lrs[part], t_max, rtol, atol, levels, cross, max_steps,
-              results[part], firsts[part])
+        n = part.stop - part.start
+        run = _integrate(theta0[part], Ns[part], Ls[part], C[part], lrs[part], t_max, rtol, atol, levels=levels,
+                         crossing=cross, max_steps=max_steps, t_eval=np.empty(0), rows=np.zeros(n, dtype=np.int64))
+        results[part], firsts[part] = run.results, run.firsts
     out = {"cliff": results[:, 0], "loss_end": results[:, 1], "steps": results[:, 2].astype(int),
            "t_end": results[:, 3], "theta_end": results[:, 4:7], "complete": results[:, 7] == 1.0,
            "time_to": firsts[:, :levels.size]}
     if crossing is not None:
         out["crossing_times"] = firsts[:, levels.size:]
     return out
+
+
+def model_values(theta: np.ndarray, N: float, L: float) -> np.ndarray:
+    """Loss and gradient of the (N, L) model at θ (..., 3), compiled: shape (..., 4), loss first."""
+    theta = np.asarray(theta, dtype=float)
+    flat = np.ascontiguousarray(theta.reshape(-1, 3))
+    out = np.empty((flat.shape[0], 4))
+    _module().evaluate(flat, float(N), float(L), out)
+    return out.reshape(*theta.shape[:-1], 4)
+
+
+def _t_grid(t_eval, t_max: float) -> np.ndarray:
+    grid = _validate.finite_array("t_eval", t_eval)
+    if grid.ndim != 1 or grid.size == 0 or np.any(grid < 0) or np.any(grid > t_max) or np.any(np.diff(grid) <= 0):
+        raise ValueError(f"t_eval must be increasing times in [0, t_max = {t_max:g}] (at least one), "
+                         f"got {_validate.shown(t_eval)}")
+    return np.array(grid, dtype=float, order="C")
+
+
+def trajectories(theta0=(0.0, 0.0, 0.0), *, N=8, L=32, metric=None, lr=1.0, t_max: float = 300.0,
+                 t_eval=None, rtol: float = 1e-9, atol: float = 1e-12, max_steps: int = 1_000_000,
+                 settings: list[dict] | None = None) -> list[Trajectory]:
+    """The flows of :func:`flow_quantities` as one :class:`~phenom.flow.Trajectory` per member.
+
+    Without ``t_eval``, each keeps its accepted steps and their continuous extensions: θ(t) at
+    any t in [0, t_max] is the solver's own 4th-order interpolant. With ``t_eval`` (increasing
+    times in [0, t_max]) each keeps θ and the loss on that grid only (the flow still runs to
+    t_max); between grid times θ(t) is the cubic Hermite interpolant of the grid values and the
+    flow's slopes there (:func:`phenom.flow.grid_hermite`), and times outside [t_eval[0],
+    t_eval[-1]] are a ValueError. Either way the cliff was found while integrating. A member
+    that cannot reach t_max (``max_steps`` attempts, or a step size that underflowed) is a
+    RuntimeError. ``settings`` (one dict per member) default to {"N": …, "L": …}.
+    """
+    theta0, Ns, Ls, C, lrs, size = _members(theta0, N, L, metric, lr)
+    t_max = _validate.positive("t_max", t_max)
+    rtol, atol = _validate.positive("rtol", rtol), _validate.positive("atol", atol)
+    max_steps = _validate.count("max_steps", max_steps)
+    grid = np.empty(0) if t_eval is None else _t_grid(t_eval, t_max)
+    rows = np.zeros(size, dtype=np.int64)
+    if t_eval is None:
+        rows[:] = min(4096, max(256, ROW_BUDGET // size))
+    options = dict(levels=np.empty(0), crossing=np.full(3, np.inf), max_steps=max_steps, t_eval=grid)
+    run = _integrate(theta0, Ns, Ls, C, lrs, t_max, rtol, atol, rows=rows, **options)
+    failed = np.flatnonzero(run.results[:, 7] != 1.0)
+    if failed.size:
+        raise RuntimeError(f"gradient flow failed: {failed.size} of {size} flows (first: member {failed[0]}) "
+                           f"stopped at t = {run.results[failed[0], 3]:g} before t_max = {t_max:g} (max_steps "
+                           f"{max_steps} attempts, or a step size below the spacing of floats)")
+    points = run.results[:, 2].astype(np.int64) + 1
+    short = np.flatnonzero(points > rows) if t_eval is None else np.empty(0, dtype=np.int64)
+    again = None
+    if short.size:  # these did not fit: integrate them again into exactly as many rows
+        pick = (theta0[short], Ns[short], Ls[short], C[short], lrs[short])
+        again = _integrate(*(np.ascontiguousarray(a) for a in pick), t_max, rtol, atol, rows=points[short], **options)
+    where = {int(b): (again, k) for k, b in enumerate(short)}
+    if settings is None:
+        settings = [{"N": int(n), "L": int(l)} for n, l in zip(Ns, Ls)]
+    flows = []
+    for b in range(size):
+        source, k = where.get(b, (run, b))
+        flows.append(_trajectory(source, k, int(points[b]), grid if t_eval is not None else None, Ns[b], Ls[b],
+                                 lrs[b], C[b], settings[b]))
+    return flows
+
+
+def _trajectory(run: _Run, k: int, points: int, grid, N: float, L: float, lr: float, C: np.ndarray,
+                settings: dict) -> Trajectory:
+    """Member ``k`` of ``run`` as a Trajectory."""
+    def loss_fn(theta):
+        return model_values(theta, N, L)[..., 0]
+
+    def grad_fn(theta):
+        return model_values(theta, N, L)[..., 1:]
+
+    cliff = run.results[k, 0]
+    facts = {"steps": int(run.results[k, 2]), "cliff": None if np.isnan(cliff) else float(cliff)}
+    if grid is None:
+        lo = int(run.offsets[k])
+        part = slice(lo, lo + points)
+        t, theta, loss = run.st[part], run.sy[part], run.sl[part]
+        dense = step_extension(t, theta, run.sq[lo:lo + points - 1])
+    else:
+        t, theta, loss = grid, run.values[k, :, :3], run.values[k, :, 3]
+        dense = grid_hermite(t, theta, lambda y: -lr * C * grad_fn(y))
+    return Trajectory(t=t, theta=theta, loss=loss, names=PARAMETERS, lr=float(lr), settings=dict(settings),
+                      _dense=dense, _loss_fn=loss_fn, _grad_fn=grad_fn, _facts=facts)

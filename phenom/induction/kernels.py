@@ -2,7 +2,7 @@
 
 The numeric functions of :mod:`phenom.induction.model` are numpy ufunc pipelines: right for arrays,
 costly for the one point at a time an ODE solver asks for (each stable softmax primitive is a
-Python call that allocates arrays). Here the same stable derivation (:func:`phenom.induction.model.derive`
+Python call that allocates arrays). Here the same stable derivation (:func:`phenom.induction.derivation.derive`
 with ``stable=True``, symbolic N and L) is reduced by common-subexpression elimination and printed
 as straight-line scalar Python: every log-sum-exp primitive of :mod:`phenom.induction._softmax` is printed
 as a call to a small scalar helper with the same branches as its numpy implementation (``log1p``
@@ -15,8 +15,8 @@ source: nothing here is typed in by hand but the three primitives.
 - :func:`compiled`: the compiled kernels ``loss_grad(β, α, ξ, N, L, out)`` (out[0] = loss,
   out[1:4] = gradient) and ``hessian(β, α, ξ, N, L, out)`` (out: 3 × 3), scalar in and out.
 - :func:`flow_module`: those kernels and the integrator of ``phenom/induction/_dopri.py`` as one module,
-  written to a cache folder and compiled with numba's on-disk cache: the first process on a
-  machine compiles (seconds), later ones load the machine code.
+  written to the cache folder (:func:`phenom._cache.cache_dir`) and compiled with numba's on-disk
+  cache: the first process on a machine compiles (seconds), later ones load the machine code.
 """
 
 from __future__ import annotations
@@ -26,6 +26,8 @@ from pathlib import Path
 
 import sympy as sp
 from sympy.printing.pycode import PythonCodePrinter
+
+from phenom import _cache, _io
 
 __all__ = ["source", "compiled", "HELPERS"]
 
@@ -107,7 +109,7 @@ def _function(name: str, exprs: list, targets: list[str]) -> str:
 def source() -> str:
     """The generated module: the helpers, ``loss_grad`` and ``hessian`` of the general model
     (symbolic N and L, so one kernel serves every (N, L))."""
-    from phenom.induction.model import L_sym, N_sym, derive
+    from phenom.induction.derivation import L_sym, N_sym, derive
 
     d = derive(N_sym, L_sym, stable=True)
     loss_grad = _function("loss_grad", [d.loss, *d.grad], ["0", "1", "2", "3"])
@@ -117,8 +119,9 @@ def source() -> str:
 
 _JIT = {"_nll1": {"inline": "always"}, "_nll2": {"inline": "always"}, "_p1": {"inline": "always"},
         "_p2": {"inline": "always"}, "_pdiff": {"inline": "always"}, "loss_grad": {}, "hessian": {},
-        "rhs": {"inline": "always"}, "dense": {}, "speed_change": {}, "value": {}, "root": {}, "peak": {},
-        "one": {}, "batch": {"parallel": True}}
+        "rhs": {"inline": "always"}, "rms": {"inline": "always"}, "select_initial_step": {}, "step_factor": {},
+        "extension": {}, "dense": {}, "speed_change": {}, "value": {}, "root": {}, "peak": {}, "keep_point": {},
+        "one": {}, "member": {}, "batch_serial": {"nogil": True}, "batch": {"parallel": True}, "evaluate": {}}
 """Every function of the compiled module, with its numba options (all cached on disk)."""
 
 
@@ -137,25 +140,6 @@ def module_source() -> str:
             + dopri + "\n\n" + jit + "\n")
 
 
-def _cache_dir() -> Path:
-    """Where the compiled module lives: $PHENOM_CACHE, else ~/.cache/phenom, else a temporary
-    folder (then every process compiles again)."""
-    import os
-    import tempfile
-
-    for folder in (os.environ.get("PHENOM_CACHE"), Path.home() / ".cache" / "phenom"):
-        if folder:
-            try:
-                Path(folder).mkdir(parents=True, exist_ok=True)
-                probe = Path(folder) / f".probe-{os.getpid()}"
-                probe.write_text("")
-                probe.unlink()
-                return Path(folder)
-            except OSError:
-                continue
-    return Path(tempfile.mkdtemp(prefix="phenom-"))
-
-
 @functools.lru_cache(maxsize=None)
 def flow_module():
     """The compiled module (kernels and integrator), written once per content to the cache folder
@@ -166,11 +150,9 @@ def flow_module():
     import importlib.util
     import sys
 
-    from phenom import _io
-
     text = module_source()
     name = "phenom_flows_" + hashlib.sha256(text.encode()).hexdigest()[:16]
-    path = _cache_dir() / f"{name}.py"
+    path = _cache.cache_dir() / f"{name}.py"
     if not path.exists() or path.read_text() != text:
         _io.atomic_write(path, lambda tmp: Path(tmp).write_text(text))
     spec = importlib.util.spec_from_file_location(name, path)

@@ -21,7 +21,9 @@ Cross-entropy: ``log(1 + (N−1) e^{−u} + (L−N) e^{−u'})`` with ``u = ξ(z
 
 Numbers come from the same derivation in log-sum-exp form (:mod:`phenom.induction._softmax`), lambdified
 once with common-subexpression elimination and shared by every model instance: they broadcast
-over arrays of β, α, ξ and of N and L.
+over arrays of β, α, ξ and of N and L. The lambdified source is cached on disk (keyed by the
+derivation's code and sympy's version), so a new process does not lambdify again. Flows run on the
+compiled kernels and integrator of :mod:`phenom.induction.fastflow`.
 
 >>> m = InductionHeadModel(N=8, L=32)
 >>> round(float(m.loss(0.0, 0.0, 0.0)), 12) == round(float(np.log(32)), 12)
@@ -31,108 +33,79 @@ True
 from __future__ import annotations
 
 import functools
-from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
 import sympy as sp
 
-from phenom import _validate
-from phenom.flow import Trajectory, gradient_flow
-from phenom.induction._softmax import NUMPY_FUNCTIONS, nll, prob, prob_difference
+from phenom import _cache, _validate
+from phenom.flow import Trajectory
+from phenom.induction import fastflow
+from phenom.induction._softmax import NUMPY_FUNCTIONS
+from phenom.induction.derivation import PARAMETERS, THETA, Derivation, L_sym, N_sym, alpha, beta, derive, xi
 
-__all__ = ["InductionHeadModel", "Derivation", "derive", "induction_flow", "PARAMETERS", "THETA"]
+__all__ = ["InductionHeadModel", "Derivation", "derive", "induction_flow", "PARAMETERS", "THETA", "alpha", "beta",
+           "xi", "N_sym", "L_sym"]
 
-PARAMETERS = ("beta", "alpha", "xi")
-"""Order of the model's parameters everywhere (gradients, flows, CSV columns)."""
-
-beta, alpha, xi = sp.symbols("beta alpha xi", real=True)
-N_sym, L_sym = sp.symbols("N L", positive=True, integer=True)
-THETA = (beta, alpha, xi)
-
-
-@dataclass(frozen=True)
-class Derivation:
-    """Every stage of the model as sympy expressions in β, α, ξ (and N, L if symbolic)."""
-
-    y: sp.Expr
-    """layer-1 attention of a token on its predecessor"""
-    z: sp.Expr
-    """layer-2 attention of the target on the correct label"""
-    z_other: sp.Expr
-    """layer-2 attention of the target on any one other token"""
-    loss: sp.Expr
-    """cross-entropy of the correct label"""
-    p_correct: sp.Expr
-    """classifier probability of the correct label"""
-    p_context: sp.Expr
-    """classifier probability summed over the N in-context labels"""
-
-    @functools.cached_property
-    def grad(self) -> sp.Matrix:
-        """∂loss/∂(β, α, ξ) as a 3×1 matrix."""
-        return sp.Matrix([self.loss.diff(v) for v in THETA])
-
-    @functools.cached_property
-    def hessian(self) -> sp.Matrix:
-        """∂²loss/∂θ∂θ as a 3×3 matrix."""
-        return sp.hessian(self.loss, THETA)
+_NUMERIC = ("loss", "grad", "hessian", "p_correct", "p_context", "attention")
+_MODULES = [NUMPY_FUNCTIONS, "numpy"]
 
 
-def derive(N=N_sym, L=L_sym, *, stable: bool = False) -> Derivation:
-    """Build the model from its three softmaxes.
+def _numeric_source() -> str:
+    """Python source of the :data:`_NUMERIC` functions of (β, α, ξ, N, L): the general model's
+    stable derivation, lambdified with common-subexpression elimination."""
+    import inspect
 
-    ``N`` and ``L`` may be integers or sympy symbols. ``stable=False`` writes each softmax as a
-    literal ratio of exponentials (the form to read and print); ``stable=True`` writes the same
-    functions through :class:`~phenom.induction._softmax.SoftmaxNLL` (the form to evaluate).
+    d = derive(N_sym, L_sym, stable=True)
+    exprs = {"loss": d.loss, "grad": list(d.grad), "hessian": list(d.hessian), "p_correct": d.p_correct,
+             "p_context": d.p_context, "attention": [d.y, d.z, d.z_other]}
+    parts = []
+    for name in _NUMERIC:
+        text = inspect.getsource(sp.lambdify((*THETA, N_sym, L_sym), exprs[name], modules=_MODULES, cse=True))
+        parts.append(text.replace("def _lambdifygenerated(", f"def {name}(", 1))
+    return "\n\n".join(parts)
 
-    >>> d = derive(2, 4)
-    >>> d.loss.subs({beta: 0, alpha: 0, xi: 0}).simplify()
-    log(4)
-    """
-    softmax = functools.partial(prob, stable=stable)
-    # Layer 1: predecessor (logit β) against the N other visible tokens (logit 0).
-    y = softmax(beta, [(N, 0)])
-    # Layer 2: correct label (logit αy) against 2N tokens at 0; z' is one of those 2N.
-    a = alpha * y
-    z = softmax(a, [(2 * N, 0)])
-    z_other = softmax(0, [(1, a), (2 * N - 1, 0)])
-    margin = prob_difference(a, 0, [(2 * N - 1, 0)], stable=stable)  # z − z'
-    # Classifier over L labels: logits ξz (correct), ξz' (N−1 others in context), 0 (L−N absent).
-    # Only the gaps to the correct logit matter, −u = −ξ(z − z') and −u' = −ξz; taking z − z' as
-    # one quantity (not a difference of two) keeps u accurate where αy ≈ 0.
-    correct = xi * z
-    rivals = [(N - 1, xi * z_other), (L - N, 0)]
-    gaps = [-xi * margin, -xi * z]
-    # log Σ exp over the N in-context logits: a super-token against the L − N absent labels.
-    in_context = correct + nll(correct, rivals[:1], stable=stable, gaps=gaps[:1])
-    return Derivation(
-        y=y,
-        z=z,
-        z_other=z_other,
-        loss=nll(correct, rivals, stable=stable, gaps=gaps),
-        p_correct=softmax(correct, rivals, gaps=gaps),
-        p_context=softmax(in_context, rivals[1:]),
-    )
+
+def _numeric_key() -> str:
+    """What the lambdified source depends on: the derivation's code and sympy's version."""
+    import hashlib
+
+    digest = hashlib.sha256(sp.__version__.encode())
+    for module in ("derivation.py", "_softmax.py", "model.py"):
+        digest.update((Path(__file__).parent / module).read_bytes())
+    return digest.hexdigest()[:16]
 
 
 @functools.lru_cache(maxsize=None)
 def _numeric():
-    """Lambdified loss, gradient, Hessian and accuracies of the general (symbolic N, L) model."""
-    d = derive(N_sym, L_sym, stable=True)
-    args = (*THETA, N_sym, L_sym)
-    modules = [NUMPY_FUNCTIONS, "numpy"]
+    """Lambdified loss, gradient, Hessian and accuracies of the general (symbolic N, L) model.
 
-    def build(expr):
-        return sp.lambdify(args, expr, modules=modules, cse=True)
+    Lambdifying costs about 0.4 s, so the source is kept in the cache folder
+    (:func:`phenom._cache.cache_dir`) as ``phenom_model_<key>.py``; a missing, unreadable or
+    damaged file is derived again and replaced."""
+    from phenom import _io
 
-    return {
-        "loss": build(d.loss),
-        "grad": build(list(d.grad)),
-        "hessian": build(list(d.hessian)),
-        "p_correct": build(d.p_correct),
-        "p_context": build(d.p_context),
-        "attention": build([d.y, d.z, d.z_other]),
-    }
+    path = _cache.cache_dir() / f"phenom_model_{_numeric_key()}.py"
+
+    def load(text: str) -> dict:
+        # lambdify's namespace for these modules: numpy's names, overridden by the primitives
+        namespace = {k: getattr(np, k) for k in dir(np) if not k.startswith("_")} | NUMPY_FUNCTIONS
+        exec(compile(text, str(path), "exec"), namespace)
+        functions = {name: namespace[name] for name in _NUMERIC}
+        for f in functions.values():  # a damaged file fails here, not at the caller's first use
+            f(0.5, 0.5, 0.5, 2, 3)
+        return functions
+
+    try:
+        return load(path.read_text())
+    except Exception:  # no cache file yet, or a damaged one: lambdify (again) and replace it
+        pass
+    text = _numeric_source()
+    try:
+        _io.atomic_write(path, lambda tmp: Path(tmp).write_text(text))
+    except OSError:
+        pass  # an unwritable cache: lambdify again next time
+    return load(text)
 
 
 def _stack(parts, shape):
@@ -259,46 +232,37 @@ def induction_flow(
     L=32,
     t_max: float = 300.0,
     lr=1.0,
-    **options,
+    metric=None,
+    t_eval=None,
+    rtol: float = 1e-9,
+    atol: float = 1e-12,
+    method: str = "RK45",
+    max_steps: int = 1_000_000,
 ) -> Trajectory | list[Trajectory]:
-    """Gradient flow dθ/dt = −lr ∇loss(θ) of the β, α, ξ model (:func:`phenom.flow.gradient_flow`).
+    """Gradient flow dθ/dt = −lr C ∇loss(θ) of the β, α, ξ model, compiled, one or many at once.
 
-    ``theta0`` is one initial (β, α, ξ) or a (B, 3) batch; ``N`` and ``L`` are integers or
-    length-B sequences (one (N, L) pair per flow), and a single ``theta0`` is repeated to match
-    them. Returns a :class:`Trajectory`, or a list when anything is batched. ``options`` go to
-    :func:`~phenom.flow.gradient_flow`: ``metric`` = (C_β, C_α, C_ξ) (or one row per flow) gives
-    each parameter its own rate, dθ/dt = −lr C ∇loss; ``rtol``, ``atol``, ``method``.
+    ``theta0`` is one initial (β, α, ξ) or a (B, 3) batch; ``N``, ``L`` and ``lr`` are numbers or
+    length-B sequences (one per flow), ``metric`` = (C_β, C_α, C_ξ) > 0 (default 1) or one row
+    per flow: each parameter's own rate. Anything batched gives a list of B
+    :class:`~phenom.flow.Trajectory` (a single ``theta0`` is repeated), otherwise one.
+
+    Each flow is integrated on its own by the compiled Dormand–Prince 5(4) pair of
+    :mod:`phenom.induction.fastflow` (``method`` "RK45", the only one; scipy's step control, error
+    held to ``rtol``/``atol`` per flow). Without ``t_eval`` a trajectory keeps every accepted
+    step and its continuous extension, so θ(t) anywhere in [0, t_max] is the solver's own
+    interpolant; with ``t_eval`` (increasing times in [0, t_max]) it keeps θ and the loss on that
+    grid only, interpolates between grid times by cubic Hermite on the flow's slopes, and
+    rejects times outside [t_eval[0], t_eval[-1]] with a ValueError. The cliff is found while
+    integrating. A flow that cannot reach t_max in ``max_steps`` attempted steps is a RuntimeError.
 
     >>> traj = induction_flow(N=8, L=32, t_max=300.0)
     >>> order = traj.crossing_times(1.0)
     >>> order["xi"] < order["alpha"] < order["beta"]
     True
     """
-    theta0 = _validate.finite_array("theta0", theta0, last_dim=3)
-    if theta0.ndim > 2:
-        raise ValueError(f"theta0 must have shape (3,) or (B, 3), got {theta0.shape}")
-    Ns, Ls = np.atleast_1d(N), np.atleast_1d(L)
-    if Ns.ndim != 1 or Ls.ndim != 1 or Ns.size == 0 or Ls.size == 0:
-        raise ValueError("N and L must be integers or non-empty 1-D sequences of integers")
-    sizes = {n for n in (Ns.size, Ls.size, theta0.shape[0] if theta0.ndim == 2 else 1) if n != 1}
-    if len(sizes) > 1:
-        raise ValueError(
-            f"theta0 {theta0.shape}, N ({Ns.size}) and L ({Ls.size}) must have matching batch sizes (or 1)"
-        )
-    B = sizes.pop() if sizes else 1
-    pairs = [_validate.pairs(n, l) for n, l in zip(np.broadcast_to(Ns, B), np.broadcast_to(Ls, B))]
-    batched = theta0.ndim == 2 or np.ndim(N) > 0 or np.ndim(L) > 0
-    start = np.broadcast_to(theta0, (B, 3)) if batched else theta0
-    N_of = np.array([p[0] for p in pairs], dtype=float)
-    L_of = np.array([p[1] for p in pairs], dtype=float)
-    flows = gradient_flow(
-        lambda theta, k: loss(theta, N_of[k], L_of[k]),
-        lambda theta, k: grad(theta, N_of[k], L_of[k]),
-        start,
-        t_max=t_max,
-        lr=lr,
-        names=PARAMETERS,
-        settings=[{"N": int(n), "L": int(l)} for n, l in zip(N_of, L_of)],
-        **options,
-    )
-    return flows
+    if method != "RK45":
+        raise ValueError(f"method must be 'RK45' (the compiled Dormand–Prince pair), got {method!r}")
+    batched = np.ndim(theta0) == 2 or any(np.ndim(v) > 0 for v in (N, L, lr)) or np.ndim(metric) == 2
+    flows = fastflow.trajectories(theta0, N=N, L=L, metric=metric, lr=lr, t_max=t_max, t_eval=t_eval, rtol=rtol,
+                                  atol=atol, max_steps=max_steps)
+    return flows if batched else flows[0]

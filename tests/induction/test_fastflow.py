@@ -109,9 +109,18 @@ def test_a_cliff_in_the_last_step_is_found():
 
 
 def test_members_that_cannot_finish_say_so():
-    # A budget of 20 attempted steps stops short of t_max; an absurd lr makes every step fail.
+    # A budget of 20 attempted steps stops short of t_max; an lr at the top of the float range makes
+    # the velocity overflow, so every step fails until the step size is below the spacing of floats.
     short = flow_quantities(N=8, L=32, max_steps=20)
     assert not short["complete"][0] and short["t_end"][0] < 300.0 and np.isnan(short["cliff"][0])
-    wild = flow_quantities(N=8, L=32, lr=1e200)
+    wild = flow_quantities(N=8, L=32, lr=1.7e308)
     assert not wild["complete"][0]
     assert flow_quantities(N=8, L=32)["complete"][0]
+
+
+@pytest.mark.parametrize("lr", [1e-3, 1e20, 1e200])
+def test_a_learning_rate_is_a_change_of_time(lr):
+    # θ_lr(t) = θ_1(lr t): the cliff of (8, 32) from 0 (97.67592 by the tight solve above) comes at
+    # 97.67592 / lr. scipy's initial step (d2 from an Euler probe) and step growth follow any time scale.
+    out = flow_quantities(N=8, L=32, lr=lr, t_max=300.0 / lr)
+    assert out["complete"][0] and out["cliff"][0] == pytest.approx(97.67592 / lr, rel=1e-6)
