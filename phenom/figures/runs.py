@@ -1,63 +1,24 @@
-"""The time-scale model: how fast the network's effective β, α, ξ move, by counting which share
-of the data trains each of their factors, and the network's measured rates to check it against.
+"""The training runs behind the comparison figures (Reddy, ICLR 2024: the network's transition
+against the β, α, ξ flow's).
 
-The mean-field model ties each parameter to one scalar; the network carries each in products of
-weights, and each factor is pushed by its own share of the data. Gradient descent on a product
-θ = u·v of two factors, du/dt = r_u v g and dv/dt = r_v u g (g = −∂loss/∂θ, r the share of the
-data that pushes each factor), conserves v²/r_v − u²/r_u. On the balanced orbit (that quantity
-zero)
-
-    dθ/dt = g (r_u v² + r_v u²) = 2 √(r_u r_v) |θ| g,
-
-so the product moves √(r_u r_v) times as fast as one whose factors see every example (checked
-symbolically in the tests). The network starts its factors at equal norms a, not balanced: the
-product first moves at (r_u + r_v)/2 times the tied rate and reaches the balanced rate once
-|θ| ≫ a²; integrated from u₀ = v₀ = a, the slowdown approaches √(r_u r_v)⁻¹ from below as a
-shrinks (0.95·√L at a = 10⁻⁴, 0.79·√L at a = 0.1 for L = 64; tested). Each effective parameter
-gets its ratio as its entry of a diagonal metric C, in the flow dθ/dt = −lr C ∇loss(θ)
-(:func:`phenom.flow.gradient_flow`'s ``metric``):
-
-- **C_β = Σ_p f_p²** (counted): β is previous-token attention, carried by the position–position
-  entries of Q1ᵀK1 (query at a label's slot p, key at p − 1). A sequence of 2N + 1 tokens starts
-  at a uniformly random offset among 65 position slots; f_p is the share of label occurrences at
-  slot p (the share of sequences with a label there, each label weighing 1/N in ILA1). Both
-  factors are position-specific, √(f_p f_p) = f_p, and the reading Σ_p f_p G_p moves at
-  Σ_p f_p² times the tied rate. By hand: 1/63 for N = 1, 240/122² for N = 2, 1/N for N = 32.
-- **C_α = 1** (counted): α is the match of the target's item against the copy of the previous
-  item that layer 1 wrote into the label token, carried by the content block of Q2ᵀK2 and by V1.
-  Items are drawn afresh in every sequence, so both maps are pushed by every sequence.
-- **C_ξ = 1/√L** (exponent measured): ξ is the read-out's alignment with the label layer 2
-  copies: the read-out row of label ℓ (pushed only by the sequences whose answer is ℓ: 1/L) times
-  V2's action on ℓ's label vector. The L label vectors are fixed, so counting alone does not
-  settle V2's share: a column per label (1/L, giving C_ξ = 1/L) or one map shared by all labels
-  (1, giving 1/√L). The network's measured rate of ξ (:func:`measured_metric`) over the plateau
-  falls as about L^(−1/2) at N = 4 and 8 (growth figure), so the model takes 1/√L; C_ξ = 1/L
-  ordered the transitions at N = 2, 4, 8 worse when the form was chosen.
-
-The flow starts where the untrained network is, θ₀ = (β₀(N), 0, 0): layer-1 attention is
-close to uniform at initialisation, so the label at token 2k+1 gives its item 1/(2k+2) and
-ILA1 = H_N/(2N), β₀ = log(N y/(1 − y)) (:mod:`phenom.nets.measures`); the target attends to
-2N + 1 tokens, TILA2 = 1/(2N + 1), which reads α₀ = 0; the margin is 0.
-
-One global constant c maps flow time to steps, step = t/(c · lr) (:mod:`phenom.compare`): it
-carries what every configuration shares (feature norms, the scale of the weights against the
-model's scalars). Nothing is fitted per configuration. Not modelled: the product's |θ| growth
-law and the unbalanced start (the flow keeps the mean-field shape and changes only the rates),
-and D and ε, on which the counting does not depend (the study holds them at D = max(63, L),
-ε = 0.1). The measured levels of C are not the model's: see the growth figure.
-
-The evidence is measured, not assumed: :func:`tangent_rates` measures the rate at which each
-effective parameter moves under one gradient step of the network (its tangent kernel with the
-loss), :func:`measured_metric` its ratio to the mean-field rate, C_k, and
-:func:`metric_along_training` follows C_k along the scaling study's own runs.
+- :func:`scaling_run`: one network of the scaling study, trained by SGD until two held-out
+  evaluations in a row pass :func:`phenom.nets.measures.stop_level` (the transition is then
+  behind it, and the history up to it is the one a longer run would have);
+- :func:`scaling_point`: that run's transition step (ICL accuracy halfway from 1/N to 1), the
+  one number per configuration the scaling sweep keeps (module-level, so that process pools and
+  Dask can ship it);
+- :func:`metric_along_training`: the same run measured every few steps with
+  :func:`phenom.nets.probes.measured_metric`, for the growth figure's measured rates C_k against
+  the time-scale model's (:mod:`phenom.induction.timescales`).
 """
 
 from __future__ import annotations
 
 import numpy as np
 
-from phenom import _rng
+from phenom import _rng, _validate
 from phenom.induction.model import PARAMETERS
+from phenom.nets import AttentionNetwork, CopyingTask, train
 from phenom.nets.measures import stop_level, transition_level, transition_step
 from phenom.nets.probes import measured_metric
 
@@ -67,16 +28,13 @@ __all__ = ['metric_along_training', 'scaling_point', 'scaling_run']
 def metric_along_training(config: dict, *, probe_every: int, probe_size: int = 2048, probe_seed: int = 99) -> dict:
     """The measured metric C along one training run of the scaling study.
 
-    The run is :func:`phenom.compare.scaling_run`'s for ``config`` (same seeds, same batches:
-    measuring does not change it), continued until two evaluations in a row reach 0.9; every ``probe_every`` steps (a multiple of the config's
-    ``eval_every``, before the last step of the budget) the network is measured on
-    ``probe_size`` sequences from ``probe_seed``.
+    The run is :func:`scaling_run`'s for ``config`` (same seeds, same batches:
+    measuring does not change it), continued until two evaluations in a row reach ICL accuracy
+    0.9; every ``probe_every`` steps (a multiple of the config's ``eval_every``, before the last
+    step of the budget) the network is measured on ``probe_size`` sequences from ``probe_seed``.
     Returns the probe steps, the effective (β, α, ξ) there and C for each parameter (None where
     the mean-field rate vanishes), and the run's history.
     """
-    from phenom import _validate
-    from phenom.figures.runs import scaling_run
-
     probe_every = _validate.count("probe_every", probe_every)
     if probe_every % config["eval_every"]:
         raise ValueError(f"probe_every must be a multiple of eval_every = {config['eval_every']}, got {probe_every}")
@@ -117,8 +75,6 @@ def scaling_run(config: dict, on_evaluation=None, stop_at: float | None = None):
     the transition step unchanged: the history up to it is the same). ``on_evaluation(net, task,
     history)`` is called after every evaluation (e.g. to measure the network there); it must not
     change the network."""
-    from phenom.nets import AttentionNetwork, CopyingTask, train
-
     task = CopyingTask(N=config["N"], L=config["L"], D=config["D"], eps=config["eps"])
     net = AttentionNetwork.init(task, "linear", seed=config["seed"])
 

@@ -1,17 +1,15 @@
-"""Theory against simulation: transition times of the flow and of the trained network.
+"""Theory against simulation in numbers: how well the flow's transition times predict the trained
+network's (Reddy, ICLR 2024), and whether the model's loss is the network's.
 
-The flow's transition is its cliff, the time of the largest |∇loss|. The network's is the step at
-which held-out ICL accuracy first reaches halfway from the plateau 1/N to 1, (1 + 1/N)/2
-(interpolated between evaluations; for N = 2 and L = N chance is already 1/2). Network steps
-map to flow time as t = c · lr · step with one scalar c: the flow's dθ/dt = −lr ∇loss and SGD's
-θ ← θ − lr ∇loss agree at c = 1 only if the network's parameters *were* β, α, ξ; they are not
-(β, α, ξ are readings of many weights, and each moves at its own effective rate), so c is fitted,
-once, on a reference configuration, and then predicts every other one (:func:`scaling_summary`).
-
-Two models make the prediction (:data:`MODELS`): ``"mean_field"``, the plain flow from θ = 0, and
-``"time_scales"``, the flow with the per-parameter rates C of :mod:`phenom.timescales`, from the
-untrained network's effective state. :data:`TIME_CONSTANTS` holds each one's c, fitted at
-(N, L) = (8, 32) with its provenance; :func:`predicted_step` uses them.
+Network steps map to flow time as t = c · lr · step with one scalar c
+(:mod:`phenom.induction.prediction`). :func:`scaling_summary` fits c once, at a reference
+configuration, and scores every other configuration's predicted step t / (c · lr) against the
+observed one: relative errors, Spearman rank correlations (:func:`rank_correlation`) pooled and
+within each N (a pooled correlation can come from the levels of N alone), a log-log slope, and
+the same for the configurations of held-out N (kept out of every choice made in building the
+model). :func:`reconstruction` evaluates the mean-field loss at the network's effective
+(β, α, ξ) at every evaluation, against the network's own held-out loss: three statistics always
+fit three parameters, so agreement of the *loss* is a check with more data than unknowns.
 """
 
 from __future__ import annotations
@@ -69,7 +67,7 @@ def scaling_summary(rows: list[dict], reference: tuple[int, int], lr: float, hel
     slope, intercept = np.polyfit(np.log(t), np.log(steps), 1)
     predictions = [{"N": r["N"], "L": r["L"], "seed": r.get("seed"), "observed_step": r["net_step"],
                     "predicted_step": float(p), "relative_error": float((p - r["net_step"]) / r["net_step"])}
-                   for r, p in zip(held, t / (c * lr))]
+                   for r, p in zip(held, t / (c * lr), strict=True)]
     within = {str(N): _errors([p for p in predictions if p["N"] == N]) for N in sorted({p["N"] for p in predictions})}
     groups = {"held_out": [p for p in predictions if p["N"] in held_out],
               "not_held_out": [p for p in predictions if p["N"] not in held_out]}
@@ -98,7 +96,8 @@ def reconstruction(records: dict, N: int, L: int) -> dict:
     effective parameters fit the network by construction; whether the model's *loss* at them is
     the network's loss is a check with more data than unknowns. NaN where ξ is undefined.
     """
-    beta, alpha, xi = (np.array([np.nan if v is None else v for v in records[k]], float) for k in ("beta", "alpha", "xi"))
+    beta, alpha, xi = (np.array([np.nan if v is None else v for v in records[k]], float)
+                       for k in ("beta", "alpha", "xi"))
     net_loss = np.asarray(records["eval_loss"], float)
     ok = np.isfinite(beta) & np.isfinite(alpha) & np.isfinite(xi)
     model_loss = np.full_like(net_loss, np.nan)

@@ -1,4 +1,5 @@
-"""Progress measures of the induction head (Reddy 2024), and the effective β, α, ξ they imply.
+"""Progress measures of the induction head (Reddy, ICLR 2024), the effective β, α, ξ they imply,
+and when a measure passes a level.
 
 - ICL accuracy: the arg-max label is the correct one.
 - P(correct): the mean probability of the correct label, what the mean-field model's
@@ -22,6 +23,11 @@ The network's labels compete with 2k+1 earlier tokens, not the mean field's N: u
 attention gives ILA1 = H_N/(2N) (0.17 at N = 8), not 1/(N+1), so an untrained network reads
 β ≈ 0.48 rather than 0. The effective parameters are the mean-field coordinates of the network's
 state, not its weights.
+
+When: :func:`transition_step` is the first step at which a measure reaches a level
+(interpolated between evaluations): the ICL transition at :func:`transition_level`, halfway from
+the plateau 1/N to 1; a parameter's rise above its start; a head score's rise halfway.
+:func:`stop_level` is where a run can stop with its transition behind it.
 """
 
 from __future__ import annotations

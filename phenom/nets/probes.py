@@ -1,55 +1,19 @@
-"""The time-scale model: how fast the network's effective β, α, ξ move, by counting which share
-of the data trains each of their factors, and the network's measured rates to check it against.
+"""The network's measured rates: how fast its effective β, α, ξ move under one gradient step,
+the evidence behind the time-scale model's metric (:mod:`phenom.induction.timescales`).
 
-The mean-field model ties each parameter to one scalar; the network carries each in products of
-weights, and each factor is pushed by its own share of the data. Gradient descent on a product
-θ = u·v of two factors, du/dt = r_u v g and dv/dt = r_v u g (g = −∂loss/∂θ, r the share of the
-data that pushes each factor), conserves v²/r_v − u²/r_u. On the balanced orbit (that quantity
-zero)
+The time-scale model gives each effective parameter k of the mean-field model (Reddy, ICLR
+2024, Sec. 4) its own rate C_k in the flow dθ/dt = −lr C ∇loss(θ), counted from the share of the
+data that trains each of the weights carrying it. Here the rates are measured instead, on a
+network and a batch, at its current weights:
 
-    dθ/dt = g (r_u v² + r_v u²) = 2 √(r_u r_v) |θ| g,
-
-so the product moves √(r_u r_v) times as fast as one whose factors see every example (checked
-symbolically in the tests). The network starts its factors at equal norms a, not balanced: the
-product first moves at (r_u + r_v)/2 times the tied rate and reaches the balanced rate once
-|θ| ≫ a²; integrated from u₀ = v₀ = a, the slowdown approaches √(r_u r_v)⁻¹ from below as a
-shrinks (0.95·√L at a = 10⁻⁴, 0.79·√L at a = 0.1 for L = 64; tested). Each effective parameter
-gets its ratio as its entry of a diagonal metric C, in the flow dθ/dt = −lr C ∇loss(θ)
-(:func:`phenom.flow.gradient_flow`'s ``metric``):
-
-- **C_β = Σ_p f_p²** (counted): β is previous-token attention, carried by the position–position
-  entries of Q1ᵀK1 (query at a label's slot p, key at p − 1). A sequence of 2N + 1 tokens starts
-  at a uniformly random offset among 65 position slots; f_p is the share of label occurrences at
-  slot p (the share of sequences with a label there, each label weighing 1/N in ILA1). Both
-  factors are position-specific, √(f_p f_p) = f_p, and the reading Σ_p f_p G_p moves at
-  Σ_p f_p² times the tied rate. By hand: 1/63 for N = 1, 240/122² for N = 2, 1/N for N = 32.
-- **C_α = 1** (counted): α is the match of the target's item against the copy of the previous
-  item that layer 1 wrote into the label token, carried by the content block of Q2ᵀK2 and by V1.
-  Items are drawn afresh in every sequence, so both maps are pushed by every sequence.
-- **C_ξ = 1/√L** (exponent measured): ξ is the read-out's alignment with the label layer 2
-  copies: the read-out row of label ℓ (pushed only by the sequences whose answer is ℓ: 1/L) times
-  V2's action on ℓ's label vector. The L label vectors are fixed, so counting alone does not
-  settle V2's share: a column per label (1/L, giving C_ξ = 1/L) or one map shared by all labels
-  (1, giving 1/√L). The network's measured rate of ξ (:func:`measured_metric`) over the plateau
-  falls as about L^(−1/2) at N = 4 and 8 (growth figure), so the model takes 1/√L; C_ξ = 1/L
-  ordered the transitions at N = 2, 4, 8 worse when the form was chosen.
-
-The flow starts where the untrained network is, θ₀ = (β₀(N), 0, 0): layer-1 attention is
-close to uniform at initialisation, so the label at token 2k+1 gives its item 1/(2k+2) and
-ILA1 = H_N/(2N), β₀ = log(N y/(1 − y)) (:mod:`phenom.nets.measures`); the target attends to
-2N + 1 tokens, TILA2 = 1/(2N + 1), which reads α₀ = 0; the margin is 0.
-
-One global constant c maps flow time to steps, step = t/(c · lr) (:mod:`phenom.compare`): it
-carries what every configuration shares (feature norms, the scale of the weights against the
-model's scalars). Nothing is fitted per configuration. Not modelled: the product's |θ| growth
-law and the unbalanced start (the flow keeps the mean-field shape and changes only the rates),
-and D and ε, on which the counting does not depend (the study holds them at D = max(63, L),
-ε = 0.1). The measured levels of C are not the model's: see the growth figure.
-
-The evidence is measured, not assumed: :func:`tangent_rates` measures the rate at which each
-effective parameter moves under one gradient step of the network (its tangent kernel with the
-loss), :func:`measured_metric` its ratio to the mean-field rate, C_k, and
-:func:`metric_along_training` follows C_k along the scaling study's own runs.
+- :func:`tangent_rates`: d/d(lr · step) of the logit margin, ILA1, TILA2 and the effective β, α,
+  ξ (:mod:`phenom.nets.measures`) under gradient descent on the batch, by a central difference
+  along the gradient (the network's tangent kernel with the loss);
+- :func:`measured_metric`: C_k, each effective parameter's measured rate over the mean-field
+  flow's rate −∂loss/∂θ_k at the same effective θ. Along a training run (the scaling study's,
+  :func:`phenom.figures.runs.metric_along_training`) the plateau's C_ξ falls as about L^(−1/2),
+  the form the time-scale model takes; the measured levels of C are not the model's (growth
+  figure).
 """
 
 from __future__ import annotations
@@ -100,4 +64,4 @@ def measured_metric(net, task, batch, *, eps: float = 1e-5, floor: float = 1e-12
     if not np.all(np.isfinite(theta)):
         return {k: None for k in PARAMETERS}
     mean_field = -InductionHeadModel(task.N, task.L).grad(*theta)
-    return {k: (rates[k] / g if abs(g) > floor else None) for k, g in zip(PARAMETERS, mean_field)}
+    return {k: (rates[k] / g if abs(g) > floor else None) for k, g in zip(PARAMETERS, mean_field, strict=True)}

@@ -1,90 +1,20 @@
-"""Rates of the network's effective parameters (phenom.timescales), against an independent
-computation: the tangent kernel from the hand-written backward pass, and a gradient step."""
+"""The time-scale model's counting (phenom.induction.timescales): label-slot shares and the
+untrained network's effective state by hand, the balanced product's rate against sympy, and an
+equal-norm start against an independent integration of the factors."""
+
+from fractions import Fraction
 
 import numpy as np
 import pytest
+import sympy as sp
+from scipy.integrate import solve_ivp
 
-from phenom.induction.model import InductionHeadModel
+from phenom.induction.timescales import POSITIONS, initial_state, label_slot_shares, time_scales
 from phenom.nets import AttentionNetwork, CopyingTask
-from phenom.nets.probes import measured_metric, tangent_rates
-
-
-@pytest.fixture(scope="module")
-def setup():
-    task = CopyingTask(N=3, L=7, D=8)
-    net = AttentionNetwork.init(task, "linear", seed=2, dtype=np.float64)
-    for name in ("Q1", "K1", "Q2", "K2"):
-        net.weights[name] *= 2  # away from uniform attention, so every rate is nonzero
-    return task, net, task.sample(64, np.random.default_rng(0), dtype=np.float64)
-
-
-def test_margin_rate_is_the_tangent_kernel_from_backward(setup):
-    task, net, batch = setup
-    rates = tangent_rates(net, task, batch, eps=1e-7)  # central difference: error O(eps²)
-    # −⟨∇margin, ∇loss⟩ with both gradients from the backward pass.
-    logits, cache = net.forward(batch.tokens)
-    n, N, L = len(logits), task.N, task.L
-    p = np.exp(logits - logits.max(1, keepdims=True))
-    p /= p.sum(1, keepdims=True)
-    onehot = np.zeros_like(p)
-    onehot[np.arange(n), batch.answer] = 1
-    absent = np.ones_like(p, dtype=bool)
-    absent[np.arange(n)[:, None], batch.context_labels] = False
-    g_loss = net.backward((p - onehot) / n, cache)
-    g_margin = net.backward((onehot - absent / (L - N)) / n, cache)
-    kernel = -sum(float(np.sum(g_margin[k] * g_loss[k])) for k in g_loss)
-    assert rates["margin"] == pytest.approx(kernel, rel=1e-6)
-
-
-def test_rates_predict_a_small_gradient_step(setup):
-    task, net, batch = setup
-    rates = tangent_rates(net, task, batch, eps=1e-7)
-    before = net.metrics(batch, task)
-    lr = 1e-7  # a forward step: error O(lr)
-    stepped = net.astype(np.float64)
-    _, grads = stepped.loss_and_grads(batch)
-    for k, w in stepped.params().items():
-        w -= lr * grads[k]
-    after = stepped.metrics(batch, task)
-    for k in ("ila1", "tila2", "beta", "alpha", "xi"):
-        assert (after[k] - before[k]) / lr == pytest.approx(rates[k], rel=1e-4, abs=1e-9), k
-    assert net.metrics(batch, task) == before  # the network itself is untouched
-
-
-def test_measured_metric_divides_by_the_mean_field_rate(setup):
-    task, net, batch = setup
-    C = measured_metric(net, task, batch)
-    rates, state = tangent_rates(net, task, batch), net.metrics(batch, task)
-    g = InductionHeadModel(task.N, task.L).grad(state["beta"], state["alpha"], state["xi"])
-    for k, gk in zip(("beta", "alpha", "xi"), g):
-        assert C[k] == pytest.approx(rates[k] / -gk, rel=1e-12)
-
-
-def test_measuring_along_training_does_not_change_the_run():
-    from phenom.figures.runs import metric_along_training, scaling_point
-
-    config = dict(N=2, L=4, D=8, eps=0.1, seed=0, lr=0.5, steps=60, eval_every=10, eval_size=64, batch_size=32,
-                  weight_decay=1e-6)
-    measured = metric_along_training(config, probe_every=20, probe_size=64)
-    plain = scaling_point(config)
-    assert measured["history"]["step"][-1] == plain["last_step"]
-    assert measured["history"]["icl_acc"][-1] == plain["final_icl_acc"]
-    # Probes at every multiple of 20 the run evaluates before its budget ends.
-    assert [r["step"] for r in measured["probes"]] == [s for s in range(0, plain["last_step"] + 1, 20) if s < 60]
-    assert all(set(r["C"]) == {"beta", "alpha", "xi"} for r in measured["probes"])
-    with pytest.raises(ValueError, match="^probe_every must be a multiple of eval_every = 10"):
-        metric_along_training(config, probe_every=15)
-
-
-# -- the time-scale model: factors against hand counts, the balanced-product rate against sympy
-#    and an independent integration of the factors -------------------------------------------
+from phenom.nets.tasks import POSITIONS as TASK_POSITIONS
 
 
 def test_label_slot_shares_by_hand():
-    from fractions import Fraction
-
-    from phenom.induction.timescales import label_slot_shares, time_scales
-
     # N = 1: offsets 0..62, the label at offset + 1: slots 1..63 once each.
     f1 = label_slot_shares(1)
     assert f1[0] == 0 and f1[64] == 0 and f1[1:64] == pytest.approx(np.full(63, 1 / 63), rel=1e-15)
@@ -107,17 +37,10 @@ def test_label_slot_shares_by_hand():
 
 def test_position_slots_are_the_networks():
     # The counting's 65 slots are the sequence task's, though the theory does not import it.
-    from phenom.induction.timescales import POSITIONS
-    from phenom.nets.tasks import POSITIONS as TASK_POSITIONS
-
     assert POSITIONS == TASK_POSITIONS == 65
 
 
 def test_initial_state_by_hand_and_in_the_network():
-    from fractions import Fraction
-
-    from phenom.induction.timescales import initial_state
-
     # y = H_N/(2N): N = 1 → 1/2, β₀ = log 1 = 0; N = 2 → 3/8, β₀ = log(2·(3/8)/(5/8)) = log 1.2;
     # N = 8 → H_8 = 761/280, y = 761/4480, β₀ = log(8·761/(4480 − 761)).
     assert initial_state(1) == pytest.approx([0.0, 0.0, 0.0], abs=1e-15)
@@ -133,9 +56,6 @@ def test_initial_state_by_hand_and_in_the_network():
 
 
 def test_balanced_product_moves_at_the_geometric_mean_of_its_factors_rates():
-    import sympy as sp
-    from scipy.integrate import solve_ivp
-
     # Symbolically: on the orbit v²/r_v = u²/r_u, d(uv)/dt = 2 √(r_u r_v) uv g, and the orbit is
     # conserved by du/dt = r_u v g, dv/dt = r_v u g.
     r_u, r_v, v, g = sp.symbols("r_u r_v v g", positive=True)
@@ -164,8 +84,6 @@ def test_balanced_product_moves_at_the_geometric_mean_of_its_factors_rates():
 def test_an_equal_norm_start_approaches_the_balanced_slowdown_from_below():
     """The network starts its factors at equal norms, not on the balanced orbit: the slowdown of a
     product with shares (1/L, 1) is below √L and tends to it as the start shrinks."""
-    from scipy.integrate import solve_ivp
-
     def time_to_half(ru, rv, a):
         event = lambda t, y: y[0] * y[1] - 0.5  # noqa: E731
         event.terminal = True
