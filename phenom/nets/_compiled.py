@@ -89,3 +89,14 @@ def add_position_blocks(out, dS, offset):  # pragma: no cover - compiled
         for i in range(T):
             for j in range(T):
                 out[o + i, o + j] += dS[a, i, j]
+
+
+@numba.njit(cache=True)
+def add_position_weights(out, M, offset):  # pragma: no cover - compiled
+    """out[a, i, c] += M[offset[a] + i, c]: the position half of X M, read as rows of M."""
+    n, T, k = out.shape
+    for a in range(n):
+        o = offset[a]
+        for i in range(T):
+            for c in range(k):
+                out[a, i, c] += M[o + i, c]

@@ -30,6 +30,7 @@ from phenom.nets._compiled import (
     add_gathered_positions,
     add_position_blocks,
     add_position_rows,
+    add_position_weights,
     causal_softmax,
     scatter_positions,
     softmax_backward,
@@ -58,6 +59,32 @@ def _softmax(s: np.ndarray, axis: int = -1) -> np.ndarray:
     s = s - np.max(s, axis=axis, keepdims=True)
     e = np.exp(s)
     return e / np.sum(e, axis=axis, keepdims=True)
+
+
+class Workspace:
+    """The work arrays of a training step, kept from one step to the next: the step's largest
+    arrays (about a megabyte each at the reference size) are written into the same memory every
+    step instead of being allocated and freed, so the allocator never returns them to the
+    operating system and the step never pays again for fresh pages (whatever the process's
+    malloc settings). One array per name, replaced when the batch's shape or dtype changes."""
+
+    def __init__(self):
+        self._arrays: dict[str, np.ndarray] = {}
+
+    def get(self, name: str, shape: tuple, dtype) -> np.ndarray:
+        """An array of ``shape`` and ``dtype`` for ``name``, its contents undefined."""
+        a = self._arrays.get(name)
+        if a is None or a.shape != shape or a.dtype != dtype:
+            a = self._arrays[name] = np.empty(shape, dtype)
+        return a
+
+    def __len__(self) -> int:
+        return len(self._arrays)
+
+
+def _array(work: Workspace | None, name: str, shape: tuple, dtype) -> np.ndarray:
+    """A work array from ``work``, or a new one without a workspace."""
+    return np.empty(shape, dtype) if work is None else work.get(name, shape, dtype)
 
 
 class _Dense:
@@ -95,17 +122,22 @@ class _OneHotPositions:
     one-hot half is a gather or a scatter of rows (compiled loops), not a matrix product: the
     content is D of the d = P + D coordinates."""
 
-    def __init__(self, offset: np.ndarray, content: np.ndarray):
+    def __init__(self, offset: np.ndarray, content: np.ndarray, work: Workspace | None = None):
         self.offset, self.C, self.P = np.ascontiguousarray(offset, dtype=np.int64), content, POSITIONS
         self.pos = self.offset[:, None] + np.arange(content.shape[1])
+        self.work = work
 
     def right(self, M):
-        out = _mm(self.C, M[self.P:])
-        out += M[self.pos]
+        n, T, D = self.C.shape
+        out = _array(self.work, "XM", (n, T, M.shape[1]), np.result_type(self.C, M))
+        np.matmul(self.C.reshape(n * T, D), M[self.P:], out=out.reshape(n * T, M.shape[1]))
+        add_position_weights(out, M, self.offset)
         return out
 
     def attention(self, U):
-        S = U[..., self.P:] @ np.swapaxes(self.C, 1, 2)
+        n, T, _ = self.C.shape
+        S = _array(self.work, "A1", (n, T, T), np.result_type(self.C, U))
+        np.matmul(U[..., self.P:], np.swapaxes(self.C, 1, 2), out=S)
         causal_softmax(S, U, self.offset)
         return S
 
@@ -130,8 +162,10 @@ class _OneHotPositions:
     def sandwich(self, dS):
         # Blocks of Σ Xᵀ dS X over [positions | content]: content–content Σ Cᵀ (dS C), the mixed
         # blocks as (dS C) and (dSᵀ C) rows scattered to positions, and dS itself scattered.
-        P, D = self.P, self.C.shape[2]
-        dSC, dStC = dS @ self.C, np.swapaxes(dS, 1, 2) @ self.C
+        P, (n, T, D) = self.P, self.C.shape
+        dtype = np.result_type(dS, self.C)
+        dSC = np.matmul(dS, self.C, out=_array(self.work, "dSC", (n, T, D), dtype))
+        dStC = np.matmul(np.swapaxes(dS, 1, 2), self.C, out=_array(self.work, "dStC", (n, T, D), dtype))
         out = np.zeros((P + D, P + D), dtype=dS.dtype)
         out[P:, P:] = _gram(self.C, dSC)
         add_position_rows(out[:P, P:], self.offset, dSC)
@@ -142,10 +176,11 @@ class _OneHotPositions:
         return out
 
 
-def _tokens(X, dtype):
-    """The token algebra for an input: a SequenceBatch (positions as indices) or an array."""
+def _tokens(X, dtype, work: Workspace | None = None):
+    """The token algebra for an input: a SequenceBatch (positions as indices, work arrays from
+    ``work``) or an array."""
     if hasattr(X, "content"):
-        return _OneHotPositions(X.offset, X.content.astype(dtype, copy=False))
+        return _OneHotPositions(X.offset, X.content.astype(dtype, copy=False), work)
     return _Dense(np.asarray(X).astype(dtype, copy=False))
 
 
@@ -157,9 +192,10 @@ class AttentionNetwork:
     classifier: str = "linear"
     seed: int | None = None
     config: dict = field(default_factory=dict)
+    _workspace: Workspace = field(default_factory=Workspace, init=False, repr=False, compare=False)
 
     @classmethod
-    def init(cls, task, classifier: str = "linear", seed: int = 0, dtype=np.float32) -> "AttentionNetwork":
+    def init(cls, task, classifier: str = "linear", seed: int = 0, dtype=np.float32) -> AttentionNetwork:
         """The reference initialisation: attention N(0, 1/D); ReLU weights N(0, 2/128), biases
         N(0, 1/128); read-out N(0, 1/h) with h its input width."""
         if classifier not in CLASSIFIERS:
@@ -203,7 +239,7 @@ class AttentionNetwork:
                 f"d_model = {self.config['d_model']}, L = {self.config['L']}"
             )
 
-    def astype(self, dtype) -> "AttentionNetwork":
+    def astype(self, dtype) -> AttentionNetwork:
         """A copy with every parameter in ``dtype`` (float64 for gradient checks)."""
         dtype = float_dtype(dtype)
         params = {k: np.asarray(v, dtype=dtype).copy() for k, v in self.weights.items()}
@@ -211,12 +247,14 @@ class AttentionNetwork:
 
     # -- forward ------------------------------------------------------------------------------
 
-    def forward(self, X, ablate: str | None = None):
+    def forward(self, X, ablate: str | None = None, *, workspace: Workspace | None = None):
         """Logits (n, L) for tokens ``X`` and the cache for :meth:`backward`.
 
         ``X`` is a :class:`~phenom.tasks.SequenceBatch` (its one-hot positions are read as
         indices) or an array (n, T, d) of any tokens. ``ablate`` = ``"layer1"`` or ``"layer2"``
-        removes that head's contribution to the residual stream.
+        removes that head's contribution to the residual stream. With a ``workspace``, the
+        largest arrays (the cache's included) are written into its arrays: the cache is then valid
+        until the next call with the same workspace (as in :meth:`loss_and_grads`).
 
         Layer 1's output X1 = X + A X V1ᵀ is never formed: layer 2 reads it only through the
         target's row x_t, the scores X1 r and the mixture X1ᵀ a2, and each of those is a product of
@@ -225,7 +263,7 @@ class AttentionNetwork:
         if ablate not in (None, "layer1", "layer2"):
             raise ValueError(f"ablate must be None, 'layer1' or 'layer2', got {ablate!r}")
         p = self.weights
-        tok = _tokens(X, self.dtype)
+        tok = _tokens(X, self.dtype, workspace)
         layer1 = ablate != "layer1"
         # Layer 1, every token: A_ij = softmax_{j<=i}(x_iᵀ Q1ᵀK1 x_j).
         A1 = tok.attention(tok.right(p["Q1"].T @ p["K1"]))
@@ -275,7 +313,11 @@ class AttentionNetwork:
         gV1 = np.zeros_like(V1)
         dx_t = dh
         n, T = a2.shape
-        dA = np.zeros_like(A1) if layer1 else None
+        work = getattr(tok, "work", None)
+        dA = None
+        if layer1:
+            dA = _array(work, "dA", A1.shape, A1.dtype)
+            dA.fill(0)
         if cache["ablate"] != "layer2":
             # h = x_t + V2 m, m = Xᵀ a2 + V1 Xᵀ w, w = Aᵀ a2.
             g["V2"] = dh.T @ cache["m"]
@@ -285,13 +327,14 @@ class AttentionNetwork:
             if layer1:
                 gV1 += dm.T @ cache["Xw"]
                 da2 = da2 + (A1 @ dmw[..., 1:])[..., 0]
-                dA += a2[:, :, None] * dmw[:, None, :, 1]
+                np.multiply(a2[:, :, None], dmw[:, None, :, 1], out=dA)  # dA was zero
             # a2 = softmax(s), s = X r + A X q with q = V1ᵀ r, r = G2ᵀ x_t.
             ds = a2 * (da2 - np.sum(a2 * da2, axis=1, keepdims=True))
             back = tok.weighted(np.stack([ds, (ds[:, None, :] @ A1)[:, 0]], axis=1))  # Xᵀ ds, Xᵀ Aᵀ ds
             dr = back[:, 0]
             if layer1:
-                dA += ds[:, :, None] * cache["Xq"][:, None, :]
+                dA += np.multiply(ds[:, :, None], cache["Xq"][:, None, :],
+                                  out=_array(work, "dA_term", A1.shape, A1.dtype))
                 dq = back[:, 1]
                 dr = dr + dq @ V1.T
                 gV1 += r.T @ dq
@@ -314,8 +357,9 @@ class AttentionNetwork:
     # -- training interface -------------------------------------------------------------------
 
     def loss_and_grads(self, batch) -> tuple[float, dict[str, np.ndarray]]:
-        """Mean cross-entropy of the correct label on ``batch`` and its gradients."""
-        logits, cache = self.forward(batch)
+        """Mean cross-entropy of the correct label on ``batch`` and its gradients (the step's
+        large work arrays reused from the previous call: see :class:`Workspace`)."""
+        logits, cache = self.forward(batch, workspace=self._workspace)
         n = len(logits)
         probs = _softmax(logits)
         loss = -np.mean(np.log(np.maximum(probs[np.arange(n), batch.answer], np.finfo(probs.dtype).tiny)))

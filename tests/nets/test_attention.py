@@ -30,7 +30,7 @@ def test_backward_matches_finite_differences_for_every_parameter(classifier):
         v = rng.standard_normal(p.shape)
         base = p.copy()
 
-        def f(h):
+        def f(h, p=p, base=base, v=v):
             p[...] = base + h * v
             return net.loss_and_grads(batch)[0]
 
@@ -43,7 +43,7 @@ def test_backward_matches_finite_differences_for_every_parameter(classifier):
         e = np.zeros_like(p)
         e[idx] = 1.0
 
-        def g(h):
+        def g(h, p=p, base=base, e=e):
             p[...] = base + h * e
             return net.loss_and_grads(batch)[0]
 
@@ -64,7 +64,7 @@ def test_ablated_backward_matches_finite_differences(ablate):
     for name, p in net.weights.items():
         v, base = rng.standard_normal(p.shape), p.copy()
 
-        def f(h):
+        def f(h, p=p, base=base, v=v):
             p[...] = base + h * v
             return float(np.sum(c * net.forward(batch, ablate=ablate)[0]))
 
@@ -113,7 +113,8 @@ def test_forward_equals_the_full_architecture(classifier):
     for name in ("Q1", "K1", "Q2", "K2"):
         net.weights[name] *= 2  # attention well away from uniform
     X = task.sample(6, np.random.default_rng(1)).tokens
-    np.testing.assert_allclose(net.forward(X)[0], _reference_forward(net.weights, X, classifier), rtol=1e-12, atol=1e-12)
+    np.testing.assert_allclose(net.forward(X)[0], _reference_forward(net.weights, X, classifier),
+                               rtol=1e-12, atol=1e-12)
 
 
 
@@ -221,3 +222,42 @@ def test_bad_network_input():
         net.forward(task.sample(2, np.random.default_rng(0)).tokens, ablate="foo")
 
 
+
+
+def test_work_arrays_are_reused_and_never_leak_between_batches():
+    # The step's large arrays live in the network's workspace: the same objects from one step to
+    # the next, replaced when the batch shape changes, and every gradient equals that of a fresh
+    # network (a new workspace) on the same batch, bit for bit.
+    task = CopyingTask(N=3, L=6, D=8, eps=0.1)
+    rng = np.random.default_rng(11)
+    small, large = task.sample(5, rng), task.sample(7, rng)
+    net = AttentionNetwork.init(task, "linear", seed=3, dtype=np.float64)
+    net.loss_and_grads(small)
+    held = dict(net._workspace._arrays)
+    assert set(held) >= {"XM", "A1", "dA", "dSC", "dStC"}
+    net.loss_and_grads(small)
+    assert all(net._workspace._arrays[k] is a for k, a in held.items())
+    for batch in (large, small, large):
+        loss, grads = net.loss_and_grads(batch)
+        fresh_loss, fresh = net.astype(np.float64).loss_and_grads(batch)
+        assert loss == fresh_loss
+        for k in grads:
+            np.testing.assert_array_equal(grads[k], fresh[k])
+
+
+def test_a_forward_cache_without_workspace_outlives_training_steps():
+    # metrics() and head_scores() keep caches of forward passes: a training step in between must
+    # not overwrite them. Its gradient is checked against the gradient taken before the step.
+    task = CopyingTask(N=3, L=6, D=8, eps=0.1)
+    rng = np.random.default_rng(12)
+    batch, other = task.sample(5, rng), task.sample(5, rng)
+    net = AttentionNetwork.init(task, "linear", seed=4, dtype=np.float64)
+    c = rng.standard_normal((5, 6))
+    _, cache = net.forward(batch)
+    A1 = cache["A1"].copy()
+    before = net.backward(c, cache)
+    net.loss_and_grads(other)
+    np.testing.assert_array_equal(cache["A1"], A1)
+    after = net.backward(c, cache)
+    for k in before:
+        np.testing.assert_array_equal(before[k], after[k])

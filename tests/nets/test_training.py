@@ -1,5 +1,6 @@
 """The training loop (phenom.nets.training): exact resume from a checkpoint, the progress bar,
-unreadable checkpoints."""
+unreadable checkpoints, the default evaluation cadence, no side effects on the calling process,
+the History's summary."""
 
 import numpy as np
 import pytest
@@ -53,7 +54,6 @@ def test_progress_line_only_when_asked(capsys):
     assert capsys.readouterr().err == ""
 
 
-
 def test_unreadable_checkpoint_is_named(tmp_path):
     task = CopyingTask(N=2, L=4, D=4)
     bad = tmp_path / "broken.npz"
@@ -90,10 +90,50 @@ def test_training_caps_blas_threads_and_restores_them():
     for cap, expected in ((1, {1}), (None, {2}), (2, {2})):
         net, seen = AttentionNetwork.init(task), []
         step = net.loss_and_grads
-        net.loss_and_grads = lambda batch: (seen.append(blas_threads()), step(batch))[1]
+        net.loss_and_grads = lambda batch, seen=seen, step=step: (seen.append(blas_threads()), step(batch))[1]
         with threadpool_limits(limits=2, user_api="blas"):
             train(net, task, steps=3, lr=0.1, eval_every=3, eval_size=4, blas_threads=cap)
             assert blas_threads() == {2}  # as it was before training
         assert seen == [expected] * 3
     with pytest.raises(ValueError, match="^blas_threads must be an integer >= 1, got 0"):
         train(AttentionNetwork.init(task), task, steps=3, lr=0.1, blas_threads=0)
+
+
+def test_a_default_training_run_leaves_the_process_as_it_found_it(monkeypatch):
+    # No call to glibc's mallopt (the process's allocator settings are the caller's), and every
+    # thread pool (BLAS, OpenMP) has the limits it had before.
+    import ctypes
+
+    from threadpoolctl import threadpool_info
+
+    asked = []
+    real = ctypes.CDLL
+
+    class Spy(real):
+        def __getattr__(self, name):
+            asked.append(name)
+            return super().__getattr__(name)
+
+        def __getitem__(self, name):
+            asked.append(name)
+            return super().__getitem__(name)
+
+    monkeypatch.setattr(ctypes, "CDLL", Spy)
+    before = threadpool_info()
+    task = CopyingTask(N=2, L=4, D=8)
+    train(AttentionNetwork.init(task), task, steps=12, lr=0.1)
+    assert "mallopt" not in asked
+    assert threadpool_info() == before
+
+
+def test_history_shows_a_summary_not_its_arrays():
+    task = CopyingTask(N=2, L=4, D=8)
+    hist = train(AttentionNetwork.init(task), task, steps=20, lr=0.1, eval_every=10, eval_size=8)
+    text = repr(hist)
+    loss, acc = hist.records["eval_loss"][-1], hist.records["icl_acc"][-1]
+    assert text.startswith(f"History(3 evaluations, last step 20, loss {hist.records['loss'][-1]:.4g}, "
+                           f"eval_loss {loss:.4g}, icl_acc {acc:.4g}; columns: step, loss, eval_loss")
+    assert "\n" not in text and "[" not in text and len(text) < 400
+    from phenom.nets.history import History
+
+    assert repr(History(config={})) == "History(0 evaluations; columns: none)"
