@@ -28,11 +28,16 @@ curve (β, α, ξ, loss, P(correct), P(in context)) on the network's step axis.
 
 from __future__ import annotations
 
+import functools
+import hashlib
+import json
 from dataclasses import dataclass
+from importlib import metadata
+from pathlib import Path
 
 import numpy as np
 
-from phenom import _validate
+from phenom import _cache, _io, _validate
 from phenom.flow import Trajectory
 from phenom.induction.model import InductionHeadModel, induction_flow
 from phenom.induction.timescales import initial_state, time_scales
@@ -122,12 +127,54 @@ def predicted_step(N: int, L: int, *, D: int | None = None, eps: float = 0.1, lr
     counting behind the model does not involve D or ε, and a gradient flow follows the mean
     gradient whatever the batch size; the constant was fitted at D = 63, ε = 0.1, batch 128,
     lr 0.5, and the study holds D = max(63, L), ε = 0.1, batch 128 (other values are untested).
+
+    Each flow time is integrated once per machine and code, then read from the cache folder.
     """
     N, L, lr = _check_study_options(N, L, D, eps, lr, batch_size)
-    t = float(flow_transition_times(N, L, **model_start(N, L, _model(model)), t_max=_T_MAX))
+    return _flow_time(_model(model), N, L) / (TIME_CONSTANTS[model]["c"] * lr)
+
+
+def _memo_key() -> str:
+    """What a flow time depends on: the code of phenom.induction (every module, conservatively)
+    and the versions of the libraries that derive and compile it."""
+    digest = hashlib.sha256()
+    for path in sorted(Path(__file__).parent.glob("*.py")):
+        digest.update(path.name.encode() + b"\0" + path.read_bytes())
+    for library in ("numpy", "scipy", "sympy", "numba"):
+        digest.update(f"{library} {metadata.version(library)}\n".encode())
+    return digest.hexdigest()[:16]
+
+
+@functools.cache
+def _flow_time(model: str, N: int, L: int) -> float:
+    """``model``'s cliff time (lr = 1) at a checked (N, L).
+
+    A first integration in a process loads the compiled flows (seconds), so each time found is
+    kept in the cache folder (:func:`phenom._cache.cache_dir`) in ``predicted_flow_times_<key>.json``,
+    the key a hash of the code and libraries that compute it (:func:`_memo_key`); a missing,
+    damaged or unwritable file only means integrating again.
+    """
+    path = _cache.cache_dir() / f"predicted_flow_times_{_memo_key()}.json"
+    entry = f"{model} {N} {L}"
+
+    def read() -> dict:
+        try:
+            memo = json.loads(path.read_text())
+        except (OSError, ValueError):
+            return {}
+        return memo if isinstance(memo, dict) else {}
+
+    known = read().get(entry)
+    if isinstance(known, float) and np.isfinite(known) and known > 0:
+        return known
+    t = float(flow_transition_times(N, L, **model_start(N, L, model), t_max=_T_MAX))
     if np.isnan(t):
         raise RuntimeError(f"the {model} flow at N = {N}, L = {L} has no transition before t = {_T_MAX:g}")
-    return t / (TIME_CONSTANTS[model]["c"] * lr)
+    try:
+        _io.atomic_write(path, lambda tmp: Path(tmp).write_text(json.dumps({**read(), entry: t}, sort_keys=True)))
+    except OSError:
+        pass  # an unwritable cache folder: integrate again next time
+    return t
 
 
 @dataclass(frozen=True)

@@ -9,6 +9,7 @@ import numpy as np
 import pytest
 from scipy.integrate import solve_ivp
 
+from phenom.induction import prediction
 from phenom.induction.model import InductionHeadModel, induction_flow
 from phenom.induction.prediction import (
     TIME_CONSTANTS,
@@ -107,6 +108,28 @@ def test_predicted_curves_rise_where_predicted_step_says():
         midpoint = transition_step(curves.step, curves.p_correct, 0.5)
         assert midpoint == pytest.approx(t_half / (C_TIME_SCALES * lr), rel=1e-4)
         assert abs(midpoint / curves.transition_step - 1) < 0.03
+
+
+def test_predicted_step_remembers_flow_times_across_processes(tmp_path, monkeypatch):
+    # The flow time kept on disk is step · c · lr (by hand), read back by a later process (here:
+    # an emptied in-process cache) without integrating; a damaged file is integrated again.
+    monkeypatch.setenv("PHENOM_CACHE", str(tmp_path))
+    prediction._flow_time.cache_clear()
+    try:
+        step = predicted_step(4, 16, lr=0.25)
+        (memo,) = tmp_path.glob("predicted_flow_times_*.json")
+        assert json.loads(memo.read_text()) == {"time_scales 4 16": pytest.approx(step * C_TIME_SCALES * 0.25,
+                                                                                  rel=1e-14)}
+        with monkeypatch.context() as m:
+            m.setattr(prediction, "flow_transition_times", lambda *a, **k: pytest.fail("integrated again"))
+            prediction._flow_time.cache_clear()
+            assert predicted_step(4, 16, lr=0.5) == pytest.approx(step / 2, rel=1e-14)
+        memo.write_text("{not json")
+        prediction._flow_time.cache_clear()
+        assert predicted_step(4, 16, lr=0.25) == pytest.approx(step, rel=1e-12)
+        assert set(json.loads(memo.read_text())) == {"time_scales 4 16"}
+    finally:
+        prediction._flow_time.cache_clear()
 
 
 @pytest.mark.parametrize("kwargs, message", [
