@@ -57,3 +57,74 @@ def test_code_version_names_the_release_and_the_source():
     release, digest = version.split("+")
     assert release == __version__ and len(digest) == 12 and int(digest, 16) >= 0
     assert _io.provenance()["code"] == version
+
+
+# -- the code version: what computes a result, not how it is drawn or documented -----------------
+
+PACKAGE = {
+    "__init__.py": '"""A tiny package."""\nfrom typing import TYPE_CHECKING\nif TYPE_CHECKING:\n'
+                   '    from tiny import plots\n',
+    "core.py": '"""Core."""\n\ndef rate(x):\n    """Twice x."""\n    return 2 * x  # doubled\n',
+    "sub/__init__.py": "",
+    "sub/run.py": '"""Runs."""\nfrom tiny.core import rate\nfrom . import helper\n\n'
+                  'def run(x):\n    return rate(helper.shift(x))\n',
+    "sub/helper.py": "def shift(x):\n    return x + 1\n",
+    "plots.py": '"""Plots."""\nCOLOUR = "red"\n',
+}
+
+
+def _tiny(root, **changes):
+    for name, text in {**PACKAGE, **changes}.items():
+        path = root / name
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(text)
+    return _io.source_digest(root, "tiny", ["tiny.sub.run"])
+
+
+def test_code_version_ignores_docstrings_comments_layout_and_unimported_modules(tmp_path):
+    base = _tiny(tmp_path / "a")
+    same = {
+        "core.py": '"""Core, documented anew."""\n\n\ndef rate(x):  # a comment\n    """Two times x."""\n'
+                   '    return 2 * x\n',
+        "plots.py": '"""Plots."""\nCOLOUR = "blue"\n',  # only under TYPE_CHECKING: never executed
+        "sub/helper.py": '"""Now with a docstring."""\n\ndef shift(x):\n\n    return x + 1\n',
+    }
+    for name, text in same.items():
+        assert _tiny(tmp_path / name.replace("/", "_"), **{name: text}) == base, name
+
+
+def test_code_version_changes_with_the_code_of_an_imported_module(tmp_path):
+    base = _tiny(tmp_path / "a")
+    changed = {
+        "core.py": 'def rate(x):\n    return 3 * x\n',  # imported by absolute name
+        "sub/helper.py": "def shift(x):\n    return x + 2\n",  # imported relatively
+        "sub/__init__.py": "SCALE = 2\n",  # a package __init__ on the way
+        "__init__.py": "import math\n",
+    }
+    for name, text in changed.items():
+        assert _tiny(tmp_path / name.replace("/", "_"), **{name: text}) != base, name
+
+
+def test_code_version_of_phenom_names_the_computing_modules(monkeypatch):
+    # The source reader edited under the hashing: a plot module's change leaves the whole compute
+    # code's version and a training checkpoint's unchanged; the network's changes both.
+    real = _io._syntax
+    edited = {"name": None}
+
+    def syntax(path, name, package):
+        dump, imported = real(path, name, package)
+        return (dump + "edited" if name == edited["name"] else dump), imported
+
+    monkeypatch.setattr(_io, "_syntax", syntax)
+    uncached = _io._cached_version.__wrapped__
+    versions = {}
+    for name in (None, "phenom.figures.plots.network", "phenom.nets.attention"):
+        edited["name"] = name
+        versions[name] = (uncached(()), uncached(("phenom.nets.training",)))
+    assert versions["phenom.figures.plots.network"] == versions[None]
+    assert all(a != b for a, b in zip(versions["phenom.nets.attention"], versions[None], strict=True))
+    assert _io.code_version("phenom.nets.training") != _io.code_version("phenom.induction.exact")
+    with pytest.raises(ValueError, match="^modules must be names of phenom modules"):
+        _io.code_version("numpy")
+    with pytest.raises(ValueError, match="^modules must be modules of phenom, got 'phenom.nope'"):
+        _io.code_version("phenom.nope")

@@ -222,3 +222,27 @@ def test_a_resume_at_a_checkpoint_off_the_evaluation_cadence_still_evaluates_the
     whole = train(_net(), TASK, steps=15, **kw)
     assert list(resumed.step) == [0, 10, 15]
     assert _same(resumed.records, whole.records)
+
+
+def test_a_folder_checkpoint_is_reused_exactly_while_its_computing_code_is_unchanged(tmp_path, monkeypatch):
+    # The source reader is edited under the hashing (the version recomputed each time): a changed
+    # plot module keeps the run's file, a changed network or training loop starts a new one.
+    from phenom import _io
+
+    real, edited = _io._syntax, {"name": None}
+
+    def syntax(path, name, package):
+        dump, imported = real(path, name, package)
+        return (dump + "edited" if name == edited["name"] else dump), imported
+
+    monkeypatch.setattr(_io, "_syntax", syntax)
+    monkeypatch.setattr(_io, "_cached_version", _io._cached_version.__wrapped__)
+    folder = tmp_path / "runs"
+    files = {}
+    for name in (None, "phenom.figures.plots.network", "phenom.nets.attention", "phenom.nets.training"):
+        edited["name"] = name
+        train(_net(), TASK, steps=10, checkpoint=folder, resume=True, **KW)
+        files[name] = {p.name for p in folder.iterdir()}
+    assert len(files[None]) == 1
+    assert files["phenom.figures.plots.network"] == files[None]
+    assert len(files["phenom.nets.attention"]) == 2 and len(files["phenom.nets.training"]) == 3
