@@ -354,7 +354,7 @@ SETTINGS = {"0.1", "0.5", "0.01", "0.005", "1.25", "10⁻³", "0.3", "1.4", "1.0
 """Numbers the result sections state as settings (ε = 0.1, SGD lr 0.5, Σ's eigenvalues …)."""
 
 
-TESTED = ROOT / "tests" / "jobs" / "test_lsa_jobs.py"
+TESTED = ROOT / "tests" / "figures" / "jobs" / "test_lsa_jobs.py"
 """The README also quotes the bounds that file asserts and the seeds' values it records."""
 
 

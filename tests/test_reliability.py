@@ -25,9 +25,11 @@ from phenom.linear.model import LinearICL
 HUGE = ["1e20", "18446744073709551616", "1e400", "-1e20"]
 
 
-@pytest.mark.parametrize("argv", [["flow", "--lr"], ["flow", "--t-max"], ["flow", "--N"], ["flow", "--L"],
-                                  ["train", "--seed"], ["train", "--steps"], ["landscape", "--grid"],
-                                  ["scaling", "--Ns"], ["lsa", "--d"], ["data", "--K"], ["phase", "--N-max"]])
+@pytest.mark.parametrize("argv", [["induction_flow", "--lr"], ["induction_flow", "--t-max"], ["induction_flow", "--N"],
+                                  ["induction_flow", "--L"], ["network_training", "--seed"],
+                                  ["network_training", "--steps"], ["induction_landscape", "--grid"],
+                                  ["scaling", "--Ns"], ["lsa", "--d"], ["data_dependence", "--K"],
+                                  ["phase", "--N-max"]])
 @pytest.mark.parametrize("value", HUGE)
 def test_numbers_the_cli_cannot_hold_get_one_line(argv, value, capsys, tmp_path, monkeypatch):
     monkeypatch.setattr(figures, "make", _no_work)
@@ -82,7 +84,7 @@ def test_fuzz_cli_numeric_options(option, values, capsys, monkeypatch, tmp_path)
 
 def test_empty_out_means_the_current_folder_and_says_so(tmp_path, capsys, monkeypatch):
     monkeypatch.chdir(tmp_path)
-    assert main(["flow", "--N", "2", "--L", "3", "--compare-L", "4", "--t-max", "20", "--samples", "20",
+    assert main(["induction_flow", "--N", "2", "--L", "3", "--compare-L", "4", "--t-max", "20", "--samples", "20",
                  "--out", ""]) == 0
     captured = capsys.readouterr()
     assert "--out is empty: writing to the current folder" in captured.err

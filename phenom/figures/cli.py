@@ -13,40 +13,32 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
+import importlib
 import sys
 from pathlib import Path
+from types import ModuleType
+from typing import Any
 
-from phenom import __version__
+from phenom._version import __version__
+from phenom.figures import settings
+from phenom.figures.catalog import CATALOG, GROUPS
 
 __all__ = ["main", "COMMANDS"]
 
-COMMANDS = {
-    "flow": ("gradient flow of the beta, alpha, xi model: loss, parameters, accuracy", ["induction_flow"]),
-    "landscape": ("loss slices through the cliff with the flow's path", ["induction_landscape"]),
-    "phase": ("the flow's transition time over N and L, the start and the GD rate, against its asymptotic formula",
-              ["phase"]),
-    "minimal": ("the exact minimal network against the mean-field model", ["minimal_vs_mean_field"]),
-    "train": ("train the two-layer attention network, with L = N controls", ["network_training"]),
-    "ablate": ("train (or reuse the identical run) and remove each attention head", ["network_ablation"]),
-    "heads": ("Olsson's induction-head scores through training against ICL accuracy (reuses the training run)",
-              ["induction_heads"]),
-    "data": ("in-context vs in-weights learning against burstiness, classes, noise and Zipf exponent (a resumable "
-             "sweep)", ["data_dependence"]),
-    "compare": ("flow and trained networks on shared axes, steps mapped to flow time", ["compare"]),
-    "scaling": ("the network's transition step against both models' over N and L (a resumable sweep)", ["scaling"]),
-    "growth": ("the network's effective beta, alpha, xi against the time-scale model's flow", ["growth"]),
-    "lsa": ("linear attention as preconditioned GD: all five figures, with the options they share",
-            ["lsa_landscape", "lsa_learning_curves", "lsa_preconditioner", "lsa_depth", "lsa_summary"]),
-    "lsa-landscape": ("risk landscape of one preconditioned GD step, with both flows", ["lsa_landscape"]),
-    "lsa-curves": ("the factored flow against the one-layer network trained by SGD", ["lsa_learning_curves"]),
-    "lsa-preconditioner": ("the trained network's preconditioner against the optimal one", ["lsa_preconditioner"]),
-    "lsa-depth": ("K-layer networks against K steps of GD and PGD", ["lsa_depth"]),
-}
-"""Command → (help, the figures it makes)."""
+COMMANDS: dict[str, tuple[str, list[str]]] = {**{name: (entry.about, [name]) for name, entry in CATALOG.items()},
+                                              **GROUPS}
+"""Command → (help, the figures it makes): one command per figure, named as the figure (the
+hyphenated spelling is accepted too), and the groups."""
+
+
+def _registry() -> ModuleType:
+    """:mod:`phenom.figures.registry`, imported once a command runs: it loads the numerical stack,
+    the jobs and matplotlib, which ``phenom --help`` and bad options need not wait for."""
+    return importlib.import_module("phenom.figures.registry")
 
 
 class _Parser(argparse.ArgumentParser):
-    def error(self, message):  # one line, not argparse's usage block
+    def error(self, message: str) -> Any:  # one line, not argparse's usage block
         self.exit(2, f"{self.prog}: error: {message}\n")
 
 
@@ -61,11 +53,10 @@ def _number(text: str) -> float | int:
 
 def _fields(names: list[str]) -> tuple[list[dataclasses.Field], bool]:
     """The setting fields the figures ``names`` share (all of them for a single figure), and
-    whether more than one setting shares them."""
-    from phenom.figures.registry import FIGURES
-    from phenom.figures.settings import SummarySetting
-
-    classes = [FIGURES[n].setting for n in names if FIGURES[n].setting is not SummarySetting]
+    whether more than one setting shares them (a figure drawn from others' results has none)."""
+    classes = [c for c in map(settings.setting_class, names) if dataclasses.fields(c)]
+    if not classes:
+        return [], False
     common = set.intersection(*({f.name for f in dataclasses.fields(c)} for c in classes))
     return [f for f in dataclasses.fields(classes[0]) if f.name in common], len(classes) > 1
 
@@ -87,7 +78,7 @@ def _add_option(p: argparse.ArgumentParser, f: dataclasses.Field, shared: bool) 
         p.add_argument(flag, dest=f.name, type=_number, default=None, help=text)
 
 
-def _shown(value) -> str:
+def _shown(value: Any) -> str:
     if isinstance(value, tuple):
         return " ".join(str(v) for v in value) or "none"
     return "policy" if value is None else str(value)
@@ -96,7 +87,7 @@ def _shown(value) -> str:
 def _parser() -> argparse.ArgumentParser:
     parser = _Parser(prog="phenom", description="Phenomenological models of in-context learning.")
     parser.add_argument("--version", action="version", version=f"phenom {__version__}")
-    sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
+    sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser, metavar="COMMAND")
     for command, (text, names) in COMMANDS.items():
         p = sub.add_parser(command, help=text, description=f"{text}. Writes {', '.join(names)}.")
         fields, shared = _fields(names)
@@ -119,28 +110,25 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def _workers(text: str) -> int:
-    """--workers: an integer from 1 to 64 (argparse turns the ValueError into a one-line error)."""
-    from phenom import _validate
-
+    """--workers: an integer from 1 to 64 (argparse turns the error into one line)."""
     try:
         value = float(text)
     except ValueError:
         raise argparse.ArgumentTypeError(f"must be an integer from 1 to 64, got {text!r}") from None
     if not (value.is_integer() and 1 <= value <= 64):
         raise argparse.ArgumentTypeError(f"must be an integer from 1 to 64, got {text!r}")
-    return _validate.count("workers", value)
+    return int(value)
 
 
-def _settings(args: argparse.Namespace) -> list:
+def _settings(args: argparse.Namespace) -> list[tuple[str, settings.Setting]]:
     """The command's figures and their settings: defaults, overridden by the options given.
     Every setting is built (and so checked) before any work starts."""
-    from phenom.figures.registry import FIGURES, default_setting
-
     names = COMMANDS[args.command][1]
     made = []
     for name in names:
-        setting = default_setting(name, quick=args.quick)
-        own = {f.name for f in dataclasses.fields(FIGURES[name].setting)}
+        cls = settings.setting_class(name)
+        setting = cls().quick() if args.quick else cls()
+        own = {f.name for f in dataclasses.fields(cls)}
         given = {k: v for k, v in vars(args).items() if k in own and v is not None}
         given = {k: tuple(v) if isinstance(v, list) else v for k, v in given.items()}
         made.append((name, setting.replace(**given) if given else setting))
@@ -148,8 +136,7 @@ def _settings(args: argparse.Namespace) -> list:
 
 
 def _run(args: argparse.Namespace) -> None:
-    from phenom.figures import registry as figures
-
+    figures = _registry()
     if args.out == "":
         args.out = "."
         print(f"phenom {args.command}: --out is empty: writing to the current folder ({Path.cwd()})", file=sys.stderr)
@@ -165,19 +152,25 @@ def _run(args: argparse.Namespace) -> None:
                 print(f"wrote {Path(args.out) / f}")
 
 
+def _spelled(argv: list[str]) -> list[str]:
+    """``argv`` with a figure command spelled with hyphens (induction-flow) as it is listed."""
+    if argv and argv[0] not in COMMANDS and argv[0].replace("-", "_") in COMMANDS:
+        return [argv[0].replace("-", "_"), *argv[1:]]
+    return argv
+
+
 def main(argv: list[str] | None = None) -> int:
+    """Run the command line ``argv`` (default: this process's); return the exit status."""
     try:
-        args = _parser().parse_args(argv)
+        args = _parser().parse_args(_spelled(sys.argv[1:] if argv is None else list(argv)))
     except SystemExit as done:  # argparse has printed its one line (or the help, or the version)
         return int(done.code or 0)
-    from phenom.figures.registry import FigureError
-
     try:
         _run(args)
     except ValueError as err:  # bad input: the message names the argument and its range
         print(f"phenom {args.command}: error: {err}", file=sys.stderr)
         return 2
-    except (FigureError, OSError, MemoryError) as err:  # the run itself failed
+    except (_registry().FigureError, OSError, MemoryError) as err:  # the run itself failed
         print(f"phenom {args.command}: failed: {err}", file=sys.stderr)
         return 1
     except KeyboardInterrupt:

@@ -1,4 +1,5 @@
-"""The figure registry: one entry per figure, name → (setting, compute, draw).
+"""The figure registry: one :class:`Figure` per name of :mod:`phenom.figures.catalog`, with its
+setting, job, tables and plot found by that name in its family's modules.
 
 Every figure is made in three steps, each in one place:
 
@@ -25,17 +26,30 @@ from collections.abc import Callable, Iterable
 from concurrent.futures import FIRST_COMPLETED, wait
 from dataclasses import dataclass
 from pathlib import Path
+from types import ModuleType
+from typing import Any, Generic, TypeVar
+
+from matplotlib.figure import Figure as Drawing
 
 from phenom import _io
-from phenom.figures import plots
-from phenom.figures import settings as S
-from phenom.figures.jobs import compare as jc
-from phenom.figures.jobs import induction as ji
-from phenom.figures.jobs import lsa as jl
-from phenom.figures.jobs import network as jn
+from phenom.figures import settings
+from phenom.figures._main_guard import require_main_guard
+from phenom.figures.catalog import CATALOG, Entry
+from phenom.figures.jobs import compare as compare_jobs
+from phenom.figures.jobs import induction as induction_jobs
+from phenom.figures.jobs import lsa as lsa_jobs
+from phenom.figures.jobs import network as network_jobs
+from phenom.figures.plots import compare as compare_plots
+from phenom.figures.plots import induction as induction_plots
+from phenom.figures.plots import lsa as lsa_plots
+from phenom.figures.plots import network as network_plots
+from phenom.figures.settings import Setting
+from phenom.figures.sweep import local_pool
 
 __all__ = ["Figure", "FIGURES", "FigureError", "make", "draw", "check", "reproduce", "default_setting",
            "start_order"]
+
+S = TypeVar("S", bound=Setting)
 
 
 class FigureError(RuntimeError):
@@ -46,7 +60,7 @@ class FigureError(RuntimeError):
         super().__init__(f"{name} ({stage}): {type(error).__name__}: {message}")
         self.name, self.stage, self.error = name, stage, error
 
-    def __reduce__(self):  # from a worker process: the message survives, the original error as text
+    def __reduce__(self) -> tuple:  # from a worker process: the message survives, the original error as text
         return _figure_error, (self.name, self.stage, type(self.error).__name__, " ".join(str(self.error).split()))
 
 
@@ -57,62 +71,52 @@ def _figure_error(name: str, stage: str, kind: str, message: str) -> FigureError
 
 
 @dataclass(frozen=True)
-class Figure:
+class Figure(Generic[S]):
     """One figure: its setting class, how to compute its result and how to draw it."""
 
     name: str
-    setting: type[S.Setting]
-    compute: Callable[[S.Setting, Path], dict]
-    draw: Callable[[dict], object]
-    tables: Callable[[dict], dict] | None = None
+    setting: type[S]
+    compute: Callable[[S, Path], dict]
+    draw: Callable[[dict], Drawing]
+    tables: Callable[[dict], dict[str, dict]] | None = None
     """Extra CSV files, ``{file name: columns}``, from the saved result."""
     inputs: tuple[str, ...] = ()
     """Figures whose saved results this one reads."""
     expected_s: float = 1.0
-    """Rough wall time of the full-size figure (2-core benchmark machine): :func:`reproduce` starts
-    the longest first, by this when the output folder has no manifest of an earlier run."""
+    """Rough wall time of the full-size figure (:class:`phenom.figures.catalog.Entry`)."""
 
 
-FIGURES: dict[str, Figure] = {f.name: f for f in [
-    Figure("induction_flow", S.FlowSetting, ji.flow, plots.flow_figure, ji.flow_tables),
-    Figure("induction_landscape", S.LandscapeSetting, ji.landscape, plots.landscape_figure),
-    Figure("phase", S.PhaseSetting, ji.phase, plots.phase_figure, expected_s=7),
-    Figure("lsa_landscape", S.LinearLandscapeSetting, jl.landscape, plots.lsa_landscape_figure),
-    Figure("lsa_learning_curves", S.LearningCurvesSetting, jl.learning_curves, plots.lsa_curves_figure, expected_s=2),
-    Figure("lsa_preconditioner", S.PreconditionerSetting, jl.preconditioner, plots.lsa_preconditioner_figure,
-           expected_s=6),
-    Figure("lsa_depth", S.DepthSetting, jl.depth, plots.lsa_depth_figure, expected_s=200),
-    Figure("network_training", S.TrainingSetting, jn.training, plots.training_figure, jn.training_tables, expected_s=32),
-    Figure("network_ablation", S.AblationSetting, jn.ablation, plots.ablation_figure, expected_s=9),
-    Figure("induction_heads", S.HeadsSetting, jn.heads, plots.heads_figure, inputs=("network_training",),
-           expected_s=18),
-    Figure("data_dependence", S.DataDependenceSetting, jn.data_dependence, plots.data_dependence_figure,
-           expected_s=150),
-    Figure("minimal_vs_mean_field", S.MinimalSetting, ji.minimal, plots.minimal_figure, expected_s=36),
-    Figure("compare", S.CompareSetting, jc.compare, plots.compare_figure, expected_s=29),
-    Figure("scaling", S.ScalingSetting, jc.scaling, plots.scaling_figure, expected_s=360),
-    Figure("growth", S.GrowthSetting, jc.growth, plots.growth_figure, expected_s=90),
-    Figure("chain", S.SummarySetting, jc.chain, plots.chain_figure, inputs=("minimal_vs_mean_field", "compare")),
-    Figure("lsa_summary", S.SummarySetting, jl.summary, plots.lsa_summary_figure,
-           inputs=("lsa_learning_curves", "lsa_preconditioner")),
-]}
+_JOBS: dict[str, ModuleType] = {"induction": induction_jobs, "network": network_jobs, "compare": compare_jobs,
+                                "lsa": lsa_jobs}
+_PLOTS: dict[str, ModuleType] = {"induction": induction_plots, "network": network_plots, "compare": compare_plots,
+                                 "lsa": lsa_plots}
+
+
+def _found(name: str, entry: Entry) -> Figure[Any]:
+    """Figure ``name`` from its family's modules, by its name (:mod:`phenom.figures.catalog`)."""
+    jobs, plots = _JOBS[entry.family], _PLOTS[entry.family]
+    return Figure(name, settings.setting_class(name), getattr(jobs, name), getattr(plots, name),
+                  getattr(jobs, f"{name}_tables", None), entry.inputs, entry.expected_s)
+
+
+FIGURES: dict[str, Figure[Any]] = {name: _found(name, entry) for name, entry in CATALOG.items()}
 """Every figure of the README, in the order ``phenom reproduce`` makes them (a summary figure
 after the figures whose results it reads)."""
 
 
-def default_setting(name: str, *, quick: bool = False) -> S.Setting:
+def default_setting(name: str, *, quick: bool = False) -> Setting:
     """The figure's default setting (its ``quick()`` variant with ``quick``)."""
     setting = _figure(name).setting()
     return setting.quick() if quick else setting
 
 
-def _figure(name: str) -> Figure:
+def _figure(name: str) -> Figure[Any]:
     if name not in FIGURES:
         raise ValueError(f"figure must be one of {list(FIGURES)}, got {name!r}")
     return FIGURES[name]
 
 
-def _stage(name: str, stage: str, fn, *args):
+def _stage(name: str, stage: str, fn: Callable[..., Any], *args: Any) -> Any:
     try:
         return fn(*args)
     except (KeyboardInterrupt, FigureError):
@@ -121,13 +125,11 @@ def _stage(name: str, stage: str, fn, *args):
         raise FigureError(name, stage, err) from err
 
 
-def make(name: str, setting: S.Setting | None = None, out: str | Path = "figures", *, quick: bool = False,
+def make(name: str, setting: Setting | None = None, out: str | Path = "figures", *, quick: bool = False,
          manifest: bool = True) -> dict:
     """Compute, save and draw figure ``name`` into ``out``; update ``out/manifest.json`` (unless
     ``manifest`` is False: the caller records the entry); return the manifest entry. ``setting``
     defaults to the figure's default (``quick``: its quick one)."""
-    import matplotlib.pyplot as plt
-
     figure = _figure(name)
     setting = default_setting(name, quick=quick) if setting is None else setting
     if not isinstance(setting, figure.setting):
@@ -145,10 +147,7 @@ def make(name: str, setting: S.Setting | None = None, out: str | Path = "figures
         writers[out / file] = _stage(name, "save", _io.csv_writer, columns)
     fig = _stage(name, "draw", figure.draw, saved)
     writers[out / f"{name}.png"] = _io.figure_writer(fig)
-    try:
-        _stage(name, "save", _io.atomic_set, writers)  # all files of this run, renamed into place together
-    finally:
-        plt.close(fig)
+    _stage(name, "save", _io.atomic_set, writers)  # all files of this run, renamed into place together
     files = [f"{name}.png", f"{name}.json", *[p.name for p in writers if p.suffix == ".csv"]]
     entry = {"files": files + side_files, "setting": record["setting"], "digest": record["digest"],
              "seeds": record["seeds"], "inputs": list(figure.inputs), "versions": record["versions"],
@@ -159,7 +158,7 @@ def make(name: str, setting: S.Setting | None = None, out: str | Path = "figures
     return entry
 
 
-def _draw(figure: Figure, saved: dict, out: Path) -> None:
+def _draw(figure: Figure[Any], saved: dict, out: Path) -> None:
     fig = _stage(figure.name, "draw", figure.draw, saved)
     _stage(figure.name, "save", _io.save_figure, fig, out / f"{figure.name}.png")
 
@@ -170,7 +169,7 @@ def check(out: str | Path = "figures") -> dict[str, list[str]]:
     files whose contents differ from their recorded hash, or that are missing."""
     out = Path(out)
     manifest = _io.read_json(out / "manifest.json")
-    bad = {}
+    bad: dict[str, list[str]] = {}
     for name, entry in manifest.items():
         hashes = entry.get("sha256", {}) if isinstance(entry, dict) else {}
         wrong = [f for f, h in hashes.items() if not (out / f).exists() or _io.file_hash(out / f) != h]
@@ -179,7 +178,8 @@ def check(out: str | Path = "figures") -> dict[str, list[str]]:
     return bad
 
 
-def draw(names: Iterable[str] | None = None, out: str | Path = "figures", *, log=print) -> list[str]:
+def draw(names: Iterable[str] | None = None, out: str | Path = "figures", *,
+         log: Callable[[str], object] = print) -> list[str]:
     """Redraw figures from their saved results in ``out`` (all whose ``NAME.json`` is there, or
     those in ``names``, each of which must have one); nothing is computed. Returns the names."""
     out = Path(out)
@@ -193,7 +193,8 @@ def draw(names: Iterable[str] | None = None, out: str | Path = "figures", *, log
             _figure(n)
         missing = [n for n in names if not (out / f"{n}.json").exists()]
         if missing:
-            raise ValueError(f"names must have saved results in {out}; missing: {', '.join(f'{n}.json' for n in missing)}")
+            files = ", ".join(f"{n}.json" for n in missing)
+            raise ValueError(f"names must have saved results in {out}; missing: {files}")
     for n in names:
         started = time.perf_counter()
         saved = _stage(n, "load", _io.read_json, out / f"{n}.json")
@@ -228,13 +229,13 @@ def start_order(names: Iterable[str], out: str | Path) -> list[str]:
     return sorted(names, key=lambda n: -cost.get(n, _figure(n).expected_s))
 
 
-def _make_unrecorded(name: str, setting: S.Setting, out: Path) -> dict:
+def _make_unrecorded(name: str, setting: Setting, out: Path) -> dict:
     """:func:`make` without the manifest update, for a worker process (the parent records it)."""
     return make(name, setting, out, manifest=False)
 
 
 def reproduce(out: str | Path | None = None, *, quick: bool = False, only: Iterable[str] | None = None,
-              workers: int | None = None, log=print) -> dict:
+              workers: int | None = None, log: Callable[[str], object] = print) -> dict[str, dict]:
     """Make every figure (or those in ``only``) at its default setting (``quick``: reduced) into
     ``out``: ``figures/`` for the committed full-size figures, ``figures/quick/`` with ``quick``
     (so a quick run never overwrites them). Returns the manifest entries made.
@@ -245,19 +246,21 @@ def reproduce(out: str | Path | None = None, *, quick: bool = False, only: Itera
     others' results starts once they are saved. This process writes each figure's manifest entry
     as it finishes, so an interrupted run keeps every finished figure. ``workers=1`` makes them
     one after another in this process. The first failure stops what has not started and is raised
-    once the running figures have finished."""
-    from phenom.figures.sweep import local_pool
+    once the running figures have finished.
 
+    Call it under ``if __name__ == "__main__":`` in a script: every worker imports the script
+    again, and a call at its top level raises :class:`~phenom.figures._main_guard.MainGuardError`
+    before any worker is started."""
     out = Path(out if out is not None else ("figures/quick" if quick else "figures"))
     names = list(FIGURES)
     if only is not None:
-        only = list(only)
-        unknown = sorted(set(only) - set(names))
+        chosen = list(only)
+        unknown = sorted(set(chosen) - set(names))
         if unknown:
             raise ValueError(f"only must name figures among {names}, got {unknown}")
-        names = [n for n in names if n in only]
-    settings = {n: default_setting(n, quick=quick) for n in names}
-    done = {}
+        names = [n for n in names if n in chosen]
+    setting = {n: default_setting(n, quick=quick) for n in names}
+    done: dict[str, dict] = {}
 
     def record(name: str, entry: dict) -> None:
         _io.update_manifest(out / "manifest.json", name, entry)
@@ -266,13 +269,14 @@ def reproduce(out: str | Path | None = None, *, quick: bool = False, only: Itera
 
     if workers == 1:
         for name in names:
-            record(name, _make_unrecorded(name, settings[name], out))
+            record(name, _make_unrecorded(name, setting[name], out))
         return done
     waiting = {n: [i for i in FIGURES[n].inputs if i in names] for n in names}
     ready = start_order([n for n in names if not waiting[n]], out)
-    failures = []
+    failures: list[FigureError] = []
+    require_main_guard("phenom.figures.reproduce")
     with local_pool(workers, start="spawn") as pool:  # fresh interpreters: fork after numba's threads is unsafe
-        running = {pool.submit(_make_unrecorded, n, settings[n], out): n for n in ready}
+        running = {pool.submit(_make_unrecorded, n, setting[n], out): n for n in ready}
         try:
             while running:
                 finished, _ = wait(running, return_when=FIRST_COMPLETED)
@@ -289,7 +293,7 @@ def reproduce(out: str | Path | None = None, *, quick: bool = False, only: Itera
                         if name in waiting[later]:
                             waiting[later].remove(name)
                             if not waiting[later] and later not in done:
-                                running[pool.submit(_make_unrecorded, later, settings[later], out)] = later
+                                running[pool.submit(_make_unrecorded, later, setting[later], out)] = later
         except BaseException:
             pool.shutdown(wait=False, cancel_futures=True)
             raise

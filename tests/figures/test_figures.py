@@ -3,6 +3,9 @@ redrawn from its saved results alone, and a manifest that survives interruption.
 
 import dataclasses
 import json
+import subprocess
+import sys
+import textwrap
 
 import pytest
 
@@ -10,7 +13,7 @@ from phenom import _io
 from phenom.figures import registry as figures
 from phenom.figures.jobs import network
 from phenom.figures.registry import FIGURES, FigureError, default_setting, draw, make, reproduce
-from phenom.figures.settings import FlowSetting, TrainingSetting
+from phenom.figures.settings import InductionFlowSetting, NetworkTrainingSetting
 
 PNG = b"\x89PNG\r\n\x1a\n"
 
@@ -62,7 +65,7 @@ def test_draw_uses_only_the_saved_results(made, monkeypatch):
 
 
 def test_network_runs_are_reused_only_by_the_same_setting_and_code(tmp_path, monkeypatch):
-    s = TrainingSetting(N=2, L=4, D=8, steps=20, evals=2, controls=0)
+    s = NetworkTrainingSetting(N=2, L=4, D=8, steps=20, evals=2, controls=0)
     first = network.checkpoint_path(tmp_path, s)
     assert network.checkpoint_path(tmp_path, s.replace(controls=3)) == first  # not part of the run
     assert network.checkpoint_path(tmp_path, s.replace(lr=0.25)) != first
@@ -74,12 +77,12 @@ def test_a_failing_computation_names_the_figure_and_the_step(tmp_path, monkeypat
     def broken(setting, out):
         raise ZeroDivisionError("bad luck")
 
-    monkeypatch.setitem(FIGURES, "induction_flow", figures.Figure("induction_flow", FlowSetting, broken, None))
+    monkeypatch.setitem(FIGURES, "induction_flow", figures.Figure("induction_flow", InductionFlowSetting, broken, None))
     with pytest.raises(FigureError, match=r"^induction_flow \(compute\): ZeroDivisionError: bad luck$"):
         make("induction_flow", out=tmp_path)
     assert not (tmp_path / "manifest.json").exists()
-    with pytest.raises(ValueError, match="setting must be a FlowSetting"):
-        make("induction_flow", TrainingSetting(), tmp_path)
+    with pytest.raises(ValueError, match="setting must be a InductionFlowSetting"):
+        make("induction_flow", NetworkTrainingSetting(), tmp_path)
 
 
 def test_interrupted_reproduce_keeps_finished_figures(tmp_path, monkeypatch):
@@ -134,7 +137,7 @@ def _assert_close(a, b, where: str) -> None:
             _assert_close(a[k], b[k], f"{where}.{k}")
     elif isinstance(a, list):
         assert isinstance(b, list) and len(a) == len(b), where
-        for i, (x, y) in enumerate(zip(a, b)):
+        for i, (x, y) in enumerate(zip(a, b, strict=True)):
             _assert_close(x, y, f"{where}[{i}]")
     elif isinstance(a, float) and isinstance(b, float):
         assert a == pytest.approx(b, rel=1e-6, abs=1e-12, nan_ok=True), where
@@ -153,3 +156,46 @@ def test_the_longest_figures_start_first(tmp_path):
     _io.write_json(tmp_path / "manifest.json", {"induction_flow": {"wall_time_s": 500.0},
                                                 "scaling": {"wall_time_s": 2.0}})
     assert start_order(names, tmp_path) == ["induction_flow", "lsa_depth", "network_training", "scaling"]
+
+
+def _run(code: str, cwd) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-c", textwrap.dedent(code)], capture_output=True, text=True, cwd=cwd)
+
+
+def test_drawing_leaves_the_callers_backend_and_rcparams_alone(made):
+    out, _ = made
+    code = f"""
+        import matplotlib
+        matplotlib.use("svg")
+        before = dict(matplotlib.rcParams)
+        import phenom.figures.plots
+        from phenom.figures import registry
+        assert matplotlib.get_backend() == "svg"
+        registry.draw(["induction_flow", "lsa_landscape"], out={str(out)!r}, log=lambda *_: None)
+        changed = [k for k, v in matplotlib.rcParams.items() if before[k] != v]
+        print(matplotlib.get_backend(), changed, "matplotlib.pyplot" in __import__("sys").modules)
+    """
+    done = _run(code, out)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.split("\n")[0] == "svg [] False"
+
+
+def test_reproduce_at_a_scripts_top_level_says_how_to_guard_it_in_one_line(tmp_path):
+    script = tmp_path / "make_figures.py"
+    script.write_text(f"from phenom import figures\n\nfigures.reproduce({str(tmp_path / 'out')!r}, quick=True, "
+                      "only=['induction_flow', 'lsa_landscape'], workers=2)\n")
+    done = subprocess.run([sys.executable, str(script)], capture_output=True, text=True, cwd=tmp_path)
+    assert done.returncode == 1
+    last = done.stderr.strip().splitlines()[-1]
+    assert last.startswith("phenom.figures._main_guard.MainGuardError: phenom.figures.reproduce was called at the "
+                           f"top level of {script}")
+    assert last.endswith('put the call under `if __name__ == "__main__":`')
+    assert "BrokenProcessPool" not in done.stderr and done.stderr.count("Traceback") == 1
+    assert not (tmp_path / "out").exists()  # nothing started
+    # Guarded, the same call runs on two workers.
+    script.write_text("from phenom import figures\n\nif __name__ == '__main__':\n"
+                      f"    figures.reproduce({str(tmp_path / 'out')!r}, quick=True, only=['induction_flow', "
+                      "'lsa_landscape'], workers=2, log=lambda *_: None)\n")
+    done = subprocess.run([sys.executable, str(script)], capture_output=True, text=True, cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+    assert sorted(json.loads((tmp_path / "out" / "manifest.json").read_text())) == ["induction_flow", "lsa_landscape"]

@@ -1,10 +1,17 @@
-"""Settings (phenom.figures.settings): defaults in one place, policy, validation, quick variants."""
+"""Settings (phenom.figures.settings): defaults in one place, policy, validation, quick variants,
+one name per figure, and digests that key saved results."""
 
 import dataclasses
+import hashlib
+import json
+import subprocess
+import sys
 
 import pytest
 
 from phenom.figures import settings as S
+from phenom.figures.catalog import CATALOG
+from phenom.figures.jobs.compare import scaling_configs
 from phenom.figures.registry import FIGURES
 
 
@@ -17,37 +24,38 @@ def test_every_figure_has_a_setting_whose_quick_variant_is_valid():
 
 
 def test_mlp_read_out_trains_with_adam_from_python_too():
-    s = S.TrainingSetting(classifier="mlp")
+    s = S.NetworkTrainingSetting(classifier="mlp")
     assert (s.optimizer, s.lr) == ("adam", S.ADAM_LR)
     assert s.run_options()["weight_decay"] == 0.0  # no SGD-style decay under Adam
-    linear = S.TrainingSetting()
+    linear = S.NetworkTrainingSetting()
     assert (linear.optimizer, linear.lr, linear.run_options()["weight_decay"]) == ("sgd", S.SGD_LR, S.WEIGHT_DECAY)
-    assert S.TrainingSetting(classifier="mlp", optimizer="sgd", lr=0.05).optimizer == "sgd"  # asked for explicitly
+    assert S.NetworkTrainingSetting(classifier="mlp", optimizer="sgd",
+                                    lr=0.05).optimizer == "sgd"  # asked for explicitly
 
 
 @pytest.mark.parametrize(
     "cls, kwargs, message",
     [
-        (S.FlowSetting, dict(N=0), "^N must be an integer >= 1, got 0"),
-        (S.FlowSetting, dict(N=16), "^compare_L must be an integer >= N = 16, got 9"),
-        (S.FlowSetting, dict(theta0=(1.0, 2.0)), r"^theta0 must have shape \(\.\.\., 3\)"),
-        (S.LandscapeSetting, dict(grid=5000), "^grid must be an integer from 2 to 2001, got 5000"),
-        (S.TrainingSetting, dict(classifier="deep"), "^classifier must be 'linear' or 'mlp'"),
-        (S.TrainingSetting, dict(optimizer="lbfgs"), "^optimizer must be 'sgd' or 'adam'"),
-        (S.TrainingSetting, dict(task="classify", K=33), "K must be"),
-        (S.TrainingSetting, dict(D=16), "^D must be an integer >= L = 32"),
+        (S.InductionFlowSetting, dict(N=0), "^N must be an integer >= 1, got 0"),
+        (S.InductionFlowSetting, dict(N=16), "^compare_L must be an integer >= N = 16, got 9"),
+        (S.InductionFlowSetting, dict(theta0=(1.0, 2.0)), r"^theta0 must have shape \(\.\.\., 3\)"),
+        (S.InductionLandscapeSetting, dict(grid=5000), "^grid must be an integer from 2 to 2001, got 5000"),
+        (S.NetworkTrainingSetting, dict(classifier="deep"), "^classifier must be 'linear' or 'mlp'"),
+        (S.NetworkTrainingSetting, dict(optimizer="lbfgs"), "^optimizer must be 'sgd' or 'adam'"),
+        (S.NetworkTrainingSetting, dict(task="classify", K=33), "K must be"),
+        (S.NetworkTrainingSetting, dict(D=16), "^D must be an integer >= L = 32"),
         (S.CompareSetting, dict(seeds=()), "^seeds must name at least one seed"),
         (S.ScalingSetting, dict(steps=(1, 2)), r"^steps must hold one value per N \(4\), got 2"),
         (S.ScalingSetting, dict(reference=(8, 8)), "^reference must be one of the sweep's"),
         (S.ScalingSetting, dict(ratios=(1.0,)), "^ratios must be numbers > 1"),
-        (S.DepthSetting, dict(layers=(0,)), "^layers must be an integer >= 1, got 0"),
+        (S.LsaDepthSetting, dict(layers=(0,)), "^layers must be an integer >= 1, got 0"),
         (S.LinearSetting, dict(noise=-1), "^noise must be a finite number >= 0, got -1"),
-        (S.TrainingSetting, dict(task="classify", N=3, L=4, K=4, B=1), "K must be"),  # the L = N controls' task
+        (S.NetworkTrainingSetting, dict(task="classify", N=3, L=4, K=4, B=1), "K must be"),  # the L = N controls' task
         (S.ScalingSetting, dict(Ns=(2, 40), steps=(1, 1), eval_every=(1, 1)), "^Ns must be integers from 1 to 32"),
         (S.ScalingSetting, dict(seeds=(0, 0)), r"^seeds must be distinct values, got \(0, 0\)"),
         (S.CompareSetting, dict(seeds=(1, 1)), "^seeds must be distinct"),
-        (S.LearningCurvesSetting, dict(t_max=0.001), "^t_max must be >= lr = 0.005"),
-        (S.TrainingSetting, dict(task="classify", p_B=2), r"^p_B must be a probability in \[0, 1\]"),
+        (S.LsaLearningCurvesSetting, dict(t_max=0.001), "^t_max must be >= lr = 0.005"),
+        (S.NetworkTrainingSetting, dict(task="classify", p_B=2), r"^p_B must be a probability in \[0, 1\]"),
     ],
 )
 def test_bad_settings_name_the_field(cls, kwargs, message):
@@ -56,17 +64,17 @@ def test_bad_settings_name_the_field(cls, kwargs, message):
 
 
 def test_equal_values_of_another_type_give_the_same_digest():
-    assert S.TrainingSetting(zipf=0, p_B=1, p_C=0, K=256.0).digest() == S.TrainingSetting().digest()
+    assert S.NetworkTrainingSetting(zipf=0, p_B=1, p_C=0, K=256.0).digest() == S.NetworkTrainingSetting().digest()
 
 
 def test_settings_are_frozen_normalised_and_hashed():
-    s = S.FlowSetting(N=8.0, theta0=[0, 0, 1], compare_L=[9])
+    s = S.InductionFlowSetting(N=8.0, theta0=[0, 0, 1], compare_L=[9])
     assert (s.N, s.theta0, s.compare_L) == (8, (0.0, 0.0, 1.0), (9,))
     with pytest.raises(dataclasses.FrozenInstanceError):
         s.N = 4
-    assert s.digest() == S.FlowSetting(N=8, theta0=(0.0, 0.0, 1.0), compare_L=(9,)).digest()
+    assert s.digest() == S.InductionFlowSetting(N=8, theta0=(0.0, 0.0, 1.0), compare_L=(9,)).digest()
     assert s.digest() != s.replace(lr=2.0).digest()
-    assert s.to_dict()["setting"] == "FlowSetting"
+    assert s.to_dict()["setting"] == "FlowSetting"  # the name its results were first saved under
 
 
 def test_scaling_pairs_and_configs():
@@ -74,9 +82,60 @@ def test_scaling_pairs_and_configs():
     assert s.pairs()[:6] == [(2, 2), (2, 3), (2, 4), (2, 6), (2, 8), (2, 16)]
     assert s.pairs()[-6:] == [(16, 16), (16, 20), (16, 32), (16, 48), (16, 64), (16, 128)]
     # Per N: 5 L > N with seeds 0–2 (0–1 at N = 16), and one L = N control (seed 0).
-    assert len(s.configs()) == 3 * (5 * 3 + 1) + (5 * 2 + 1)
-    assert [c["seed"] for c in s.configs() if c["N"] == 16] == [0, 0, 1, 0, 1, 0, 1, 0, 1, 0, 1]
-    assert len(s.replace(seeds=(4,)).configs()) == 4 * (5 + 1)  # the counts cap, they do not require
-    first = s.configs()[0]
+    assert len(scaling_configs(s)) == 3 * (5 * 3 + 1) + (5 * 2 + 1)
+    assert [c["seed"] for c in scaling_configs(s) if c["N"] == 16] == [0, 0, 1, 0, 1, 0, 1, 0, 1, 0, 1]
+    assert len(scaling_configs(s.replace(seeds=(4,)))) == 4 * (5 + 1)  # the counts cap, they do not require
+    first = scaling_configs(s)[0]
     assert first == dict(N=2, L=2, D=63, eps=0.1, seed=0, lr=0.5, steps=2000, eval_every=25, eval_size=1024,
                          batch_size=128, weight_decay=1e-6)
+
+
+def test_each_figure_is_found_by_its_one_name():
+    for name, figure in FIGURES.items():
+        family = CATALOG[name].family
+        camel = "".join(w.capitalize() for w in name.split("_"))
+        assert figure.setting.__name__ == f"{camel}Setting"
+        assert figure.setting.__module__ == f"phenom.figures.settings.{family}"
+        assert (figure.compute.__module__, figure.compute.__name__) == (f"phenom.figures.jobs.{family}", name)
+        assert (figure.draw.__module__, figure.draw.__name__) == (f"phenom.figures.plots.{family}", name)
+    with pytest.raises(ValueError, match="^figure must name a setting class"):
+        S.setting_class("nope")
+
+
+def test_the_digest_is_the_sha256_of_the_saved_name_and_values():
+    # By hand: the JSON of {"setting": saved name, every field}, keys sorted, hashed; a renamed
+    # class keeps the name its results were saved under, so their digests are unchanged.
+    s = S.LsaPreconditionerSetting()
+    fields = {"d": 5, "N": 20, "noise": 0.0, "basis_seed": 3, "steps": 3000, "lr": 0.01, "batch_size": 512,
+              "seed": 0, "init_scale": 0.1}
+    text = json.dumps({"setting": "PreconditionerSetting", **fields}, sort_keys=True)
+    assert s.digest() == hashlib.sha256(text.encode()).hexdigest()[:12]
+    for cls in (S.ChainSetting, S.LsaSummarySetting):  # both summaries were saved as SummarySetting
+        assert cls().digest() == hashlib.sha256(b'{"setting": "SummarySetting"}').hexdigest()[:12]
+
+
+def test_digests_of_the_default_settings_are_those_results_were_saved_under():
+    # Recorded from the settings before they were split by family and renamed (full, quick).
+    saved = {"induction_flow": ("f39ca8039c70", "f39ca8039c70"),
+             "induction_landscape": ("fee43e8e8b53", "cf97cc8e1d71"), "phase": ("6e0139c04edd", "a76185f6b223"),
+             "lsa_landscape": ("ebe6dbfeb282", "ebe6dbfeb282"),
+             "lsa_learning_curves": ("e89cb1155af8", "47cb2c4eaed6"),
+             "lsa_preconditioner": ("e4f742c98227", "2ec20c2e8c78"), "lsa_depth": ("5b680b497beb", "5212e7ccc412"),
+             "network_training": ("58565d5192d1", "9aaa7e63c31f"),
+             "network_ablation": ("858345593f55", "555acee4acbc"),
+             "induction_heads": ("6e8e86afe028", "4c29c62baffb"),
+             "data_dependence": ("d51cd6f9e914", "36bab3467d57"),
+             "minimal_vs_mean_field": ("2e3d05c3f2e8", "ec11378f7063"), "compare": ("624330f80fb3", "420be299aa3c"),
+             "scaling": ("8bbbf76e7f98", "ab42ae4dfebf"), "growth": ("76bbcfc59f87", "0c3a3972a0c7"),
+             "chain": ("950541c348be", "950541c348be"), "lsa_summary": ("950541c348be", "950541c348be")}
+    assert sorted(saved) == sorted(FIGURES)
+    for name, (full, quick) in saved.items():
+        assert S.setting_class(name)().digest() == full, name
+        assert S.setting_class(name)().quick().digest() == quick, name
+
+
+def test_settings_import_no_numerical_library():
+    code = ("import sys, phenom.figures.settings; "
+            "print(sorted(m for m in ('numpy', 'sympy', 'scipy', 'numba', 'matplotlib') if m in sys.modules))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert out.strip() == "[]"

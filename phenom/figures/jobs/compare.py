@@ -10,25 +10,26 @@ from pathlib import Path
 import numpy as np
 
 from phenom import _io
-from phenom.figures.runs import scaling_point
-from phenom.figures.settings import CompareSetting, GrowthSetting, ScalingSetting, SummarySetting
+from phenom.figures.runs import metric_along_training, scaling_point
+from phenom.figures.settings import ChainSetting, CompareSetting, GrowthSetting, ScalingSetting
 from phenom.figures.statistics import reconstruction, scaling_summary
 from phenom.figures.sweep import sweep
+from phenom.induction.fastflow import flow_quantities
 from phenom.induction.model import PARAMETERS, InductionHeadModel, induction_flow
 from phenom.induction.prediction import (
     MODELS,
     TIME_CONSTANTS,
     fit_time_scale,
-    model_flow,
     model_start,
-    predicted_step,
+    predicted_curves,
 )
+from phenom.induction.timescales import initial_state, time_scales
 from phenom.induction.transition import flow_transition_times
 from phenom.nets import AttentionNetwork, CopyingTask, train
 from phenom.nets.measures import transition_level, transition_step
 from phenom.nets.tasks import POSITIONS
 
-__all__ = ["compare", "scaling", "growth", "chain"]
+__all__ = ["compare", "scaling", "scaling_configs", "growth", "growth_configs", "chain"]
 
 NETWORK_COLUMNS = ("step", "eval_loss", "icl_acc", "p_correct", "cla", "ila1", "tila2", "beta", "alpha", "xi")
 
@@ -41,12 +42,41 @@ def _distances(t_a, y_a, t_b, y_b) -> tuple[float, float]:
     return float(np.sqrt(np.mean(diff**2))), float(np.max(np.abs(diff)))
 
 
-def _first_rise(times, values, by: float = 1.0) -> float | None:
-    """First time a parameter exceeds its starting value by ``by`` (the network's effective β
-    starts near 0.48, not 0: see :mod:`phenom.nets.measures`)."""
-    values = np.asarray(values, float)
-    hit = np.flatnonzero(values >= values[0] + by)
-    return float(np.asarray(times)[hit[0]]) if hit.size else None
+def _first_rise(times, values) -> float | None:
+    """The first time a parameter is 1 above its start, at an evaluation (the network's effective β
+    starts near 0.48, not 0: see :mod:`phenom.nets.measures`); None if it never is or its start is
+    undefined."""
+    if not np.isfinite(np.asarray(values, float)[0]):
+        return None
+    return transition_step(times, values, 1.0, relative_to="start", interpolate=False)
+
+
+def _rise_by_1(step, values) -> float | None:
+    """The step at which ``values`` are 1 above their start, linearly interpolated (None if any
+    value is undefined)."""
+    return transition_step(step, values, 1.0, relative_to="start", missing="none")
+
+
+def _run_config(s: ScalingSetting | GrowthSetting, N: int, L: int, seed: int, steps: int, eval_every: int) -> dict:
+    """One training run of the scaling study (:func:`phenom.figures.runs.scaling_point`), D = max(min_D, L)."""
+    return dict(N=N, L=L, D=max(s.min_D, L), eps=s.eps, seed=seed, lr=s.lr, steps=steps, eval_every=eval_every,
+                eval_size=s.eval_size, batch_size=s.batch_size, weight_decay=s.weight_decay)
+
+
+def scaling_configs(setting: ScalingSetting) -> list[dict]:
+    """One :func:`phenom.figures.runs.scaling_point` configuration per (N, L) and seed (per control
+    seed at L = N)."""
+    s = setting
+    per_N = {N: (steps, every) for N, steps, every in zip(s.Ns, s.steps, s.eval_every, strict=True)}
+    seeds = {N: s.seeds[:k] for N, k in zip(s.Ns, s.seed_counts, strict=True)}
+    return [_run_config(s, N, L, seed, *per_N[N]) for (N, L) in s.pairs()
+            for seed in (s.control_seeds if L == N else seeds[N])]
+
+
+def growth_configs(setting: GrowthSetting) -> list[dict]:
+    """One training run per (N, L) of the growth figure, with the scaling study's algebra."""
+    s = setting
+    return [_run_config(s, N, L, s.seed, s.steps, s.eval_every) for N, L in zip(s.Ns, s.Ls, strict=True)]
 
 
 def _train_networks(s: CompareSetting) -> list:
@@ -70,7 +100,9 @@ def _held_out_distances(t, flow: dict, hists: list, net_steps: list, flow_t: flo
     for i, h in enumerate(hists):
         c = fit_time_scale(flow_t, float(np.mean([x for j, x in enumerate(net_steps) if j != i])), lr)
         d = _distances(t, flow["p_correct"], c * lr * h.step, h.p_correct)
-        cs.append(c), rms.append(d[0]), worst.append(d[1])
+        cs.append(c)
+        rms.append(d[0])
+        worst.append(d[1])
     return {"held_out_c": cs, "held_out_rms_p_correct_distance": rms, "held_out_max_abs_p_correct_distance": worst}
 
 
@@ -143,7 +175,7 @@ def scaling(setting: ScalingSetting, out: Path, *, executor: Executor | None = N
     Ns, Ls = np.array(pairs).T
     times = {model: dict(zip(pairs, (None if np.isnan(t) else float(t) for t in flow_transition_times(
         Ns, Ls, **model_start(Ns, Ls, model), t_max=s.flow_t_max)))) for model in MODELS}
-    configs = s.configs()
+    configs = scaling_configs(s)
 
     def cost(cfg: dict) -> float:  # steps it will likely run × the work of one step
         t = times["time_scales"].get((cfg["N"], cfg["L"]))
@@ -154,12 +186,13 @@ def scaling(setting: ScalingSetting, out: Path, *, executor: Executor | None = N
     order = sorted(range(len(configs)), key=lambda i: -cost(configs[i]))  # longest first: the pool ends together
     ordered = sweep(scaling_point, [configs[i] for i in order], executor=executor, workers=s.workers,
                     out=Path(out) / "scaling.jsonl", version=_io.code_version(scaling_point.__module__))
-    results = [None] * len(configs)
-    for i, r in zip(order, ordered):
+    results: list[dict] = [{}] * len(configs)
+    for i, r in zip(order, ordered, strict=True):
         results[i] = r
     rows, per_seed = [], []
     for N, L in pairs:
-        found = [(cfg["seed"], r["net_step"]) for cfg, r in zip(configs, results) if (cfg["N"], cfg["L"]) == (N, L)]
+        found = [(cfg["seed"], r["net_step"]) for cfg, r in zip(configs, results, strict=True)
+                 if (cfg["N"], cfg["L"]) == (N, L)]
         observed = [step for _, step in found if step is not None]
         rows.append({"N": N, "L": L, "flow_time": times["time_scales"][(N, L)],
                      "mean_field_flow_time": times["mean_field"][(N, L)], "net_steps": observed,
@@ -179,12 +212,6 @@ def scaling(setting: ScalingSetting, out: Path, *, executor: Executor | None = N
             "side_files": ["scaling.jsonl"]}
 
 
-def _rise_step(step, values, by: float = 1.0) -> float | None:
-    """First step at which ``values`` exceed their start by ``by`` (linearly interpolated)."""
-    values = np.asarray(values, float)
-    return transition_step(step, values - values[0], by) if np.all(np.isfinite(values)) else None
-
-
 def _plateau_medians(probes: list[dict], until: float | None) -> dict:
     """Median measured C_k over the probes between 10% and 90% of the transition step."""
     if until is None:
@@ -201,9 +228,6 @@ def _cliff_exponents(N: int, L: int) -> dict:
     """d log t_cliff / d log C_k of the time-scale model's flow at (N, L), from doubling each C_k
     (four flows in one compiled batch): which rate the model's transition waits for (−1: entirely
     that one)."""
-    from phenom.induction.fastflow import flow_quantities
-    from phenom.induction.timescales import initial_state, time_scales
-
     metrics = time_scales(N, L) * np.vstack([np.ones(3), 1.0 + np.eye(3)])  # C, then each C_k doubled
     cliff = flow_quantities(initial_state(N), N=N, L=L, metric=metrics, t_max=2e4, rtol=1e-10, atol=1e-12)["cliff"]
     return {p: float(np.log(cliff[k + 1] / cliff[0]) / np.log(2.0)) for k, p in enumerate(PARAMETERS)}
@@ -218,12 +242,9 @@ def growth(setting: GrowthSetting, out: Path) -> dict:
     :func:`phenom.timescales.metric_along_training`) against the model's c · C_k, with the medians
     over the plateau (10–90% of the transition step); and how the model's cliff time depends on
     each C_k (``cliff_exponent_in_C``)."""
-    from phenom.figures.runs import metric_along_training
-    from phenom.induction.timescales import time_scales
-
     s = setting
     runs = []
-    for config in s.configs():
+    for config in growth_configs(s):
         N, L = config["N"], config["L"]
         measured = metric_along_training(config, probe_every=s.probe_every, probe_size=s.probe_size)
         records = measured["history"]
@@ -232,27 +253,26 @@ def growth(setting: GrowthSetting, out: Path) -> dict:
         observed = transition_step(net["step"], net["icl_acc"], transition_level(N))
         c = TIME_CONSTANTS["time_scales"]["c"]
         run = {"N": N, "L": L, "D": config["D"], "network": net, "observed_step": observed,
-               "network_rise_step": {p: _rise_step(net["step"], net[p]) for p in PARAMETERS},
+               "network_rise_step": {p: _rise_by_1(net["step"], net[p]) for p in PARAMETERS},
                "probes": measured["probes"], "probe_seed": measured["probe_seed"],
                "plateau_median_C": _plateau_medians(measured["probes"], observed),
-               "model_C": dict(zip(PARAMETERS, c * time_scales(N, L))),
+               "model_C": dict(zip(PARAMETERS, c * time_scales(N, L), strict=True)),
                "cliff_exponent_in_C": _cliff_exponents(N, L), "models": {}}
+        steps = np.linspace(0.0, float(net["step"][-1]), s.samples)
         for model in MODELS:
-            c = TIME_CONSTANTS[model]["c"]
-            steps = np.linspace(0.0, float(net["step"][-1]), s.samples)
-            theta = model_flow(N, L, model=model, t_max=max(c * s.lr * steps[-1], 1.0))(c * s.lr * steps)
-            curves = {"step": steps, **{p: theta[:, k] for k, p in enumerate(PARAMETERS)}}
+            predicted = predicted_curves(N, L, lr=s.lr, steps=steps, model=model, D=config["D"], eps=s.eps,
+                                         batch_size=s.batch_size)
+            curves = {"step": predicted.step, **{p: getattr(predicted, p) for p in PARAMETERS}}
             run["models"][model] = {
-                "c": c, "theta0": theta[0], "curves": curves,
-                "predicted_step": predicted_step(N, L, D=config["D"], eps=s.eps, lr=s.lr, batch_size=s.batch_size,
-                                                 model=model),
-                "rise_step": {p: _rise_step(steps, curves[p]) for p in PARAMETERS}}
+                "c": predicted.c, "theta0": np.array([curves[p][0] for p in PARAMETERS]), "curves": curves,
+                "predicted_step": predicted.transition_step,
+                "rise_step": {p: _rise_by_1(steps, curves[p]) for p in PARAMETERS}}
         runs.append(run)
     return {"seeds": {"init_and_data": [s.seed], "probe": runs[0]["probe_seed"]}, "constants": TIME_CONSTANTS,
             "runs": runs}
 
 
-def chain(setting: SummarySetting, out: Path) -> dict:
+def chain(setting: ChainSetting, out: Path) -> dict:
     """From the saved ``minimal_vs_mean_field`` and ``compare`` results: what the chain figure
     draws (exact minimal = numpy minimal → mean field → the trained network)."""
     minimal, comparison = (_io.read_json(Path(out) / f"{name}.json") for name in ("minimal_vs_mean_field", "compare"))

@@ -4,15 +4,22 @@ the figure registry (:mod:`phenom.figures.registry`) saves it and draws it."""
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
 
 import numpy as np
 
-from phenom.figures.settings import FlowSetting, LandscapeSetting, MinimalSetting, PhaseSetting
+from phenom.figures.settings import (
+    InductionFlowSetting,
+    InductionLandscapeSetting,
+    MinimalVsMeanFieldSetting,
+    PhaseSetting,
+)
 from phenom.flow import Trajectory
+from phenom.induction import model as induction_model
 from phenom.induction.exact import ExactInductionModel
 from phenom.induction.landscape import loss_slice
-from phenom.induction.model import PARAMETERS, InductionHeadModel, induction_flow
+from phenom.induction.model import PARAMETERS, InductionHeadModel
 from phenom.induction.transition import (
     asymptotic_transition_time,
     early_time_coefficients,
@@ -22,7 +29,7 @@ from phenom.induction.transition import (
 )
 from phenom.nets.minimal import MinimalNetwork
 
-__all__ = ["flow", "flow_tables", "landscape", "minimal", "phase"]
+__all__ = ["induction_flow", "induction_flow_tables", "induction_landscape", "minimal_vs_mean_field", "phase"]
 
 
 def summary(traj: Trajectory) -> dict:
@@ -33,7 +40,7 @@ def summary(traj: Trajectory) -> dict:
         "L": L,
         "theta0": traj.theta[0],
         "t_max": traj.t_max,
-        "final_theta": dict(zip(traj.names, traj.theta[-1])),
+        "final_theta": dict(zip(traj.names, traj.theta[-1], strict=True)),
         "final_loss": traj.loss[-1],
         "time_to_half_log_L": traj.time_to(0.5 * np.log(L)),
         "cliff_time": traj.cliff(),
@@ -53,16 +60,16 @@ def curves(traj: Trajectory, n: int) -> dict[str, np.ndarray]:
     return cols
 
 
-def flow(setting: FlowSetting, out: Path) -> dict:
+def induction_flow(setting: InductionFlowSetting, out: Path) -> dict:
     """The flow at (N, L), and at L = N and every ``compare_L`` (one batched solve)."""
     s = setting
     labels = [s.L] + [c for c in dict.fromkeys([s.N, *s.compare_L]) if c != s.L]
-    flows = induction_flow(s.theta0, N=[s.N] * len(labels), L=labels, t_max=s.t_max, lr=s.lr)
+    flows = induction_model.induction_flow(s.theta0, N=[s.N] * len(labels), L=labels, t_max=s.t_max, lr=s.lr)
     return {"seeds": None, "deterministic": True,
             "flows": [{**summary(tr), "curves": curves(tr, s.samples)} for tr in flows]}
 
 
-def flow_tables(result: dict) -> dict[str, dict]:
+def induction_flow_tables(result: dict) -> dict[str, dict]:
     """``induction_flow.csv``: every flow's curves, one row per time, with its N and L."""
     names = list(result["flows"][0]["curves"])
     rows = {"N": [], "L": [], **{k: [] for k in names}}
@@ -86,14 +93,14 @@ def _span(path: np.ndarray, name: str) -> tuple[str, float, float]:
     return (name, lo - (pad if lo < 0 else 0.0), hi + pad)
 
 
-def landscape(setting: LandscapeSetting, out: Path) -> dict:
+def induction_landscape(setting: InductionLandscapeSetting, out: Path) -> dict:
     """Loss on the (α, β) and (ξ, α) slices through the cliff point, with the flow's path."""
     s = setting
     model = InductionHeadModel(s.N, s.L)
     traj = model.flow(s.theta0, t_max=s.t_max, lr=s.lr)
     cliff = traj.cliff()
     # Slice through the cliff point; a stationary flow (L = N from the origin) has none.
-    at = dict(zip(PARAMETERS, traj(cliff) if cliff is not None else s.theta0))
+    at = dict(zip(PARAMETERS, traj(cliff) if cliff is not None else s.theta0, strict=True))
     _, path, _ = traj.sample(s.grid)
     slices = [
         loss_slice(model, x=_span(path, "alpha"), y=_span(path, "beta"), fixed=at["xi"], n=s.grid),
@@ -106,12 +113,12 @@ def landscape(setting: LandscapeSetting, out: Path) -> dict:
             "path": path_columns, "slices": [sl.to_dict() for sl in slices], "summary": summary(traj)}
 
 
-def minimal(setting: MinimalSetting, out: Path) -> dict:
+def minimal_vs_mean_field(setting: MinimalVsMeanFieldSetting, out: Path) -> dict:
     """The exact minimal model (= numpy minimal network) against the mean-field model: along
     each model's own flow from 0, and on the (α, β) slice at the exact flow's cliff ξ."""
     s = setting
     exact, mean_field, network = ExactInductionModel(s.N, s.L), InductionHeadModel(s.N, s.L), MinimalNetwork(s.N, s.L)
-    traj_exact, traj_mf = exact.flow(t_max=s.t_max), induction_flow(N=s.N, L=s.L, t_max=s.t_max)
+    traj_exact, traj_mf = exact.flow(t_max=s.t_max), induction_model.induction_flow(N=s.N, L=s.L, t_max=s.t_max)
     t, check_t = np.linspace(0.0, s.t_max, s.samples), np.linspace(0.0, s.t_max, s.checks)
     numpy_minimal = np.array([network.loss(*traj_exact(c)) for c in check_t])
     cliff_exact, cliff_mf = traj_exact.cliff(), traj_mf.cliff()
@@ -142,10 +149,11 @@ def _error_stats(err: np.ndarray, N: np.ndarray, L: np.ndarray) -> dict:
     ok = np.isfinite(err)
     if not ok.any():
         return {"points": 0}
-    e, n, l = err[ok], N[ok], L[ok]
+    e, pairs, labels = err[ok], N[ok], L[ok]
     worst = int(np.argmax(np.abs(e)))
     return {"points": int(ok.sum()), "median_abs": float(np.median(np.abs(e))), "signed_median": float(np.median(e)),
-            "max_abs": float(np.abs(e[worst])), "worst": {"N": int(n[worst]), "L": int(l[worst]), "error": float(e[worst])}}
+            "max_abs": float(np.abs(e[worst])),
+            "worst": {"N": int(pairs[worst]), "L": int(labels[worst]), "error": float(e[worst])}}
 
 
 def _digits(values: np.ndarray, digits: int = 7) -> list:
@@ -162,8 +170,6 @@ def phase(setting: PhaseSetting, out: Path) -> dict:
     asymptotic formula beside it with its error (pooled, within N groups and within L/N groups;
     nothing is fitted), then at ``reference`` over the start scale s (θ₀ = s·(1, 1, 1)) and over
     the rate of discrete gradient descent."""
-    import time
-
     s = setting
     N = np.concatenate([np.full(s.ratio_max * n - n, n) for n in range(2, s.N_max + 1)])
     L = np.concatenate([np.arange(n + 1, s.ratio_max * n + 1) for n in range(2, s.N_max + 1)])

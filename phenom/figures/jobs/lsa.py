@@ -10,17 +10,25 @@ import numpy as np
 
 from phenom import _io, _rng
 from phenom.figures.settings import (
-    DepthSetting,
-    LearningCurvesSetting,
-    LinearLandscapeSetting,
-    PreconditionerSetting,
-    SummarySetting,
+    LinearSetting,
+    LsaDepthSetting,
+    LsaLandscapeSetting,
+    LsaLearningCurvesSetting,
+    LsaPreconditionerSetting,
+    LsaSummarySetting,
 )
 from phenom.linear.gd import best_step_size, pgd_predict
 from phenom.linear.model import LinearICL
 from phenom.nets import LinearAttention, train
 
-__all__ = ["task_record", "landscape", "learning_curves", "preconditioner", "depth", "summary"]
+__all__ = ["regression_task", "task_record", "lsa_landscape", "lsa_learning_curves", "lsa_preconditioner",
+           "lsa_depth", "lsa_summary"]
+
+
+def regression_task(setting: LinearSetting) -> LinearICL:
+    """The in-context regression task of ``setting``: Σ with distinct eigenvalues in the random
+    basis of ``basis_seed``, Ω = I (:meth:`LinearICL.reference`)."""
+    return LinearICL.reference(setting.d, setting.N, setting.noise, seed=setting.basis_seed)
 
 
 def task_record(task: LinearICL) -> dict:
@@ -30,11 +38,11 @@ def task_record(task: LinearICL) -> dict:
             "optimal_preconditioner": task.optimal_preconditioner(), "optimal_risk": task.optimal_risk()}
 
 
-def landscape(setting: LinearLandscapeSetting, out: Path) -> dict:
+def lsa_landscape(setting: LsaLandscapeSetting, out: Path) -> dict:
     """R(Γ) on the slice through Γ* along Σ's largest and smallest eigen-directions, with the
     flow of Γ from 0 and the factored flow (u, U) projected on it."""
     s = setting
-    task = s.make_task()
+    task = regression_task(s)
     d = task.d
     _, vecs = np.linalg.eigh(task.Sigma)
     vecs = vecs[:, ::-1]  # descending eigenvalues
@@ -57,13 +65,13 @@ def landscape(setting: LinearLandscapeSetting, out: Path) -> dict:
             "points": {k: {"gamma1": v[0][0, 0], "gamma2": v[0][-1, -1], "risk": v[1]} for k, v in points.items()}}
 
 
-def learning_curves(setting: LearningCurvesSetting, out: Path) -> dict:
+def lsa_learning_curves(setting: LsaLearningCurvesSetting, out: Path) -> dict:
     """The factored flow (u, U) from a small balanced start against the one-layer network trained
     by SGD from the same start, at t = lr · step; and the plain flow of Γ from 0. The network is
     shown twice: the exact risk of its Γ_eff, and its held-out squared error, which also counts
     the blocks outside (u, U) that SGD's noise grows (so it lies above R(Γ_eff))."""
     s = setting
-    task = s.make_task()
+    task = regression_task(s)
     V = s.eps * np.eye(s.d) / np.sqrt(s.d)
     flow = task.factored_flow(s.eps, V, t_max=s.t_max)
     net = LinearAttention.factored(s.eps, V, s.N)
@@ -100,10 +108,10 @@ def learning_curves(setting: LearningCurvesSetting, out: Path) -> dict:
             "history_config": hist.config}
 
 
-def preconditioner(setting: PreconditionerSetting, out: Path) -> dict:
+def lsa_preconditioner(setting: LsaPreconditionerSetting, out: Path) -> dict:
     """Train a one-layer network with Adam from a small random start; compare Γ_eff with Γ*."""
     s = setting
-    task = s.make_task()
+    task = regression_task(s)
     net = LinearAttention.init(s.d, s.N, 1, scale=s.init_scale, seed=s.seed)
     hist = train(net, task, steps=s.steps, lr=s.lr, optimizer="adam", batch_size=s.batch_size, seed=s.seed,
                  schedule="cosine")
@@ -114,18 +122,19 @@ def preconditioner(setting: PreconditionerSetting, out: Path) -> dict:
             "optimal": star, "summary": numbers, "history": hist.records, "history_config": hist.config}
 
 
-def depth(setting: DepthSetting, out: Path) -> dict:
+def lsa_depth(setting: LsaDepthSetting, out: Path) -> dict:
     """Trained K-layer networks against K steps of GD and of PGD with Γ*, each step size tuned on
     separate tasks; all on the same held-out tasks. Networks: every seed, their median and range."""
     s = setting
-    task = s.make_task()
+    task = regression_task(s)
     eval_batch = task.sample(s.eval_size, _rng.stream(s.eval_seed, "eval"))
     tune_batch = task.sample(s.eval_size, _rng.stream(s.tune_seed, "eval"))
 
     def mse(pred):
         return float(np.mean((pred - eval_batch.y_q) ** 2))
 
-    gd, pgd = [], []
+    gd: list[dict] = []
+    pgd: list[dict] = []
     for K in s.layers:
         for A, store in ((np.eye(s.d), gd), (task.optimal_preconditioner(), pgd)):
             eta, _ = best_step_size(tune_batch, A, K)
@@ -150,7 +159,7 @@ def depth(setting: DepthSetting, out: Path) -> dict:
             "task": task_record(task), "depth": table}
 
 
-def summary(setting: SummarySetting, out: Path) -> dict:
+def lsa_summary(setting: LsaSummarySetting, out: Path) -> dict:
     """From the saved ``lsa_learning_curves`` and ``lsa_preconditioner`` results."""
     curves, pre = (_io.read_json(Path(out) / f"{name}.json") for name in ("lsa_learning_curves", "lsa_preconditioner"))
     return {"seeds": pre.get("seeds"), "task": pre["task"], "curves_setting": curves["setting"],

@@ -14,19 +14,25 @@ import numpy as np
 
 from phenom import _io, _rng
 from phenom.figures.settings import (
-    AblationSetting,
     DataDependenceSetting,
-    HeadsSetting,
+    InductionHeadsSetting,
+    NetworkAblationSetting,
     NetworkSetting,
-    TrainingSetting,
+    NetworkTrainingSetting,
 )
 from phenom.figures.sweep import sweep
 from phenom.nets import AttentionNetwork, train
 from phenom.nets.heads import head_scores
 from phenom.nets.measures import transition_level, transition_step
+from phenom.nets.tasks import ClassificationTask, CopyingTask, make_task
 
-__all__ = ["checkpoint_path", "train_run", "training", "training_tables", "ablation", "heads", "rise_step",
-           "data_point", "data_dependence"]
+__all__ = ["network_task", "checkpoint_path", "train_run", "network_training", "network_training_tables",
+           "network_ablation", "induction_heads", "data_configs", "data_task", "data_point", "data_dependence"]
+
+
+def network_task(setting: NetworkSetting, L: int | None = None) -> CopyingTask | ClassificationTask:
+    """The task ``setting`` trains on (``L`` overrides the label count, for L = N controls)."""
+    return make_task(**setting.task_fields(L))
 
 
 def checkpoint_path(out: Path, setting: NetworkSetting, **changes) -> Path:
@@ -41,7 +47,7 @@ def train_run(out: Path | None, setting: NetworkSetting, *, L: int | None = None
     """Train one network of ``setting`` (``L`` and ``seed`` override it, for controls); with
     ``out``, checkpointed there and resumed or reused when the same run was started before."""
     seed = setting.seed if seed is None else seed
-    task = setting.make_task(L)
+    task = network_task(setting, L)
     net = AttentionNetwork.init(task, setting.classifier, seed=seed)
     checkpoint = None if out is None else checkpoint_path(out, setting, L=task.L, seed=seed)
     hist = train(net, task, seed=seed, checkpoint=checkpoint, resume=True, progress=progress, **setting.run_options())
@@ -54,7 +60,7 @@ def _run_summary(hist, N: int) -> dict:
             "transition_step": transition_step(hist.step, acc, transition_level(N))}
 
 
-def training(setting: TrainingSetting, out: Path) -> dict:
+def network_training(setting: NetworkTrainingSetting, out: Path) -> dict:
     """One run, and ``controls`` runs at L = N with seeds 0, 1, … and the same budget; for the
     classification task, accuracy on its IC, IC2 and IW evaluation sets."""
     s = setting
@@ -77,7 +83,7 @@ def training(setting: TrainingSetting, out: Path) -> dict:
     return result
 
 
-def training_tables(result: dict) -> dict[str, dict]:
+def network_training_tables(result: dict) -> dict[str, dict]:
     """Each run's learning curves as CSV: the run, then the L = N controls."""
     def columns(records):
         return {k: np.asarray([np.nan if v is None else v for v in vals], dtype=float) for k, vals in records.items()}
@@ -88,7 +94,7 @@ def training_tables(result: dict) -> dict[str, dict]:
     return tables
 
 
-def ablation(setting: AblationSetting, out: Path) -> dict:
+def network_ablation(setting: NetworkAblationSetting, out: Path) -> dict:
     """Train (or reuse the identical run), then measure held-out ICL accuracy intact and with
     layer 1's or layer 2's contribution removed."""
     s = setting
@@ -103,16 +109,7 @@ def ablation(setting: AblationSetting, out: Path) -> dict:
 HEAD_SCORES = ("previous_token", "prefix_matching", "copying")
 
 
-def rise_step(step, values) -> float | None:
-    """The first step at which ``values`` reach halfway from their first to their largest value,
-    linearly interpolated (None if they never rise)."""
-    v = np.asarray([np.nan if x is None else x for x in values], dtype=float)
-    if not np.all(np.isfinite(v)) or v.max() <= v[0]:
-        return None
-    return transition_step(step, v, (v[0] + v.max()) / 2)
-
-
-def heads(setting: HeadsSetting, out: Path) -> dict:
+def induction_heads(setting: InductionHeadsSetting, out: Path) -> dict:
     """For each seed: the training run (reusing the training figure's identical run) with the
     head scores recorded at every evaluation; the step at which each score rises halfway against
     the ICL transition step (does Olsson et al.'s phase change coincide with it?); and the final
@@ -122,13 +119,15 @@ def heads(setting: HeadsSetting, out: Path) -> dict:
     for seed in s.seeds:
         net, task, hist = train_run(out, s, seed=seed)
         transition = transition_step(hist.step, hist.icl_acc, transition_level(s.N))
-        rises = {k: rise_step(hist.step, hist.records[k]) for k in HEAD_SCORES}
+        # Each score's rise: halfway from its first to its largest value (None if it never rises).
+        rises = {k: transition_step(hist.step, hist.records[k], 0.5, relative_to="range", missing="none")
+                 for k in HEAD_SCORES}
         runs.append({"seed": seed, "history": {k: hist.records[k] for k in ("step", "icl_acc", *HEAD_SCORES)},
                      "transition_step": transition, "rise_step": rises,
                      "rise_minus_transition": {k: None if v is None or transition is None else v - transition
                                                for k, v in rises.items()},
                      "final": head_scores(net, task, seed=10_000 + seed, n=s.score_size)})
-    return {"task": s.make_task().config, "eval_every": s.eval_every, "runs": runs,
+    return {"task": network_task(s).config, "eval_every": s.eval_every, "runs": runs,
             "seeds": {"init_and_data": list(s.seeds), "scores": [10_000 + seed for seed in s.seeds]}}
 
 
@@ -137,16 +136,39 @@ EVAL_KINDS = {"IC": "icl_acc", "IC2": "ic2_acc", "IW": "iwl_acc"}
 ICL against the weights on relabelled stored classes (IC2), IWL on i.i.d. contexts (IW)."""
 
 
+def data_configs(setting: DataDependenceSetting) -> list[dict]:
+    """One :func:`data_point` configuration per distinct data setting and seed (the base, shared
+    by the four sweeps, runs once per seed)."""
+    s = setting
+    points: list[dict] = []
+    for factor, field_name in s.SWEEPS.items():
+        for v in getattr(s, field_name):
+            point = {**s.base(), factor: v}
+            if point not in points:
+                points.append(point)
+    run = dict(N=s.N, L=s.L, D=s.D, steps=s.steps, lr=s.lr, weight_decay=s.weight_decay, batch_size=s.batch_size,
+               eval_size=s.eval_size, curve_every=s.curve_every, eval_B=s.B)
+    return [{**run, **p, "seed": seed} for p in points for seed in s.seeds]
+
+
+def data_task(config: dict) -> ClassificationTask:
+    """The task of one run: ``config`` holds N, L, D, B, K, eps, zipf and seed (of the class
+    means); every sequence is bursty (p_B = 1) and from stored classes (p_C = 0)."""
+    c = config
+    return ClassificationTask(N=c["N"], L=c["L"], D=c["D"], eps=c["eps"], K=c["K"], B=c["B"], a=c["zipf"],
+                              p_B=1.0, p_C=0.0, seed=c["seed"])
+
+
 def data_point(config: dict) -> dict:
-    """One run of the data-dependence sweep (a :meth:`DataDependenceSetting.configs` entry): train
+    """One run of the data-dependence sweep (a :func:`data_configs` entry): train
     the network with a linear read-out by SGD on the classification task of ``config`` (p_B = 1,
     p_C = 0; class means from ``seed``), scoring it on fixed IC, IC2 and IW sets (IC and IC2 with
     ``eval_B`` copies per class) every ``curve_every`` steps and at the end."""
     c = config
-    task = DataDependenceSetting.make_task(c)
+    task = data_task(c)
     net = AttentionNetwork.init(task, "linear", seed=c["seed"])
     sets = task.eval_sets(c["eval_size"], _rng.stream(20_000 + c["seed"], "eval"), dtype=net.dtype, B=c["eval_B"])
-    curve = {"step": [], **{kind: [] for kind in EVAL_KINDS}}
+    curve: dict[str, list] = {"step": [], **{kind: [] for kind in EVAL_KINDS}}
 
     def score(step: int) -> None:
         curve["step"].append(step)
@@ -176,18 +198,18 @@ def data_dependence(setting: DataDependenceSetting, out: Path, *, executor=None)
     each seed's values; ``transience`` is the largest drop of IC accuracy from its peak during
     training to its end, over every run; ``chance`` gives each set's chance accuracy."""
     s = setting
-    configs = s.configs()
+    configs = data_configs(s)
     order = sorted(range(len(configs)), key=lambda i: -configs[i]["K"])  # larger K sample a little slower
     done = sweep(data_point, [configs[i] for i in order], executor=executor, workers=s.workers,
                  out=Path(out) / "data_dependence.jsonl", version=_io.code_version(__name__))
-    results = [None] * len(configs)
-    for i, r in zip(order, done):
+    results: list[dict] = [{}] * len(configs)
+    for i, r in zip(order, done, strict=True):
         results[i] = r
     sweeps = {}
     for factor, field_name in s.SWEEPS.items():
         entries = []
         for value in getattr(s, field_name):
-            runs = [(cfg["seed"], r) for cfg, r in zip(configs, results)
+            runs = [(cfg["seed"], r) for cfg, r in zip(configs, results, strict=True)
                     if {k: cfg[k] for k in s.base()} == {**s.base(), factor: value}]
             entry = {"value": value}
             for name in EVAL_KINDS.values():

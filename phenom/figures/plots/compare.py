@@ -4,10 +4,11 @@ from saved results."""
 from __future__ import annotations
 
 import numpy as np
+from matplotlib.figure import Figure
 
-from phenom.figures.plots._style import COLOR, PARAMETERS, SYMBOL, arr, plain_log_ticks, plt
+from phenom.figures.plots._style import COLOR, PARAMETERS, SYMBOL, arr, colormaps, plain_log_ticks, styled, subplots
 
-__all__ = ["compare_figure", "scaling_figure", "growth_figure", "chain_figure"]
+__all__ = ["compare", "scaling", "growth", "chain"]
 
 TIME = "flow time t  (network: c · lr · step)"
 
@@ -16,11 +17,12 @@ def _fmt(v, spec=".2f") -> str:
     return "n/a" if v is None else format(v, spec)
 
 
-def compare_figure(result: dict):
+@styled
+def compare(result: dict) -> Figure:
     """Loss, P(correct), (β, α, ξ) against flow time, network steps mapped by t = c·lr·step; and
     the model's loss at the network's effective parameters against the network's own loss."""
     s, flow, nets, summary = result["setting"], result["flow"], result["networks"], result["summary"]
-    fig, axes = plt.subplots(2, 2, figsize=(14, 9), constrained_layout=True)
+    fig, axes = subplots(2, 2, figsize=(14, 9))
     (ax_l, ax_a), (ax_p, ax_r) = axes
     t = arr(flow["t"])
     ax_l.plot(t, arr(flow["loss"]), color="k", lw=2.2, label="flow")
@@ -28,21 +30,25 @@ def compare_figure(result: dict):
     ax_a.plot(t, arr(flow["p_context"]), color="k", lw=1.2, ls=":", label="flow: P(label in context)")
     for name in PARAMETERS:
         ax_p.plot(t, arr(flow[name]), color=COLOR[name], lw=2.2, label=f"flow {SYMBOL[name]}")
-    for i, (net, rec) in enumerate(zip(nets, result["reconstruction"])):
+    for i, (net, rec) in enumerate(zip(nets, result["reconstruction"], strict=True)):
         first = i == 0
         tn = arr(net["t"])
-        ax_l.plot(tn, arr(net["eval_loss"]), color="tab:orange", lw=1.2, alpha=0.8, label="network (held-out)" if first else None)
+        ax_l.plot(tn, arr(net["eval_loss"]), color="tab:orange", lw=1.2, alpha=0.8,
+                  label="network (held-out)" if first else None)
         ax_a.plot(tn, arr(net["p_correct"]), color="tab:orange", lw=1.2, alpha=0.8,
                   label="network: mean P(correct)" if first else None)
-        ax_a.plot(tn, arr(net["cla"]), color="tab:purple", lw=1.0, alpha=0.7, ls=":", label="network: CLA" if first else None)
+        ax_a.plot(tn, arr(net["cla"]), color="tab:purple", lw=1.0, alpha=0.7, ls=":",
+                  label="network: CLA" if first else None)
         for name in PARAMETERS:
             ax_p.plot(tn, arr(net[name]), color=COLOR[name], lw=1.0, ls="--", alpha=0.8,
                       label=f"network {SYMBOL[name]} (effective)" if first else None)
-        ax_r.plot(tn, arr(rec["net_eval_loss"]), color="tab:orange", lw=1.5, label="network's held-out loss" if first else None)
+        ax_r.plot(tn, arr(rec["net_eval_loss"]), color="tab:orange", lw=1.5,
+                  label="network's held-out loss" if first else None)
         ax_r.plot(tn, arr(rec["model_loss"]), color="k", lw=1.2, ls="--",
                   label="model's loss at the network's effective (β, α, ξ)" if first else None)
     ax_l.set(xlabel=TIME, ylabel="cross-entropy", ylim=(0, None),
-             title=f"Loss: plateau {summary['flow_plateau_loss']:.2f} (flow), {summary['net_plateau_loss']:.2f} (network)")
+             title=f"Loss: plateau {summary['flow_plateau_loss']:.2f} (flow), "
+                   f"{summary['net_plateau_loss']:.2f} (network)")
     ax_l.legend(loc="lower left")
     rms, held = summary["rms_p_correct_distance"], summary["held_out_rms_p_correct_distance"]
     held_text = "" if held is None else f"; c from the other seeds: {min(held):.3f}–{max(held):.3f}"
@@ -57,7 +63,8 @@ def compare_figure(result: dict):
     n = len(nets)
     fig.suptitle(f"Theory against simulation, N = {s['N']}, L = {s['L']}, SGD lr {s['lr']:g}: c = {summary['c']:.3g} "
                  f"fitted on these runs' transition (flow cliff t = {summary['flow_transition']:.1f}, network step "
-                 f"{summary['net_transition_mean']:.0f} ± {summary['net_transition_sd']:.0f} over {n} seed{'s' if n > 1 else ''})")
+                 f"{summary['net_transition_mean']:.0f} ± {summary['net_transition_sd']:.0f} "
+                 f"over {n} seed{'s' if n > 1 else ''})")
     return fig
 
 
@@ -71,8 +78,8 @@ def _stats_title(name: str, summary: dict) -> str:
 def _predicted_vs_observed(ax, rows, key: str, summary: dict, top: float, held_out, title: str) -> None:
     ref = tuple(summary["reference"])
     Ns = sorted({r["N"] for r in rows})
-    markers = dict(zip(Ns, "osD^v<>p"))
-    colors = plt.get_cmap("viridis")
+    markers = dict(zip(Ns, "osD^v<>p", strict=False))
+    colors = colormaps["viridis"]
     lo, hi = np.inf, 0.0
     for r in rows:
         if r[key] is None or not r["net_steps"]:
@@ -97,13 +104,14 @@ def _predicted_vs_observed(ax, rows, key: str, summary: dict, top: float, held_o
     ax.legend(loc="upper left", fontsize=8.5)
 
 
-def scaling_figure(result: dict):
+@styled
+def scaling(result: dict) -> Figure:
     """Observed network transition steps against the time-scale model's and the mean-field flow's
     predictions t / (c · lr), each with its own c fitted at the reference (marked, excluded from
     the statistics); and the transition step against L/N for each N."""
     s, rows, summary, mf = result["setting"], result["rows"], result["summary"], result["mean_field"]
     held_out = tuple(s.get("held_out", ()))
-    fig, (ax_ts, ax_mf, ax_l) = plt.subplots(1, 3, figsize=(19, 6.6), constrained_layout=True)
+    fig, (ax_ts, ax_mf, ax_l) = subplots(1, 3, figsize=(19, 6.6))
     top = max(s["ratios"])
     _predicted_vs_observed(ax_ts, rows, "predicted_step", summary, top, held_out, "Time-scale model")
     _predicted_vs_observed(ax_mf, rows, "mean_field_predicted_step", mf, top, held_out, "Mean-field flow")
@@ -127,7 +135,7 @@ def scaling_figure(result: dict):
     plain_log_ticks(ax_l.xaxis)
     plain_log_ticks(ax_l.yaxis)
     ax_l.legend(fontsize=8.5, ncol=3, loc="upper center")
-    counts = dict(zip(s["Ns"], s.get("seed_counts") or [len(s["seeds"])] * len(s["Ns"])))
+    counts = dict(zip(s["Ns"], s.get("seed_counts") or [len(s["seeds"])] * len(s["Ns"]), strict=True))
     per_N = sorted(set(counts.values()), reverse=True)
     seeds = ", ".join(f"{k} seed{'s' if k > 1 else ''}" + ("" if len(per_N) == 1 else " at N = " + ", ".join(
         str(N) for N, v in counts.items() if v == k)) for k in per_N)
@@ -153,20 +161,21 @@ def _measured_metric_panel(ax, run: dict, end: float) -> None:
            title=f"measured C (dots) against the model's c·C (lines);\nplateau (shaded) medians {medians}")
 
 
-def growth_figure(result: dict):
+@styled
+def growth(result: dict) -> Figure:
     """Each run's effective β, α, ξ against the step, with the time-scale model's flow (solid) and
     the mean-field flow (dotted) on the same step axis through their stored constants; and the
     network's measured metric C against the model's."""
     s, runs = result["setting"], result["runs"]
-    fig, axes = plt.subplots(len(runs), 4, figsize=(21, 3.4 * len(runs) + 0.8), constrained_layout=True,
+    fig, axes = subplots(len(runs), 4, figsize=(21, 3.4 * len(runs) + 0.8),
                              squeeze=False)
-    for row, run in zip(axes, runs):
+    for row, run in zip(axes, runs, strict=True):
         net = run["network"]
         ts, mf = run["models"]["time_scales"], run["models"]["mean_field"]
         end = 1.4 * max(v for v in (run["observed_step"], ts["predicted_step"]) if v is not None)
         step = arr(net["step"])
         keep = step <= end
-        for ax, name in zip(row, PARAMETERS):
+        for ax, name in zip(row, PARAMETERS, strict=False):
             ax.plot(step[keep], arr(net[name])[keep], "o", ms=3, color=COLOR[name], alpha=0.7, label="network")
             for model, style in ((ts, "-"), (mf, ":")):
                 x = arr(model["curves"]["step"])
@@ -192,17 +201,19 @@ def growth_figure(result: dict):
     return fig
 
 
-def chain_figure(result: dict):
+@styled
+def chain(result: dict) -> Figure:
     """Exact minimal model = numpy minimal network → mean-field model → the full network."""
     minimal, comparison = result["minimal"], result["compare"]
-    fig, (ax_e, ax_m, ax_n) = plt.subplots(1, 3, figsize=(16, 4.5), constrained_layout=True)
+    fig, (ax_e, ax_m, ax_n) = subplots(1, 3, figsize=(16, 4.5))
     curves = minimal["curves"]
     exact_at = arr(curves["exact_loss_at_checks"])
     ax_e.plot(exact_at, arr(curves["numpy_minimal_loss"]), "o", color="tab:orange", ms=6)
     lim = [0, max(exact_at) * 1.05]
     ax_e.plot(lim, lim, color="gray", ls="--", lw=1)
     ax_e.set(xlabel="exact minimal model (sympy)", ylabel="numpy minimal network", xlim=lim, ylim=lim,
-             title=f"1. numpy vs exact: largest relative gap {minimal['summary']['numpy_minimal_vs_exact_max_rel']:.1e}")
+             title="1. numpy vs exact: largest relative gap "
+                   f"{minimal['summary']['numpy_minimal_vs_exact_max_rel']:.1e}")
     t = arr(curves["t"])
     ax_m.plot(t, arr(curves["exact_loss"]), color="k", lw=2, label="exact minimal model")
     ax_m.plot(t, arr(curves["mean_field_loss"]), color="tab:blue", lw=2, ls="--", label="mean-field model")
@@ -216,15 +227,18 @@ def chain_figure(result: dict):
     flow, nets, summary = comparison["flow"], comparison["networks"], comparison["summary"]
     for name in PARAMETERS:
         ax_n.plot(arr(flow["t"]), arr(flow[name]), color=COLOR[name], lw=2, label=f"mean-field flow {SYMBOL[name]}")
-        ax_n.plot(arr(nets[0]["t"]), arr(nets[0][name]), color=COLOR[name], lw=1.2, ls="--", label=f"network {SYMBOL[name]}")
+        ax_n.plot(arr(nets[0]["t"]), arr(nets[0][name]), color=COLOR[name], lw=1.2, ls="--",
+                  label=f"network {SYMBOL[name]}")
     rises = summary["net_time_each_parameter_rises_by_1"][0]
-    order = ", then ".join(SYMBOL[k] for k, v in sorted(rises.items(), key=lambda kv: np.inf if kv[1] is None else kv[1])
+    order = ", then ".join(SYMBOL[k] for k, v in sorted(rises.items(),
+                                                        key=lambda kv: np.inf if kv[1] is None else kv[1])
                            if v is not None)
     ax_n.set(xlabel=TIME, ylabel="parameter",
              title=f"3. The network (seed {comparison['setting']['seeds'][0]}) rises by 1: {order}")
     ax_n.legend(loc="upper left", fontsize=8, ncol=2)
     N, L = comparison["setting"]["N"], comparison["setting"]["L"]
     Nm, Lm = minimal["setting"]["N"], minimal["setting"]["L"]
-    where = f"N = {N}, L = {L}" if (Nm, Lm) == (N, L) else f"minimal models N = {Nm}, L = {Lm}; network N = {N}, L = {L}"
+    where = f"N = {N}, L = {L}" if (Nm, Lm) == (N,
+                                                L) else f"minimal models N = {Nm}, L = {Lm}; network N = {N}, L = {L}"
     fig.suptitle(f"From the exact minimal network to the trained network, {where}")
     return fig

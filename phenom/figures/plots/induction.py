@@ -4,10 +4,11 @@ it. Each draws one saved result (the JSON its computation wrote) and computes no
 from __future__ import annotations
 
 import numpy as np
+from matplotlib.figure import Figure
 
-from phenom.figures.plots._style import COLOR, PARAMETERS, SYMBOL, arr, plt
+from phenom.figures.plots._style import COLOR, PARAMETERS, SYMBOL, arr, colormaps, plain_log_ticks, styled, subplots
 
-__all__ = ["flow_figure", "landscape_figure", "minimal_figure", "phase_figure"]
+__all__ = ["induction_flow", "induction_landscape", "minimal_vs_mean_field", "phase"]
 
 
 def _setting(s: dict) -> str:
@@ -24,7 +25,8 @@ def _order(crossings: dict) -> str:
     return f"{text}; {', '.join(missing)} not within t_max" if missing else text
 
 
-def flow_figure(result: dict):
+@styled
+def induction_flow(result: dict) -> Figure:
     """Loss, parameters and P(correct) of the flow; flows at other L (L = N among them) share the
     accuracy panel."""
     s = result["setting"]
@@ -32,13 +34,14 @@ def flow_figure(result: dict):
     main, others = result["flows"][0], sorted(result["flows"][1:], key=lambda f: f["L"])
     c = {k: arr(v) for k, v in main["curves"].items()}
     cliff = main["cliff_time"]
-    fig, (ax_loss, ax_par, ax_acc) = plt.subplots(1, 3, figsize=(15, 4.4), constrained_layout=True)
+    fig, (ax_loss, ax_par, ax_acc) = subplots(1, 3, figsize=(15, 4.4))
 
     ax_loss.plot(c["t"], c["loss"], color="k", lw=2, label="loss")
     ax_loss.axhline(np.log(L), color="gray", ls="--", lw=1, label=rf"chance, $\log L$ = {np.log(L):.2f}")
     ax_loss.axhline(np.log(N), color="gray", ls=":", lw=1, label=rf"guess in context, $\log N$ = {np.log(N):.2f}")
     if cliff is not None:
-        ax_loss.axvline(cliff, color="tab:red", lw=1, alpha=0.7, label=f"cliff (max $|\\nabla$loss$|$), t = {cliff:.1f}")
+        ax_loss.axvline(cliff, color="tab:red", lw=1, alpha=0.7,
+                        label=f"cliff (max $|\\nabla$loss$|$), t = {cliff:.1f}")
     ax_loss.set(xlabel="flow time t", ylabel="cross-entropy loss", ylim=(0, None),
                 title=f"Cliff at t = {cliff:.1f}" if cliff is not None else "No cliff within t_max")
     ax_loss.legend(loc="center right")
@@ -53,7 +56,7 @@ def flow_figure(result: dict):
     ax_par.set(xlabel="flow time t", ylabel="parameter value", title=f"Reach 1 in the order {_order(crossings)}")
     ax_par.legend(loc="upper left")
 
-    cmap = plt.get_cmap("viridis")
+    cmap = colormaps["viridis"]
     control = None
     for i, f in enumerate([main, *others]):
         if f["L"] == f["N"]:
@@ -63,7 +66,8 @@ def flow_figure(result: dict):
         else:
             style = dict(color=cmap(i / max(len(others), 1)), lw=1.3)
         fc = f["curves"]
-        ax_acc.plot(arr(fc["t"]), arr(fc["p_correct"]), label=f"L = {f['L']}" + (" = N" if f["L"] == f["N"] else ""), **style)
+        ax_acc.plot(arr(fc["t"]), arr(fc["p_correct"]), label=f"L = {f['L']}" + (" = N" if f["L"] == f["N"] else ""),
+                    **style)
         if f is main:
             ax_acc.plot(c["t"], c["p_context"], color="k", lw=1.2, ls=":", label=f"L = {f['L']}: P(label in context)")
     title = "P(correct label) for several L"
@@ -76,12 +80,13 @@ def flow_figure(result: dict):
     return fig
 
 
-def landscape_figure(result: dict):
+@styled
+def induction_landscape(result: dict) -> Figure:
     """Loss on 2-D slices through the cliff point, the flow's path, and |∇loss| along the path."""
     s, slices, path, cliff = result["setting"], result["slices"], result["path"], result["cliff"]
-    fig, axes = plt.subplots(1, len(slices) + 1, figsize=(5 * (len(slices) + 1), 4.4), constrained_layout=True)
+    fig, axes = subplots(1, len(slices) + 1, figsize=(5 * (len(slices) + 1), 4.4))
     t, loss = arr(path["t"]), arr(path["loss"])
-    for ax, sl in zip(axes, slices):
+    for ax, sl in zip(axes, slices, strict=False):
         x, y, z = arr(sl["x"]), arr(sl["y"]), arr(sl["loss"])
         (fixed_name, fixed_value), = sl["fixed"].items()
         levels = np.linspace(0, float(np.log(sl["L"])), 25)
@@ -115,12 +120,14 @@ def landscape_figure(result: dict):
     return fig
 
 
-def minimal_figure(result: dict):
+@styled
+def minimal_vs_mean_field(result: dict) -> Figure:
     """Exact minimal model vs the mean-field model: along their flows, and over a slice."""
     s, c, grid, numbers = result["setting"], result["curves"], result["grid"], result["summary"]
-    fig, (ax_t, ax_m) = plt.subplots(1, 2, figsize=(13, 4.6), constrained_layout=True)
+    fig, (ax_t, ax_m) = subplots(1, 2, figsize=(13, 4.6))
     cliff = lambda v: "none" if v is None else f"{v:.1f}"  # noqa: E731
-    ax_t.plot(arr(c["t"]), arr(c["exact_loss"]), color="k", lw=2, label=f"exact minimal model (cliff t = {cliff(c['exact_cliff'])})")
+    ax_t.plot(arr(c["t"]), arr(c["exact_loss"]), color="k", lw=2,
+              label=f"exact minimal model (cliff t = {cliff(c['exact_cliff'])})")
     ax_t.plot(arr(c["t"]), arr(c["mean_field_loss"]), color="tab:blue", lw=2, ls="--",
               label=f"mean-field model (cliff t = {cliff(c['mean_field_cliff'])})")
     ax_t.plot(arr(c["check_t"]), arr(c["numpy_minimal_loss"]), "o", color="tab:orange", ms=5,
@@ -131,7 +138,8 @@ def minimal_figure(result: dict):
     ax_t.legend(loc="lower left", fontsize=9)
     diff = arr(grid["difference"])
     vmax = numbers["max_abs_difference_on_slice"]
-    im = ax_m.pcolormesh(arr(grid["alpha"]), arr(grid["beta"]), diff, cmap="RdBu_r", vmin=-vmax, vmax=vmax, shading="auto")
+    im = ax_m.pcolormesh(arr(grid["alpha"]), arr(grid["beta"]), diff, cmap="RdBu_r", vmin=-vmax, vmax=vmax,
+                         shading="auto")
     fig.colorbar(im, ax=ax_m, label="exact − mean-field loss")
     ax_m.set(xlabel=SYMBOL["alpha"], ylabel=SYMBOL["beta"],
              title=f"Loss difference over (α, β) at ξ = {grid['xi']:.2f} (max |Δ| = {vmax:.3f})")
@@ -139,18 +147,18 @@ def minimal_figure(result: dict):
     return fig
 
 
-def phase_figure(result: dict):
+@styled
+def phase(result: dict) -> Figure:
     """The flow's transition time over (N, L/N) and the formula's error there; t* against L/N for
     a few N; then, at the reference (N, L), over the start scale and the gradient-descent rate."""
     from matplotlib.colors import LogNorm, TwoSlopeNorm
 
-    from phenom.figures.plots._style import plain_log_ticks
 
     g = {k: arr(v) for k, v in result["grid"].items()}
     N, L, t_num, t_form = g["N"], g["L"], g["numeric"], g["formula"]
     err = t_form / t_num - 1
     pooled = result["errors"]["pooled"]
-    fig, axes = plt.subplots(2, 3, figsize=(16, 9.2), constrained_layout=True)
+    fig, axes = subplots(2, 3, figsize=(16, 9.2))
     (ax_t, ax_err, ax_cut), (ax_s, ax_gd, ax_lr) = axes
 
     size = 90 * 17 / max(N.max() - 1, 1)  # squares that tile the N axis
@@ -170,7 +178,7 @@ def phase_figure(result: dict):
                      f"(at N = {worst['N']}, L = {worst['L']}; nothing fitted)")
     plain_log_ticks(ax_err.yaxis)
 
-    cmap = plt.get_cmap("plasma")
+    cmap = colormaps["plasma"]
     shown = [n for n in (2, 4, 8, 16, 32) if n in set(N.astype(int))]
     for i, n in enumerate(shown):
         m = N == n
@@ -200,7 +208,7 @@ def phase_figure(result: dict):
     gd = result["gradient_descent"]
     lrs, ratio = arr(gd["lrs"]), np.array([arr(r) for r in gd["ratio_to_flow"]])
     masked = np.ma.masked_invalid(np.log2(ratio))
-    cmap_gd = plt.get_cmap("RdBu_r").with_extremes(bad="0.8")
+    cmap_gd = colormaps["RdBu_r"].with_extremes(bad="0.8")
     top = max(float(np.nanmax(np.abs(np.log2(ratio)))), 0.1)
     mesh = ax_gd.pcolormesh(lrs, scales, masked, cmap=cmap_gd, norm=TwoSlopeNorm(0.0, -top, top), shading="nearest")
     fig.colorbar(mesh, ax=ax_gd, label=r"$\log_2$(GD step × lr / flow t*)")

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import numpy as np
 from matplotlib.colors import LogNorm
+from matplotlib.figure import Figure
 
-from phenom.figures.plots._style import arr, plain_log_ticks, plt
+from phenom.figures.plots._style import arr, plain_log_ticks, styled, subplots
 
-__all__ = ["lsa_landscape_figure", "lsa_curves_figure", "lsa_preconditioner_figure", "lsa_depth_figure",
-           "lsa_summary_figure"]
+__all__ = ["lsa_landscape", "lsa_learning_curves", "lsa_preconditioner", "lsa_depth", "lsa_summary"]
 
 
 def _setting(task: dict) -> str:
@@ -16,11 +16,12 @@ def _setting(task: dict) -> str:
     return f"d = {task['d']}, N = {task['N']}{noise}"
 
 
-def lsa_landscape_figure(result: dict):
+@styled
+def lsa_landscape(result: dict) -> Figure:
     """R(Γ) on a slice through Γ* along Σ's largest and smallest eigen-directions, with flow
     paths and marked points."""
     task = result["task"]
-    fig, ax = plt.subplots(figsize=(6.4, 5.2), constrained_layout=True)
+    fig, ax = subplots(figsize=(6.4, 5.2))
     g1, g2, risk = arr(result["gamma1"]), arr(result["gamma2"]), arr(result["risk"])
     levels = np.geomspace(task["optimal_risk"], np.max(risk), 25)
     cs = ax.contourf(g1, g2, risk, levels=levels, cmap="viridis", norm=LogNorm())
@@ -43,16 +44,19 @@ def lsa_landscape_figure(result: dict):
     return fig
 
 
-def lsa_curves_figure(result: dict):
+@styled
+def lsa_learning_curves(result: dict) -> Figure:
     """Risk against flow time t (= lr · step for the network), and distance to Γ*."""
     task, c, numbers, s = result["task"], result["curves"], result["summary"], result["setting"]
-    fig, (ax_r, ax_d) = plt.subplots(1, 2, figsize=(13, 4.6), constrained_layout=True)
+    fig, (ax_r, ax_d) = subplots(1, 2, figsize=(13, 4.6))
     r_star = task["optimal_risk"]
     t, net_t = arr(c["t"]), arr(c["net_t"])
     ax_r.plot(t, arr(c["risk_gamma_flow"]), color="tab:gray", lw=1.5, label="flow of Γ from Γ = 0 (closed form)")
     ax_r.plot(t, arr(c["risk_factored_flow"]), color="k", lw=2.2, label="flow of (u, U) from a small balanced start")
-    ax_r.plot(net_t, arr(c["net_risk"]), "o", ms=3.5, color="tab:orange", label=f"LSA network (SGD, lr = {s['lr']:g}): R(Γ_eff)")
-    ax_r.plot(net_t, arr(c["net_loss"]), "-", lw=1, color="tab:orange", alpha=0.6, label="LSA network: held-out squared error")
+    ax_r.plot(net_t, arr(c["net_risk"]), "o", ms=3.5, color="tab:orange",
+              label=f"LSA network (SGD, lr = {s['lr']:g}): R(Γ_eff)")
+    ax_r.plot(net_t, arr(c["net_loss"]), "-", lw=1, color="tab:orange", alpha=0.6,
+              label="LSA network: held-out squared error")
     ax_r.axhline(r_star, color="tab:red", ls=":", label=f"optimal risk R* = {r_star:.3f}")
     ax_r.set(xlabel="flow time t (network: lr · step)", ylabel="risk", yscale="log",
              title=f"Largest gap to the flow: R(Γ_eff) {numbers['max_relative_gap_risk_of_gamma_eff']:.1%}, "
@@ -66,18 +70,20 @@ def lsa_curves_figure(result: dict):
              yscale="log", title="Distance to the optimal preconditioner")
     plain_log_ticks(ax_d.yaxis)
     ax_d.legend(loc="upper right")
-    fig.suptitle(f"One-layer linear attention learning in-context regression, {_setting(task)}, batch {s['batch_size']}")
+    fig.suptitle("One-layer linear attention learning in-context regression, "
+                 f"{_setting(task)}, batch {s['batch_size']}")
     return fig
 
 
-def lsa_preconditioner_figure(result: dict):
+@styled
+def lsa_preconditioner(result: dict) -> Figure:
     """Heat maps of Γ*, the trained network's Γ_eff and their difference, and the learning curve."""
     task, h, s = result["task"], result["history"], result["setting"]
     star, learned = arr(result["optimal"]), arr(result["learned"])
     err = result["summary"]["relative_frobenius_error"]
-    fig, axes = plt.subplots(1, 4, figsize=(16, 4.0), constrained_layout=True, gridspec_kw={"width_ratios": [1, 1, 1, 1.3]})
+    fig, axes = subplots(1, 4, figsize=(16, 4.0), gridspec_kw={"width_ratios": [1, 1, 1, 1.3]})
     vmax = np.max(np.abs(star))
-    for ax, M, title in zip(axes, (star, learned), ("optimal Γ*", "learned Γ_eff")):
+    for ax, M, title in zip(axes, (star, learned), ("optimal Γ*", "learned Γ_eff"), strict=False):
         im = ax.imshow(M, cmap="RdBu_r", vmin=-vmax, vmax=vmax)
         ax.set_title(title)
     fig.colorbar(im, ax=axes[:2], shrink=0.85)
@@ -100,20 +106,24 @@ def lsa_preconditioner_figure(result: dict):
     return fig
 
 
-def lsa_depth_figure(result: dict):
+@styled
+def lsa_depth(result: dict) -> Figure:
     """Risk against the number of layers (LSA: median and range over seeds) or steps (GD, PGD)."""
     task, depth, s = result["task"], result["depth"], result["setting"]
-    fig, ax = plt.subplots(figsize=(7.2, 4.8), constrained_layout=True)
+    fig, ax = subplots(figsize=(7.2, 4.8))
     K = np.asarray(depth["layers"])
     ax.plot(K, depth["gd_risk"], "s-", color="tab:gray", label="K steps of GD, best step size")
     ax.plot(K, depth["pgd_risk"], "D-", color="tab:blue", label="K steps of PGD with Γ*, best step size")
     runs = arr(depth["lsa_risk"])  # (K, seeds)
     for j in range(runs.shape[1]):
-        ax.plot(K, runs[:, j], "o", color="tab:orange", alpha=0.45, ms=6, label="K-layer LSA, each seed" if j == 0 else None)
+        ax.plot(K, runs[:, j], "o", color="tab:orange", alpha=0.45, ms=6,
+                label="K-layer LSA, each seed" if j == 0 else None)
     median = arr(depth["lsa_median"])
     ax.errorbar(K, median, yerr=[median - arr(depth["lsa_min"]), arr(depth["lsa_max"]) - median], fmt="o-",
-                color="tab:orange", lw=2, ms=8, capsize=4, label=f"K-layer LSA, median and range of {runs.shape[1]} seeds")
-    ax.axhline(task["optimal_risk"], color="tab:red", ls=":", label=f"one-layer optimum R* = {task['optimal_risk']:.3f}")
+                color="tab:orange", lw=2, ms=8, capsize=4,
+                label=f"K-layer LSA, median and range of {runs.shape[1]} seeds")
+    ax.axhline(task["optimal_risk"], color="tab:red", ls=":",
+               label=f"one-layer optimum R* = {task['optimal_risk']:.3f}")
     ax.set(xlabel="layers / steps K", ylabel="risk (Monte Carlo, held-out)", yscale="log", xticks=K)
     plain_log_ticks(ax.yaxis)
     ax.set_title(f"Risk against depth, {_setting(task)}, Adam {s['steps']} steps")
@@ -121,17 +131,21 @@ def lsa_depth_figure(result: dict):
     return fig
 
 
-def lsa_summary_figure(result: dict):
+@styled
+def lsa_summary(result: dict) -> Figure:
     """Analytic risk flows against the simulated network, and learned against optimal Γ."""
     task, curves, pre = result["task"], result["curves"], result["preconditioner"]
-    fig, (ax_r, ax_g) = plt.subplots(1, 2, figsize=(12, 4.6), constrained_layout=True)
+    fig, (ax_r, ax_g) = subplots(1, 2, figsize=(12, 4.6))
     r_star = task["optimal_risk"]
-    ax_r.plot(arr(curves["t"]), arr(curves["risk_gamma_flow"]), color="tab:gray", lw=1.5, label="analytic: flow of Γ from 0")
+    ax_r.plot(arr(curves["t"]), arr(curves["risk_gamma_flow"]), color="tab:gray", lw=1.5,
+              label="analytic: flow of Γ from 0")
     ax_r.plot(arr(curves["t"]), arr(curves["risk_factored_flow"]), color="k", lw=2.2, label="analytic: flow of (u, U)")
-    ax_r.plot(arr(curves["net_t"]), arr(curves["net_risk"]), "o", ms=3.5, color="tab:orange", label="simulated network: R(Γ_eff)")
+    ax_r.plot(arr(curves["net_t"]), arr(curves["net_risk"]), "o", ms=3.5, color="tab:orange",
+              label="simulated network: R(Γ_eff)")
     ax_r.axhline(r_star, color="tab:red", ls=":", label=f"R* = {r_star:.3f}")
     ax_r.set(xlabel="flow time t (network: lr · step)", ylabel="risk", yscale="log",
-             title=f"Largest relative gap: R(Γ_eff) {result['curves_summary']['max_relative_gap_risk_of_gamma_eff']:.1%}, "
+             title="Largest relative gap: R(Γ_eff) "
+                   f"{result['curves_summary']['max_relative_gap_risk_of_gamma_eff']:.1%}, "
                    f"held-out error {result['curves_summary']['max_relative_gap_heldout_loss']:.0%}")
     plain_log_ticks(ax_r.yaxis)
     ax_r.legend(fontsize=9)

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import numpy as np
+from matplotlib.figure import Figure
 
-from phenom.figures.plots._style import COLOR, PARAMETERS, SYMBOL, arr, plt
+from phenom.figures.plots._style import COLOR, PARAMETERS, SYMBOL, arr, colormaps, styled, subplots
 
-__all__ = ["training_figure", "ablation_figure", "heads_figure", "data_dependence_figure", "task_text"]
+__all__ = ["network_training", "network_ablation", "induction_heads", "data_dependence", "task_text"]
 
 MEASURES = {"icl_acc": ("ICL accuracy", "k"), "cla": ("CLA (label in context)", "tab:purple"),
             "ila1": ("ILA1 (layer-1 label→item)", "tab:cyan"), "tila2": ("TILA2 (layer-2 target→label)", "tab:olive")}
@@ -20,12 +21,13 @@ def task_text(task: dict) -> str:
     return text
 
 
-def training_figure(result: dict):
+@styled
+def network_training(result: dict) -> Figure:
     """Loss, progress measures and effective β, α, ξ against steps; the L = N controls beside."""
     task, h, controls, cfg = result["task"], result["history"], result["controls"], result["history_config"]
     step = arr(h["step"])
     panels = 4 if controls else 3
-    fig, axes = plt.subplots(1, panels, figsize=(5 * panels, 4.3), constrained_layout=True)
+    fig, axes = subplots(1, panels, figsize=(5 * panels, 4.3))
     ax = axes[0]
     ax.plot(step[1:], arr(h["loss"])[1:], color="tab:gray", lw=1, label="training batches")
     ax.plot(step, arr(h["eval_loss"]), color="k", lw=2, label="held-out")
@@ -70,14 +72,15 @@ def training_figure(result: dict):
     return fig
 
 
-def ablation_figure(result: dict):
+@styled
+def network_ablation(result: dict) -> Figure:
     """ICL accuracy of the trained network, intact and with each head's contribution removed."""
     task, results = result["task"], result["results"]
-    fig, ax = plt.subplots(figsize=(6.8, 4.4), constrained_layout=True)
+    fig, ax = subplots(figsize=(6.8, 4.4))
     names = list(results)
     values = [results[k]["icl_acc"] for k in names]
     bars = ax.bar(names, values, color=["k", "tab:blue", "tab:orange"][: len(names)])
-    for bar, v in zip(bars, values):
+    for bar, v in zip(bars, values, strict=True):
         ax.text(bar.get_x() + bar.get_width() / 2, v + 0.02, f"{v:.3f}", ha="center")
     ax.axhline(1 / task["L"], color="gray", ls="--", lw=1, label=f"chance 1/L = {1 / task['L']:.3f}")
     ax.axhline(1 / task["N"], color="gray", ls=":", lw=1, label=f"guess in context 1/N = {1 / task['N']:.3f}")
@@ -91,7 +94,8 @@ HEADS = {"previous_token": ("previous-token (layer 1)", "tab:blue"),
          "copying": ("copying (OV eigenvalues)", "tab:green")}
 
 
-def heads_figure(result: dict):
+@styled
+def induction_heads(result: dict) -> Figure:
     """Olsson et al.'s induction-head scores through training against ICL accuracy (first seed);
     the step each score rises halfway against the ICL transition, every seed; the final scores
     against their chance values."""
@@ -99,7 +103,7 @@ def heads_figure(result: dict):
     first = runs[0]
     h = first["history"]
     step = arr(h["step"])
-    fig, (ax_c, ax_r, ax_f) = plt.subplots(1, 3, figsize=(16, 4.6), constrained_layout=True)
+    fig, (ax_c, ax_r, ax_f) = subplots(1, 3, figsize=(16, 4.6))
 
     ax_c.plot(step, arr(h["icl_acc"]), color="k", lw=2.2, label="ICL accuracy")
     for key, (label, color) in HEADS.items():
@@ -110,7 +114,7 @@ def heads_figure(result: dict):
              title=f"Seed {first['seed']}: {task_text(result['task'])}")
     ax_c.legend(fontsize=8, loc="center left", bbox_to_anchor=(0.13, 0.52))
 
-    for i, (key, (label, color)) in enumerate(HEADS.items()):
+    for i, (key, (_, color)) in enumerate(HEADS.items()):
         ys = [r["rise_minus_transition"][key] for r in runs]
         ax_r.scatter(i + 0.06 * (np.arange(len(runs)) - (len(runs) - 1) / 2),
                      [np.nan if y is None else y for y in ys], color=color, s=40, zorder=3)
@@ -130,7 +134,7 @@ def heads_figure(result: dict):
     for j, r in enumerate(runs):
         vals = [np.nan if r["final"][k] is None else r["final"][k] for k in keys]
         ax_f.bar(x + 0.8 / len(runs) * (j - (len(runs) - 1) / 2), vals, width=0.8 / len(runs),
-                 color=plt.get_cmap("Greys")(0.4 + 0.5 * j / max(len(runs) - 1, 1)), label=f"seed {r['seed']}")
+                 color=colormaps["Greys"](0.4 + 0.5 * j / max(len(runs) - 1, 1)), label=f"seed {r['seed']}")
     for i, k in enumerate(keys):
         if k in chance:
             ax_f.plot([i - 0.45, i + 0.45], [first["final"][chance[k]]] * 2, color="tab:red", lw=1.5,
@@ -152,12 +156,13 @@ ACCURACIES = {"icl_acc": ("ICL: IC (novel classes)", "k", "-"),
               "iwl_acc": ("IWL: IW (i.i.d. context)", "tab:orange", "-")}
 
 
-def data_dependence_figure(result: dict):
+@styled
+def data_dependence(result: dict) -> Figure:
     """ICL and IWL accuracy against each factor of the data, one factor at a time from the base
     (seed means as lines, each seed a dot), with chance levels."""
     base, train = result["base"], result["training"]
-    fig, axes = plt.subplots(2, 2, figsize=(11.5, 9.2), layout="constrained")
-    for ax, (factor, entries) in zip(axes.ravel(), result["sweeps"].items()):
+    fig, axes = subplots(2, 2, figsize=(11.5, 9.2))
+    for ax, (factor, entries) in zip(axes.ravel(), result["sweeps"].items(), strict=False):
         label, scale, symbol = FACTORS[factor]
         x = arr([e["value"] for e in entries])
         for key, (name, color, ls) in ACCURACIES.items():
@@ -165,7 +170,8 @@ def data_dependence_figure(result: dict):
             for e in entries:
                 ys = [s[key] for s in e["seeds"]]
                 ax.scatter([e["value"]] * len(ys), ys, color=color, s=12, alpha=0.5, zorder=3)
-        ax.axhline(result["chance"]["IW"], color="tab:red", lw=1, ls=":", label=f"chance 1/L = {result['chance']['IW']:.3f}")
+        ax.axhline(result["chance"]["IW"], color="tab:red", lw=1, ls=":",
+                   label=f"chance 1/L = {result['chance']['IW']:.3f}")
         ax.axhline(result["chance"]["IC_labels_in_context"], color="tab:blue", lw=1, ls=":",
                    label=f"guess among labels in context ({result['chance']['IC_labels_in_context']:.2f})")
         ax.axvline(base[factor], color="0.75", lw=6, alpha=0.5, zorder=0, label="base setting")

@@ -51,7 +51,7 @@ def test_summary_figures_need_their_inputs(tmp_path):
     with pytest.raises(OSError, match="minimal_vs_mean_field.json is missing"):
         compare.chain(SummarySetting(), tmp_path)
     with pytest.raises(OSError, match="lsa_learning_curves.json is missing"):
-        lsa.summary(SummarySetting(), tmp_path)
+        lsa.lsa_summary(SummarySetting(), tmp_path)
 
 
 

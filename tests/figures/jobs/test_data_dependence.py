@@ -15,12 +15,12 @@ def test_the_base_runs_once_per_seed():
     s = DataDependenceSetting()
     # B (0, 1, 2, 4), K (32, 128, 512, 2048), eps (0, 0.1, 0.3, 1), zipf (0, 0.5, 1, 1.5, 2), base
     # (2, 512, 0.1, 0) in each: 3 + 3 + 3 + 4 other values and the base = 14 points, × 2 seeds.
-    configs = s.configs()
+    configs = jn.data_configs(s)
     assert len(configs) == 28
     points = {(c["B"], c["K"], c["eps"], c["zipf"]) for c in configs}
     assert len(points) == 14 and (2, 512, 0.1, 0.0) in points
     # Each point differs from the base in at most one factor.
-    assert all(sum(a != b for a, b in zip(p, (2, 512, 0.1, 0.0))) <= 1 for p in points)
+    assert all(sum(a != b for a, b in zip(p, (2, 512, 0.1, 0.0), strict=True)) <= 1 for p in points)
     assert all(c["eval_B"] == 2 for c in configs)
 
 
@@ -74,7 +74,7 @@ def test_eval_sets_take_the_base_burstiness():
     task = ClassificationTask(N=8, L=16, D=16, K=64, B=0)
     sets = task.eval_sets(200, np.random.default_rng(0), B=4)
     for kind in ("IC", "IC2"):
-        for labels, answer in zip(sets[kind].context_labels, sets[kind].answer):
+        for labels, answer in zip(sets[kind].context_labels, sets[kind].answer, strict=True):
             values, counts = np.unique(labels, return_counts=True)
             assert len(values) == 2 and np.all(counts == 4) and answer in values
     assert not all((sets["IW"].context_labels == sets["IW"].answer[:, None]).any(axis=1))

@@ -7,13 +7,18 @@ import numpy as np
 import pytest
 
 from phenom.figures.jobs import lsa
-from phenom.figures.settings import DepthSetting, LearningCurvesSetting, LinearLandscapeSetting, PreconditionerSetting
+from phenom.figures.settings import (
+    LsaDepthSetting,
+    LsaLandscapeSetting,
+    LsaLearningCurvesSetting,
+    LsaPreconditionerSetting,
+)
 
 
 def test_landscape_marks_the_hand_derived_optimum(tmp_path):
     # d = 2, N = 4, Σ = diag(2, 1/2), Ω = I: Γ* = diag(1/((5/4)·2 + 5/8), 1/((5/4)/2 + 5/8))
     # = diag(0.32, 0.8), and R* = tr Σ − Σ_i λ_i² γ_i = 2.5 − 4·0.32 − 0.25·0.8 = 1.02.
-    data = lsa.landscape(LinearLandscapeSetting(grid=11), tmp_path)
+    data = lsa.lsa_landscape(LsaLandscapeSetting(grid=11), tmp_path)
     star = data["points"]["Γ* (optimal)"]
     assert (star["gamma1"], star["gamma2"]) == pytest.approx((0.32, 0.8), rel=1e-12)
     assert data["task"]["optimal_risk"] == pytest.approx(1.02, rel=1e-12)
@@ -24,14 +29,15 @@ def test_landscape_marks_the_hand_derived_optimum(tmp_path):
 
 
 def test_landscape_in_five_dimensions(tmp_path):
-    setting = LinearLandscapeSetting(d=5, N=20, grid=7)
-    data = lsa.landscape(setting, tmp_path)
-    assert data["points"]["Γ* (optimal)"]["risk"] == pytest.approx(setting.make_task().optimal_risk(), rel=1e-12)
+    setting = LsaLandscapeSetting(d=5, N=20, grid=7)
+    data = lsa.lsa_landscape(setting, tmp_path)
+    assert data["points"]["Γ* (optimal)"]["risk"] == pytest.approx(lsa.regression_task(setting).optimal_risk(),
+                                                                   rel=1e-12)
 
 
 def test_depth_baselines(tmp_path):
-    depth = lsa.depth(DepthSetting(layers=(1, 2), seeds=(0,), steps=50), tmp_path)["depth"]
-    task = DepthSetting().make_task()
+    depth = lsa.lsa_depth(LsaDepthSetting(layers=(1, 2), seeds=(0,), steps=50), tmp_path)["depth"]
+    task = lsa.regression_task(LsaDepthSetting())
     # One PGD step with Γ* and η = 1 *is* the optimal one-layer predictor: the tuned η is ≈ 1
     # and its held-out risk is R* up to Monte Carlo error (≈ 1.5% for 20 000 sequences here).
     assert depth["pgd_eta"][0] == pytest.approx(1.0, abs=0.05)
@@ -45,7 +51,7 @@ def test_depth_baselines(tmp_path):
 def test_network_follows_the_factored_flow_at_the_figures_setting(seed):
     # The README quotes the figure's seed 0 (largest gap of R(Γ_eff) to the flow 2.1%, 1.4% at
     # the end); seeds 0–3 gave 2.1–2.9% and 1.3–1.6%. Other seeds must stay below 3.5% and 2%.
-    numbers = lsa.learning_curves(LearningCurvesSetting(seed=seed), Path("."))["summary"]
+    numbers = lsa.lsa_learning_curves(LsaLearningCurvesSetting(seed=seed), Path("."))["summary"]
     assert numbers["max_relative_gap_risk_of_gamma_eff"] < 0.035
     assert numbers["final_relative_gap_risk_of_gamma_eff"] < 0.02
 
@@ -53,6 +59,6 @@ def test_network_follows_the_factored_flow_at_the_figures_setting(seed):
 @pytest.mark.parametrize("seed", [1, 2])
 def test_learned_preconditioner_at_the_figures_setting(seed):
     # The README quotes 1.0% (seed 0); seeds 0–3 gave 0.7–1.2%. Other seeds must stay below 1.5%.
-    numbers = lsa.preconditioner(PreconditionerSetting(seed=seed), Path("."))["summary"]
+    numbers = lsa.lsa_preconditioner(LsaPreconditionerSetting(seed=seed), Path("."))["summary"]
     assert numbers["relative_frobenius_error"] < 0.015
     assert numbers["risk_of_learned"] < 1.001 * numbers["optimal_risk"]
