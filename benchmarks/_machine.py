@@ -25,3 +25,13 @@ def best_of(fn, repeat: int) -> float:
         fn()
         times.append(time.perf_counter() - start)
     return min(times)
+
+
+def load_average() -> list[float] | None:
+    """The machine's 1, 5 and 15-minute load averages when the benchmark ran (None where the
+    platform has none): on a shared machine, what the timings were measured beside."""
+    try:
+        return [round(v, 2) for v in os.getloadavg()]
+    except (AttributeError, OSError):
+        return None
+

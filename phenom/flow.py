@@ -2,8 +2,10 @@
 
 :func:`gradient_flow` integrates any loss given its gradient with :func:`scipy.integrate.solve_ivp`;
 a batch of initial conditions (and per-member learning rates) is integrated as one ODE system,
-so a sweep costs one solver call. This module knows no model: a model's flow (for instance
-:func:`phenom.induction.model.induction_flow`) supplies its loss and gradient.
+so a sweep costs one solver call. This module knows no model: a model's flow supplies its loss
+and gradient (:mod:`phenom.linear.model`, :class:`phenom.induction.exact.ExactInductionModel`); the β, α, ξ
+model has its own compiled integrator (:mod:`phenom.induction.fastflow`) and builds its trajectories
+from its steps.
 
 The result is a :class:`Trajectory`: the solver's steps, a dense interpolant, and the questions
 one asks of a learning curve (when does the loss reach a level, when does a parameter cross a

@@ -57,7 +57,7 @@ def test_batch_is_the_same_as_separate_flows():
     lrs = np.array([0.5, 2.0])
     batch = quad_flow(starts, lr=lrs)
     t = np.linspace(0, 10, 11)
-    for traj, start, lr in zip(batch, starts, lrs):
+    for traj, start, lr in zip(batch, starts, lrs, strict=False):
         np.testing.assert_allclose(traj(t), start * np.exp(-lr * np.outer(t, A)), rtol=1e-7, atol=1e-10)
         assert traj.lr == lr
 
@@ -199,7 +199,7 @@ def test_batched_pairs_equal_separate_flows():
     pairs = [(2, 5), (4, 9), (8, 32)]
     batch = induction_flow(N=[p[0] for p in pairs], L=[p[1] for p in pairs], t_max=200.0)
     t = np.linspace(0.0, 200.0, 41)
-    for (N, L), traj in zip(pairs, batch):
+    for (N, L), traj in zip(pairs, batch, strict=False):
         alone = InductionHeadModel(N, L).flow(t_max=200.0)
         assert traj.settings == {"N": N, "L": L}
         np.testing.assert_allclose(traj(t), alone(t), rtol=1e-6, atol=1e-8)
@@ -230,7 +230,7 @@ def test_dense_evaluation_keeps_the_shape_of_t():
 def test_batched_initial_conditions():
     starts = np.array([[0.0, 0.0, 0.0], [0.5, 0.5, 0.5], [2.0, -1.0, 3.0]])
     batch = induction_flow(starts, N=4, L=12, t_max=50.0)
-    for start, traj in zip(starts, batch):
+    for start, traj in zip(starts, batch, strict=False):
         np.testing.assert_array_equal(traj.theta[0], start)
         alone = InductionHeadModel(4, 12).flow(start, t_max=50.0)
         np.testing.assert_allclose(traj(np.linspace(0, 50, 11)), alone(np.linspace(0, 50, 11)), rtol=1e-6, atol=1e-8)
@@ -240,7 +240,7 @@ def test_transition_is_later_as_L_approaches_N():
     # ξ's initial drive (L−N)/(L(2N+1)) shrinks as L → N, so the cliff comes later.
     Ls = [9, 10, 12, 16, 32]
     times = [traj.cliff() for traj in induction_flow(N=[8] * len(Ls), L=Ls, t_max=1000.0)]
-    assert all(a > b for a, b in zip(times, times[1:]))
+    assert all(a > b for a, b in zip(times, times[1:], strict=False))
 
 
 def test_batched_bad_pairs_name_the_argument():

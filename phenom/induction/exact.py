@@ -88,7 +88,7 @@ def _derived_source(N: int, L: int) -> str:
     return "\n\n".join(parts)
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def numeric_functions(N: int, L: int):
     """The exact loss and its gradient for (N, L) as numpy functions of (β, α, ξ). The derived
     source is cached on disk (the cache folder, :func:`phenom._cache.cache_dir`, named by N, L, the code

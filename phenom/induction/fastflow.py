@@ -42,7 +42,7 @@ __all__ = ["flow_quantities", "trajectories", "model_values"]
 PARALLEL_MIN = 32
 """Members from which a batch is spread over threads."""
 
-ROW_BUDGET = 1 << 21
+ROW_BUDGET = 1 << 19
 """Accepted points reserved at first for a batch's dense trajectories, shared among its members
 (at most 4096 each, at least 256); a member with more steps is integrated again into exactly as
 many rows as it needs."""
@@ -134,9 +134,12 @@ def _members(theta0, N, L, metric, lr):
         raise ValueError(f"theta0, N, L, metric and lr must have one length (or 1), the batch size; got lengths "
                          f"{sorted(sizes)}")
     size = sizes.pop() if sizes else 1
+    keys = list(zip(np.broadcast_to(Ns, size), np.broadcast_to(Ls, size), strict=True))
     checked = {}
-    pairs = np.array([checked.setdefault((n, l), _validate.pairs(n, l))
-                      for n, l in zip(np.broadcast_to(Ns, size), np.broadcast_to(Ls, size))], dtype=float)
+    for key in keys:
+        if key not in checked:
+            checked[key] = _validate.pairs(*key)
+    pairs = np.array([checked[key] for key in keys], dtype=float)
     lrs = np.array([_validate.positive("lr", v) for v in lrs])
     return (_full(theta0, (size, 3)), _full(pairs[:, 0], size), _full(pairs[:, 1], size), _full(C, (size, 3)),
             _full(lrs, size), size)
@@ -220,6 +223,10 @@ def trajectories(theta0=(0.0, 0.0, 0.0), *, N=8, L=32, metric=None, lr=1.0, t_ma
     t_eval[-1]] are a ValueError. Either way the cliff was found while integrating. A member
     that cannot reach t_max (``max_steps`` attempts, or a step size that underflowed) is a
     RuntimeError. ``settings`` (one dict per member) default to {"N": …, "L": …}.
+
+    Memory: a member's dense output is 17 numbers per accepted step (t, θ, loss and the 3 × 4
+    extension), in one block shared by the batch (rows reserved per member, :data:`ROW_BUDGET`);
+    with ``t_eval``, 4 numbers per grid time.
     """
     theta0, Ns, Ls, C, lrs, size = _members(theta0, N, L, metric, lr)
     t_max = _validate.positive("t_max", t_max)
@@ -244,7 +251,7 @@ def trajectories(theta0=(0.0, 0.0, 0.0), *, N=8, L=32, metric=None, lr=1.0, t_ma
         again = _integrate(*(np.ascontiguousarray(a) for a in pick), t_max, rtol, atol, rows=points[short], **options)
     where = {int(b): (again, k) for k, b in enumerate(short)}
     if settings is None:
-        settings = [{"N": int(n), "L": int(l)} for n, l in zip(Ns, Ls)]
+        settings = [{"N": int(n), "L": int(labels)} for n, labels in zip(Ns, Ls, strict=True)]
     flows = []
     for b in range(size):
         source, k = where.get(b, (run, b))
@@ -263,7 +270,8 @@ def _trajectory(run: _Run, k: int, points: int, grid, N: float, L: float, lr: fl
         return model_values(theta, N, L)[..., 1:]
 
     cliff = run.results[k, 0]
-    facts = {"steps": int(run.results[k, 2]), "cliff": None if np.isnan(cliff) else float(cliff)}
+    facts = {"steps": int(run.results[k, 2]), "rejected": int(run.results[k, 8]),
+             "cliff": None if np.isnan(cliff) else float(cliff)}
     if grid is None:
         lo = int(run.offsets[k])
         part = slice(lo, lo + points)

@@ -101,11 +101,11 @@ def _function(name: str, exprs: list, targets: list[str]) -> str:
     replacements, reduced = sp.cse(exprs, symbols=sp.numbered_symbols("s"))
     lines = [f"def {name}(beta, alpha, xi, N, L, out):"]
     lines += [f"    {symbol} = {printer.doprint(expr)}" for symbol, expr in replacements]
-    lines += [f"    out[{target}] = {printer.doprint(expr)}" for target, expr in zip(targets, reduced)]
+    lines += [f"    out[{target}] = {printer.doprint(expr)}" for target, expr in zip(targets, reduced, strict=False)]
     return "\n".join(lines)
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def source() -> str:
     """The generated module: the helpers, ``loss_grad`` and ``hessian`` of the general model
     (symbolic N and L, so one kernel serves every (N, L))."""
@@ -140,7 +140,7 @@ def module_source() -> str:
             + dopri + "\n\n" + jit + "\n")
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def flow_module():
     """The compiled module (kernels and integrator), written once per content to the cache folder
     as ``phenom_flows_<hash>.py`` and imported from there; numba caches each function's machine

@@ -76,7 +76,7 @@ def _numeric_key() -> str:
     return digest.hexdigest()[:16]
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def _numeric():
     """Lambdified loss, gradient, Hessian and accuracies of the general (symbolic N, L) model.
 
@@ -180,8 +180,8 @@ class InductionHeadModel:
     # -- numeric -----------------------------------------------------------------------------
 
     def _theta(self, beta, alpha, xi) -> np.ndarray:
-        arrays = [_validate.finite_array(n, v) for n, v in zip(PARAMETERS, (beta, alpha, xi))]
-        return np.stack(_validate.broadcast(dict(zip(PARAMETERS, arrays))), axis=-1)
+        arrays = [_validate.finite_array(n, v) for n, v in zip(PARAMETERS, (beta, alpha, xi), strict=False)]
+        return np.stack(_validate.broadcast(dict(zip(PARAMETERS, arrays, strict=False))), axis=-1)
 
     def _call(self, name, beta, alpha, xi):
         theta = self._theta(beta, alpha, xi)

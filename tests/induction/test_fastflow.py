@@ -36,7 +36,7 @@ def _reference(N, L, theta0, C, lr, t_max, level, value):
         f.direction = 1
     sol = solve_ivp(rhs, (0, t_max), np.asarray(theta0, float), method="DOP853", rtol=1e-12, atol=1e-14,
                     events=[speed_change, loss_event, *crossings])
-    peaks = [(np.linalg.norm(m.grad(*y)), t) for t, y in zip(sol.t_events[0], sol.y_events[0])]
+    peaks = [(np.linalg.norm(m.grad(*y)), t) for t, y in zip(sol.t_events[0], sol.y_events[0], strict=False)]
     ends = [np.linalg.norm(m.grad(*sol.y[:, 0])), np.linalg.norm(m.grad(*sol.y[:, -1]))]
     best = max(peaks) if peaks else None
     cliff = best[1] if best and best[0] > max(ends) else np.nan

@@ -71,7 +71,8 @@ def test_the_compiled_module_is_cached_on_disk_across_processes(tmp_path):
     import subprocess
     import sys
 
-    script = ("from phenom.induction.fastflow import flow_quantities\nfrom phenom.induction.kernels import flow_module\n"
+    script = ("from phenom.induction.fastflow import flow_quantities\n"
+              "from phenom.induction.kernels import flow_module\n"
               "flow_quantities(N=8, L=32, t_max=50.0)\n"
               "s = flow_module().batch_serial.stats\nprint(sum(s.cache_hits.values()), sum(s.cache_misses.values()))")
     env = {**os.environ, "PHENOM_CACHE": str(tmp_path)}
