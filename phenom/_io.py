@@ -6,9 +6,11 @@ Every JSON result carries :func:`provenance` (package and library versions).
 
 from __future__ import annotations
 
+import ast
 import csv
 import functools
 import glob
+import hashlib
 import io
 import json
 import os
@@ -19,6 +21,8 @@ from pathlib import Path
 
 import numpy as np
 
+from phenom import __version__
+
 __all__ = ["atomic_write", "atomic_set", "file_hash", "file_stem", "remove_stale", "json_text", "text_writer",
            "csv_writer", "figure_writer", "write_json", "write_csv", "read_json", "save_figure", "provenance",
            "code_version", "source_digest", "update_manifest"]
@@ -26,8 +30,6 @@ __all__ = ["atomic_write", "atomic_set", "file_hash", "file_stem", "remove_stale
 
 def _host() -> str:
     """A short tag of this machine: a temporary file's writer is known dead only on its own host."""
-    import hashlib
-
     return hashlib.sha256(platform.node().encode()).hexdigest()[:8]
 
 
@@ -94,8 +96,6 @@ def atomic_set(writers: Mapping[str | os.PathLike, Callable[[str], None]]) -> li
 
 def file_hash(path: str | os.PathLike) -> str:
     """The sha256 of a file's bytes (the manifest records one per file of a figure)."""
-    import hashlib
-
     return hashlib.sha256(Path(path).read_bytes()).hexdigest()
 
 
@@ -205,8 +205,6 @@ def provenance() -> dict:
     import scipy
     import sympy
 
-    from phenom import __version__
-
     return {
         "phenom": __version__,
         "code": code_version(),
@@ -243,8 +241,6 @@ def code_version(*modules: str) -> str:
 
 @functools.cache
 def _cached_version(modules: tuple[str, ...]) -> str:
-    from phenom import __version__
-
     root = Path(__file__).parent
     if modules:
         digest = source_digest(root, "phenom", modules)
@@ -260,8 +256,6 @@ def source_digest(root: Path, package: str, modules, *, follow: bool = True) -> 
     ``root`` named ``package`` and, with ``follow``, of the package's modules they import,
     transitively, and the package ``__init__`` files on the way. A module that is not a file of
     the package raises ValueError."""
-    import hashlib
-
     todo, seen = list(modules), {}
     for name in todo:
         path = _module_file(root, package, name)
@@ -308,15 +302,11 @@ def _module_file(root: Path, package: str, name: str) -> Path | None:
 def _syntax(path: Path, name: str, package: str) -> tuple[str, list[str]]:
     """A module's syntax tree without docstrings (``ast.dump``, positions left out) and the
     package's modules it imports (by name; a name may turn out to be a function or a class)."""
-    import ast
-
     source = path.read_bytes()
     try:
         tree = ast.parse(source)
     except SyntaxError:  # not Python we can read: its bytes stand for it
-        import hashlib
-
-        return hashlib.sha256(source).hexdigest(), []
+            return hashlib.sha256(source).hexdigest(), []
     is_package = path.name == "__init__.py"
     imported = []
     for node in _executed(tree):
@@ -339,8 +329,6 @@ def _syntax(path: Path, name: str, package: str) -> tuple[str, list[str]]:
 
 def _executed(tree):
     """Every node of ``tree`` but those under ``if TYPE_CHECKING:`` (imports for type checkers)."""
-    import ast
-
     stack = [tree]
     while stack:
         node = stack.pop()
@@ -353,8 +341,6 @@ def _executed(tree):
 
 
 def _is_type_checking(test) -> bool:
-    import ast
-
     return (isinstance(test, ast.Name) and test.id == "TYPE_CHECKING") or \
         (isinstance(test, ast.Attribute) and test.attr == "TYPE_CHECKING")
 

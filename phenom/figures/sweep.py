@@ -26,13 +26,17 @@ from __future__ import annotations
 
 import itertools
 import json
+import multiprocessing
 import os
 import sys
+import threading
+import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from concurrent.futures import BrokenExecutor, Executor, ProcessPoolExecutor, as_completed
 from contextlib import contextmanager
 from pathlib import Path
 
+from threadpoolctl import threadpool_limits
 from tqdm.auto import tqdm
 
 from phenom import _io, _validate
@@ -144,8 +148,6 @@ def _pool(executor: Executor | None, workers: int | None):
 
 def _start_worker(threads: int, parent: int) -> None:
     """A local pool worker's set-up: cap its BLAS threads, and exit when its parent is gone."""
-    from threadpoolctl import threadpool_limits
-
     threadpool_limits(limits=threads)  # applies to this worker process for its whole life
     _exit_with(parent)
 
@@ -158,9 +160,6 @@ def _exit_with(parent: int) -> None:
     """Exit this process (at once, whatever it is computing) once ``parent`` has died: a pool
     whose parent is killed (SIGKILL, or SIGTERM before it can shut the pool down) would otherwise
     leave its workers behind, computing or waiting forever."""
-    import threading
-    import time
-
     def watch():
         while os.getppid() == parent:
             time.sleep(ORPHAN_CHECK_S)
@@ -175,8 +174,6 @@ def local_pool(workers: int | None = None, *, start: str | None = None) -> Proce
     :data:`ORPHAN_CHECK_S` seconds of this process's death. ``start`` is the multiprocessing
     start method (default: the platform's; "spawn" gives fresh interpreters, safe whatever
     threads this process has started, numba's included)."""
-    import multiprocessing
-
     cores = os.cpu_count() or 1
     workers = _validate.count("workers", workers if workers is not None else cores)
     return ProcessPoolExecutor(max_workers=workers, initializer=_start_worker,

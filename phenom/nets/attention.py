@@ -35,9 +35,11 @@ from phenom.nets._compiled import (
     scatter_positions,
     softmax_backward,
 )
-from phenom.nets.tasks import POSITIONS
+from phenom.nets.heads import scores_from_cache
+from phenom.nets.measures import progress_measures
+from phenom.nets.tasks import POSITIONS, ClassificationTask, CopyingTask
 
-__all__ = ["AttentionNetwork", "CLASSIFIERS"]
+__all__ = ["AttentionNetwork", "CLASSIFIERS", "Workspace"]
 
 CLASSIFIERS = ("linear", "mlp")
 HIDDEN = 128
@@ -80,6 +82,9 @@ class Workspace:
 
     def __len__(self) -> int:
         return len(self._arrays)
+
+    def __reduce__(self):
+        return (Workspace, ())  # a pickled or copied network carries its weights, not its scratch memory
 
 
 def _array(work: Workspace | None, name: str, shape: tuple, dtype) -> np.ndarray:
@@ -370,9 +375,6 @@ class AttentionNetwork:
     def metrics(self, batch, task, ablate: str | None = None) -> dict[str, float]:
         """Held-out loss, ICL accuracy, CLA, ILA1, TILA2, the effective β, α, ξ and the
         induction-head scores previous_token, prefix_matching and copying (:mod:`.heads`)."""
-        from phenom.nets.heads import scores_from_cache
-        from phenom.nets.measures import progress_measures
-
         # In chunks: a forward pass over thousands of sequences at once runs out of cache.
         parts = [self.forward(batch.rows(slice(i, i + EVAL_CHUNK)), ablate=ablate)
                  for i in range(0, len(batch), EVAL_CHUNK)]
@@ -394,8 +396,6 @@ def float_dtype(dtype) -> np.dtype:
 
 def _check_sequence_task(task) -> None:
     """A ValueError unless ``task`` is a sequence task (the copying or classification task)."""
-    from phenom.nets.tasks import ClassificationTask, CopyingTask
-
     if not isinstance(task, (CopyingTask, ClassificationTask)):
         raise ValueError(f"task must be a CopyingTask or a ClassificationTask for AttentionNetwork, got "
                          f"{_validate.shown(task)}")

@@ -11,9 +11,12 @@ from __future__ import annotations
 
 import math
 import sys
+from contextlib import nullcontext
 from pathlib import Path
 
 import numpy as np
+from threadpoolctl import threadpool_limits
+from tqdm.auto import tqdm
 
 from phenom import _rng, _validate
 from phenom.nets.checkpoint import (
@@ -53,8 +56,6 @@ def _schedule(name: str, lr: float, steps: int):
 
 def _progress_bar(steps: int, start: int, enabled: bool | None):
     """A tqdm bar on stderr (off when stderr is not a terminal, unless ``enabled`` forces it)."""
-    from tqdm.auto import tqdm
-
     show = sys.stderr.isatty() if enabled is None else enabled
     return tqdm(total=steps, initial=start, disable=not show, unit="step", file=sys.stderr, leave=True,
                 dynamic_ncols=True)
@@ -174,10 +175,6 @@ def _check_pair(net, task) -> None:
 
 def _blas_limit(threads: int | None):
     """A context capping BLAS's threads (threadpoolctl), or doing nothing for None."""
-    from contextlib import nullcontext
-
-    from threadpoolctl import threadpool_limits
-
     if threads is None:
         return nullcontext()
     return threadpool_limits(limits=threads, user_api="blas")

@@ -261,3 +261,16 @@ def test_a_forward_cache_without_workspace_outlives_training_steps():
     after = net.backward(c, cache)
     for k in before:
         np.testing.assert_array_equal(before[k], after[k])
+
+
+def test_a_pickled_network_carries_its_weights_not_its_work_arrays():
+    import pickle
+
+    task = CopyingTask(N=3, L=6, D=8, eps=0.1)
+    net = AttentionNetwork.init(task, "linear", seed=5)
+    batch = task.sample(64, np.random.default_rng(13))
+    net.loss_and_grads(batch)
+    copy = pickle.loads(pickle.dumps(net))
+    assert len(net._workspace) >= 5 and len(copy._workspace) == 0
+    assert copy.loss_and_grads(batch)[0] == net.loss_and_grads(batch)[0]
+    assert all(np.array_equal(copy.weights[k], v) for k, v in net.weights.items())
