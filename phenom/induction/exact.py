@@ -16,7 +16,7 @@ from pathlib import Path
 import numpy as np
 import sympy as sp
 
-from phenom import _validate
+from phenom import _cache, _io, _validate
 from phenom.flow import gradient_flow
 from phenom.induction._softmax import NUMPY_FUNCTIONS, nll, prob
 from phenom.induction.model import PARAMETERS, THETA, InductionHeadModel, _stack, alpha, beta, xi
@@ -97,8 +97,6 @@ def numeric_functions(N: int, L: int):
     derived again and replaced."""
     import hashlib
     import logging
-
-    from phenom import _cache, _io
 
     version = hashlib.sha256((_io.code_version(__name__) + sp.__version__).encode()).hexdigest()[:12]
     path = _cache.cache_dir() / f"phenom_exact_N{N}_L{L}_{version}.py"

@@ -35,6 +35,7 @@ import numpy as np
 
 from phenom import _validate
 from phenom.flow import Trajectory, grid_hermite, step_extension
+from phenom.induction import kernels
 from phenom.induction.derivation import PARAMETERS
 
 __all__ = ["flow_quantities", "trajectories", "model_values"]
@@ -50,15 +51,13 @@ many rows as it needs."""
 
 def _module():
     """The compiled kernels and integrator (:func:`phenom.induction.kernels.flow_module`)."""
-    from phenom.induction.kernels import flow_module
-
-    return flow_module()
+    return kernels.flow_module()
 
 
 def _threads(members: int) -> int:
     if members < PARALLEL_MIN:
         return 1
-    import numba
+    import numba  # loaded with the compiled module; not at import, so that the model's import stays light
 
     cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
     return max(1, min(numba.get_num_threads(), cores, members // (PARALLEL_MIN // 2)))

@@ -28,6 +28,7 @@ import sympy as sp
 from sympy.printing.pycode import PythonCodePrinter
 
 from phenom import _cache, _io
+from phenom.induction.derivation import L_sym, N_sym, derive
 
 __all__ = ["source", "compiled", "HELPERS"]
 
@@ -109,8 +110,6 @@ def _function(name: str, exprs: list, targets: list[str]) -> str:
 def source() -> str:
     """The generated module: the helpers, ``loss_grad`` and ``hessian`` of the general model
     (symbolic N and L, so one kernel serves every (N, L))."""
-    from phenom.induction.derivation import L_sym, N_sym, derive
-
     d = derive(N_sym, L_sym, stable=True)
     loss_grad = _function("loss_grad", [d.loss, *d.grad], ["0", "1", "2", "3"])
     hessian = _function("hessian", list(d.hessian), [f"{i}, {j}" for i in range(3) for j in range(3)])

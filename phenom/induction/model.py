@@ -33,12 +33,14 @@ True
 from __future__ import annotations
 
 import functools
+import hashlib
+import inspect
 from pathlib import Path
 
 import numpy as np
 import sympy as sp
 
-from phenom import _cache, _validate
+from phenom import _cache, _io, _validate
 from phenom.flow import Trajectory
 from phenom.induction import fastflow
 from phenom.induction._softmax import NUMPY_FUNCTIONS
@@ -54,8 +56,6 @@ _MODULES = [NUMPY_FUNCTIONS, "numpy"]
 def _numeric_source() -> str:
     """Python source of the :data:`_NUMERIC` functions of (β, α, ξ, N, L): the general model's
     stable derivation, lambdified with common-subexpression elimination."""
-    import inspect
-
     d = derive(N_sym, L_sym, stable=True)
     exprs = {"loss": d.loss, "grad": list(d.grad), "hessian": list(d.hessian), "p_correct": d.p_correct,
              "p_context": d.p_context, "attention": [d.y, d.z, d.z_other]}
@@ -68,8 +68,6 @@ def _numeric_source() -> str:
 
 def _numeric_key() -> str:
     """What the lambdified source depends on: the derivation's code and sympy's version."""
-    import hashlib
-
     digest = hashlib.sha256(sp.__version__.encode())
     for module in ("derivation.py", "_softmax.py", "model.py"):
         digest.update((Path(__file__).parent / module).read_bytes())
@@ -83,8 +81,6 @@ def _numeric():
     Lambdifying costs about 0.4 s, so the source is kept in the cache folder
     (:func:`phenom._cache.cache_dir`) as ``phenom_model_<key>.py``; a missing, unreadable or
     damaged file is derived again and replaced."""
-    from phenom import _io
-
     path = _cache.cache_dir() / f"phenom_model_{_numeric_key()}.py"
 
     def load(text: str) -> dict:
