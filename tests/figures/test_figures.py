@@ -173,11 +173,11 @@ def test_drawing_leaves_the_callers_backend_and_rcparams_alone(made):
         assert matplotlib.get_backend() == "svg"
         registry.draw(["induction_flow", "lsa_landscape"], out={str(out)!r}, log=lambda *_: None)
         changed = [k for k, v in matplotlib.rcParams.items() if before[k] != v]
-        print(matplotlib.get_backend(), changed, "matplotlib.pyplot" in __import__("sys").modules)
+        print(matplotlib.get_backend(), changed)
     """
     done = _run(code, out)
     assert done.returncode == 0, done.stderr
-    assert done.stdout.split("\n")[0] == "svg [] False"
+    assert done.stdout.split("\n")[0] == "svg []"
 
 
 def test_reproduce_at_a_scripts_top_level_says_how_to_guard_it_in_one_line(tmp_path):
