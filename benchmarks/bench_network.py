@@ -12,7 +12,7 @@ setting's memory state cannot leak into another's), each on the same batches (th
    network's workspace, the allocator left at its defaults); without the workspace (every array
    allocated afresh each step, as before it); and each of the two with glibc's ``mallopt`` asked to
    keep freed memory for reuse (what ``train()`` used to do to the whole process; measured here
-   only, in the benchmark's own child process). Each of the four runs three times, interleaved,
+   only, in the benchmark's own child process). Each of the four runs five times, interleaved,
    the fastest kept (the machine may be shared). The same algebra in JAX (``jax.jit`` of
    ``value_and_grad`` and the update) and in PyTorch (eager autograd), when installed
    (``pip install -e '.[bench]'``), with numpy sampling as phenom's;
@@ -253,7 +253,7 @@ def main() -> None:
     variants = {"phenom": (True, False), "phenom_without_memory_reuse": (False, False),
                 "phenom_with_tuned_malloc": (True, True), "phenom_without_workspace_with_tuned_malloc": (False, True)}
     runs = {name: [] for name in variants}
-    for _ in range(3):  # interleaved: a busy spell of a shared machine hits every variant alike
+    for _ in range(5):  # interleaved: a busy spell of a shared machine hits every variant alike
         for name, flags in variants.items():
             runs[name].append(_child("phenom", steps, *flags))
     for name, found in runs.items():
