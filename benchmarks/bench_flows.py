@@ -158,14 +158,15 @@ def trajectory_memory_mb(B: int) -> dict:
             "peak_rss_mb_after_batch": after / 1024}
 
 
-def reference_time_to(theta0, N: int, L: int) -> float:
-    """First time the loss is ≤ ½ log N: scipy DOP853 at rtol 1e-12 on the numpy gradient."""
+def reference_time_to(theta0, N: int, L: int) -> float | None:
+    """First time the loss is ≤ ½ log N: scipy DOP853 at rtol 1e-12 on the numpy gradient (None:
+    not by t = 300)."""
     level = 0.5 * np.log(N)
     event = lambda t, y: loss(y, N, L) - level  # noqa: E731
     event.terminal, event.direction = True, -1
     sol = solve_ivp(lambda t, y: -grad(y, N, L), (0.0, 300.0), np.asarray(theta0, float), method="DOP853",
                     rtol=1e-12, atol=1e-14, events=event)
-    return float(sol.t_events[0][0])
+    return float(sol.t_events[0][0]) if sol.t_events[0].size else None
 
 
 def transition_accuracy(theta0, N, L) -> dict:
@@ -176,7 +177,10 @@ def transition_accuracy(theta0, N, L) -> dict:
         errors = []
         for b in checked:
             ours, ref = flows[b].time_to(0.5 * np.log(N[b])), reference_time_to(theta0[b], int(N[b]), int(L[b]))
-            errors.append(abs(ours - ref) / ref)
+            if (ours is None) != (ref is None):
+                raise AssertionError(f"member {b}: time_to {ours} against DOP853's {ref}")
+            if ref is not None:
+                errors.append(abs(ours - ref) / ref)
         out[f"batch_{B}"] = float(max(errors))
     return out
 

@@ -85,7 +85,7 @@ def _numeric():
 
     def load(text: str) -> dict:
         # lambdify's namespace for these modules: numpy's names, overridden by the primitives
-        namespace = {k: getattr(np, k) for k in dir(np) if not k.startswith("_")} | NUMPY_FUNCTIONS
+        namespace = {k: v for k, v in vars(np).items() if not k.startswith("_")} | NUMPY_FUNCTIONS
         exec(compile(text, str(path), "exec"), namespace)
         functions = {name: namespace[name] for name in _NUMERIC}
         for f in functions.values():  # a damaged file fails here, not at the caller's first use
