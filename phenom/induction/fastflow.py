@@ -45,8 +45,9 @@ PARALLEL_MIN = 32
 
 ROW_BUDGET = 1 << 19
 """Accepted points reserved at first for a batch's dense trajectories, shared among its members
-(at most 4096 each, at least 256); a member with more steps is integrated again into exactly as
-many rows as it needs."""
+(from :data:`MIN_ROWS` to :data:`MAX_ROWS` each); a member with more steps is integrated again
+into exactly as many rows as it needs."""
+MIN_ROWS, MAX_ROWS = 256, 4096
 
 
 def _module():
@@ -234,7 +235,7 @@ def trajectories(theta0=(0.0, 0.0, 0.0), *, N=8, L=32, metric=None, lr=1.0, t_ma
     grid = np.empty(0) if t_eval is None else _t_grid(t_eval, t_max)
     rows = np.zeros(size, dtype=np.int64)
     if t_eval is None:
-        rows[:] = min(4096, max(256, ROW_BUDGET // size))
+        rows[:] = min(MAX_ROWS, max(MIN_ROWS, ROW_BUDGET // size))
     options = dict(levels=np.empty(0), crossing=np.full(3, np.inf), max_steps=max_steps, t_eval=grid)
     run = _integrate(theta0, Ns, Ls, C, lrs, t_max, rtol, atol, rows=rows, **options)
     failed = np.flatnonzero(run.results[:, 7] != 1.0)

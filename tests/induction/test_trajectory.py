@@ -111,6 +111,20 @@ def test_t_eval_values_are_the_dense_interpolant_there():
     assert seen.sum() >= 2 and np.all((coarse / fine)[seen] > 8) and np.all((coarse / fine)[seen] < 32), coarse / fine
 
 
+def test_members_with_more_steps_than_reserved_are_integrated_again(monkeypatch):
+    theta0, N, L, lr, C = _batch(6, seed=5, with_metric=True)
+    roomy = induction_flow(theta0, N=N, L=L, lr=lr, metric=C, t_max=300.0)
+    monkeypatch.setattr(fastflow, "MIN_ROWS", 8)
+    monkeypatch.setattr(fastflow, "ROW_BUDGET", 1)  # 8 rows each: every member is integrated twice
+    tight = induction_flow(theta0, N=N, L=L, lr=lr, metric=C, t_max=300.0)
+    times = np.linspace(0.0, 300.0, 97)
+    for a, b in zip(roomy, tight, strict=True):
+        assert a.t.size > 8
+        np.testing.assert_array_equal(a.t, b.t)
+        np.testing.assert_array_equal(a.theta, b.theta)
+        np.testing.assert_array_equal(a(times), b(times))
+
+
 def test_t_eval_outside_the_grid_and_bad_grids():
     traj = induction_flow(N=8, L=32, t_max=300.0, t_eval=np.linspace(10.0, 200.0, 20))
     assert traj.t_max == 200.0
