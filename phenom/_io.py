@@ -21,7 +21,7 @@ from pathlib import Path
 
 import numpy as np
 
-from phenom import __version__
+from phenom._version import __version__
 
 __all__ = ["atomic_write", "atomic_set", "file_hash", "file_stem", "remove_stale", "json_text", "text_writer",
            "csv_writer", "figure_writer", "write_json", "write_csv", "read_json", "save_figure", "provenance",

@@ -41,15 +41,12 @@ from __future__ import annotations
 
 import functools
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
 
 import numpy as np
 
 from phenom import _rng, _validate
 from phenom.flow import Trajectory, gradient_flow
-
-if TYPE_CHECKING:
-    from phenom.linear.task import RegressionBatch
+from phenom.linear.task import RegressionBatch, sample_regression
 
 __all__ = [
     "LinearICL",
@@ -171,8 +168,6 @@ class LinearICL:
 
     def sample(self, n_tasks: int, rng: np.random.Generator) -> RegressionBatch:
         """``n_tasks`` independent sequences (contexts and queries) of this task."""
-        from phenom.linear.task import sample_regression
-
         return sample_regression(self, n_tasks, rng)
 
     def risk_mc(self, Gamma, n_tasks: int = 100_000, seed: int = 0, chunk: int = 20_000) -> tuple[float, float]:

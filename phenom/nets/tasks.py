@@ -19,7 +19,7 @@ from functools import cached_property
 
 import numpy as np
 
-from phenom import _rng
+from phenom import _rng, _validate
 
 __all__ = [
     "POSITIONS",
@@ -160,8 +160,6 @@ class CopyingTask:
     """
 
     def __init__(self, N: int = 8, L: int = 32, D: int = 63, eps: float = 0.1, seed: int = 0):
-        from phenom import _validate
-
         self.N, self.L = _validate.pairs(N, L)
         if 2 * self.N + 1 > POSITIONS:
             raise ValueError(
@@ -239,8 +237,6 @@ class ClassificationTask:
         p_C: float = 0.0,
         seed: int = 0,
     ):
-        from phenom import _validate
-
         self.N, self.L = _validate.pairs(N, L)
         if 2 * self.N + 1 > POSITIONS:
             raise ValueError(
@@ -398,8 +394,6 @@ class ClassificationTask:
 
     def _burst(self, B: int | None) -> int:
         """Copies per class in a forced bursty sequence: ``B``, else the task's B (1 if it is 0)."""
-        from phenom import _validate
-
         if B is None:
             return self.B or 1
         B = _validate.count("B", B, minimum=1)

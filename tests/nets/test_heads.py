@@ -7,6 +7,7 @@ import pytest
 
 from phenom.nets import AttentionNetwork, CopyingTask
 from phenom.nets.heads import copying_score, head_scores, label_copying, prefix_matching_score, previous_token_score
+from phenom.nets.measures import transition_step
 from phenom.nets.tasks import POSITIONS
 
 
@@ -120,9 +121,11 @@ def test_bad_input():
 
 
 def test_rise_step_by_hand():
-    from phenom.figures.jobs.network import rise_step
+    """A head score's rise (the head-score figure's measure): halfway from its first to its largest value."""
+    def rise(step, values):
+        return transition_step(step, values, 0.5, relative_to="range", missing="none")
 
     # From 0.2 to a largest 1.0: halfway is 0.6, reached between steps 20 (0.4) and 30 (0.8).
-    assert rise_step([0, 10, 20, 30, 40], [0.2, 0.2, 0.4, 0.8, 1.0]) == pytest.approx(25.0)
-    assert rise_step([0, 10], [0.5, 0.4]) is None  # never rises
-    assert rise_step([0, 10], [0.1, None]) is None  # undefined (e.g. no copying score for the MLP)
+    assert rise([0, 10, 20, 30, 40], [0.2, 0.2, 0.4, 0.8, 1.0]) == pytest.approx(25.0)
+    assert rise([0, 10], [0.5, 0.4]) is None  # never rises
+    assert rise([0, 10], [0.1, None]) is None  # undefined (e.g. no copying score for the MLP)

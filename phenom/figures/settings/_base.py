@@ -2,20 +2,21 @@
 ``digest()``), :func:`option` for a field with its help and check, the named checks (:data:`RULES`),
 and the policy constants of training.
 
-Nothing here imports numpy: the command line reads the settings' fields to build its options, and
-``phenom --help`` should not wait for the numerical stack. The checks of :mod:`phenom._validate` and
-of the sequence tasks (:mod:`phenom.nets.tasks`) are imported when the first setting is checked
-(:data:`validate`, :data:`tasks`).
+The command line reads the settings' fields to build its options, so nothing here imports more
+than numpy: the checks of :mod:`phenom._validate` and the sequence tasks of :mod:`phenom.nets.tasks`
+(whose constructors check the task fields of the network settings).
 """
 
 from __future__ import annotations
 
 import dataclasses
 import hashlib
-import importlib
 import json
 from dataclasses import dataclass, field
 from typing import Any, ClassVar, TypeVar
+
+from phenom import _validate as validate
+from phenom.nets import tasks
 
 __all__ = ["Setting", "SummarySetting", "option", "RULES", "validate", "tasks", "grid_size", "distinct", "integers",
            "SGD_LR", "ADAM_LR", "WEIGHT_DECAY", "MAX_GRID"]
@@ -29,22 +30,6 @@ WEIGHT_DECAY = 1e-6
 """Multiplicative weight decay with SGD, p ← (1 − 1e-6) p − lr g (Reddy, ICLR 2024, Sec. 2)."""
 MAX_GRID = 2001
 """Largest landscape grid per axis (2001² loss evaluations)."""
-
-
-class _OnFirstUse:
-    """A module imported at the first use of one of its names (see the module docstring)."""
-
-    def __init__(self, module: str):
-        self._module = module
-
-    def __getattr__(self, name: str) -> Any:
-        return getattr(importlib.import_module(self._module), name)
-
-
-validate: Any = _OnFirstUse("phenom._validate")
-"""The argument checks of :mod:`phenom._validate` (``validate.count(name, value)``, …)."""
-tasks: Any = _OnFirstUse("phenom.nets.tasks")
-"""The sequence tasks, whose constructors check the task fields of the network settings."""
 
 
 def distinct(name: str, values: tuple) -> tuple:
@@ -95,12 +80,7 @@ _S = TypeVar("_S", bound="Setting")
 
 @dataclass(frozen=True)
 class Setting:
-    """Base of every setting: validation on construction, ``quick()``, ``digest()``, ``to_dict()``.
-
-    A subclass may set ``SAVED_AS``: the name its results were first saved under, which its
-    :meth:`to_dict` and so its :meth:`digest` keep (results and checkpoints are keyed by them);
-    it is read from the class itself, never inherited.
-    """
+    """Base of every setting: validation on construction, ``quick()``, ``digest()``, ``to_dict()``."""
 
     QUICK: ClassVar[dict] = {}
     """Fields that :meth:`quick` changes."""
@@ -126,8 +106,7 @@ class Setting:
         return dataclasses.replace(self, **changes)
 
     def to_dict(self) -> dict:
-        name = type(self).__dict__.get("SAVED_AS", type(self).__name__)
-        return {"setting": name, **dataclasses.asdict(self)}
+        return {"setting": type(self).__name__, **dataclasses.asdict(self)}
 
     def digest(self) -> str:
         """A short hash of the setting's class and values: results and checkpoints are reused

@@ -136,4 +136,3 @@ class GrowthSetting(ScalingRunBase):
 class ChainSetting(SummarySetting):
     """The chain figure, drawn from the saved ``minimal_vs_mean_field`` and ``compare`` results."""
 
-    SAVED_AS: ClassVar[str] = "SummarySetting"

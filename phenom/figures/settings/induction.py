@@ -36,7 +36,6 @@ class InductionFlowSetting(_FlowBase):
     """The flow figure: loss, β, α, ξ and accuracy against time, with flows at other L beside it
     (L = N always among them)."""
 
-    SAVED_AS: ClassVar[str] = "FlowSetting"
     compare_L: tuple = option((9, 12, 16, 64), "more L values (each >= N) for the accuracy panel", kind=int)
     samples: int = option(600, "time samples per flow in the saved curves, >= 2")
 
@@ -50,7 +49,6 @@ class InductionFlowSetting(_FlowBase):
 class InductionLandscapeSetting(_FlowBase):
     """Loss slices through the point where the flow falls off the cliff."""
 
-    SAVED_AS: ClassVar[str] = "LandscapeSetting"
     QUICK: ClassVar[dict] = {"grid": 101}
     grid: int = option(201, f"grid points per axis, 2 to {MAX_GRID}")
 
@@ -98,7 +96,6 @@ class PhaseSetting(Setting):
 class MinimalVsMeanFieldSetting(Setting):
     """The exact minimal network (sympy) against the mean-field model, for one (N, L)."""
 
-    SAVED_AS: ClassVar[str] = "MinimalSetting"
     QUICK: ClassVar[dict] = {"N": 4, "L": 16}
     N: int = option(8, "item-label pairs, integer >= 1 (the exact loss is derived for each N: keep N <= 16)", "count")
     L: int = option(32, "labels, integer >= N")

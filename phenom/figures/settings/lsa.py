@@ -27,7 +27,6 @@ class LinearSetting(Setting):
 class LsaLandscapeSetting(LinearSetting):
     """R(Γ) on the slice through Γ* along Σ's extreme eigen-directions, with both flows."""
 
-    SAVED_AS: ClassVar[str] = "LinearLandscapeSetting"
     d: int = option(2, "input dimension, integer >= 1", "count")
     N: int = option(4, "context pairs, integer >= 1", "count")
     eps: float = option(1e-3, "scale of the factored flow's small balanced start, > 0", "positive")
@@ -42,7 +41,6 @@ class LsaLandscapeSetting(LinearSetting):
 class LsaLearningCurvesSetting(LinearSetting):
     """The factored flow against the one-layer network trained by SGD from the same start."""
 
-    SAVED_AS: ClassVar[str] = "LearningCurvesSetting"
     QUICK: ClassVar[dict] = {"t_max": 4.0}
     eps: float = option(0.01, "scale of the small balanced start, > 0", "positive")
     lr: float = option(0.005, "SGD learning rate (network time t = lr * step), > 0", "positive")
@@ -60,7 +58,6 @@ class LsaLearningCurvesSetting(LinearSetting):
 class LsaPreconditionerSetting(LinearSetting):
     """A one-layer network trained with Adam (cosine schedule) from a small random start."""
 
-    SAVED_AS: ClassVar[str] = "PreconditionerSetting"
     QUICK: ClassVar[dict] = {"steps": 800}
     steps: int = option(3000, "training steps, >= 1", "count")
     lr: float = option(0.01, "Adam learning rate, > 0", "positive")
@@ -73,7 +70,6 @@ class LsaPreconditionerSetting(LinearSetting):
 class LsaDepthSetting(LinearSetting):
     """K-layer networks against K steps of GD and of PGD with Γ*, each step size tuned."""
 
-    SAVED_AS: ClassVar[str] = "DepthSetting"
     QUICK: ClassVar[dict] = {"layers": (1, 2, 3), "seeds": (0,), "steps": 600, "eval_size": 4000}
     layers: tuple = option((1, 2, 3, 4), "layer counts K, each >= 1", "distinct counts", kind=int)
     seeds: tuple = option((0, 1, 2), "network seeds, each >= 0", "seeds", kind=int)
@@ -96,4 +92,3 @@ class LsaSummarySetting(SummarySetting):
     """The linear-attention summary, drawn from the saved ``lsa_learning_curves`` and
     ``lsa_preconditioner`` results."""
 
-    SAVED_AS: ClassVar[str] = "SummarySetting"

@@ -105,7 +105,6 @@ class NetworkSetting(CopyingBase):
 class NetworkTrainingSetting(NetworkSetting):
     """The training figure: one run, and ``controls`` runs at L = N (seeds 0, 1, …)."""
 
-    SAVED_AS: ClassVar[str] = "TrainingSetting"
     QUICK: ClassVar[dict] = {"steps": 1500, "controls": 1}
     controls: int = option(3, "L = N control runs with the same budget, >= 0", "seed")
     eval_sets: int = option(4096, "classify: sequences in each of the IC, IC2, IW evaluation sets, >= 1", "count")
@@ -120,7 +119,6 @@ class NetworkTrainingSetting(NetworkSetting):
 class NetworkAblationSetting(NetworkSetting):
     """Train (or reuse the identical training run), then remove each head's contribution."""
 
-    SAVED_AS: ClassVar[str] = "AblationSetting"
     ablation_size: int = option(8192, "held-out sequences for the ablation, >= 1", "count")
 
 
@@ -129,7 +127,6 @@ class InductionHeadsSetting(NetworkSetting):
     """Induction-head diagnostics (Olsson et al. 2022) through training, against ICL accuracy, for
     several seeds of the training figure's run (seed 0 is that run, reused)."""
 
-    SAVED_AS: ClassVar[str] = "HeadsSetting"
     QUICK: ClassVar[dict] = {"steps": 1500, "seeds": (0,), "score_size": 512}
     seeds: tuple = option((0, 1, 2), "network seeds, each >= 0", "seeds", kind=int)
     score_size: int = option(2048, "held-out and repeated random sequences for the final scores, >= 1", "count")
