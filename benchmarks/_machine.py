@@ -34,4 +34,3 @@ def load_average() -> list[float] | None:
         return [round(v, 2) for v in os.getloadavg()]
     except (AttributeError, OSError):
         return None
-

@@ -36,13 +36,16 @@ print(time.perf_counter() - start)
 """
 
 CASES = {
-    "asymptotic": ("from phenom.induction.transition import asymptotic_transition_time",
-                   "asymptotic_transition_time(8, 32)"),
+    "asymptotic": (
+        "from phenom.induction.transition import asymptotic_transition_time",
+        "asymptotic_transition_time(8, 32)",
+    ),
     "asymptotic_symbolic_baseline": (
         "import sympy as sp\n"
         "from phenom.induction.model import N_sym, L_sym\n"
         "from phenom.induction.transition import early_time_coefficients",
-        "c = early_time_coefficients(); sp.lambdify((N_sym, L_sym), [c['A'], c['B'], c['C']])(8, 32)"),
+        "c = early_time_coefficients(); sp.lambdify((N_sym, L_sym), [c['A'], c['B'], c['C']])(8, 32)",
+    ),
     "predicted_step": ("from phenom.induction.prediction import predicted_step", "predicted_step(8, 32)"),
 }
 
@@ -55,8 +58,13 @@ def first_call(name: str, cache: Path, forget_memo: bool, repeat: int) -> float:
         if forget_memo:
             for memo in cache.glob("predicted_flow_times_*.json"):
                 memo.unlink()
-        out = subprocess.run([sys.executable, "-c", TIMED.format(setup=setup, call=call)], env=env, check=True,
-                             capture_output=True, text=True)
+        out = subprocess.run(
+            [sys.executable, "-c", TIMED.format(setup=setup, call=call)],
+            env=env,
+            check=True,
+            capture_output=True,
+            text=True,
+        )
         times.append(float(out.stdout.split()[-1]))
     return min(times)
 
@@ -76,8 +84,9 @@ def main() -> None:
             "predicted_step_integrated_baseline_s": first_call("predicted_step", cache, True, args.repeat),
         }
     result["asymptotic_speedup"] = result["asymptotic_symbolic_baseline_s"] / result["asymptotic_s"]
-    result["predicted_step_speedup"] = (result["predicted_step_integrated_baseline_s"]
-                                        / result["predicted_step_remembered_s"])
+    result["predicted_step_speedup"] = (
+        result["predicted_step_integrated_baseline_s"] / result["predicted_step_remembered_s"]
+    )
     for key, value in result.items():
         print(f"{key}: {value:.4g}")
     _io.write_json(RESULTS, {"machine": machine(), "versions": _io.provenance(), "first_call": result})

@@ -83,8 +83,9 @@ print(before, resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)
 def peak_memory_mb(B: int) -> tuple[float, float]:
     """Peak RSS of a child process after imports and compilation, and after the batch (MiB)."""
     here = str(Path(__file__).parent)
-    out = subprocess.run([sys.executable, "-c", CHILD.format(here=here, run=True, B=B)], capture_output=True,
-                         text=True, check=True)
+    out = subprocess.run(
+        [sys.executable, "-c", CHILD.format(here=here, run=True, B=B)], capture_output=True, text=True, check=True
+    )
     before, after = (int(v) / 1024 for v in out.stdout.split())
     return before, after
 
@@ -106,8 +107,14 @@ def start_seconds() -> dict:
 
     with tempfile.TemporaryDirectory() as cache:
         env = {**os.environ, "PHENOM_CACHE": cache}
-        cold, warm = (float(subprocess.run([sys.executable, "-c", START], env=env, capture_output=True, text=True,
-                                           check=True).stdout) for _ in range(2))
+        cold, warm = (
+            float(
+                subprocess.run(
+                    [sys.executable, "-c", START], env=env, capture_output=True, text=True, check=True
+                ).stdout
+            )
+            for _ in range(2)
+        )
     return {"cold_cache": cold, "warm_cache": warm}
 
 
@@ -151,11 +158,15 @@ def trajectory_memory_mb(B: int) -> dict:
     """Peak memory of B t_eval trajectories in a fresh process: tracemalloc's peak (MiB) during the
     call, and the resident set size after imports and compilation and after the batch."""
     here = str(Path(__file__).parent)
-    out = subprocess.run([sys.executable, "-c", TRAJECTORIES.format(here=here, B=B)], capture_output=True, text=True,
-                         check=True).stdout
+    out = subprocess.run(
+        [sys.executable, "-c", TRAJECTORIES.format(here=here, B=B)], capture_output=True, text=True, check=True
+    ).stdout
     peak, before, after = map(float, out.split())
-    return {"tracemalloc_peak_mb": peak / 2**20, "peak_rss_mb_after_imports": before / 1024,
-            "peak_rss_mb_after_batch": after / 1024}
+    return {
+        "tracemalloc_peak_mb": peak / 2**20,
+        "peak_rss_mb_after_imports": before / 1024,
+        "peak_rss_mb_after_batch": after / 1024,
+    }
 
 
 def reference_time_to(theta0, N: int, L: int) -> float | None:
@@ -164,8 +175,15 @@ def reference_time_to(theta0, N: int, L: int) -> float | None:
     level = 0.5 * np.log(N)
     event = lambda t, y: loss(y, N, L) - level  # noqa: E731
     event.terminal, event.direction = True, -1
-    sol = solve_ivp(lambda t, y: -grad(y, N, L), (0.0, 300.0), np.asarray(theta0, float), method="DOP853",
-                    rtol=1e-12, atol=1e-14, events=event)
+    sol = solve_ivp(
+        lambda t, y: -grad(y, N, L),
+        (0.0, 300.0),
+        np.asarray(theta0, float),
+        method="DOP853",
+        rtol=1e-12,
+        atol=1e-14,
+        events=event,
+    )
     return float(sol.t_events[0][0]) if sol.t_events[0].size else None
 
 
@@ -196,6 +214,7 @@ def median_of(fn, repeat: int) -> float:
 
 def beside_a_busy_process(repeat: int) -> dict:
     """Median time of one flow (ms), idle and while a child process spins on one core."""
+
     def one():
         return InductionHeadModel(8, 32).flow()
 
@@ -216,9 +235,16 @@ def main() -> None:
     args = parser.parse_args()
     B = 1000 if args.quick else 10_000
     repeat = 2 if args.quick else 5
-    report = {"machine": machine(), "load_average_at_start": load_average(),
-              "versions": {"phenom": _io.code_version(), "numpy": np.__version__, "scipy": scipy.__version__,
-                           "sympy": sp.__version__}}
+    report = {
+        "machine": machine(),
+        "load_average_at_start": load_average(),
+        "versions": {
+            "phenom": _io.code_version(),
+            "numpy": np.__version__,
+            "scipy": scipy.__version__,
+            "sympy": sp.__version__,
+        },
+    }
     print(f"machine: {report['machine']}")
 
     report["start_seconds"] = start_seconds()
@@ -236,13 +262,17 @@ def main() -> None:
     one["peer_over_fastflow"] = one["peer_ms"] / one["fastflow_ms"]
     one["peer_over_induction_flow"] = one["peer_ms"] / one["induction_flow_ms"]
     report["one_flow"] = one
-    print(f"one flow (N = 8, L = 32, t_max 300): peer {one['peer_ms']:.2f} ms, fastflow {one['fastflow_ms']:.3f} ms "
-          f"({one['peer_over_fastflow']:.0f}x), InductionHeadModel.flow() {one['induction_flow_ms']:.3f} ms "
-          f"({one['peer_over_induction_flow']:.1f}x); first loss after import "
-          f"{report['first_call_seconds']['first_loss']:.3f} s")
+    print(
+        f"one flow (N = 8, L = 32, t_max 300): peer {one['peer_ms']:.2f} ms, fastflow {one['fastflow_ms']:.3f} ms "
+        f"({one['peer_over_fastflow']:.0f}x), InductionHeadModel.flow() {one['induction_flow_ms']:.3f} ms "
+        f"({one['peer_over_induction_flow']:.1f}x); first loss after import "
+        f"{report['first_call_seconds']['first_loss']:.3f} s"
+    )
     report["beside_a_busy_process"] = busy = beside_a_busy_process(20 * repeat)
-    print(f"one flow beside a busy process: {busy['busy_ms']:.3f} ms against {busy['idle_ms']:.3f} ms idle "
-          f"({busy['busy_over_idle']:.2f}x)")
+    print(
+        f"one flow beside a busy process: {busy['busy_ms']:.3f} ms against {busy['idle_ms']:.3f} ms idle "
+        f"({busy['busy_over_idle']:.2f}x)"
+    )
 
     theta0, N, L = mixed(B)
     ours = best_of(lambda: flow_quantities(theta0, N=N, L=L, t_max=300.0), max(2, repeat // 2))
@@ -269,29 +299,43 @@ def main() -> None:
     peer_loop()  # lambdify every (N, L) of the sample first: time the integration only
     peer_sample = best_of(peer_loop, 1)
     rss_before, rss_after = peak_memory_mb(B)
-    batch = {"flows": B, "fastflow_s": ours, "fastflow_rtol_1e-8_s": ours_tight,
-             "max_relative_cliff_error_vs_rtol_1e-11": accuracy,
-             "peer_s_for_200": peer_sample, "peer_s_scaled": peer_sample * B / sample,
-             "peak_rss_mb_after_imports": rss_before, "peak_rss_mb_after_batch": rss_after}
+    batch = {
+        "flows": B,
+        "fastflow_s": ours,
+        "fastflow_rtol_1e-8_s": ours_tight,
+        "max_relative_cliff_error_vs_rtol_1e-11": accuracy,
+        "peer_s_for_200": peer_sample,
+        "peer_s_scaled": peer_sample * B / sample,
+        "peak_rss_mb_after_imports": rss_before,
+        "peak_rss_mb_after_batch": rss_after,
+    }
     batch["peer_over_fastflow"] = batch["peer_s_scaled"] / ours
     batch["peer_over_fastflow_rtol_1e-8"] = batch["peer_s_scaled"] / ours_tight
     report["batch"] = batch
     grid = np.linspace(0.0, 300.0, 200)
     induction_flow(theta0[:64], N=N[:64], L=L[:64], t_eval=grid)
-    print(f"{B} mixed flows: fastflow {ours:.3f} s (rtol 1e-7; {ours_tight:.3f} s at rtol 1e-8; largest relative "
-          f"cliff error against rtol 1e-11: {accuracy['default']:.1e}, {accuracy['rtol_1e-8']:.1e}); "
-          f"peer {peer_sample:.2f} s for {sample}, {batch['peer_s_scaled']:.1f} s scaled to {B} "
-          f"({batch['peer_over_fastflow']:.0f}x); peak RSS {rss_before:.0f} MiB after imports and compilation, "
-          f"{rss_after:.0f} MiB after the batch")
-    traj = {"flows": B, "t_eval_points": grid.size,
-            "t_eval_s": best_of(lambda: induction_flow(theta0, N=N, L=L, t_eval=grid), 2),
-            "dense_s": best_of(lambda: induction_flow(theta0, N=N, L=L), 1), **trajectory_memory_mb(B),
-            "max_relative_time_to_error_vs_dop853": transition_accuracy(theta0, N, L)}
+    print(
+        f"{B} mixed flows: fastflow {ours:.3f} s (rtol 1e-7; {ours_tight:.3f} s at rtol 1e-8; largest relative "
+        f"cliff error against rtol 1e-11: {accuracy['default']:.1e}, {accuracy['rtol_1e-8']:.1e}); "
+        f"peer {peer_sample:.2f} s for {sample}, {batch['peer_s_scaled']:.1f} s scaled to {B} "
+        f"({batch['peer_over_fastflow']:.0f}x); peak RSS {rss_before:.0f} MiB after imports and compilation, "
+        f"{rss_after:.0f} MiB after the batch"
+    )
+    traj = {
+        "flows": B,
+        "t_eval_points": grid.size,
+        "t_eval_s": best_of(lambda: induction_flow(theta0, N=N, L=L, t_eval=grid), 2),
+        "dense_s": best_of(lambda: induction_flow(theta0, N=N, L=L), 1),
+        **trajectory_memory_mb(B),
+        "max_relative_time_to_error_vs_dop853": transition_accuracy(theta0, N, L),
+    }
     report["trajectories"] = traj
-    print(f"{B} trajectories: {traj['t_eval_s']:.2f} s on a {grid.size}-point t_eval grid (tracemalloc peak "
-          f"{traj['tracemalloc_peak_mb']:.0f} MiB; RSS {traj['peak_rss_mb_after_imports']:.0f} -> "
-          f"{traj['peak_rss_mb_after_batch']:.0f} MiB), {traj['dense_s']:.2f} s dense; time_to(½ log N) "
-          f"against DOP853: {traj['max_relative_time_to_error_vs_dop853']}")
+    print(
+        f"{B} trajectories: {traj['t_eval_s']:.2f} s on a {grid.size}-point t_eval grid (tracemalloc peak "
+        f"{traj['tracemalloc_peak_mb']:.0f} MiB; RSS {traj['peak_rss_mb_after_imports']:.0f} -> "
+        f"{traj['peak_rss_mb_after_batch']:.0f} MiB), {traj['dense_s']:.2f} s dense; time_to(½ log N) "
+        f"against DOP853: {traj['max_relative_time_to_error_vs_dop853']}"
+    )
     report["load_average_at_end"] = load_average()
     if not args.quick:
         _io.write_json(RESULTS, report)

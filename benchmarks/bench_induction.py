@@ -36,10 +36,12 @@ def bench_gradient(points: int, repeat: int) -> list[dict]:
     assert np.allclose(ours, base, rtol=1e-8, atol=1e-12), "baseline disagrees"
     rows = []
     for n in (1, points):
-        t_ours = best_of(lambda: model.grad(*theta[:, :n]), repeat)
-        t_base = best_of(lambda: literal(*theta[:, :n]), repeat)
-        print(f"  grad at {n:>6} points: stable {t_ours * 1e6:9.1f} us, literal {t_base * 1e6:9.1f} us, "
-              f"ratio stable/literal {t_ours / t_base:5.2f}")
+        t_ours = best_of(lambda n=n: model.grad(*theta[:, :n]), repeat)
+        t_base = best_of(lambda n=n: literal(*theta[:, :n]), repeat)
+        print(
+            f"  grad at {n:>6} points: stable {t_ours * 1e6:9.1f} us, literal {t_base * 1e6:9.1f} us, "
+            f"ratio stable/literal {t_ours / t_base:5.2f}"
+        )
         rows.append({"points": n, "stable_s": t_ours, "literal_s": t_base, "stable_over_literal": t_ours / t_base})
     return rows
 
@@ -49,10 +51,12 @@ def bench_flows(B: int, repeat: int) -> dict:
     starts = rng.uniform(0, 0.5, size=(B, 3))
     Ls = rng.integers(12, 64, size=B)
     batched = lambda: induction_flow(starts, N=[8] * B, L=Ls, t_max=300.0)  # noqa: E731
-    one_by_one = lambda: [InductionHeadModel(8, L).flow(s, t_max=300.0) for s, L in zip(starts, Ls)]  # noqa: E731
+    one_by_one = lambda: [InductionHeadModel(8, L).flow(s, t_max=300.0) for s, L in zip(starts, Ls, strict=True)]  # noqa: E731
     t_batch, t_loop = best_of(batched, repeat), best_of(one_by_one, repeat)
-    print(f"  {B:>4} flows (N = 8, L in [12, 64), t_max = 300): batched {t_batch:7.3f} s, "
-          f"one by one {t_loop:7.3f} s, speed-up {t_loop / t_batch:5.1f}x")
+    print(
+        f"  {B:>4} flows (N = 8, L in [12, 64), t_max = 300): batched {t_batch:7.3f} s, "
+        f"one by one {t_loop:7.3f} s, speed-up {t_loop / t_batch:5.1f}x"
+    )
     return {"flows": B, "batched_s": t_batch, "one_by_one_s": t_loop, "speedup": t_loop / t_batch}
 
 
@@ -68,8 +72,9 @@ def main() -> None:
     print("gradient flows:")
     flows = [bench_flows(B, 1 if args.quick or B > 16 else 3) for B in ((4, 16) if args.quick else (4, 16, 64, 256))]
     if not args.quick:
-        _io.write_json(RESULTS, {"machine": machine(), "versions": _io.provenance(), "gradient": gradient,
-                                 "flows": flows})
+        _io.write_json(
+            RESULTS, {"machine": machine(), "versions": _io.provenance(), "gradient": gradient, "flows": flows}
+        )
         print(f"wrote {RESULTS}")
 
 

@@ -104,8 +104,10 @@ def child_phenom(steps: int, workspace: bool, tuned_malloc: bool) -> dict:
         opt.step(net.params(), g)
 
     rng = _rng.stream(0, "data")
-    return {"step_ms": _per_step(step, batches),
-            "step_with_sampling_ms": _per_step(step, batches, lambda: task.sample(BATCH, rng, dtype=np.float32))}
+    return {
+        "step_ms": _per_step(step, batches),
+        "step_with_sampling_ms": _per_step(step, batches, lambda: task.sample(BATCH, rng, dtype=np.float32)),
+    }
 
 
 def child_jax(steps: int) -> dict:
@@ -145,8 +147,11 @@ def child_jax(steps: int) -> dict:
     for b in batches:
         _ = b.tokens  # the peer needs dense tokens: built (and cached) outside the step's timing
     rng = _rng.stream(0, "data")
-    return {"step_ms": _per_step(step, batches), "version": jax.__version__,
-            "step_with_sampling_ms": _per_step(step, batches, lambda: task.sample(BATCH, rng, dtype=np.float32))}
+    return {
+        "step_ms": _per_step(step, batches),
+        "version": jax.__version__,
+        "step_with_sampling_ms": _per_step(step, batches, lambda: task.sample(BATCH, rng, dtype=np.float32)),
+    }
 
 
 def child_torch(steps: int) -> dict:
@@ -179,9 +184,12 @@ def child_torch(steps: int) -> dict:
                 p -= LR * p.grad
 
     rng = _rng.stream(0, "data")
-    return {"step_ms": _per_step(step, batches), "version": torch.__version__,
-            "threads": torch.get_num_threads(),
-            "step_with_sampling_ms": _per_step(step, batches, lambda: task.sample(BATCH, rng, dtype=np.float32))}
+    return {
+        "step_ms": _per_step(step, batches),
+        "version": torch.__version__,
+        "threads": torch.get_num_threads(),
+        "step_with_sampling_ms": _per_step(step, batches, lambda: task.sample(BATCH, rng, dtype=np.float32)),
+    }
 
 
 def child_train(steps: int) -> dict:
@@ -205,6 +213,7 @@ def child_train(steps: int) -> dict:
                     return fn(*args, **kwargs)
                 finally:
                     spent["eval"] += time.perf_counter() - start
+
             return wrapper
 
         net.metrics = timed(net.metrics)
@@ -214,8 +223,14 @@ def child_train(steps: int) -> dict:
         hist = train(net, task, steps=steps, lr=LR, progress=False)
         total = time.perf_counter() - start
         task.sample = sample
-        run = {"steps": steps, "ms_per_step": total / steps * 1e3, "eval_share": spent["eval"] / total,
-               "evaluations": len(hist.step), "eval_size": hist.config["eval_size"], "start_up_s": start_up}
+        run = {
+            "steps": steps,
+            "ms_per_step": total / steps * 1e3,
+            "eval_share": spent["eval"] / total,
+            "evaluations": len(hist.step),
+            "eval_size": hist.config["eval_size"],
+            "start_up_s": start_up,
+        }
         best = run if best is None or run["ms_per_step"] < best["ms_per_step"] else best
     return {**best, "peak_rss_mib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}
 
@@ -238,8 +253,13 @@ def main() -> None:
     args = parser.parse_args()
     if args.child:
         kind, *rest = args.child
-        fn = {"sampling": child_sampling, "phenom": child_phenom, "jax": child_jax, "torch": child_torch,
-              "train": child_train}[kind]
+        fn = {
+            "sampling": child_sampling,
+            "phenom": child_phenom,
+            "jax": child_jax,
+            "torch": child_torch,
+            "train": child_train,
+        }[kind]
         values = [int(rest[0])] + [r == "True" for r in rest[1:]]
         print(json.dumps(fn(*values)))
         return
@@ -247,33 +267,45 @@ def main() -> None:
     from phenom import _io
 
     steps = 20 if args.quick else 100
-    result = {"machine": machine(), "versions": _io.provenance(), "size": {**SIZE, "batch_size": BATCH, "lr": LR},
-              "steps_per_measurement": steps}
+    result = {
+        "machine": machine(),
+        "versions": _io.provenance(),
+        "size": {**SIZE, "batch_size": BATCH, "lr": LR},
+        "steps_per_measurement": steps,
+    }
     result["sampling"] = _child("sampling", steps)
-    variants = {"phenom": (True, False), "phenom_without_memory_reuse": (False, False),
-                "phenom_with_tuned_malloc": (True, True), "phenom_without_workspace_with_tuned_malloc": (False, True)}
+    variants = {
+        "phenom": (True, False),
+        "phenom_without_memory_reuse": (False, False),
+        "phenom_with_tuned_malloc": (True, True),
+        "phenom_without_workspace_with_tuned_malloc": (False, True),
+    }
     runs = {name: [] for name in variants}
     for _ in range(5):  # interleaved: a busy spell of a shared machine hits every variant alike
         for name, flags in variants.items():
             runs[name].append(_child("phenom", steps, *flags))
     for name, found in runs.items():
         result[name] = {k: min(r[k] for r in found) for k in found[0]}
-    result["workspace_speedup"] = {k: result["phenom_without_memory_reuse"][k] / result["phenom"][k]
-                                   for k in ("step_ms", "step_with_sampling_ms")}
-    result["tuned_malloc_speedup"] = {k: result["phenom"][k] / result["phenom_with_tuned_malloc"][k]
-                                      for k in ("step_ms", "step_with_sampling_ms")}
+    result["workspace_speedup"] = {
+        k: result["phenom_without_memory_reuse"][k] / result["phenom"][k] for k in ("step_ms", "step_with_sampling_ms")
+    }
+    result["tuned_malloc_speedup"] = {
+        k: result["phenom"][k] / result["phenom_with_tuned_malloc"][k] for k in ("step_ms", "step_with_sampling_ms")
+    }
     result["jax"] = _child("jax", steps)
     result["torch"] = _child("torch", steps)
     for peer in ("jax", "torch"):
         if result[peer] is not None:
             result[f"speedup_vs_{peer}"] = {
-                k: result[peer][k] / result["phenom"][k] for k in ("step_ms", "step_with_sampling_ms")}
+                k: result[peer][k] / result["phenom"][k] for k in ("step_ms", "step_with_sampling_ms")
+            }
     counts = (10, 100, 1000) if args.quick else (10, 100, 1000, 5000)
     # Two fresh processes per count, the faster kept: on a shared machine one can land in a busy spell.
     result["train"] = [min((_child("train", n) for _ in range(2)), key=lambda t: t["ms_per_step"]) for n in counts]
     if result["jax"] is not None:  # train() with sampling and evaluation against the peer's bare step
         result["train_speedup_vs_jax"] = {
-            str(t["steps"]): result["jax"]["step_with_sampling_ms"] / t["ms_per_step"] for t in result["train"]}
+            str(t["steps"]): result["jax"]["step_with_sampling_ms"] / t["ms_per_step"] for t in result["train"]
+        }
     print(json.dumps(result, indent=2))
     if not args.quick:
         _io.write_json(RESULTS, result)

@@ -51,13 +51,18 @@ def main() -> None:
 
     from phenom import _io
 
-    subprocess.run([sys.executable, "-c", "from phenom.induction.kernels import flow_module; flow_module()"], check=True)
+    subprocess.run(
+        [sys.executable, "-c", "from phenom.induction.kernels import flow_module; flow_module()"], check=True
+    )
     result = {"machine": machine(), "versions": _io.provenance(), "cores": os.cpu_count()}
-    for name, quick in (("quick", True),) + ((() if args.quick_only else (("full", False),))):
+    for name, quick in (("quick", True),) + (() if args.quick_only else (("full", False),)):
         alone, shared = run(quick, busy=False), run(quick, busy=True)
         result[name] = {"alone": alone, "beside_a_busy_process": shared, "slowdown": shared["wall_s"] / alone["wall_s"]}
-        print(f"{name}: {alone['wall_s']:.0f} s alone, {shared['wall_s']:.0f} s beside a busy process "
-              f"({result[name]['slowdown']:.2f}×)", flush=True)
+        print(
+            f"{name}: {alone['wall_s']:.0f} s alone, {shared['wall_s']:.0f} s beside a busy process "
+            f"({result[name]['slowdown']:.2f}×)",
+            flush=True,
+        )
     if not args.quick_only:
         _io.write_json(RESULTS, result)
         print(f"wrote {RESULTS}")

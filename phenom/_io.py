@@ -23,9 +23,25 @@ import numpy as np
 
 from phenom._version import __version__
 
-__all__ = ["atomic_write", "atomic_set", "file_hash", "file_stem", "remove_stale", "json_text", "text_writer",
-           "csv_writer", "figure_writer", "write_json", "write_csv", "read_json", "save_figure", "provenance",
-           "code_version", "source_digest", "update_manifest"]
+__all__ = [
+    "atomic_write",
+    "atomic_set",
+    "file_hash",
+    "file_stem",
+    "remove_stale",
+    "json_text",
+    "text_writer",
+    "csv_writer",
+    "figure_writer",
+    "write_json",
+    "write_csv",
+    "read_json",
+    "save_figure",
+    "provenance",
+    "code_version",
+    "source_digest",
+    "update_manifest",
+]
 
 
 def _host() -> str:
@@ -43,7 +59,7 @@ def remove_stale(path: Path) -> None:
     machine left behind (a run killed while writing); those of live processes, and of other
     machines sharing the folder, are kept."""
     for tmp in path.parent.glob(f".{glob.escape(path.name)}.*-*-*.tmp"):
-        pid, host, _ = tmp.name[len(path.name) + 2: -len(".tmp")].split("-", 2)
+        pid, host, _ = tmp.name[len(path.name) + 2 : -len(".tmp")].split("-", 2)
         if pid.isdigit() and host == _host() and not _alive(int(pid)):
             tmp.unlink(missing_ok=True)
 
@@ -60,7 +76,7 @@ def _alive(pid: int) -> bool:
     return True
 
 
-def atomic_write(path: str | os.PathLike, write: Callable[[str], None]) -> Path:
+def atomic_write(path: str | os.PathLike, write: Callable[[str], object]) -> Path:
     """Call ``write(tmp_path)`` on a new temporary file beside ``path``, flush it to disk, then
     rename it over ``path``. On any failure (or interruption) the temporary file is removed and
     ``path`` keeps its previous contents; temporary files that a killed process left beside
@@ -68,14 +84,14 @@ def atomic_write(path: str | os.PathLike, write: Callable[[str], None]) -> Path:
     return atomic_set({path: write})[0]
 
 
-def atomic_set(writers: Mapping[str | os.PathLike, Callable[[str], None]]) -> list[Path]:
+def atomic_set(writers: Mapping[str | os.PathLike, Callable[[str], object]]) -> list[Path]:
     """Write several files as one set: every file to its temporary, flushed, and only then all
     renamed into place (in the order given). A failure before the renames leaves every file as
     it was; the renames themselves take microseconds. Returns the paths."""
     paths = [Path(p) for p in writers]
     temps = []
     try:
-        for path, write in zip(paths, writers.values()):
+        for path, write in zip(paths, writers.values(), strict=True):
             path.parent.mkdir(parents=True, exist_ok=True)
             remove_stale(path)
             tmp = _temporary(path)
@@ -85,7 +101,7 @@ def atomic_set(writers: Mapping[str | os.PathLike, Callable[[str], None]]) -> li
             write(str(tmp))
             with open(tmp, "rb+") as f:
                 os.fsync(f.fileno())
-        for tmp, path in zip(temps, paths):
+        for tmp, path in zip(temps, paths, strict=True):
             os.replace(tmp, path)
     except BaseException:
         for tmp in temps:
@@ -101,10 +117,18 @@ def file_hash(path: str | os.PathLike) -> str:
 
 def file_stem(name: str, value) -> str:
     """A file name without folders: not empty, no path separator, not '.' or '..'."""
-    if not isinstance(value, str) or not value or value in (".", "..") or "/" in value or os.sep in value \
-            or (os.altsep and os.altsep in value) or "\0" in value:
-        raise ValueError(f"{name} must be a file name without folders (no '/', not empty, not '.' or '..'), "
-                         f"got {value!r}")
+    if (
+        not isinstance(value, str)
+        or not value
+        or value in (".", "..")
+        or "/" in value
+        or os.sep in value
+        or (os.altsep and os.altsep in value)
+        or "\0" in value
+    ):
+        raise ValueError(
+            f"{name} must be a file name without folders (no '/', not empty, not '.' or '..'), got {value!r}"
+        )
     return value
 
 
@@ -138,7 +162,7 @@ def json_text(data: Mapping) -> str:
     return json.dumps(_jsonable(data), indent=2) + "\n"
 
 
-def text_writer(text: str) -> Callable[[str], None]:
+def text_writer(text: str) -> Callable[[str], object]:
     return lambda tmp: Path(tmp).write_text(text)
 
 
@@ -158,7 +182,7 @@ def read_json(path) -> dict:
         raise OSError(f"{path} is not valid JSON ({err})") from None
 
 
-def csv_writer(columns: Mapping[str, np.ndarray]) -> Callable[[str], None]:
+def csv_writer(columns: Mapping[str, np.ndarray]) -> Callable[[str], object]:
     """A writer of equal-length named columns as CSV: integer columns as integers, the rest as
     floats at full precision."""
     names = list(columns)
@@ -167,8 +191,8 @@ def csv_writer(columns: Mapping[str, np.ndarray]) -> Callable[[str], None]:
     buf = io.StringIO()
     writer = csv.writer(buf, lineterminator="\n")
     writer.writerow(names)
-    for row in zip(*data):
-        writer.writerow([f(v) for f, v in zip(fmt, row)])
+    for row in zip(*data, strict=True):
+        writer.writerow([f(v) for f, v in zip(fmt, row, strict=True)])
     return text_writer(buf.getvalue())
 
 
@@ -186,6 +210,7 @@ def figure_writer(fig, dpi: int = 110) -> Callable[[str], None]:
             fig.savefig(tmp, format="png", dpi=dpi)
         finally:
             plt.close(fig)
+
     return write
 
 
@@ -245,8 +270,11 @@ def _cached_version(modules: tuple[str, ...]) -> str:
     if modules:
         digest = source_digest(root, "phenom", modules)
     else:
-        every = [name for name in _package_modules(root, "phenom")
-                 if not any(name == u or name.startswith(u + ".") for u in UNVERSIONED)]
+        every = [
+            name
+            for name in _package_modules(root, "phenom")
+            if not any(name == u or name.startswith(u + ".") for u in UNVERSIONED)
+        ]
         digest = source_digest(root, "phenom", every, follow=False)
     return f"{__version__}+{digest[:12]}"
 
@@ -306,14 +334,17 @@ def _syntax(path: Path, name: str, package: str) -> tuple[str, list[str]]:
     try:
         tree = ast.parse(source)
     except SyntaxError:  # not Python we can read: its bytes stand for it
-            return hashlib.sha256(source).hexdigest(), []
+        return hashlib.sha256(source).hexdigest(), []
     is_package = path.name == "__init__.py"
     imported = []
     for node in _executed(tree):
         if isinstance(node, (ast.Module, ast.ClassDef, ast.FunctionDef, ast.AsyncFunctionDef)) and node.body:
             first = node.body[0]
-            if isinstance(first, ast.Expr) and isinstance(first.value, ast.Constant) \
-                    and isinstance(first.value.value, str):
+            if (
+                isinstance(first, ast.Expr)
+                and isinstance(first.value, ast.Constant)
+                and isinstance(first.value.value, str)
+            ):
                 node.body = node.body[1:] or [ast.Pass()]
         if isinstance(node, ast.Import):
             imported += [alias.name for alias in node.names]
@@ -341,8 +372,9 @@ def _executed(tree):
 
 
 def _is_type_checking(test) -> bool:
-    return (isinstance(test, ast.Name) and test.id == "TYPE_CHECKING") or \
-        (isinstance(test, ast.Attribute) and test.attr == "TYPE_CHECKING")
+    return (isinstance(test, ast.Name) and test.id == "TYPE_CHECKING") or (
+        isinstance(test, ast.Attribute) and test.attr == "TYPE_CHECKING"
+    )
 
 
 def update_manifest(path, name: str, entry: Mapping) -> Path:

@@ -35,7 +35,7 @@ def _real(value) -> float | None:
     try:
         return float(value)
     except OverflowError:
-        return math.inf if value > 0 else -math.inf
+        return -math.inf if value < 0 else math.inf  # numbers.Real declares < (not >); value != 0 here
 
 
 def count(name: str, value, *, minimum: int = 1, bound: str | None = None) -> int:
@@ -151,7 +151,7 @@ def finite_array(name: str, value, *, last_dim: int | None = None) -> np.ndarray
     if raw.dtype.kind == "O":
         if not all(_real(v) is not None for v in raw.ravel()):
             raise ValueError(message)
-        arr = np.array([_real(v) for v in raw.ravel()], dtype=float).reshape(raw.shape)
+        arr: np.ndarray = np.array([_real(v) for v in raw.ravel()], dtype=float).reshape(raw.shape)
     elif raw.dtype.kind in "iuf":
         arr = raw.astype(float)
     else:  # strings, booleans, complex numbers, dates

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from typing import cast, overload
 
 import numpy as np
 from scipy.integrate import solve_ivp
@@ -28,7 +29,11 @@ from phenom import _validate
 __all__ = ["Trajectory", "gradient_flow", "step_extension", "grid_hermite"]
 
 ArrayFn = Callable[[np.ndarray], np.ndarray]
-MemberFn = Callable[[np.ndarray, np.ndarray], np.ndarray]
+LossFn = Callable[[np.ndarray], np.ndarray | float]
+"""A loss of θ (..., P): an array of shape (...), or one number for a single θ."""
+MemberFn = Callable[[np.ndarray, np.ndarray | int], np.ndarray]
+"""A gradient of θ (..., P) for flow(s) ``k`` of a batch (an integer or an integer array)."""
+MemberLossFn = Callable[[np.ndarray, np.ndarray | int], np.ndarray | float]
 
 _REFINE = 16  # dense samples per solver step when searching for a crossing
 
@@ -63,9 +68,9 @@ class Trajectory:
     names: tuple[str, ...]
     lr: float
     settings: dict = field(default_factory=dict)
-    _dense: ArrayFn = field(default=None, repr=False)
-    _loss_fn: ArrayFn = field(default=None, repr=False)
-    _grad_fn: ArrayFn = field(default=None, repr=False)
+    _dense: ArrayFn | None = field(default=None, repr=False)
+    _loss_fn: LossFn | None = field(default=None, repr=False)
+    _grad_fn: ArrayFn | None = field(default=None, repr=False)
     _facts: dict = field(default_factory=dict, repr=False)
     """What the integrator found on the way, so that it need not be searched for again:
     ``steps`` (accepted solver steps) and ``cliff`` (see :meth:`cliff`)."""
@@ -90,29 +95,34 @@ class Trajectory:
         t0 = float(self.t[0])
         if t.size == 0 or not np.all((t >= t0) & (t <= self.t_max)):
             raise ValueError(
-                f"t must be times in [{t0:g}, t_max = {self.t_max:g}] (at least one), got {_validate.shown(t)}")
+                f"t must be times in [{t0:g}, t_max = {self.t_max:g}] (at least one), got {_validate.shown(t)}"
+            )
+        assert self._dense is not None, "a Trajectory is built with its interpolant"
         return self._dense(t.ravel()).reshape(*t.shape, len(self.names))
 
-    def loss_at(self, t) -> np.ndarray:
+    def loss_at(self, t) -> np.ndarray | float:
         """Loss at time(s) ``t``."""
+        assert self._loss_fn is not None, "a Trajectory is built with its loss"
         return self._loss_fn(self(t))
 
     def grad_norm_at(self, t) -> np.ndarray:
         """|∇loss| at time(s) ``t``: the speed of the flow divided by lr (with a metric C the speed
         is lr |C ∇loss|; the cliff is still where the loss's own gradient peaks)."""
+        assert self._grad_fn is not None, "a Trajectory is built with its gradient"
         return np.linalg.norm(self._grad_fn(self(t)), axis=-1)
 
     def sample(self, n: int = 400) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """(t, θ, loss) on ``n`` evenly spaced times, for plotting and tables."""
         t = np.linspace(float(self.t[0]), self.t_max, n)
         theta = self(t)
-        return t, theta, self._loss_fn(theta)
+        assert self._loss_fn is not None, "a Trajectory is built with its loss"
+        return t, theta, cast(np.ndarray, self._loss_fn(theta))  # (n, P) θ: an array of n losses
 
-    def _first_crossing(self, f: Callable[[np.ndarray], np.ndarray], level: float):
+    def _first_crossing(self, f: Callable[[np.ndarray], np.ndarray | float], level: float):
         """First t where f(t) − level changes sign (or touches 0), refined by Brent's method."""
         start, width = self.t[:-1, None], np.diff(self.t)[:, None]
         fine = np.unique(np.append((start + width * (np.arange(_REFINE) / _REFINE)).ravel(), self.t[-1]))
-        g = f(fine) - level
+        g = cast(np.ndarray, f(fine)) - level  # f of an array of times is an array
         if g[0] == 0:
             return 0.0
         hits = np.flatnonzero(np.sign(g[1:]) != np.sign(g[0]))
@@ -223,8 +233,59 @@ def _one_number(name: str, value) -> float:
     return float(arr)
 
 
+@overload
 def gradient_flow(
-    loss_fn: MemberFn,
+    loss_fn: MemberLossFn,
+    grad_fn: MemberFn,
+    theta0: Sequence[float],
+    *,
+    t_max: float,
+    lr: float = ...,
+    names: Sequence[str],
+    settings: dict | None = ...,
+    metric: Sequence[float] | None = ...,
+    rtol: float = ...,
+    atol: float = ...,
+    method: str = ...,
+) -> Trajectory: ...
+
+
+@overload
+def gradient_flow(
+    loss_fn: MemberLossFn,
+    grad_fn: MemberFn,
+    theta0: Sequence[Sequence[float]],
+    *,
+    t_max: float,
+    lr=...,
+    names: Sequence[str],
+    settings: Sequence[dict] | dict | None = ...,
+    metric=...,
+    rtol: float = ...,
+    atol: float = ...,
+    method: str = ...,
+) -> list[Trajectory]: ...
+
+
+@overload
+def gradient_flow(
+    loss_fn: MemberLossFn,
+    grad_fn: MemberFn,
+    theta0,
+    *,
+    t_max: float,
+    lr=...,
+    names: Sequence[str],
+    settings: Sequence[dict] | dict | None = ...,
+    metric=...,
+    rtol: float = ...,
+    atol: float = ...,
+    method: str = ...,
+) -> Trajectory | list[Trajectory]: ...
+
+
+def gradient_flow(
+    loss_fn: MemberLossFn,
     grad_fn: MemberFn,
     theta0,
     *,
@@ -289,8 +350,9 @@ def _metric(metric, B: int, P: int) -> np.ndarray:
     return np.broadcast_to(m, (B, P))
 
 
-def _member(sol, b: int, B: int, names: Sequence[str], lr: float, settings: dict, loss_fn: MemberFn,
-            grad_fn: MemberFn) -> Trajectory:
+def _member(
+    sol, b: int, B: int, names: Sequence[str], lr: float, settings: dict, loss_fn: MemberLossFn, grad_fn: MemberFn
+) -> Trajectory:
     """Flow ``b`` of a batch of ``B`` integrated as one system by ``solve_ivp`` (``sol``)."""
     P = len(names)
     path = sol.y.reshape(B, P, -1)[b].T  # (T, P)

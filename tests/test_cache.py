@@ -50,9 +50,11 @@ def test_platformdirs_is_used_when_installed(monkeypatch, tmp_path):
 def test_the_model_is_lambdified_once_per_machine_and_a_damaged_file_again(tmp_path):
     """A fresh process with an empty cache lambdifies and writes the source; the next one loads
     that file (it is not written again: same inode); a damaged file is derived again and replaced."""
-    script = ("import math, sys\nfrom phenom import InductionHeadModel\n"
-              "m = InductionHeadModel(8, 32)\nassert abs(float(m.loss(0, 0, 0)) - math.log(32)) < 1e-14\n"
-              "print(int('numba' in sys.modules))")
+    script = (
+        "import math, sys\nfrom phenom import InductionHeadModel\n"
+        "m = InductionHeadModel(8, 32)\nassert abs(float(m.loss(0, 0, 0)) - math.log(32)) < 1e-14\n"
+        "print(int('numba' in sys.modules))"
+    )
     env = {**os.environ, "PHENOM_CACHE": str(tmp_path)}
 
     def run():

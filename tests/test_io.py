@@ -63,11 +63,11 @@ def test_code_version_names_the_release_and_the_source():
 
 PACKAGE = {
     "__init__.py": '"""A tiny package."""\nfrom typing import TYPE_CHECKING\nif TYPE_CHECKING:\n'
-                   '    from tiny import plots\n',
+    "    from tiny import plots\n",
     "core.py": '"""Core."""\n\ndef rate(x):\n    """Twice x."""\n    return 2 * x  # doubled\n',
     "sub/__init__.py": "",
     "sub/run.py": '"""Runs."""\nfrom tiny.core import rate\nfrom . import helper\n\n'
-                  'def run(x):\n    return rate(helper.shift(x))\n',
+    "def run(x):\n    return rate(helper.shift(x))\n",
     "sub/helper.py": "def shift(x):\n    return x + 1\n",
     "plots.py": '"""Plots."""\nCOLOUR = "red"\n',
 }
@@ -85,7 +85,7 @@ def test_code_version_ignores_docstrings_comments_layout_and_unimported_modules(
     base = _tiny(tmp_path / "a")
     same = {
         "core.py": '"""Core, documented anew."""\n\n\ndef rate(x):  # a comment\n    """Two times x."""\n'
-                   '    return 2 * x\n',
+        "    return 2 * x\n",
         "plots.py": '"""Plots."""\nCOLOUR = "blue"\n',  # only under TYPE_CHECKING: never executed
         "sub/helper.py": '"""Now with a docstring."""\n\ndef shift(x):\n\n    return x + 1\n',
     }
@@ -96,7 +96,7 @@ def test_code_version_ignores_docstrings_comments_layout_and_unimported_modules(
 def test_code_version_changes_with_the_code_of_an_imported_module(tmp_path):
     base = _tiny(tmp_path / "a")
     changed = {
-        "core.py": 'def rate(x):\n    return 3 * x\n',  # imported by absolute name
+        "core.py": "def rate(x):\n    return 3 * x\n",  # imported by absolute name
         "sub/helper.py": "def shift(x):\n    return x + 2\n",  # imported relatively
         "sub/__init__.py": "SCALE = 2\n",  # a package __init__ on the way
         "__init__.py": "import math\n",
@@ -107,7 +107,8 @@ def test_code_version_changes_with_the_code_of_an_imported_module(tmp_path):
 
 def test_code_version_of_phenom_names_the_computing_modules(monkeypatch):
     # The source reader edited under the hashing: a plot module's change leaves the whole compute
-    # code's version and a training checkpoint's unchanged; the network's changes both.
+    # code's version and a training checkpoint's unchanged (the checkpoint names the training loop
+    # and the network's module); the network's changes both.
     real = _io._syntax
     edited = {"name": None}
 
@@ -120,7 +121,7 @@ def test_code_version_of_phenom_names_the_computing_modules(monkeypatch):
     versions = {}
     for name in (None, "phenom.figures.plots.network", "phenom.nets.attention"):
         edited["name"] = name
-        versions[name] = (uncached(()), uncached(("phenom.nets.training",)))
+        versions[name] = (uncached(()), uncached(("phenom.nets.attention", "phenom.nets.training")))
     assert versions["phenom.figures.plots.network"] == versions[None]
     assert all(a != b for a, b in zip(versions["phenom.nets.attention"], versions[None], strict=True))
     assert _io.code_version("phenom.nets.training") != _io.code_version("phenom.induction.exact")

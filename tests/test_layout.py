@@ -46,8 +46,9 @@ def _imports(path: Path) -> list[tuple[str, bool]]:
         if isinstance(node, ast.Import):
             names = [a.name for a in node.names]
         elif isinstance(node, ast.ImportFrom) and node.module and not node.level:
-            names = [f"{node.module}.{a.name}" if f"{node.module}.{a.name}" in MODULES else node.module
-                     for a in node.names]
+            names = [
+                f"{node.module}.{a.name}" if f"{node.module}.{a.name}" in MODULES else node.module for a in node.names
+            ]
         elif isinstance(node, ast.ImportFrom) and node.level:
             raise AssertionError(f"{path}: relative import; phenom imports are absolute")
         for name in names:
@@ -77,22 +78,30 @@ def test_imports_point_down_the_layers():
             if target == "phenom":
                 up.append(f"{module} imports the top-level package")
             elif _layer(target) > _layer(module) or (
-                _layer(target) == _layer(module) == 1 and _package(target) != _package(module)):
+                _layer(target) == _layer(module) == 1 and _package(target) != _package(module)
+            ):
                 up.append(f"{module} -> {target}")
     assert not up, up
 
 
 def test_no_phenom_import_inside_a_function():
-    inside = [f"{module} -> {target}" for module, path in MODULES.items()
-              for target, in_function in _imports(path) if in_function]
+    inside = [
+        f"{module} -> {target}"
+        for module, path in MODULES.items()
+        for target, in_function in _imports(path)
+        if in_function
+    ]
     assert not inside, inside
 
 
 def test_the_import_graph_has_no_cycle():
     """Depth-first search over module → imported module edges (package __init__ files excluded: they
     only re-export what their own modules define)."""
-    edges = {m: {t for t, _ in _imports(p) if t != m and not MODULES[t].name == "__init__.py"}
-             for m, p in MODULES.items() if p.name != "__init__.py"}
+    edges = {
+        m: {t for t, _ in _imports(p) if t != m and not MODULES[t].name == "__init__.py"}
+        for m, p in MODULES.items()
+        if p.name != "__init__.py"
+    }
     state: dict[str, int] = {}
     cycles = []
 
@@ -100,7 +109,7 @@ def test_the_import_graph_has_no_cycle():
         state[m] = 1
         for t in edges.get(m, ()):
             if state.get(t) == 1:
-                cycles.append(" -> ".join(stack[stack.index(t):] + [t]))
+                cycles.append(" -> ".join(stack[stack.index(t) :] + [t]))
             elif t not in state:
                 visit(t, stack + [t])
         state[m] = 2
@@ -119,7 +128,9 @@ def test_no_module_is_over_500_lines(module):
 def test_importing_phenom_is_light():
     """``import phenom`` and the CLI's help load none of the heavy libraries (they come with the first
     computation)."""
-    code = ("import sys, phenom, phenom.figures, phenom.figures.cli; "
-            "print(sorted(m for m in ('sympy', 'scipy', 'numba', 'matplotlib') if m in sys.modules))")
+    code = (
+        "import sys, phenom, phenom.figures, phenom.figures.cli; "
+        "print(sorted(m for m in ('sympy', 'scipy', 'numba', 'matplotlib') if m in sys.modules))"
+    )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert out.strip() == "[]"

@@ -25,11 +25,22 @@ from phenom.linear.model import LinearICL
 HUGE = ["1e20", "18446744073709551616", "1e400", "-1e20"]
 
 
-@pytest.mark.parametrize("argv", [["induction_flow", "--lr"], ["induction_flow", "--t-max"], ["induction_flow", "--N"],
-                                  ["induction_flow", "--L"], ["network_training", "--seed"],
-                                  ["network_training", "--steps"], ["induction_landscape", "--grid"],
-                                  ["scaling", "--Ns"], ["lsa", "--d"], ["data_dependence", "--K"],
-                                  ["phase", "--N-max"]])
+@pytest.mark.parametrize(
+    "argv",
+    [
+        ["induction_flow", "--lr"],
+        ["induction_flow", "--t-max"],
+        ["induction_flow", "--N"],
+        ["induction_flow", "--L"],
+        ["network_training", "--seed"],
+        ["network_training", "--steps"],
+        ["induction_landscape", "--grid"],
+        ["scaling", "--Ns"],
+        ["lsa", "--d"],
+        ["data_dependence", "--K"],
+        ["phase", "--N-max"],
+    ],
+)
 @pytest.mark.parametrize("value", HUGE)
 def test_numbers_the_cli_cannot_hold_get_one_line(argv, value, capsys, tmp_path, monkeypatch):
     monkeypatch.setattr(figures, "make", _no_work)
@@ -57,14 +68,15 @@ def _numeric_options():
 
 OPTIONS = _numeric_options()
 TEXT = st.one_of(
-    st.integers(min_value=-10**40, max_value=10**40).map(str),
+    st.integers(min_value=-(10**40), max_value=10**40).map(str),
     st.floats(allow_nan=True, allow_infinity=True).map(repr),
     st.sampled_from(["1e400", "-0", "nan", "inf", "-inf", "0x10", "abc", "", "1e-400", "1_000", " 3 ", "2.5e3"]),
 )
 
 
-@settings(max_examples=300, deadline=None, derandomize=True,
-          suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(
+    max_examples=300, deadline=None, derandomize=True, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
 @given(option=st.sampled_from(OPTIONS), values=st.lists(TEXT, min_size=1, max_size=3))
 def test_fuzz_cli_numeric_options(option, values, capsys, monkeypatch, tmp_path):
     """Any value of any numeric option: accepted (exit 0), or one line and exit 2."""
@@ -84,8 +96,26 @@ def test_fuzz_cli_numeric_options(option, values, capsys, monkeypatch, tmp_path)
 
 def test_empty_out_means_the_current_folder_and_says_so(tmp_path, capsys, monkeypatch):
     monkeypatch.chdir(tmp_path)
-    assert main(["induction_flow", "--N", "2", "--L", "3", "--compare-L", "4", "--t-max", "20", "--samples", "20",
-                 "--out", ""]) == 0
+    assert (
+        main(
+            [
+                "induction_flow",
+                "--N",
+                "2",
+                "--L",
+                "3",
+                "--compare-L",
+                "4",
+                "--t-max",
+                "20",
+                "--samples",
+                "20",
+                "--out",
+                "",
+            ]
+        )
+        == 0
+    )
     captured = capsys.readouterr()
     assert "--out is empty: writing to the current folder" in captured.err
     assert "wrote induction_flow.png" in captured.out
@@ -95,7 +125,7 @@ def test_empty_out_means_the_current_folder_and_says_so(tmp_path, capsys, monkey
 # -- the API ------------------------------------------------------------------------------------
 
 VALUES = st.one_of(
-    st.integers(min_value=-10**30, max_value=10**30),
+    st.integers(min_value=-(10**30), max_value=10**30),
     st.floats(allow_nan=True, allow_infinity=True),
     st.sampled_from(["1", "", None, True, 1 + 2j, [1, 2], [[1], [2, 3]], (), np.int64(3), np.float32(2.5)]),
 )
@@ -138,6 +168,7 @@ def test_fuzz_linear_task_construction(d, N, noise):
         if isinstance(d, int) and d > 50:  # a valid but huge d allocates d×d matrices: not this test's subject
             raise ValueError("skip")
         return LinearICL(d, N, noise=noise)
+
     _value_error_or_result(build)
 
 
@@ -151,20 +182,23 @@ def test_fuzz_closed_form_flow_arguments(t, lr):
             assert np.all(np.isfinite(out))
 
 
-@pytest.mark.parametrize("call, message", [
-    (lambda m: m.flow_exact(1.0, lr=0), "^lr must be a finite number > 0, got 0"),
-    (lambda m: m.flow_exact(-1.0), "^t must be >= 0, got -1.0"),
-    (lambda m: m.risk_exact(-1e3), "^t must be >= 0, got -1000.0"),
-    (lambda m: m.risk_exact([0.0, np.nan]), r"^t must be finite \(no nan or inf\)"),
-    (lambda m: m.risk(np.eye(2) * (1 + 1j)), "^Gamma must be an array of finite real numbers"),
-    (lambda m: m.risk("1"), "^Gamma must be an array of finite real numbers, got '1'"),
-    (lambda m: LinearICL(2, 4, Sigma=np.eye(2) * (1 + 1j)), "^Sigma must be an array of finite real numbers"),
-    (lambda m: LinearICL(2, 4, Sigma=1e-300 * np.eye(2)), "^Sigma must have eigenvalues from 1e-100 to 1e"),
-    (lambda m: LinearICL(2, 4, Omega=np.diag([1.0, 1e-13])), r"^Omega must have condition number <= 1e\+12"),
-    (lambda m: m.factored_flow(1.0, np.eye(2), t_max=-1), "^t_max must be a finite number > 0"),
-    (lambda m: m.factored_flow(1e200, np.eye(2)), "^u0 and U0 must have entries of size at most 1e100"),
-    (lambda m: LinearICL(2, 4, Sigma=np.diag([1.7e308, 1.7e308])), "^Sigma must have eigenvalues from 1e-100"),
-])
+@pytest.mark.parametrize(
+    "call, message",
+    [
+        (lambda m: m.flow_exact(1.0, lr=0), "^lr must be a finite number > 0, got 0"),
+        (lambda m: m.flow_exact(-1.0), "^t must be >= 0, got -1.0"),
+        (lambda m: m.risk_exact(-1e3), "^t must be >= 0, got -1000.0"),
+        (lambda m: m.risk_exact([0.0, np.nan]), r"^t must be finite \(no nan or inf\)"),
+        (lambda m: m.risk(np.eye(2) * (1 + 1j)), "^Gamma must be an array of finite real numbers"),
+        (lambda m: m.risk("1"), "^Gamma must be an array of finite real numbers, got '1'"),
+        (lambda m: LinearICL(2, 4, Sigma=np.eye(2) * (1 + 1j)), "^Sigma must be an array of finite real numbers"),
+        (lambda m: LinearICL(2, 4, Sigma=1e-300 * np.eye(2)), "^Sigma must have eigenvalues from 1e-100 to 1e"),
+        (lambda m: LinearICL(2, 4, Omega=np.diag([1.0, 1e-13])), r"^Omega must have condition number <= 1e\+12"),
+        (lambda m: m.factored_flow(1.0, np.eye(2), t_max=-1), "^t_max must be a finite number > 0"),
+        (lambda m: m.factored_flow(1e200, np.eye(2)), "^u0 and U0 must have entries of size at most 1e100"),
+        (lambda m: LinearICL(2, 4, Sigma=np.diag([1.7e308, 1.7e308])), "^Sigma must have eigenvalues from 1e-100"),
+    ],
+)
 def test_linear_attention_arguments(call, message):
     with pytest.raises(ValueError, match=message):
         call(LinearICL(2, 4))
@@ -198,10 +232,14 @@ def test_the_exact_model_is_derived_once_per_machine(tmp_path):
     from phenom.induction.model import THETA
 
     env = {**os.environ, "PHENOM_CACHE": str(tmp_path)}
-    first = ("import logging, phenom.induction.exact as e; e.SLOW_N = 2; "
-             "print(e.ExactInductionModel(2, 5).loss(0.3, 1.2, 2.5).item())")
-    second = ("import phenom.induction.exact as e; e.derive_exact = None; "  # the cache must be used
-              "print(e.ExactInductionModel(2, 5).loss(0.3, 1.2, 2.5).item())")
+    first = (
+        "import logging, phenom.induction.exact as e; e.SLOW_N = 2; "
+        "print(e.ExactInductionModel(2, 5).loss(0.3, 1.2, 2.5).item())"
+    )
+    second = (
+        "import phenom.induction.exact as e; e.derive_exact = None; "  # the cache must be used
+        "print(e.ExactInductionModel(2, 5).loss(0.3, 1.2, 2.5).item())"
+    )
     a = subprocess.run([sys.executable, "-c", first], env=env, capture_output=True, text=True, check=True)
     assert "deriving the exact loss for N = 2 with sympy" in a.stderr
     assert len(list(tmp_path.glob("phenom_exact_N2_L5_*.py"))) == 1
@@ -211,12 +249,17 @@ def test_the_exact_model_is_derived_once_per_machine(tmp_path):
     cached.write_text("def loss(:\n")  # damaged: derived again and replaced
     c = subprocess.run([sys.executable, "-c", first], env=env, capture_output=True, text=True, check=True)
     assert float(c.stdout) == float(a.stdout) and "def loss(:" not in cached.read_text()
-    exact = sp.N(derive_exact(2, 5).subs(dict(zip(THETA, (sp.Rational(3, 10), sp.Rational(12, 10),
-                                                           sp.Rational(25, 10))))), 30)
+    exact = sp.N(
+        derive_exact(2, 5).subs(
+            dict(zip(THETA, (sp.Rational(3, 10), sp.Rational(12, 10), sp.Rational(25, 10)), strict=True))
+        ),
+        30,
+    )
     assert float(b.stdout) == pytest.approx(float(exact), rel=1e-13)
 
 
 # -- files written as sets ----------------------------------------------------------------------
+
 
 def test_stale_temporary_files_of_dead_writers_are_removed(tmp_path):
     target = tmp_path / "x.json"
@@ -283,6 +326,7 @@ def test_history_stem_is_a_file_name(tmp_path):
 
 # -- messages that name the argument ----------------------------------------------------------
 
+
 def _messages():
     from phenom.nets import AttentionNetwork, train
     from phenom.nets.tasks import CopyingTask
@@ -291,16 +335,24 @@ def _messages():
     model = InductionHeadModel(8, 32)
     return [
         (lambda: AttentionNetwork.init(task, dtype=(np.float64, -1)), "^dtype must be float32 or float64"),
-        (lambda: model.loss(np.ones(3), np.ones(2), 0.0),
-         r"^beta, alpha, xi must broadcast to one shape, got shapes beta \(3,\), alpha \(2,\), xi \(\)$"),
+        (
+            lambda: model.loss(np.ones(3), np.ones(2), 0.0),
+            r"^beta, alpha, xi must broadcast to one shape, got shapes beta \(3,\), alpha \(2,\), xi \(\)$",
+        ),
         (lambda: model.grad("1", 0.0, 0.0), "^beta must be an array of finite real numbers, got '1'$"),
         (lambda: model.loss(True, 0.0, 0.0), "^beta must be an array of finite real numbers, got True$"),
-        (lambda: train(AttentionNetwork, LinearICL(2, 4), steps=2, lr=0.1),
-         "^net must be a network instance .* got the class AttentionNetwork$"),
-        (lambda: train(AttentionNetwork.init(task), LinearICL(2, 4), steps=2, lr=0.1),
-         "^task must be a CopyingTask or a ClassificationTask for AttentionNetwork, got LinearICL"),
-        (lambda: train(AttentionNetwork.init(task), CopyingTask, steps=2, lr=0.1),
-         "^task must be a task instance with a sample method, got the class CopyingTask$"),
+        (
+            lambda: train(AttentionNetwork, LinearICL(2, 4), steps=2, lr=0.1),
+            "^net must be a network instance .* got the class AttentionNetwork$",
+        ),
+        (
+            lambda: train(AttentionNetwork.init(task), LinearICL(2, 4), steps=2, lr=0.1),
+            "^task must be a CopyingTask or a ClassificationTask for AttentionNetwork, got LinearICL",
+        ),
+        (
+            lambda: train(AttentionNetwork.init(task), CopyingTask, steps=2, lr=0.1),
+            "^task must be a task instance with a sample method, got the class CopyingTask$",
+        ),
         (lambda: AttentionNetwork.init(task, dtype=np.int32), "^dtype must be float32 or float64, got"),
         (lambda: AttentionNetwork.init(task).astype("banana"), "^dtype must be float32 or float64, got 'banana'$"),
         (lambda: AttentionNetwork.init(LinearICL(2, 4)), "^task must be a CopyingTask or a ClassificationTask"),

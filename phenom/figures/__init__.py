@@ -10,8 +10,7 @@ from __future__ import annotations
 import importlib
 from typing import TYPE_CHECKING, Any
 
-__all__ = ["Figure", "FIGURES", "FigureError", "make", "draw", "check", "reproduce", "default_setting",
-           "start_order"]
+__all__ = ["Figure", "FIGURES", "FigureError", "make", "draw", "check", "reproduce", "default_setting", "start_order"]
 
 if TYPE_CHECKING:
     from phenom.figures.registry import (

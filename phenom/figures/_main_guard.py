@@ -26,8 +26,10 @@ class MainGuardError(RuntimeError):
 
 
 def _message(what: str, where: str) -> str:
-    return (f"{what} was called at the top level of {where}, which every worker process imports again: "
-            f"put the call under `if __name__ == \"__main__\":`")
+    return (
+        f"{what} was called at the top level of {where}, which every worker process imports again: "
+        f'put the call under `if __name__ == "__main__":`'
+    )
 
 
 def _top_level_frame(module_name: str) -> FrameType | None:

@@ -35,37 +35,58 @@ class Entry:
 CATALOG: dict[str, Entry] = {
     "induction_flow": Entry("induction", "gradient flow of the beta, alpha, xi model: loss, parameters, accuracy"),
     "induction_landscape": Entry("induction", "loss slices through the cliff with the flow's path"),
-    "phase": Entry("induction", "the flow's transition time over N and L, the start and the GD rate, against its "
-                   "asymptotic formula", expected_s=7),
+    "phase": Entry(
+        "induction",
+        "the flow's transition time over N and L, the start and the GD rate, against its asymptotic formula",
+        expected_s=7,
+    ),
     "lsa_landscape": Entry("lsa", "risk landscape of one preconditioned GD step, with both flows"),
-    "lsa_learning_curves": Entry("lsa", "the factored flow against the one-layer network trained by SGD",
-                                 expected_s=2),
+    "lsa_learning_curves": Entry("lsa", "the factored flow against the one-layer network trained by SGD", expected_s=2),
     "lsa_preconditioner": Entry("lsa", "the trained network's preconditioner against the optimal one", expected_s=6),
     "lsa_depth": Entry("lsa", "K-layer networks against K steps of GD and PGD", expected_s=200),
     "network_training": Entry("network", "train the two-layer attention network, with L = N controls", expected_s=32),
-    "network_ablation": Entry("network", "train (or reuse the identical run) and remove each attention head",
-                              expected_s=9),
-    "induction_heads": Entry("network", "Olsson's induction-head scores through training against ICL accuracy "
-                             "(reuses the training run)", inputs=("network_training",), expected_s=18),
-    "data_dependence": Entry("network", "in-context vs in-weights learning against burstiness, classes, noise and "
-                             "Zipf exponent (a resumable sweep)", expected_s=150),
-    "minimal_vs_mean_field": Entry("induction", "the exact minimal network against the mean-field model",
-                                   expected_s=36),
+    "network_ablation": Entry(
+        "network", "train (or reuse the identical run) and remove each attention head", expected_s=9
+    ),
+    "induction_heads": Entry(
+        "network",
+        "Olsson's induction-head scores through training against ICL accuracy (reuses the training run)",
+        inputs=("network_training",),
+        expected_s=18,
+    ),
+    "data_dependence": Entry(
+        "network",
+        "in-context vs in-weights learning against burstiness, classes, noise and Zipf exponent (a resumable sweep)",
+        expected_s=150,
+    ),
+    "minimal_vs_mean_field": Entry(
+        "induction", "the exact minimal network against the mean-field model", expected_s=36
+    ),
     "compare": Entry("compare", "flow and trained networks on shared axes, steps mapped to flow time", expected_s=29),
-    "scaling": Entry("compare", "the network's transition step against both models' over N and L (a resumable "
-                     "sweep)", expected_s=360),
-    "growth": Entry("compare", "the network's effective beta, alpha, xi against the time-scale model's flow",
-                    expected_s=90),
-    "chain": Entry("compare", "exact minimal network, mean field and trained network in one chain (from saved results)",
-                   inputs=("minimal_vs_mean_field", "compare")),
-    "lsa_summary": Entry("lsa", "the linear-attention figures' summary (from saved results)",
-                         inputs=("lsa_learning_curves", "lsa_preconditioner")),
+    "scaling": Entry(
+        "compare", "the network's transition step against both models' over N and L (a resumable sweep)", expected_s=360
+    ),
+    "growth": Entry(
+        "compare", "the network's effective beta, alpha, xi against the time-scale model's flow", expected_s=90
+    ),
+    "chain": Entry(
+        "compare",
+        "exact minimal network, mean field and trained network in one chain (from saved results)",
+        inputs=("minimal_vs_mean_field", "compare"),
+    ),
+    "lsa_summary": Entry(
+        "lsa",
+        "the linear-attention figures' summary (from saved results)",
+        inputs=("lsa_learning_curves", "lsa_preconditioner"),
+    ),
 }
 """Every figure of the README, in the order ``phenom reproduce`` makes them (a summary figure
 after the figures whose results it reads)."""
 
 GROUPS: dict[str, tuple[str, list[str]]] = {
-    "lsa": ("linear attention as preconditioned GD: all five figures, with the options they share",
-            [name for name, entry in CATALOG.items() if entry.family == "lsa"]),
+    "lsa": (
+        "linear attention as preconditioned GD: all five figures, with the options they share",
+        [name for name, entry in CATALOG.items() if entry.family == "lsa"],
+    ),
 }
 """Commands that make several figures: command → (help, the figures)."""

@@ -25,8 +25,10 @@ from phenom.figures.catalog import CATALOG, GROUPS
 
 __all__ = ["main", "COMMANDS"]
 
-COMMANDS: dict[str, tuple[str, list[str]]] = {**{name: (entry.about, [name]) for name, entry in CATALOG.items()},
-                                              **GROUPS}
+COMMANDS: dict[str, tuple[str, list[str]]] = {
+    **{name: (entry.about, [name]) for name, entry in CATALOG.items()},
+    **GROUPS,
+}
 """Command → (help, the figures it makes): one command per figure, named as the figure (the
 hyphenated spelling is accepted too), and the groups."""
 
@@ -100,8 +102,12 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--out", default=None, help="folder (default figures/, or figures/quick/ with --quick)")
     p.add_argument("--quick", action="store_true", help="coarser grids and shorter runs, same settings")
     p.add_argument("--only", nargs="+", metavar="FIGURE", help="make just these figures (names as in the manifest)")
-    p.add_argument("--workers", type=_workers, default=None,
-                   help="figures made side by side (default: one per core; 1: one after another)")
+    p.add_argument(
+        "--workers",
+        type=_workers,
+        default=None,
+        help="figures made side by side (default: one per core; 1: one after another)",
+    )
 
     p = sub.add_parser("draw", help="redraw figures from their saved results, computing nothing")
     p.add_argument("names", nargs="*", metavar="FIGURE", help="figures to redraw (default: all with results in --out)")

@@ -46,8 +46,7 @@ from phenom.figures.plots import network as network_plots
 from phenom.figures.settings import Setting
 from phenom.figures.sweep import local_pool
 
-__all__ = ["Figure", "FIGURES", "FigureError", "make", "draw", "check", "reproduce", "default_setting",
-           "start_order"]
+__all__ = ["Figure", "FIGURES", "FigureError", "make", "draw", "check", "reproduce", "default_setting", "start_order"]
 
 S = TypeVar("S", bound=Setting)
 
@@ -86,17 +85,32 @@ class Figure(Generic[S]):
     """Rough wall time of the full-size figure (:class:`phenom.figures.catalog.Entry`)."""
 
 
-_JOBS: dict[str, ModuleType] = {"induction": induction_jobs, "network": network_jobs, "compare": compare_jobs,
-                                "lsa": lsa_jobs}
-_PLOTS: dict[str, ModuleType] = {"induction": induction_plots, "network": network_plots, "compare": compare_plots,
-                                 "lsa": lsa_plots}
+_JOBS: dict[str, ModuleType] = {
+    "induction": induction_jobs,
+    "network": network_jobs,
+    "compare": compare_jobs,
+    "lsa": lsa_jobs,
+}
+_PLOTS: dict[str, ModuleType] = {
+    "induction": induction_plots,
+    "network": network_plots,
+    "compare": compare_plots,
+    "lsa": lsa_plots,
+}
 
 
 def _found(name: str, entry: Entry) -> Figure[Any]:
     """Figure ``name`` from its family's modules, by its name (:mod:`phenom.figures.catalog`)."""
     jobs, plots = _JOBS[entry.family], _PLOTS[entry.family]
-    return Figure(name, settings.setting_class(name), getattr(jobs, name), getattr(plots, name),
-                  getattr(jobs, f"{name}_tables", None), entry.inputs, entry.expected_s)
+    return Figure(
+        name,
+        settings.setting_class(name),
+        getattr(jobs, name),
+        getattr(plots, name),
+        getattr(jobs, f"{name}_tables", None),
+        entry.inputs,
+        entry.expected_s,
+    )
 
 
 FIGURES: dict[str, Figure[Any]] = {name: _found(name, entry) for name, entry in CATALOG.items()}
@@ -125,8 +139,14 @@ def _stage(name: str, stage: str, fn: Callable[..., Any], *args: Any) -> Any:
         raise FigureError(name, stage, err) from err
 
 
-def make(name: str, setting: Setting | None = None, out: str | Path = "figures", *, quick: bool = False,
-         manifest: bool = True) -> dict:
+def make(
+    name: str,
+    setting: Setting | None = None,
+    out: str | Path = "figures",
+    *,
+    quick: bool = False,
+    manifest: bool = True,
+) -> dict:
     """Compute, save and draw figure ``name`` into ``out``; update ``out/manifest.json`` (unless
     ``manifest`` is False: the caller records the entry); return the manifest entry. ``setting``
     defaults to the figure's default (``quick``: its quick one)."""
@@ -138,8 +158,14 @@ def make(name: str, setting: Setting | None = None, out: str | Path = "figures",
     started = time.perf_counter()
     result = dict(_stage(name, "compute", figure.compute, setting, out))
     side_files = result.pop("side_files", [])
-    record = {"figure": f"{name}.png", "setting": setting.to_dict(), "digest": setting.digest(),
-              "seeds": result.pop("seeds", None), **result, "versions": _io.provenance()}
+    record = {
+        "figure": f"{name}.png",
+        "setting": setting.to_dict(),
+        "digest": setting.digest(),
+        "seeds": result.pop("seeds", None),
+        **result,
+        "versions": _io.provenance(),
+    }
     text = _stage(name, "save", _io.json_text, record)
     saved = json.loads(text)  # exactly what the file will hold: tables and figure are made from it
     writers = {out / f"{name}.json": _io.text_writer(text)}
@@ -149,10 +175,16 @@ def make(name: str, setting: Setting | None = None, out: str | Path = "figures",
     writers[out / f"{name}.png"] = _io.figure_writer(fig)
     _stage(name, "save", _io.atomic_set, writers)  # all files of this run, renamed into place together
     files = [f"{name}.png", f"{name}.json", *[p.name for p in writers if p.suffix == ".csv"]]
-    entry = {"files": files + side_files, "setting": record["setting"], "digest": record["digest"],
-             "seeds": record["seeds"], "inputs": list(figure.inputs), "versions": record["versions"],
-             "wall_time_s": round(time.perf_counter() - started, 3),
-             "sha256": {f: _io.file_hash(out / f) for f in files + side_files}}
+    entry = {
+        "files": files + side_files,
+        "setting": record["setting"],
+        "digest": record["digest"],
+        "seeds": record["seeds"],
+        "inputs": list(figure.inputs),
+        "versions": record["versions"],
+        "wall_time_s": round(time.perf_counter() - started, 3),
+        "sha256": {f: _io.file_hash(out / f) for f in files + side_files},
+    }
     if manifest:  # written last: it names the files of one run, by their hashes
         _io.update_manifest(out / "manifest.json", name, entry)
     return entry
@@ -178,8 +210,9 @@ def check(out: str | Path = "figures") -> dict[str, list[str]]:
     return bad
 
 
-def draw(names: Iterable[str] | None = None, out: str | Path = "figures", *,
-         log: Callable[[str], object] = print) -> list[str]:
+def draw(
+    names: Iterable[str] | None = None, out: str | Path = "figures", *, log: Callable[[str], object] = print
+) -> list[str]:
     """Redraw figures from their saved results in ``out`` (all whose ``NAME.json`` is there, or
     those in ``names``, each of which must have one); nothing is computed. Returns the names."""
     out = Path(out)
@@ -234,8 +267,14 @@ def _make_unrecorded(name: str, setting: Setting, out: Path) -> dict:
     return make(name, setting, out, manifest=False)
 
 
-def reproduce(out: str | Path | None = None, *, quick: bool = False, only: Iterable[str] | None = None,
-              workers: int | None = None, log: Callable[[str], object] = print) -> dict[str, dict]:
+def reproduce(
+    out: str | Path | None = None,
+    *,
+    quick: bool = False,
+    only: Iterable[str] | None = None,
+    workers: int | None = None,
+    log: Callable[[str], object] = print,
+) -> dict[str, dict]:
     """Make every figure (or those in ``only``) at its default setting (``quick``: reduced) into
     ``out``: ``figures/`` for the committed full-size figures, ``figures/quick/`` with ``quick``
     (so a quick run never overwrites them). Returns the manifest entries made.

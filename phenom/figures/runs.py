@@ -22,7 +22,7 @@ from phenom.nets import AttentionNetwork, CopyingTask, train
 from phenom.nets.measures import stop_level, transition_level, transition_step
 from phenom.nets.probes import measured_metric
 
-__all__ = ['metric_along_training', 'scaling_point', 'scaling_run']
+__all__ = ["metric_along_training", "scaling_point", "scaling_run"]
 
 
 def metric_along_training(config: dict, *, probe_every: int, probe_size: int = 2048, probe_seed: int = 99) -> dict:
@@ -48,8 +48,9 @@ def metric_along_training(config: dict, *, probe_every: int, probe_size: int = 2
         if "batch" not in probe:
             probe["batch"] = task.sample(probe_size, _rng.stream(probe_seed, "eval"), dtype=np.float64)
         state = net.metrics(probe["batch"], task)
-        rows.append({"step": step, **{k: state[k] for k in PARAMETERS},
-                     "C": measured_metric(net, task, probe["batch"])})
+        rows.append(
+            {"step": step, **{k: state[k] for k in PARAMETERS}, "C": measured_metric(net, task, probe["batch"])}
+        )
 
     _, hist = scaling_run(config, on_evaluation=measure, stop_at=0.9)
     return {"config": dict(config), "probe_seed": probe_seed, "probes": rows, "history": hist.records}
@@ -64,9 +65,12 @@ def scaling_point(config: dict) -> dict:
     (None if it never reaches :func:`transition_level`) and the last step trained.
     """
     _, hist = scaling_run(config)
-    return {"net_step": transition_step(hist.step, hist.icl_acc, transition_level(config["N"])),
-            "last_step": int(hist.step[-1]),
-            "final_icl_acc": float(hist.icl_acc[-1]), "max_icl_acc": float(np.max(hist.icl_acc))}
+    return {
+        "net_step": transition_step(hist.step, hist.icl_acc, transition_level(config["N"])),
+        "last_step": int(hist.step[-1]),
+        "final_icl_acc": float(hist.icl_acc[-1]),
+        "max_icl_acc": float(np.max(hist.icl_acc)),
+    }
 
 
 def scaling_run(config: dict, on_evaluation=None, stop_at: float | None = None):
@@ -86,7 +90,18 @@ def scaling_run(config: dict, on_evaluation=None, stop_at: float | None = None):
         acc = hist.icl_acc
         return len(acc) >= 2 and bool(np.all(acc[-2:] >= level))
 
-    hist = train(net, task, steps=config["steps"], lr=config["lr"], optimizer="sgd", batch_size=config["batch_size"],
-                 seed=config["seed"], weight_decay=config["weight_decay"], eval_every=config["eval_every"],
-                 eval_size=config["eval_size"], progress=False, stop_when=done)
+    hist = train(
+        net,
+        task,
+        steps=config["steps"],
+        lr=config["lr"],
+        optimizer="sgd",
+        batch_size=config["batch_size"],
+        seed=config["seed"],
+        weight_decay=config["weight_decay"],
+        eval_every=config["eval_every"],
+        eval_size=config["eval_size"],
+        progress=False,
+        stop_when=done,
+    )
     return net, hist

@@ -20,7 +20,7 @@ from scipy.stats import spearmanr
 from phenom.induction.model import InductionHeadModel
 from phenom.induction.prediction import fit_time_scale
 
-__all__ = ['rank_correlation', 'scaling_summary', 'reconstruction']
+__all__ = ["rank_correlation", "scaling_summary", "reconstruction"]
 
 
 def rank_correlation(x, y) -> float | None:
@@ -65,12 +65,22 @@ def scaling_summary(rows: list[dict], reference: tuple[int, int], lr: float, hel
     t = np.array([r["flow_time"] for r in held])
     steps = np.array([r["net_step"] for r in held])
     slope, intercept = np.polyfit(np.log(t), np.log(steps), 1)
-    predictions = [{"N": r["N"], "L": r["L"], "seed": r.get("seed"), "observed_step": r["net_step"],
-                    "predicted_step": float(p), "relative_error": float((p - r["net_step"]) / r["net_step"])}
-                   for r, p in zip(held, t / (c * lr), strict=True)]
+    predictions = [
+        {
+            "N": r["N"],
+            "L": r["L"],
+            "seed": r.get("seed"),
+            "observed_step": r["net_step"],
+            "predicted_step": float(p),
+            "relative_error": float((p - r["net_step"]) / r["net_step"]),
+        }
+        for r, p in zip(held, t / (c * lr), strict=True)
+    ]
     within = {str(N): _errors([p for p in predictions if p["N"] == N]) for N in sorted({p["N"] for p in predictions})}
-    groups = {"held_out": [p for p in predictions if p["N"] in held_out],
-              "not_held_out": [p for p in predictions if p["N"] not in held_out]}
+    groups = {
+        "held_out": [p for p in predictions if p["N"] in held_out],
+        "not_held_out": [p for p in predictions if p["N"] not in held_out],
+    }
     return {
         "c": c,
         "reference": list(reference),
@@ -96,8 +106,9 @@ def reconstruction(records: dict, N: int, L: int) -> dict:
     effective parameters fit the network by construction; whether the model's *loss* at them is
     the network's loss is a check with more data than unknowns. NaN where ξ is undefined.
     """
-    beta, alpha, xi = (np.array([np.nan if v is None else v for v in records[k]], float)
-                       for k in ("beta", "alpha", "xi"))
+    beta, alpha, xi = (
+        np.array([np.nan if v is None else v for v in records[k]], float) for k in ("beta", "alpha", "xi")
+    )
     net_loss = np.asarray(records["eval_loss"], float)
     ok = np.isfinite(beta) & np.isfinite(alpha) & np.isfinite(xi)
     model_loss = np.full_like(net_loss, np.nan)
@@ -105,6 +116,11 @@ def reconstruction(records: dict, N: int, L: int) -> dict:
         model_loss[ok] = InductionHeadModel(N, L).loss(beta[ok], alpha[ok], xi[ok])
     gap = model_loss - net_loss
     worst = int(np.nanargmax(np.abs(gap))) if ok.any() else None
-    return {"step": np.asarray(records["step"]), "net_eval_loss": net_loss, "model_loss": model_loss, "gap": gap,
-            "max_abs_loss_gap": None if worst is None else float(abs(gap[worst])),
-            "step_of_max_gap": None if worst is None else int(records["step"][worst])}
+    return {
+        "step": np.asarray(records["step"]),
+        "net_eval_loss": net_loss,
+        "model_loss": model_loss,
+        "gap": gap,
+        "max_abs_loss_gap": None if worst is None else float(abs(gap[worst])),
+        "step_of_max_gap": None if worst is None else int(records["step"][worst]),
+    }

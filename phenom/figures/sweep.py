@@ -86,18 +86,21 @@ class SweepError(RuntimeError):
     :class:`SweepResult` (results in the order of the configurations, None where one failed or did
     not run, and the configurations beside them)."""
 
-    def __init__(self, failures: list[dict], results: list, total: int, broken: str | None = None,
-                 unfinished: int = 0):
+    def __init__(self, failures: list[dict], results: list, total: int, broken: str | None = None, unfinished: int = 0):
         self.failures, self.results, self.unfinished = failures, results, unfinished
         parts = []
         if failures:
             first = failures[0]
             more = f" (and {len(failures) - 1} more)" if len(failures) > 1 else ""
-            parts.append(f"{len(failures)} of {total} configurations failed; first {_key(first['config'])}: "
-                         f"{first['type']}: {first['message']}{more}")
+            parts.append(
+                f"{len(failures)} of {total} configurations failed; first {_key(first['config'])}: "
+                f"{first['type']}: {first['message']}{more}"
+            )
         if broken:
-            parts.append(f"the executor broke ({broken}) with {unfinished} of {total} configurations unfinished; "
-                         f"the finished ones are saved and a re-run resumes")
+            parts.append(
+                f"the executor broke ({broken}) with {unfinished} of {total} configurations unfinished; "
+                f"the finished ones are saved and a re-run resumes"
+            )
         super().__init__("; ".join(parts))
 
 
@@ -117,11 +120,16 @@ def load_results(path: str | os.PathLike) -> list[dict]:
             row = json.loads(line)
         except json.JSONDecodeError:
             raise ValueError(f"{path} line {n} is not JSON; move the file aside to start the sweep again") from None
-        if not (isinstance(row, dict) and isinstance(row.get("config"), dict)
-                and (("result" in row) != ("error" in row))
-                and ("error" not in row or isinstance(row["error"], dict))):
-            raise ValueError(f"{path} line {n} is not a sweep row ({{\"config\": {{…}}, \"result\": …}} or "
-                             f"{{\"config\": {{…}}, \"error\": {{…}}}}); move the file aside to start the sweep again")
+        if not (
+            isinstance(row, dict)
+            and isinstance(row.get("config"), dict)
+            and (("result" in row) != ("error" in row))
+            and ("error" not in row or isinstance(row["error"], dict))
+        ):
+            raise ValueError(
+                f'{path} line {n} is not a sweep row ({{"config": {{…}}, "result": …}} or '
+                f'{{"config": {{…}}, "error": {{…}}}}); move the file aside to start the sweep again'
+            )
         rows.append(row)
     return rows
 
@@ -160,6 +168,7 @@ def _exit_with(parent: int) -> None:
     """Exit this process (at once, whatever it is computing) once ``parent`` has died: a pool
     whose parent is killed (SIGKILL, or SIGTERM before it can shut the pool down) would otherwise
     leave its workers behind, computing or waiting forever."""
+
     def watch():
         while os.getppid() == parent:
             time.sleep(ORPHAN_CHECK_S)
@@ -176,9 +185,12 @@ def local_pool(workers: int | None = None, *, start: str | None = None) -> Proce
     threads this process has started, numba's included)."""
     cores = os.cpu_count() or 1
     workers = _validate.count("workers", workers if workers is not None else cores)
-    return ProcessPoolExecutor(max_workers=workers, initializer=_start_worker,
-                               initargs=(max(1, cores // workers), os.getpid()),
-                               mp_context=multiprocessing.get_context(start) if start else None)
+    return ProcessPoolExecutor(
+        max_workers=workers,
+        initializer=_start_worker,
+        initargs=(max(1, cores // workers), os.getpid()),
+        mp_context=multiprocessing.get_context(start) if start else None,
+    )
 
 
 def sweep(
@@ -225,8 +237,17 @@ def sweep(
     show = sys.stderr.isatty() if progress is None else progress
     stamp = {"version": version} if version else {}
     if todo:
-        with _pool(executor, workers) as pool, tqdm(total=len(configs), initial=len(configs) - len(todo), unit="config",
-                                           desc="sweep", disable=not show, file=sys.stderr) as bar:
+        with (
+            _pool(executor, workers) as pool,
+            tqdm(
+                total=len(configs),
+                initial=len(configs) - len(todo),
+                unit="config",
+                desc="sweep",
+                disable=not show,
+                file=sys.stderr,
+            ) as bar,
+        ):
             futures = {pool.submit(fn, c): c for c in todo}
             for future in as_completed(futures):
                 config = futures[future]
@@ -240,10 +261,12 @@ def sweep(
                     broken = broken or f"{type(err).__name__}: {' '.join(str(err).split())}"
                     continue
                 except Exception as err:  # recorded, reported at the end; KeyboardInterrupt stops the sweep
-                    failures[key] = {"config": config, "type": type(err).__name__,
-                                     "message": " ".join(str(err).split())}
-                    rows[key] = {"config": config, "error": {k: failures[key][k] for k in ("type", "message")},
-                                 **stamp}
+                    failures[key] = {
+                        "config": config,
+                        "type": type(err).__name__,
+                        "message": " ".join(str(err).split()),
+                    }
+                    rows[key] = {"config": config, "error": {k: failures[key][k] for k in ("type", "message")}, **stamp}
                     if stop_on_error:
                         for f in futures:
                             f.cancel()

@@ -17,7 +17,7 @@ from phenom.induction.exact import ExactInductionModel
 from phenom.induction.fastflow import flow_quantities
 from phenom.induction.landscape import Slice, loss_slice
 from phenom.induction.model import PARAMETERS, InductionHeadModel, derive, induction_flow
-from phenom.induction.prediction import TIME_CONSTANTS, predicted_step
+from phenom.induction.prediction import TIME_CONSTANTS, PredictedCurves, model_start, predicted_curves, predicted_step
 from phenom.induction.timescales import initial_state, time_scales
 from phenom.induction.transition import asymptotic_transition_time, flow_transition_times, gd_transition_steps
 
@@ -37,4 +37,7 @@ __all__ = [
     "initial_state",
     "TIME_CONSTANTS",
     "predicted_step",
+    "predicted_curves",
+    "PredictedCurves",
+    "model_start",
 ]

@@ -68,11 +68,11 @@ def step_factor(err, rejected):
     MAX_FACTOR, but not at all if this step was already rejected once) when err < 1, shrunk (at
     least MIN_FACTOR) otherwise; NaN counts as too large."""
     if err < 1.0:
-        factor = MAX_FACTOR if err == 0.0 else min(MAX_FACTOR, SAFETY * err ** ERROR_EXPONENT)
+        factor = MAX_FACTOR if err == 0.0 else min(MAX_FACTOR, SAFETY * err**ERROR_EXPONENT)
         return min(1.0, factor) if rejected else factor
     if not err == err:
         return MIN_FACTOR
-    return max(MIN_FACTOR, SAFETY * err ** ERROR_EXPONENT)
+    return max(MIN_FACTOR, SAFETY * err**ERROR_EXPONENT)
 
 
 def extension(K, h, Qh):
@@ -165,8 +165,9 @@ def keep_point(i, t, y, loss, st, sy, sl):
             sy[i, k] = y[k]
 
 
-def one(y0_in, N, L, c, lr, t_max, rtol, atol, levels, crossing, max_steps, result, firsts, t_eval, values,
-        st, sy, sl, sq):
+def one(
+    y0_in, N, L, c, lr, t_max, rtol, atol, levels, crossing, max_steps, result, firsts, t_eval, values, st, sy, sl, sq
+):
     """Integrate one member from θ = ``y0_in`` to ``t_max``.
 
     Writes ``result`` (:data:`RESULT_SIZE`), ``firsts`` (first time the loss is ≤ each of
@@ -313,26 +314,148 @@ def one(y0_in, N, L, c, lr, t_max, rtol, atol, levels, crossing, max_steps, resu
     result[8] = rejections
 
 
-def member(b, theta0, N, L, C, lr, t_max, rtol, atol, levels, crossing, max_steps, results, firsts, t_eval, values,
-           offsets, st, sy, sl, sq):
+def member(
+    b,
+    theta0,
+    N,
+    L,
+    C,
+    lr,
+    t_max,
+    rtol,
+    atol,
+    levels,
+    crossing,
+    max_steps,
+    results,
+    firsts,
+    t_eval,
+    values,
+    offsets,
+    st,
+    sy,
+    sl,
+    sq,
+):
     """Member ``b`` of a batch; its accepted points go to rows offsets[b] … offsets[b + 1] − 1."""
     lo, hi = offsets[b], offsets[b + 1]
-    one(theta0[b], N[b], L[b], C[b], lr[b], t_max, rtol, atol, levels, crossing, max_steps, results[b], firsts[b],
-        t_eval, values[b], st[lo:hi], sy[lo:hi], sl[lo:hi], sq[lo:hi])
+    one(
+        theta0[b],
+        N[b],
+        L[b],
+        C[b],
+        lr[b],
+        t_max,
+        rtol,
+        atol,
+        levels,
+        crossing,
+        max_steps,
+        results[b],
+        firsts[b],
+        t_eval,
+        values[b],
+        st[lo:hi],
+        sy[lo:hi],
+        sl[lo:hi],
+        sq[lo:hi],
+    )
 
 
-def batch_serial(theta0, N, L, C, lr, t_max, rtol, atol, levels, crossing, max_steps, results, firsts, t_eval,
-                 values, offsets, st, sy, sl, sq):
+def batch_serial(
+    theta0,
+    N,
+    L,
+    C,
+    lr,
+    t_max,
+    rtol,
+    atol,
+    levels,
+    crossing,
+    max_steps,
+    results,
+    firsts,
+    t_eval,
+    values,
+    offsets,
+    st,
+    sy,
+    sl,
+    sq,
+):
     for b in range(theta0.shape[0]):
-        member(b, theta0, N, L, C, lr, t_max, rtol, atol, levels, crossing, max_steps, results, firsts, t_eval,
-               values, offsets, st, sy, sl, sq)
+        member(
+            b,
+            theta0,
+            N,
+            L,
+            C,
+            lr,
+            t_max,
+            rtol,
+            atol,
+            levels,
+            crossing,
+            max_steps,
+            results,
+            firsts,
+            t_eval,
+            values,
+            offsets,
+            st,
+            sy,
+            sl,
+            sq,
+        )
 
 
-def batch(theta0, N, L, C, lr, t_max, rtol, atol, levels, crossing, max_steps, results, firsts, t_eval, values,
-          offsets, st, sy, sl, sq):
+def batch(
+    theta0,
+    N,
+    L,
+    C,
+    lr,
+    t_max,
+    rtol,
+    atol,
+    levels,
+    crossing,
+    max_steps,
+    results,
+    firsts,
+    t_eval,
+    values,
+    offsets,
+    st,
+    sy,
+    sl,
+    sq,
+):
     for b in numba.prange(theta0.shape[0]):
-        member(b, theta0, N, L, C, lr, t_max, rtol, atol, levels, crossing, max_steps, results, firsts, t_eval,
-               values, offsets, st, sy, sl, sq)
+        member(
+            b,
+            theta0,
+            N,
+            L,
+            C,
+            lr,
+            t_max,
+            rtol,
+            atol,
+            levels,
+            crossing,
+            max_steps,
+            results,
+            firsts,
+            t_eval,
+            values,
+            offsets,
+            st,
+            sy,
+            sl,
+            sq,
+        )
 
 
 def evaluate(theta, N, L, out):

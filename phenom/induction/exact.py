@@ -100,6 +100,7 @@ def numeric_functions(N: int, L: int):
 
     version = hashlib.sha256((_io.code_version(__name__) + sp.__version__).encode()).hexdigest()[:12]
     path = _cache.cache_dir() / f"phenom_exact_N{N}_L{L}_{version}.py"
+
     def load(text: str):
         namespace = dict(sp.lambdify(THETA, 0, modules=_MODULES).__globals__)  # lambdify's own namespace
         exec(compile(text, str(path), "exec"), namespace)
@@ -112,7 +113,8 @@ def numeric_functions(N: int, L: int):
     if N >= SLOW_N:
         logging.getLogger("phenom").warning(
             f"deriving the exact loss for N = {N} with sympy: tens of seconds on first use (more as N grows), "
-            f"then cached in {path.parent}")
+            f"then cached in {path.parent}"
+        )
     text = _derived_source(N, L)
     try:
         _io.atomic_write(path, lambda tmp: Path(tmp).write_text(text))
@@ -156,6 +158,10 @@ class ExactInductionModel:
         return gradient_flow(
             lambda th, k: np.asarray(f_loss(*np.moveaxis(th, -1, 0)), dtype=float),
             lambda th, k: _stack(f_grad(*np.moveaxis(th, -1, 0)), th.shape[:-1]),
-            theta0, t_max=t_max, lr=lr, names=PARAMETERS, settings={"N": self.N, "L": self.L, "model": "exact"},
+            theta0,
+            t_max=t_max,
+            lr=lr,
+            names=PARAMETERS,
+            settings={"N": self.N, "L": self.L, "model": "exact"},
             **options,
         )

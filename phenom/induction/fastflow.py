@@ -86,11 +86,38 @@ def _integrate(theta0, N, L, C, lr, t_max, rtol, atol, *, levels, crossing, max_
     offsets = np.zeros(B + 1, dtype=np.int64)
     np.cumsum(rows, out=offsets[1:])
     total = int(offsets[-1])
-    run = _Run(results=np.empty((B, 9)), firsts=np.empty((B, levels.size + 3)), values=np.empty((B, t_eval.size, 4)),
-               offsets=offsets, st=np.empty(total), sy=np.empty((total, 3)), sl=np.empty(total),
-               sq=np.empty((total, 3, 4)))
-    args = (theta0, N, L, C, lr, t_max, rtol, atol, levels, crossing, max_steps, run.results, run.firsts, t_eval,
-            run.values, run.offsets, run.st, run.sy, run.sl, run.sq)
+    run = _Run(
+        results=np.empty((B, 9)),
+        firsts=np.empty((B, levels.size + 3)),
+        values=np.empty((B, t_eval.size, 4)),
+        offsets=offsets,
+        st=np.empty(total),
+        sy=np.empty((total, 3)),
+        sl=np.empty(total),
+        sq=np.empty((total, 3, 4)),
+    )
+    args = (
+        theta0,
+        N,
+        L,
+        C,
+        lr,
+        t_max,
+        rtol,
+        atol,
+        levels,
+        crossing,
+        max_steps,
+        run.results,
+        run.firsts,
+        t_eval,
+        run.values,
+        run.offsets,
+        run.st,
+        run.sy,
+        run.sl,
+        run.sq,
+    )
     threads = _threads(B)
     if threads == 1:
         module.batch_serial(*args)
@@ -131,8 +158,9 @@ def _members(theta0, N, L, metric, lr):
     Ns, Ls, lrs = _per_member("N", N), _per_member("L", L), _per_member("lr", lr)
     sizes = {a.shape[0] for a in (Ns, Ls, lrs, theta0.reshape(-1, 3), C.reshape(-1, 3)) if a.shape[0] != 1}
     if len(sizes) > 1:
-        raise ValueError(f"theta0, N, L, metric and lr must have one length (or 1), the batch size; got lengths "
-                         f"{sorted(sizes)}")
+        raise ValueError(
+            f"theta0, N, L, metric and lr must have one length (or 1), the batch size; got lengths {sorted(sizes)}"
+        )
     size = sizes.pop() if sizes else 1
     keys = list(zip(np.broadcast_to(Ns, size), np.broadcast_to(Ls, size), strict=True))
     checked = {}
@@ -141,13 +169,31 @@ def _members(theta0, N, L, metric, lr):
             checked[key] = _validate.pairs(*key)
     pairs = np.array([checked[key] for key in keys], dtype=float)
     lrs = np.array([_validate.positive("lr", v) for v in lrs])
-    return (_full(theta0, (size, 3)), _full(pairs[:, 0], size), _full(pairs[:, 1], size), _full(C, (size, 3)),
-            _full(lrs, size), size)
+    return (
+        _full(theta0, (size, 3)),
+        _full(pairs[:, 0], size),
+        _full(pairs[:, 1], size),
+        _full(C, (size, 3)),
+        _full(lrs, size),
+        size,
+    )
 
 
-def flow_quantities(theta0=(0.0, 0.0, 0.0), *, N=8, L=32, metric=None, lr=1.0, t_max: float = 300.0,
-                    rtol: float = 1e-7, atol: float = 1e-9, levels=(), crossing: float | None = None,
-                    max_steps: int = 1_000_000, chunk: int = 65536) -> dict[str, np.ndarray]:
+def flow_quantities(
+    theta0=(0.0, 0.0, 0.0),
+    *,
+    N=8,
+    L=32,
+    metric=None,
+    lr=1.0,
+    t_max: float = 300.0,
+    rtol: float = 1e-7,
+    atol: float = 1e-9,
+    levels=(),
+    crossing: float | None = None,
+    max_steps: int = 1_000_000,
+    chunk: int = 65536,
+) -> dict[str, np.ndarray]:
     """Integrate B flows dθ/dt = −lr C ∇loss(θ) of the β, α, ξ model to ``t_max``, each with its
     own adaptive steps, and return per member (arrays of length B):
 
@@ -182,14 +228,33 @@ def flow_quantities(theta0=(0.0, 0.0, 0.0), *, N=8, L=32, metric=None, lr=1.0, t
     for start in range(0, size, chunk):
         part = slice(start, min(start + chunk, size))
         n = part.stop - part.start
-        run = _integrate(theta0[part], Ns[part], Ls[part], C[part], lrs[part], t_max, rtol, atol, levels=levels,
-                         crossing=cross, max_steps=max_steps, t_eval=np.empty(0), rows=np.zeros(n, dtype=np.int64))
+        run = _integrate(
+            theta0[part],
+            Ns[part],
+            Ls[part],
+            C[part],
+            lrs[part],
+            t_max,
+            rtol,
+            atol,
+            levels=levels,
+            crossing=cross,
+            max_steps=max_steps,
+            t_eval=np.empty(0),
+            rows=np.zeros(n, dtype=np.int64),
+        )
         results[part], firsts[part] = run.results, run.firsts
-    out = {"cliff": results[:, 0], "loss_end": results[:, 1], "steps": results[:, 2].astype(int),
-           "t_end": results[:, 3], "theta_end": results[:, 4:7], "complete": results[:, 7] == 1.0,
-           "time_to": firsts[:, :levels.size]}
+    out = {
+        "cliff": results[:, 0],
+        "loss_end": results[:, 1],
+        "steps": results[:, 2].astype(int),
+        "t_end": results[:, 3],
+        "theta_end": results[:, 4:7],
+        "complete": results[:, 7] == 1.0,
+        "time_to": firsts[:, : levels.size],
+    }
     if crossing is not None:
-        out["crossing_times"] = firsts[:, levels.size:]
+        out["crossing_times"] = firsts[:, levels.size :]
     return out
 
 
@@ -205,14 +270,26 @@ def model_values(theta: np.ndarray, N: float, L: float) -> np.ndarray:
 def _t_grid(t_eval, t_max: float) -> np.ndarray:
     grid = _validate.finite_array("t_eval", t_eval)
     if grid.ndim != 1 or grid.size == 0 or np.any(grid < 0) or np.any(grid > t_max) or np.any(np.diff(grid) <= 0):
-        raise ValueError(f"t_eval must be increasing times in [0, t_max = {t_max:g}] (at least one), "
-                         f"got {_validate.shown(t_eval)}")
+        raise ValueError(
+            f"t_eval must be increasing times in [0, t_max = {t_max:g}] (at least one), got {_validate.shown(t_eval)}"
+        )
     return np.array(grid, dtype=float, order="C")
 
 
-def trajectories(theta0=(0.0, 0.0, 0.0), *, N=8, L=32, metric=None, lr=1.0, t_max: float = 300.0,
-                 t_eval=None, rtol: float = 1e-9, atol: float = 1e-12, max_steps: int = 1_000_000,
-                 settings: list[dict] | None = None) -> list[Trajectory]:
+def trajectories(
+    theta0=(0.0, 0.0, 0.0),
+    *,
+    N=8,
+    L=32,
+    metric=None,
+    lr=1.0,
+    t_max: float = 300.0,
+    t_eval=None,
+    rtol: float = 1e-9,
+    atol: float = 1e-12,
+    max_steps: int = 1_000_000,
+    settings: list[dict] | None = None,
+) -> list[Trajectory]:
     """The flows of :func:`flow_quantities` as one :class:`~phenom.flow.Trajectory` per member.
 
     Without ``t_eval``, each keeps its accepted steps and their continuous extensions: θ(t) at
@@ -240,29 +317,37 @@ def trajectories(theta0=(0.0, 0.0, 0.0), *, N=8, L=32, metric=None, lr=1.0, t_ma
     run = _integrate(theta0, Ns, Ls, C, lrs, t_max, rtol, atol, rows=rows, **options)
     failed = np.flatnonzero(run.results[:, 7] != 1.0)
     if failed.size:
-        raise RuntimeError(f"gradient flow failed: {failed.size} of {size} flows (first: member {failed[0]}) "
-                           f"stopped at t = {run.results[failed[0], 3]:g} before t_max = {t_max:g} (max_steps "
-                           f"{max_steps} attempts, or a step size below the spacing of floats)")
+        raise RuntimeError(
+            f"gradient flow failed: {failed.size} of {size} flows (first: member {failed[0]}) "
+            f"stopped at t = {run.results[failed[0], 3]:g} before t_max = {t_max:g} (max_steps "
+            f"{max_steps} attempts, or a step size below the spacing of floats)"
+        )
     points = run.results[:, 2].astype(np.int64) + 1
     short = np.flatnonzero(points > rows) if t_eval is None else np.empty(0, dtype=np.int64)
-    again = None
+    where: dict[int, tuple[_Run, int]] = {}
     if short.size:  # these did not fit: integrate them again into exactly as many rows
         pick = (theta0[short], Ns[short], Ls[short], C[short], lrs[short])
-        again = _integrate(*(np.ascontiguousarray(a) for a in pick), t_max, rtol, atol, rows=points[short], **options)
-    where = {int(b): (again, k) for k, b in enumerate(short)}
+        theta_s, N_s, L_s, C_s, lr_s = (np.ascontiguousarray(a) for a in pick)
+        again = _integrate(theta_s, N_s, L_s, C_s, lr_s, t_max, rtol, atol, rows=points[short], **options)
+        where = {int(b): (again, k) for k, b in enumerate(short)}
     if settings is None:
         settings = [{"N": int(n), "L": int(labels)} for n, labels in zip(Ns, Ls, strict=True)]
     flows = []
     for b in range(size):
         source, k = where.get(b, (run, b))
-        flows.append(_trajectory(source, k, int(points[b]), grid if t_eval is not None else None, Ns[b], Ls[b],
-                                 lrs[b], C[b], settings[b]))
+        flows.append(
+            _trajectory(
+                source, k, int(points[b]), grid if t_eval is not None else None, Ns[b], Ls[b], lrs[b], C[b], settings[b]
+            )
+        )
     return flows
 
 
-def _trajectory(run: _Run, k: int, points: int, grid, N: float, L: float, lr: float, C: np.ndarray,
-                settings: dict) -> Trajectory:
+def _trajectory(
+    run: _Run, k: int, points: int, grid, N: float, L: float, lr: float, C: np.ndarray, settings: dict
+) -> Trajectory:
     """Member ``k`` of ``run`` as a Trajectory."""
+
     def loss_fn(theta):
         return model_values(theta, N, L)[..., 0]
 
@@ -270,15 +355,28 @@ def _trajectory(run: _Run, k: int, points: int, grid, N: float, L: float, lr: fl
         return model_values(theta, N, L)[..., 1:]
 
     cliff = run.results[k, 0]
-    facts = {"steps": int(run.results[k, 2]), "rejected": int(run.results[k, 8]),
-             "cliff": None if np.isnan(cliff) else float(cliff)}
+    facts = {
+        "steps": int(run.results[k, 2]),
+        "rejected": int(run.results[k, 8]),
+        "cliff": None if np.isnan(cliff) else float(cliff),
+    }
     if grid is None:
         lo = int(run.offsets[k])
         part = slice(lo, lo + points)
         t, theta, loss = run.st[part], run.sy[part], run.sl[part]
-        dense = step_extension(t, theta, run.sq[lo:lo + points - 1])
+        dense = step_extension(t, theta, run.sq[lo : lo + points - 1])
     else:
         t, theta, loss = grid, run.values[k, :, :3], run.values[k, :, 3]
         dense = grid_hermite(t, theta, lambda y: -lr * C * grad_fn(y))
-    return Trajectory(t=t, theta=theta, loss=loss, names=PARAMETERS, lr=float(lr), settings=dict(settings),
-                      _dense=dense, _loss_fn=loss_fn, _grad_fn=grad_fn, _facts=facts)
+    return Trajectory(
+        t=t,
+        theta=theta,
+        loss=loss,
+        names=PARAMETERS,
+        lr=float(lr),
+        settings=dict(settings),
+        _dense=dense,
+        _loss_fn=loss_fn,
+        _grad_fn=grad_fn,
+        _facts=facts,
+    )

@@ -32,7 +32,7 @@ from phenom.induction.derivation import L_sym, N_sym, derive
 
 __all__ = ["source", "compiled", "HELPERS"]
 
-HELPERS = '''
+HELPERS = """
 def _nll1(d1, m1):
     if m1 <= 0.0:
         return 0.0
@@ -77,7 +77,7 @@ def _pdiff(x_i, x_j, g):
     if g > 0.0:
         return -math.exp(x_i) * math.expm1(-g)
     return math.exp(x_j) * math.expm1(g)
-'''
+"""
 """Scalar versions of :data:`phenom.induction._softmax.NUMPY_FUNCTIONS` (same branches, no arrays)."""
 
 
@@ -116,11 +116,31 @@ def source() -> str:
     return "import math\n" + HELPERS + "\n\n" + loss_grad + "\n\n\n" + hessian + "\n"
 
 
-_JIT = {"_nll1": {"inline": "always"}, "_nll2": {"inline": "always"}, "_p1": {"inline": "always"},
-        "_p2": {"inline": "always"}, "_pdiff": {"inline": "always"}, "loss_grad": {}, "hessian": {},
-        "rhs": {"inline": "always"}, "rms": {"inline": "always"}, "select_initial_step": {}, "step_factor": {},
-        "extension": {}, "dense": {}, "speed_change": {}, "value": {}, "root": {}, "peak": {}, "keep_point": {},
-        "one": {}, "member": {}, "batch_serial": {"nogil": True}, "batch": {"parallel": True}, "evaluate": {}}
+_JIT: dict[str, dict[str, object]] = {
+    "_nll1": {"inline": "always"},
+    "_nll2": {"inline": "always"},
+    "_p1": {"inline": "always"},
+    "_p2": {"inline": "always"},
+    "_pdiff": {"inline": "always"},
+    "loss_grad": {},
+    "hessian": {},
+    "rhs": {"inline": "always"},
+    "rms": {"inline": "always"},
+    "select_initial_step": {},
+    "step_factor": {},
+    "extension": {},
+    "dense": {},
+    "speed_change": {},
+    "value": {},
+    "root": {},
+    "peak": {},
+    "keep_point": {},
+    "one": {},
+    "member": {},
+    "batch_serial": {"nogil": True},
+    "batch": {"parallel": True},
+    "evaluate": {},
+}
 """Every function of the compiled module, with its numba options (all cached on disk)."""
 
 
@@ -130,13 +150,26 @@ def module_source() -> str:
     import numpy as np
     from scipy.integrate import RK45
 
-    constants = "\n".join(f"{name} = np.array({np.asarray(v, float).tolist()!r})"
-                          for name, v in (("A", RK45.A), ("B", RK45.B), ("E", RK45.E), ("P", RK45.P)))
+    constants = "\n".join(
+        f"{name} = np.array({np.asarray(v, float).tolist()!r})"
+        for name, v in (("A", RK45.A), ("B", RK45.B), ("E", RK45.E), ("P", RK45.P))
+    )
     dopri = (Path(__file__).parent / "_dopri.py").read_text()
-    jit = "\n".join(f"{name} = numba.njit(cache=True{''.join(f', {k}={v!r}' for k, v in options.items())})({name})"
-                    for name, options in _JIT.items())
-    return ("import numba\nimport numpy as np\n" + source() + "\n\n" + constants + f"\n_STAGES = {RK45.n_stages}\n\n"
-            + dopri + "\n\n" + jit + "\n")
+    jit = "\n".join(
+        f"{name} = numba.njit(cache=True{''.join(f', {k}={v!r}' for k, v in options.items())})({name})"
+        for name, options in _JIT.items()
+    )
+    return (
+        "import numba\nimport numpy as np\n"
+        + source()
+        + "\n\n"
+        + constants
+        + f"\n_STAGES = {RK45.n_stages}\n\n"
+        + dopri
+        + "\n\n"
+        + jit
+        + "\n"
+    )
 
 
 @functools.cache

@@ -35,7 +35,9 @@ from __future__ import annotations
 import functools
 import hashlib
 import inspect
+from collections.abc import Sequence
 from pathlib import Path
+from typing import overload
 
 import numpy as np
 import sympy as sp
@@ -46,8 +48,19 @@ from phenom.induction import fastflow
 from phenom.induction._softmax import NUMPY_FUNCTIONS
 from phenom.induction.derivation import PARAMETERS, THETA, Derivation, L_sym, N_sym, alpha, beta, derive, xi
 
-__all__ = ["InductionHeadModel", "Derivation", "derive", "induction_flow", "PARAMETERS", "THETA", "alpha", "beta",
-           "xi", "N_sym", "L_sym"]
+__all__ = [
+    "InductionHeadModel",
+    "Derivation",
+    "derive",
+    "induction_flow",
+    "PARAMETERS",
+    "THETA",
+    "alpha",
+    "beta",
+    "xi",
+    "N_sym",
+    "L_sym",
+]
 
 _NUMERIC = ("loss", "grad", "hessian", "p_correct", "p_context", "attention")
 _MODULES = [NUMPY_FUNCTIONS, "numpy"]
@@ -57,8 +70,14 @@ def _numeric_source() -> str:
     """Python source of the :data:`_NUMERIC` functions of (β, α, ξ, N, L): the general model's
     stable derivation, lambdified with common-subexpression elimination."""
     d = derive(N_sym, L_sym, stable=True)
-    exprs = {"loss": d.loss, "grad": list(d.grad), "hessian": list(d.hessian), "p_correct": d.p_correct,
-             "p_context": d.p_context, "attention": [d.y, d.z, d.z_other]}
+    exprs = {
+        "loss": d.loss,
+        "grad": list(d.grad),
+        "hessian": list(d.hessian),
+        "p_correct": d.p_correct,
+        "p_context": d.p_context,
+        "attention": [d.y, d.z, d.z_other],
+    }
     parts = []
     for name in _NUMERIC:
         text = inspect.getsource(sp.lambdify((*THETA, N_sym, L_sym), exprs[name], modules=_MODULES, cse=True))
@@ -175,7 +194,7 @@ class InductionHeadModel:
 
     # -- numeric -----------------------------------------------------------------------------
 
-    def _theta(self, beta, alpha, xi) -> np.ndarray:
+    def _theta(self: object, beta, alpha, xi) -> np.ndarray:  # uses nothing of self: ExactInductionModel shares it
         arrays = [_validate.finite_array(n, v) for n, v in zip(PARAMETERS, (beta, alpha, xi), strict=False)]
         return np.stack(_validate.broadcast(dict(zip(PARAMETERS, arrays, strict=False))), axis=-1)
 
@@ -221,6 +240,91 @@ class InductionHeadModel:
         return induction_flow(theta0, N=self.N, L=self.L, t_max=t_max, lr=lr, **options)
 
 
+@overload
+def induction_flow(
+    theta0: Sequence[float] = ...,
+    *,
+    N: int = ...,
+    L: int = ...,
+    t_max: float = ...,
+    lr: float = ...,
+    metric: Sequence[float] | None = ...,
+    t_eval=...,
+    rtol: float = ...,
+    atol: float = ...,
+    method: str = ...,
+    max_steps: int = ...,
+) -> Trajectory: ...
+
+
+@overload
+def induction_flow(
+    theta0=...,
+    *,
+    N: Sequence[int],
+    L=...,
+    t_max: float = ...,
+    lr=...,
+    metric=...,
+    t_eval=...,
+    rtol: float = ...,
+    atol: float = ...,
+    method: str = ...,
+    max_steps: int = ...,
+) -> list[Trajectory]: ...
+
+
+@overload
+def induction_flow(
+    theta0=...,
+    *,
+    N=...,
+    L: Sequence[int],
+    t_max: float = ...,
+    lr=...,
+    metric=...,
+    t_eval=...,
+    rtol: float = ...,
+    atol: float = ...,
+    method: str = ...,
+    max_steps: int = ...,
+) -> list[Trajectory]: ...
+
+
+@overload
+def induction_flow(
+    theta0: Sequence[Sequence[float]],
+    *,
+    N=...,
+    L=...,
+    t_max: float = ...,
+    lr=...,
+    metric=...,
+    t_eval=...,
+    rtol: float = ...,
+    atol: float = ...,
+    method: str = ...,
+    max_steps: int = ...,
+) -> list[Trajectory]: ...
+
+
+@overload
+def induction_flow(
+    theta0=...,
+    *,
+    N=...,
+    L=...,
+    t_max: float = ...,
+    lr=...,
+    metric=...,
+    t_eval=...,
+    rtol: float = ...,
+    atol: float = ...,
+    method: str = ...,
+    max_steps: int = ...,
+) -> Trajectory | list[Trajectory]: ...
+
+
 def induction_flow(
     theta0=(0.0, 0.0, 0.0),
     *,
@@ -259,6 +363,7 @@ def induction_flow(
     if method != "RK45":
         raise ValueError(f"method must be 'RK45' (the compiled Dormand–Prince pair), got {method!r}")
     batched = np.ndim(theta0) == 2 or any(np.ndim(v) > 0 for v in (N, L, lr)) or np.ndim(metric) == 2
-    flows = fastflow.trajectories(theta0, N=N, L=L, metric=metric, lr=lr, t_max=t_max, t_eval=t_eval, rtol=rtol,
-                                  atol=atol, max_steps=max_steps)
+    flows = fastflow.trajectories(
+        theta0, N=N, L=L, metric=metric, lr=lr, t_max=t_max, t_eval=t_eval, rtol=rtol, atol=atol, max_steps=max_steps
+    )
     return flows if batched else flows[0]

@@ -34,6 +34,7 @@ import json
 from dataclasses import dataclass
 from importlib import metadata
 from pathlib import Path
+from typing import Any, TypedDict
 
 import numpy as np
 
@@ -43,8 +44,16 @@ from phenom.induction.model import InductionHeadModel, induction_flow
 from phenom.induction.timescales import initial_state, time_scales
 from phenom.induction.transition import flow_transition_times
 
-__all__ = ["MODELS", "TIME_CONSTANTS", "model_start", "model_flow", "predicted_step", "predicted_curves",
-           "PredictedCurves", "fit_time_scale"]
+__all__ = [
+    "MODELS",
+    "TIME_CONSTANTS",
+    "model_start",
+    "model_flow",
+    "predicted_step",
+    "predicted_curves",
+    "PredictedCurves",
+    "fit_time_scale",
+]
 
 
 MODELS = ("time_scales", "mean_field")
@@ -54,14 +63,22 @@ MODELS = ("time_scales", "mean_field")
 # c of each model, fitted once at the reference (N, L) = (8, 32): the flow's cliff time (lr = 1)
 # over lr times the network's mean transition step there (three seeds of the scaling study).
 # Transition steps there: 1034.64, 1022.90, 1056.27 (seeds 0, 1, 2).
-TIME_CONSTANTS = {
+TIME_CONSTANTS: dict[str, dict[str, Any]] = {
     "time_scales": {"c": 0.62287272291, "flow_time": 323.251786436},
     "mean_field": {"c": 0.18821138817, "flow_time": 97.675921924},
 }
 """Each model's c in t = c · lr · step and its provenance (reference, seeds, training options)."""
 
-_PROVENANCE = {"reference": (8, 32), "net_step": 1037.938489018, "seeds": (0, 1, 2), "lr": 0.5, "batch_size": 128,
-               "D": 63, "eps": 0.1, "source": "the scaling study (phenom scaling; figures/scaling.json)"}
+_PROVENANCE = {
+    "reference": (8, 32),
+    "net_step": 1037.938489018,
+    "seeds": (0, 1, 2),
+    "lr": 0.5,
+    "batch_size": 128,
+    "D": 63,
+    "eps": 0.1,
+    "source": "the scaling study (phenom scaling; figures/scaling.json)",
+}
 
 for _entry in TIME_CONSTANTS.values():
     _entry.update(_PROVENANCE)
@@ -77,7 +94,14 @@ def _model(model: str) -> str:
     return model
 
 
-def model_start(N, L, model: str = "time_scales") -> dict[str, np.ndarray | None]:
+class ModelStart(TypedDict):
+    """:func:`model_start`'s keyword arguments of a flow: its start θ₀ and metric C (None: C = 1)."""
+
+    theta0: np.ndarray
+    metric: np.ndarray | None
+
+
+def model_start(N, L, model: str = "time_scales") -> ModelStart:
     """``model``'s start θ₀ and metric C at each (N, L) (integers or arrays that broadcast), as
     keyword arguments of :func:`~phenom.induction.transition.flow_transition_times`:
     ``{"theta0": (..., 3), "metric": (..., 3) or None}`` (None: the mean-field rates, C = 1).
@@ -100,7 +124,9 @@ def model_flow(N: int, L: int, *, model: str = "time_scales", t_max: float = 2e4
     """``model``'s flow (:data:`MODELS`) at (N, L), lr = 1: a :class:`~phenom.flow.Trajectory`."""
     N, L = _validate.pairs(N, L)
     start = model_start(N, L, model)
-    return induction_flow(start["theta0"], N=N, L=L, t_max=t_max, metric=start["metric"])
+    traj = induction_flow(start["theta0"], N=N, L=L, t_max=t_max, metric=start["metric"])
+    assert isinstance(traj, Trajectory)  # one (N, L): one flow
+    return traj
 
 
 def _check_study_options(N, L, D, eps, lr, batch_size) -> tuple[int, int, float]:
@@ -110,15 +136,24 @@ def _check_study_options(N, L, D, eps, lr, batch_size) -> tuple[int, int, float]
         raise ValueError(f"N must be an integer from 2 to 32, got {N}")
     if L == N:
         raise ValueError(f"L must be an integer > N = {N} (at L = N the flow has no transition), got {L}")
-    _validate.count("D", max(63, L) if D is None else D, minimum=L,
-                    bound=f"L = {L} (L label vectors need L dimensions)")
+    _validate.count(
+        "D", max(63, L) if D is None else D, minimum=L, bound=f"L = {L} (L label vectors need L dimensions)"
+    )
     _validate.nonnegative("eps", eps)
     _validate.count("batch_size", batch_size)
     return N, L, _validate.positive("lr", lr)
 
 
-def predicted_step(N: int, L: int, *, D: int | None = None, eps: float = 0.1, lr: float = 0.5,
-                   batch_size: int = 128, model: str = "time_scales") -> float:
+def predicted_step(
+    N: int,
+    L: int,
+    *,
+    D: int | None = None,
+    eps: float = 0.1,
+    lr: float = 0.5,
+    batch_size: int = 128,
+    model: str = "time_scales",
+) -> float:
     """The network's predicted transition step (held-out ICL accuracy halfway from 1/N to 1) at
     (N, L): ``model``'s flow cliff time t (lr = 1) over c · lr, with c from :data:`TIME_CONSTANTS`.
 
@@ -206,9 +241,18 @@ class PredictedCurves:
         return {name: getattr(self, name) for name in names}
 
 
-def predicted_curves(N: int, L: int, *, lr: float = 0.5, steps=None, model: str = "time_scales",
-                     samples: int = 201, D: int | None = None, eps: float = 0.1,
-                     batch_size: int = 128) -> PredictedCurves:
+def predicted_curves(
+    N: int,
+    L: int,
+    *,
+    lr: float = 0.5,
+    steps=None,
+    model: str = "time_scales",
+    samples: int = 201,
+    D: int | None = None,
+    eps: float = 0.1,
+    batch_size: int = 128,
+) -> PredictedCurves:
     """``model``'s flow (:data:`MODELS`) at (N, L) put on the network's step axis with the stored
     constant c (:data:`TIME_CONSTANTS`): at network step s the prediction is the flow at
     t = c · lr · s (lr = 1 in the flow).
@@ -247,9 +291,20 @@ def predicted_curves(N: int, L: int, *, lr: float = 0.5, steps=None, model: str 
     theta = model_flow(N, L, model=model, t_max=max(float(t.max()), 1.0))(t)
     head = InductionHeadModel(N, L)
     beta, alpha, xi = theta.T
-    return PredictedCurves(step=steps, t=t, beta=beta, alpha=alpha, xi=xi, loss=head.loss(beta, alpha, xi),
-                           p_correct=head.p_correct(beta, alpha, xi), p_context=head.p_context(beta, alpha, xi),
-                           transition_step=transition, c=c, lr=float(lr), model=model)
+    return PredictedCurves(
+        step=steps,
+        t=t,
+        beta=beta,
+        alpha=alpha,
+        xi=xi,
+        loss=head.loss(beta, alpha, xi),
+        p_correct=head.p_correct(beta, alpha, xi),
+        p_context=head.p_context(beta, alpha, xi),
+        transition_step=transition,
+        c=c,
+        lr=float(lr),
+        model=model,
+    )
 
 
 def fit_time_scale(flow_time: float, net_step: float, lr: float) -> float:

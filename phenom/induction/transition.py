@@ -53,8 +53,14 @@ from phenom import _validate
 from phenom.induction.fastflow import flow_quantities
 from phenom.induction.model import THETA, L_sym, N_sym, alpha, beta, derive, grad, xi
 
-__all__ = ["early_time_coefficients", "transition_time_expr", "closed_form_coefficients",
-           "asymptotic_transition_time", "flow_transition_times", "gd_transition_steps"]
+__all__ = [
+    "early_time_coefficients",
+    "transition_time_expr",
+    "closed_form_coefficients",
+    "asymptotic_transition_time",
+    "flow_transition_times",
+    "gd_transition_steps",
+]
 
 
 @functools.cache
@@ -111,8 +117,9 @@ def asymptotic_transition_time(N, L, theta0=(0.0, 0.0, 0.0)) -> np.ndarray:
     return 2 * tau / (np.sqrt(x0**2 + 2 * A * tau) + x0)  # the positive root of x0 t + A t²/2 = τ*
 
 
-def flow_transition_times(N, L, theta0=(0.0, 0.0, 0.0), *, metric=None, lr=1.0, t_max: float = 1e6,
-                          rtol: float = 1e-10) -> np.ndarray:
+def flow_transition_times(
+    N, L, theta0=(0.0, 0.0, 0.0), *, metric=None, lr=1.0, t_max: float = 1e6, rtol: float = 1e-10
+) -> np.ndarray:
     """The numeric cliff of the flow dθ/dt = −lr C ∇loss(θ) for each (N, L, θ₀, C, lr): the time
     of the largest |∇loss| along the path, from the compiled flows
     (:func:`phenom.induction.fastflow.flow_quantities`, every flow with its own steps).
@@ -147,16 +154,18 @@ def flow_transition_times(N, L, theta0=(0.0, 0.0, 0.0), *, metric=None, lr=1.0, 
     lr = _validate.finite_array("lr", lr)
     if np.any(lr <= 0):
         raise ValueError(f"lr must hold finite numbers > 0, got {_validate.shown(lr)}")
-    N, L, lr, _, _ = _validate.broadcast({"N": N, "L": L, "lr": lr, "theta0[..., 0]": theta0[..., 0],
-                                              "metric[..., 0]": C[..., 0]})
+    N, L, lr, _, _ = _validate.broadcast(
+        {"N": N, "L": L, "lr": lr, "theta0[..., 0]": theta0[..., 0], "metric[..., 0]": C[..., 0]}
+    )
     shape = N.shape
     if N.size == 0:
         return np.empty(shape)
     theta0 = np.broadcast_to(theta0, (*shape, 3)).reshape(-1, 3)
     C = np.broadcast_to(C, (*shape, 3)).reshape(-1, 3)
     rtol = _validate.positive("rtol", rtol)
-    cliff = flow_quantities(theta0, N=N.ravel(), L=L.ravel(), metric=C, lr=lr.ravel(), t_max=t_max, rtol=rtol,
-                            atol=rtol / 100)["cliff"]
+    cliff = flow_quantities(
+        theta0, N=N.ravel(), L=L.ravel(), metric=C, lr=lr.ravel(), t_max=t_max, rtol=rtol, atol=rtol / 100
+    )["cliff"]
     return cliff.reshape(shape)
 
 

@@ -195,7 +195,7 @@ class LinearICL:
         d = self.d
         G0 = np.zeros((d, d)) if Gamma0 is None else self._gamma(Gamma0, "Gamma0", single=True)
         names = tuple(f"Gamma[{i},{j}]" for i in range(d) for j in range(d))
-        return gradient_flow(
+        traj = gradient_flow(
             lambda th, k: self.risk(th.reshape(*th.shape[:-1], d, d)),
             lambda th, k: self.risk_grad(th.reshape(*th.shape[:-1], d, d)).reshape(th.shape),
             G0.reshape(-1),
@@ -205,6 +205,8 @@ class LinearICL:
             settings={"d": d, "N": self.N, "noise": self.noise},
             **options,
         )
+        assert isinstance(traj, Trajectory)  # one start (Γ0 flattened): one flow
+        return traj
 
     @functools.cached_property
     def _eigen(self):
@@ -233,7 +235,7 @@ class LinearICL:
         return self.optimal_risk() + np.sum(weights * delta0**2 * _decay(4 * lr * weights, t_arr), axis=(-2, -1))
 
     def factored_flow(
-        self, u0: float, U0, t_max: float = 20.0, lr: float = 1.0, *, method: str | None = None, **options
+        self, u0: float | np.ndarray, U0, t_max: float = 20.0, lr: float = 1.0, *, method: str | None = None, **options
     ) -> FactoredFlow:
         """Gradient flow of the one-layer LSA's own parameters: Γ = u Uᵀ with value scalar u and
         key-query block U (Zhang, Frei, Bartlett). u² − ‖U‖_F² is conserved.
@@ -288,6 +290,7 @@ class LinearICL:
             method=method,
             **options,
         )
+        assert isinstance(traj, Trajectory)  # one start (u0, U0 flattened): one flow
         return FactoredFlow(traj, d)
 
 

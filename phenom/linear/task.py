@@ -1,15 +1,8 @@
-"""The in-context tasks the networks train on, sampled vectorised and seeded.
-
-- In-context linear regression (Garg et al. 2022; von Oswald et al., ICML 2023): for each
-  sequence a fresh task vector w ~ N(0, Ω), N context inputs and one query x ~ N(0, Σ), labels
-  y = wᵀx + ε, ε ~ N(0, σ²) (:func:`sample_regression`, used by :class:`phenom.linear.model.LinearICL`).
-- The in-context copying task (Reddy, ICLR 2024, Sec. 2): N item–label pairs and a target item
-  that is a noisy copy of one of them (:class:`CopyingTask`).
-- In-context classification with K classes, Zipf rank-frequencies, burstiness and novel
-  classes, with its IC, IC2 and IW evaluation sets (Chan et al., NeurIPS 2022; Reddy 2024)
-  (:class:`ClassificationTask`).
-
-:func:`make_task` builds either sequence task by name.
+"""In-context linear regression (Garg et al. 2022; von Oswald et al., ICML 2023), sampled vectorised
+and seeded: for each sequence a fresh task vector w ~ N(0, Ω), N context inputs and one query
+x ~ N(0, Σ), labels y = wᵀx + ε, ε ~ N(0, σ²) (:func:`sample_regression`, used by
+:class:`phenom.linear.model.LinearICL`). The sequence tasks of the attention networks are in
+:mod:`phenom.nets.tasks`.
 """
 
 from __future__ import annotations

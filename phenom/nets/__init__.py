@@ -23,8 +23,19 @@ _EXPORTS = {
     "train": "phenom.nets.training",
 }
 
-__all__ = ["AttentionNetwork", "CheckpointError", "checkpoint_file", "head_scores", "History", "LinearAttention",
-           "SGD", "Adam", "CopyingTask", "Diverged", "train"]
+__all__ = [
+    "AttentionNetwork",
+    "CheckpointError",
+    "checkpoint_file",
+    "head_scores",
+    "History",
+    "LinearAttention",
+    "SGD",
+    "Adam",
+    "CopyingTask",
+    "Diverged",
+    "train",
+]
 
 if TYPE_CHECKING:
     from phenom.nets.attention import AttentionNetwork

@@ -135,32 +135,32 @@ class _OneHotPositions:
     def right(self, M):
         n, T, D = self.C.shape
         out = _array(self.work, "XM", (n, T, M.shape[1]), np.result_type(self.C, M))
-        np.matmul(self.C.reshape(n * T, D), M[self.P:], out=out.reshape(n * T, M.shape[1]))
+        np.matmul(self.C.reshape(n * T, D), M[self.P :], out=out.reshape(n * T, M.shape[1]))
         add_position_weights(out, M, self.offset)
         return out
 
     def attention(self, U):
         n, T, _ = self.C.shape
         S = _array(self.work, "A1", (n, T, T), np.result_type(self.C, U))
-        np.matmul(U[..., self.P:], np.swapaxes(self.C, 1, 2), out=S)
+        np.matmul(U[..., self.P :], np.swapaxes(self.C, 1, 2), out=S)
         causal_softmax(S, U, self.offset)
         return S
 
     def dot(self, V):
-        out = self.C @ np.swapaxes(V[..., self.P:], 1, 2)
+        out = self.C @ np.swapaxes(V[..., self.P :], 1, 2)
         add_gathered_positions(out, np.ascontiguousarray(V), self.offset)
         return out
 
     def weighted(self, W):
         W = np.ascontiguousarray(W)
         out = np.zeros((*W.shape[:2], self.P + self.C.shape[2]), dtype=W.dtype)
-        out[..., self.P:] = W @ self.C
+        out[..., self.P :] = W @ self.C
         scatter_positions(out, W, self.offset)
         return out
 
     def last(self):
         out = np.zeros((len(self.C), self.P + self.C.shape[2]), dtype=self.C.dtype)
-        out[:, self.P:] = self.C[:, -1]
+        out[:, self.P :] = self.C[:, -1]
         out[np.arange(len(self.C)), self.pos[:, -1]] = 1
         return out
 
@@ -285,8 +285,20 @@ class AttentionNetwork:
         M = tok.weighted(np.stack([a2, w], axis=1))  # Xᵀ a2, Xᵀ w
         m = M[:, 0] + (M[:, 1] @ p["V1"].T if layer1 else 0)  # x1ᵀ a2 summed over tokens
         h = x_t + (0 if ablate == "layer2" else m @ p["V2"].T)
-        cache = {"tokens": tok, "A1": A1, "y": y, "x_t": x_t, "G2": G2, "r": r, "Xq": Xrq[..., 1], "a2": a2,
-                 "Xw": M[:, 1], "m": m, "h": h, "ablate": ablate}
+        cache = {
+            "tokens": tok,
+            "A1": A1,
+            "y": y,
+            "x_t": x_t,
+            "G2": G2,
+            "r": r,
+            "Xq": Xrq[..., 1],
+            "a2": a2,
+            "Xw": M[:, 1],
+            "m": m,
+            "h": h,
+            "ablate": ablate,
+        }
         z = h
         if self.classifier == "mlp":
             for k in (1, 2, 3):
@@ -338,8 +350,9 @@ class AttentionNetwork:
             back = tok.weighted(np.stack([ds, (ds[:, None, :] @ A1)[:, 0]], axis=1))  # Xᵀ ds, Xᵀ Aᵀ ds
             dr = back[:, 0]
             if layer1:
-                dA += np.multiply(ds[:, :, None], cache["Xq"][:, None, :],
-                                  out=_array(work, "dA_term", A1.shape, A1.dtype))
+                dA += np.multiply(
+                    ds[:, :, None], cache["Xq"][:, None, :], out=_array(work, "dA_term", A1.shape, A1.dtype)
+                )
                 dq = back[:, 1]
                 dr = dr + dq @ V1.T
                 gV1 += r.T @ dq
@@ -350,6 +363,7 @@ class AttentionNetwork:
             g["V2"] = g["Q2"] = g["K2"] = np.zeros_like(p["V2"])
         # x_t = x_T + V1 y, y = Xᵀ A_t. The input tokens are data: no gradient flows into X.
         if layer1:
+            assert dA is not None  # made above when layer1
             gV1 += dx_t.T @ cache["y"]
             dA[:, -1] += tok.dot((dx_t @ V1)[:, None, :])[..., 0]
             softmax_backward(A1, dA)  # dA becomes the gradient of the scores
@@ -372,12 +386,13 @@ class AttentionNetwork:
         dlogits[np.arange(n), batch.answer] -= 1
         return float(loss), self.backward(dlogits / n, cache)
 
-    def metrics(self, batch, task, ablate: str | None = None) -> dict[str, float]:
+    def metrics(self, batch, task, ablate: str | None = None) -> dict[str, float | None]:
         """Held-out loss, ICL accuracy, CLA, ILA1, TILA2, the effective β, α, ξ and the
         induction-head scores previous_token, prefix_matching and copying (:mod:`.heads`)."""
         # In chunks: a forward pass over thousands of sequences at once runs out of cache.
-        parts = [self.forward(batch.rows(slice(i, i + EVAL_CHUNK)), ablate=ablate)
-                 for i in range(0, len(batch), EVAL_CHUNK)]
+        parts = [
+            self.forward(batch.rows(slice(i, i + EVAL_CHUNK)), ablate=ablate) for i in range(0, len(batch), EVAL_CHUNK)
+        ]
         logits = np.concatenate([logits for logits, _ in parts]).astype(np.float64)
         cache = {k: np.concatenate([c[k] for _, c in parts]) for k in ("A1", "a2")}
         return {**progress_measures(logits, cache, batch, task), **scores_from_cache(self, task, cache, batch)}
@@ -397,5 +412,6 @@ def float_dtype(dtype) -> np.dtype:
 def _check_sequence_task(task) -> None:
     """A ValueError unless ``task`` is a sequence task (the copying or classification task)."""
     if not isinstance(task, (CopyingTask, ClassificationTask)):
-        raise ValueError(f"task must be a CopyingTask or a ClassificationTask for AttentionNetwork, got "
-                         f"{_validate.shown(task)}")
+        raise ValueError(
+            f"task must be a CopyingTask or a ClassificationTask for AttentionNetwork, got {_validate.shown(task)}"
+        )

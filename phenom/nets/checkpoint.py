@@ -17,8 +17,16 @@ import numpy as np
 
 from phenom import _io
 
-__all__ = ["CheckpointError", "checkpoint_file", "saved_cadence", "save_checkpoint", "load_checkpoint",
-           "CHECKPOINT_FORMAT", "EXTENDABLE", "CADENCE"]
+__all__ = [
+    "CheckpointError",
+    "checkpoint_file",
+    "saved_cadence",
+    "save_checkpoint",
+    "load_checkpoint",
+    "CHECKPOINT_FORMAT",
+    "EXTENDABLE",
+    "CADENCE",
+]
 
 CHECKPOINT_FORMAT = 2
 """Version of the checkpoint layout; a file of another layout is refused, never guessed at."""
@@ -45,8 +53,9 @@ def _identity(config: dict, ignore: Iterable[str] = ()) -> dict:
     return {k: v for k, v in plain.items() if k not in EXTENDABLE and k not in ignore}
 
 
-def checkpoint_file(checkpoint: str | Path, config: dict, *, defaulted: Iterable[str] = (),
-                    modules: Iterable[str] = ()) -> Path:
+def checkpoint_file(
+    checkpoint: str | Path, config: dict, *, defaulted: Iterable[str] = (), modules: Iterable[str] = ()
+) -> Path:
     """The checkpoint file of a run: ``checkpoint`` itself when it names a file (it has a
     suffix, such as ``.npz``); when it names a folder (an existing one, or a path without a
     suffix), ``run_<hash>.npz`` in it. The hash is of the run's configuration but its steps (so
@@ -80,8 +89,17 @@ def saved_cadence(path: Path) -> dict[str, int]:
     return cadence if ok else {}
 
 
-def save_checkpoint(path: Path, step: int, net, opt, data_rng, running: list, config: dict, records: dict,
-                    final_running: list | None = None) -> None:
+def save_checkpoint(
+    path: Path,
+    step: int,
+    net,
+    opt,
+    data_rng,
+    running: list,
+    config: dict,
+    records: dict,
+    final_running: list | None = None,
+) -> None:
     """Write the run's state at ``step`` atomically. At the end of a run whose last step is off
     the evaluation cadence, also the running loss before that last evaluation
     (``final_running``), so that the run can be extended exactly."""
@@ -114,7 +132,9 @@ def _read(path: Path, bad) -> tuple[dict, dict]:
         with np.load(path, allow_pickle=False) as data:
             arrays = {k: data[k] for k in data.files}  # read every member now, inside the check
     except Exception as err:  # a damaged zip, a member that is not an array, not a zip at all
-        kind = "holds Python objects" if "pickle" in str(err).lower() else f"is damaged ({type(err).__name__})"
+        kind: str | type = (
+            "holds Python objects" if "pickle" in str(err).lower() else f"is damaged ({type(err).__name__})"
+        )
         raise bad(f"cannot be read: it {kind}, not a phenom checkpoint") from None
     try:
         meta = json.loads(str(arrays.pop("meta")))
@@ -134,18 +154,23 @@ def _check_run(path: Path, meta: dict, config: dict, bad) -> None:
     saved, wanted = _identity(meta["config"]), _identity(config)
     if saved != wanted:
         diff = sorted(k for k in set(saved) | set(wanted) if saved.get(k) != wanted.get(k))
-        raise CheckpointError(f"checkpoint {path} is from a different configuration (differs in: "
-                              f"{', '.join(diff)}); pass a folder as checkpoint to keep one file per "
-                              f"configuration, or another file")
+        raise CheckpointError(
+            f"checkpoint {path} is from a different configuration (differs in: "
+            f"{', '.join(diff)}); pass a folder as checkpoint to keep one file per "
+            f"configuration, or another file"
+        )
     steps, saved_steps, step = config["steps"], meta["config"].get("steps"), meta["step"]
     if not isinstance(saved_steps, int) or not 0 <= step <= saved_steps:
         raise bad(f"is at step {step}, outside its run's 0 to {saved_steps} steps")
     if step > steps:
-        raise CheckpointError(f"checkpoint {path} is at step {step}, beyond steps = {steps}: train for at least "
-                              f"{step} steps to resume it")
+        raise CheckpointError(
+            f"checkpoint {path} is at step {step}, beyond steps = {steps}: train for at least {step} steps to resume it"
+        )
     if saved_steps != steps and config.get("schedule") != "constant":
-        raise CheckpointError(f"checkpoint {path} is of a run of {saved_steps} steps with a {config.get('schedule')} "
-                              f"schedule, whose rate depends on the total: it cannot be continued to {steps} steps")
+        raise CheckpointError(
+            f"checkpoint {path} is of a run of {saved_steps} steps with a {config.get('schedule')} "
+            f"schedule, whose rate depends on the total: it cannot be continued to {steps} steps"
+        )
 
 
 def _check_state(arrays: dict, meta: dict, params: dict, data_rng, bad) -> None:
@@ -154,8 +179,10 @@ def _check_state(arrays: dict, meta: dict, params: dict, data_rng, bad) -> None:
     moments = {k for k in arrays if k.startswith(("opt_m/", "opt_v/"))}
     if set(arrays) - names - moments or names - set(arrays):
         missing, extra = sorted(names - set(arrays)), sorted(set(arrays) - names - moments)
-        raise bad(f"does not hold this network's weights (missing: {', '.join(missing) or 'none'}; "
-                  f"unexpected: {', '.join(extra) or 'none'})")
+        raise bad(
+            f"does not hold this network's weights (missing: {', '.join(missing) or 'none'}; "
+            f"unexpected: {', '.join(extra) or 'none'})"
+        )
     for k, v in params.items():
         a = arrays[f"param/{k}"]
         if a.shape != v.shape or a.dtype != v.dtype:
@@ -190,6 +217,7 @@ def load_checkpoint(path: Path, net, opt, data_rng, config: dict) -> tuple[int, 
     network's weights, the optimiser's state and the data stream from it. Every field is checked
     before anything is changed (a :class:`CheckpointError` names the file and what is wrong); the
     file itself is never modified here."""
+
     def bad(why: str) -> CheckpointError:
         return CheckpointError(f"checkpoint {path} {why}; it was left as it is (delete it or use another checkpoint)")
 

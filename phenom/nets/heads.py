@@ -93,7 +93,7 @@ def head_scores(net, task, *, seed: int = 0, n: int = 2048) -> dict[str, float |
     _, repeated = net.forward(_repeated_random(task, n, rng, net.dtype))
     T = batch.content.shape[1]
     N = task.N
-    scores = {
+    scores: dict[str, float | None] = {
         "previous_token": previous_token_score(cache["A1"]),
         "previous_token_chance": float(np.mean(1 / (np.arange(1, T) + 1))),
         "prefix_matching": prefix_matching_score(cache["a2"], batch.target_pair),
@@ -113,7 +113,7 @@ def scores_from_cache(net, task, cache: dict, batch) -> dict[str, float | None]:
     }
 
 
-def label_copying(net, task) -> dict[str, float | None]:
+def label_copying(net, task) -> dict[str, float] | dict[str, None]:
     """:func:`copying_score` of the label → logit map W V2 [0; u_l] (None for the MLP read-out)."""
     if net.classifier != "linear":
         return {"copying": None, "copying_positive_fraction": None}

@@ -54,8 +54,9 @@ class History:
         out = Path(out)
         return [
             _io.write_csv(out / f"{stem}.csv", self.columns()),
-            _io.write_json(out / f"{stem}.json", {"config": self.config, "history": self.records,
-                                                  "versions": _io.provenance()}),
+            _io.write_json(
+                out / f"{stem}.json", {"config": self.config, "history": self.records, "versions": _io.provenance()}
+            ),
         ]
 
 

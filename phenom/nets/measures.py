@@ -39,7 +39,7 @@ import numpy as np
 
 from phenom._validate import finite_array, shown
 
-__all__ = ['transition_level', 'transition_step', 'stop_level', "progress_measures", "effective_parameters"]
+__all__ = ["transition_level", "transition_step", "stop_level", "progress_measures", "effective_parameters"]
 
 _EPS = 1e-12
 
@@ -115,8 +115,9 @@ def _values(name: str, value) -> np.ndarray:
     return arr
 
 
-def transition_step(step, values, level: float = 0.5, *, relative_to: str = "zero", interpolate: bool = True,
-                    missing: str = "skip") -> float | None:
+def transition_step(
+    step, values, level: float = 0.5, *, relative_to: str = "zero", interpolate: bool = True, missing: str = "skip"
+) -> float | None:
     """The first step at which ``values`` reach a level; None if they never do.
 
     Parameters

@@ -53,8 +53,11 @@ class Adam:
             p -= self.lr * (m / c1) / (np.sqrt(v / c2) + self.eps)
 
     def state_dict(self) -> dict:
-        return {"t": self.t, "m": {k: v.copy() for k, v in self.m.items()},
-                "v": {k: v.copy() for k, v in self.v.items()}}
+        return {
+            "t": self.t,
+            "m": {k: v.copy() for k, v in self.m.items()},
+            "v": {k: v.copy() for k, v in self.v.items()},
+        }
 
     def load_state_dict(self, state: dict) -> None:
         self.t = int(state["t"])

@@ -22,7 +22,7 @@ import numpy as np
 
 from phenom.induction.model import PARAMETERS, InductionHeadModel
 
-__all__ = ['MEASURES', 'tangent_rates', 'measured_metric']
+__all__ = ["MEASURES", "tangent_rates", "measured_metric"]
 
 
 MEASURES = ("margin", "ila1", "tila2", "beta", "alpha", "xi")

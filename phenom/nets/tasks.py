@@ -16,6 +16,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from functools import cached_property
+from typing import Any
 
 import numpy as np
 
@@ -431,6 +432,6 @@ def make_task(
     if task == "copy":
         return CopyingTask(N=N, L=L, D=D, eps=eps)
     if task == "classify":
-        extra = {k: v for k, v in dict(K=K, B=B, a=a, p_B=p_B, p_C=p_C).items() if v is not None}
+        extra: dict[str, Any] = {k: v for k, v in dict(K=K, B=B, a=a, p_B=p_B, p_C=p_C).items() if v is not None}
         return ClassificationTask(N=N, L=L, D=D, eps=eps, **extra)
     raise ValueError(f"task must be 'copy' or 'classify', got {task!r}")

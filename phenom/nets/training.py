@@ -30,8 +30,16 @@ from phenom.nets.checkpoint import (
 from phenom.nets.history import History
 from phenom.nets.optim import make_optimizer
 
-__all__ = ["History", "train", "checkpoint_file", "CheckpointError", "Diverged", "DEFAULT_EVAL_SIZE", "EVAL_SHARE",
-           "MIN_EVAL_EVERY"]
+__all__ = [
+    "History",
+    "train",
+    "checkpoint_file",
+    "CheckpointError",
+    "Diverged",
+    "DEFAULT_EVAL_SIZE",
+    "EVAL_SHARE",
+    "MIN_EVAL_EVERY",
+]
 
 _save_checkpoint = save_checkpoint  # looked up at each save (tests interrupt a run through it)
 
@@ -57,8 +65,9 @@ def _schedule(name: str, lr: float, steps: int):
 def _progress_bar(steps: int, start: int, enabled: bool | None):
     """A tqdm bar on stderr (off when stderr is not a terminal, unless ``enabled`` forces it)."""
     show = sys.stderr.isatty() if enabled is None else enabled
-    return tqdm(total=steps, initial=start, disable=not show, unit="step", file=sys.stderr, leave=True,
-                dynamic_ncols=True)
+    return tqdm(
+        total=steps, initial=start, disable=not show, unit="step", file=sys.stderr, leave=True, dynamic_ncols=True
+    )
 
 
 def _report(bar, step: int, row: dict) -> None:
@@ -124,9 +133,18 @@ def train(
     reuse their own work arrays from step to step.
     """
     blas_threads = None if blas_threads is None else _validate.count("blas_threads", blas_threads)
-    run = _checked(steps=steps, lr=lr, batch_size=batch_size, seed=seed, eval_seed=eval_seed,
-                   eval_every=eval_every, eval_size=eval_size, weight_decay=weight_decay,
-                   clip_norm=clip_norm, checkpoint_every=checkpoint_every)
+    run = _checked(
+        steps=steps,
+        lr=lr,
+        batch_size=batch_size,
+        seed=seed,
+        eval_seed=eval_seed,
+        eval_every=eval_every,
+        eval_size=eval_size,
+        weight_decay=weight_decay,
+        clip_norm=clip_norm,
+        checkpoint_every=checkpoint_every,
+    )
     _check_pair(net, task)
     config = _configuration(net, task, run, optimizer, schedule)
     if checkpoint is not None:
@@ -144,12 +162,14 @@ def train(
     data_rng = _rng.stream(run["seed"], "data")
     options = getattr(net, "sample_options", {})  # e.g. float32 batches for a float32 network
     eval_batch = task.sample(run["eval_size"], _rng.stream(run["eval_seed"], "eval"), **options)
-    start, running = 0, []
+    start = 0
+    running: list[float] = []
     if resume and checkpoint is not None and checkpoint.exists():
         start, running, hist.records = load_checkpoint(checkpoint, net, opt, data_rng, hist.config)
     with _progress_bar(run["steps"], start, progress) as bar, _blas_limit(blas_threads):
-        _loop(net, task, hist, opt, rate, data_rng, options, eval_batch, run, start, running, checkpoint,
-              bar, stop_when)
+        _loop(
+            net, task, hist, opt, rate, data_rng, options, eval_batch, run, start, running, checkpoint, bar, stop_when
+        )
     return hist
 
 
@@ -164,8 +184,10 @@ def _check_pair(net, task) -> None:
     methods = ("params", "loss_and_grads", "metrics")
     if isinstance(net, type) or not all(callable(getattr(net, m, None)) for m in methods):
         what = f"the class {net.__name__}" if isinstance(net, type) else _validate.shown(net)
-        raise ValueError(f"net must be a network instance with params, loss_and_grads and metrics (e.g. "
-                         f"AttentionNetwork.init(task)), got {what}")
+        raise ValueError(
+            f"net must be a network instance with params, loss_and_grads and metrics (e.g. "
+            f"AttentionNetwork.init(task)), got {what}"
+        )
     if isinstance(task, type) or not callable(getattr(task, "sample", None)):
         what = f"the class {task.__name__}" if isinstance(task, type) else _validate.shown(task)
         raise ValueError(f"task must be a task instance with a sample method, got {what}")
@@ -180,8 +202,9 @@ def _blas_limit(threads: int | None):
     return threadpool_limits(limits=threads, user_api="blas")
 
 
-def _checked(*, steps, lr, batch_size, seed, eval_seed, eval_every, eval_size, weight_decay, clip_norm,
-             checkpoint_every) -> dict:
+def _checked(
+    *, steps, lr, batch_size, seed, eval_seed, eval_every, eval_size, weight_decay, clip_norm, checkpoint_every
+) -> dict:
     """:func:`train`'s numeric arguments, validated, with their defaults filled in."""
     steps = _validate.count("steps", steps)
     seed = _validate.count("seed", seed, minimum=0)
@@ -224,8 +247,9 @@ def _configuration(net, task, run: dict, optimizer: str, schedule: str) -> dict:
     }
 
 
-def _loop(net, task, hist, opt, rate, data_rng, options, eval_batch, run, start, running, checkpoint, bar,
-          stop_when) -> None:
+def _loop(
+    net, task, hist, opt, rate, data_rng, options, eval_batch, run, start, running, checkpoint, bar, stop_when
+) -> None:
     """Steps ``start`` to ``steps``: evaluate on schedule, checkpoint, take an optimiser step.
     Floating-point trouble is not warned about step by step: a loss that is not finite stops the
     run with :class:`Diverged` (under ``np.errstate``, so no RuntimeWarning precedes it)."""
@@ -245,11 +269,14 @@ def _loop(net, task, hist, opt, rate, data_rng, options, eval_batch, run, start,
                 running = []
                 if stop_when is not None and step < steps and stop_when(hist):
                     break  # the history's last step says where
-            if checkpoint is not None and step > start and (
-                step == steps or step % (run["checkpoint_every"] or eval_every) == 0
+            if (
+                checkpoint is not None
+                and step > start
+                and (step == steps or step % (run["checkpoint_every"] or eval_every) == 0)
             ):
-                _save_checkpoint(checkpoint, step, net, opt, data_rng, running, hist.config, hist.records,
-                                 final_running)
+                _save_checkpoint(
+                    checkpoint, step, net, opt, data_rng, running, hist.config, hist.records, final_running
+                )
         if step == steps:
             break
         with np.errstate(all="ignore"):
@@ -272,5 +299,7 @@ class Diverged(FloatingPointError):
 
     def __init__(self, step: int, loss: float, lr: float):
         self.step, self.loss, self.lr = step, loss, lr
-        super().__init__(f"training diverged at step {step} (loss {loss}) with lr {lr:g}: try a smaller lr "
-                         f"(e.g. {lr / 10:g}) or clip_norm")
+        super().__init__(
+            f"training diverged at step {step} (loss {loss}) with lr {lr:g}: try a smaller lr "
+            f"(e.g. {lr / 10:g}) or clip_norm"
+        )

@@ -73,8 +73,13 @@ def test_one_command_per_figure_named_as_the_figure():
 
     assert set(COMMANDS) == set(FIGURES) | {"lsa"}
     assert all(COMMANDS[name][1] == [name] for name in FIGURES)
-    assert COMMANDS["lsa"][1] == ["lsa_landscape", "lsa_learning_curves", "lsa_preconditioner", "lsa_depth",
-                                  "lsa_summary"]
+    assert COMMANDS["lsa"][1] == [
+        "lsa_landscape",
+        "lsa_learning_curves",
+        "lsa_preconditioner",
+        "lsa_depth",
+        "lsa_summary",
+    ]
 
 
 def test_a_hyphenated_command_is_the_figure_command(capsys, tmp_path):
@@ -85,16 +90,20 @@ def test_a_hyphenated_command_is_the_figure_command(capsys, tmp_path):
 
 def test_help_loads_numpy_at_most():
     """The options' checks need numpy; sympy, scipy, numba and matplotlib wait for a computation."""
-    code = ("import sys; from phenom.figures.cli import main; main(['--help']); main(['network_training', '--help']); "
-            "print(sorted(m for m in ('sympy', 'scipy', 'numba', 'matplotlib') if m in sys.modules))")
+    code = (
+        "import sys; from phenom.figures.cli import main; main(['--help']); main(['network_training', '--help']); "
+        "print(sorted(m for m in ('sympy', 'scipy', 'numba', 'matplotlib') if m in sys.modules))"
+    )
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert "induction_flow" in done.stdout and "--classifier" in done.stdout
     assert done.stdout.strip().splitlines()[-1] == "[]"
 
 
 def test_flow_command_writes_what_it_plots(tmp_path, capsys):
-    assert main(["induction_flow", "--N", "4", "--L", "12", "--t-max", "150", "--compare-L", "6", "--out",
-                 str(tmp_path)]) == 0
+    assert (
+        main(["induction_flow", "--N", "4", "--L", "12", "--t-max", "150", "--compare-L", "6", "--out", str(tmp_path)])
+        == 0
+    )
     assert capsys.readouterr().out.count("wrote") == 3
     assert (tmp_path / "induction_flow.png").read_bytes().startswith(PNG)
     rows = list(csv.DictReader((tmp_path / "induction_flow.csv").open()))
@@ -104,8 +113,14 @@ def test_flow_command_writes_what_it_plots(tmp_path, capsys):
     for r in rows[::97]:
         assert float(r["p_correct"]) == pytest.approx(math.exp(-float(r["loss"])), rel=1e-12)
     meta = json.loads((tmp_path / "induction_flow.json").read_text())
-    assert {k: meta["setting"][k] for k in ("N", "L", "lr", "t_max", "theta0", "compare_L")} == \
-        {"N": 4, "L": 12, "lr": 1.0, "t_max": 150.0, "theta0": [0.0, 0.0, 0.0], "compare_L": [6]}
+    assert {k: meta["setting"][k] for k in ("N", "L", "lr", "t_max", "theta0", "compare_L")} == {
+        "N": 4,
+        "L": 12,
+        "lr": 1.0,
+        "t_max": 150.0,
+        "theta0": [0.0, 0.0, 0.0],
+        "compare_L": [6],
+    }
     main_flow, l_equals_n = meta["flows"][0], meta["flows"][1]
     assert l_equals_n["L"] == 4 and l_equals_n["cliff_time"] is None
     assert l_equals_n["final_loss"] == pytest.approx(math.log(4))
@@ -117,8 +132,10 @@ def test_flow_command_writes_what_it_plots(tmp_path, capsys):
 
 
 def test_landscape_command(tmp_path):
-    assert main(["induction_landscape", "--N", "4", "--L", "12", "--t-max", "150", "--grid", "21", "--out",
-                 str(tmp_path)]) == 0
+    assert (
+        main(["induction_landscape", "--N", "4", "--L", "12", "--t-max", "150", "--grid", "21", "--out", str(tmp_path)])
+        == 0
+    )
     assert (tmp_path / "induction_landscape.png").read_bytes().startswith(PNG)
     data = json.loads((tmp_path / "induction_landscape.json").read_text())
     assert [(s["x_name"], s["y_name"]) for s in data["slices"]] == [("alpha", "beta"), ("xi", "alpha")]
@@ -173,8 +190,9 @@ def test_module_and_console_script_entry_points(tmp_path):
     script = shutil.which("phenom")
     assert script is not None, "the console script 'phenom' is not installed"
     for cmd in ([sys.executable, "-m", "phenom"], [script]):
-        done = subprocess.run([*cmd, "induction_flow", "--N", "0", "--out", str(tmp_path)], capture_output=True,
-                              text=True)
+        done = subprocess.run(
+            [*cmd, "induction_flow", "--N", "0", "--out", str(tmp_path)], capture_output=True, text=True
+        )
         assert done.returncode == 2
         assert done.stderr == "phenom induction_flow: error: N must be an integer >= 1, got 0\n"
     done = subprocess.run([sys.executable, "-m", "phenom", "--version"], capture_output=True, text=True)

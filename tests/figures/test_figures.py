@@ -46,6 +46,7 @@ def test_draw_uses_only_the_saved_results(made, monkeypatch):
     before = {n: (out / f"{n}.png").read_bytes() for n in FIGURES}
     for n in FIGURES:
         (out / f"{n}.png").unlink()
+
     # Nothing may be computed while drawing: every computation now fails.
     def no_compute(setting, out):
         pytest.fail("draw computed a result")
@@ -95,8 +96,9 @@ def test_interrupted_reproduce_keeps_finished_figures(tmp_path, monkeypatch):
         raise KeyboardInterrupt
 
     landscape = FIGURES["induction_landscape"]
-    monkeypatch.setitem(FIGURES, "induction_landscape",
-                        figures.Figure(landscape.name, landscape.setting, interrupted, landscape.draw))
+    monkeypatch.setitem(
+        FIGURES, "induction_landscape", figures.Figure(landscape.name, landscape.setting, interrupted, landscape.draw)
+    )
     with pytest.raises(KeyboardInterrupt):  # in this process: the patched computation is not in a fresh worker
         reproduce(tmp_path, quick=True, only=names, workers=1, log=lambda *_: None)
     after = json.loads((tmp_path / "manifest.json").read_text())
@@ -153,8 +155,9 @@ def test_the_longest_figures_start_first(tmp_path):
     # No manifest: by the registry's expected times (scaling ~6 min, lsa_depth ~3, training ~0.5).
     assert start_order(names, tmp_path) == ["scaling", "lsa_depth", "network_training", "induction_flow"]
     # An earlier run's manifest wins where it has a time; the others keep their expected times.
-    _io.write_json(tmp_path / "manifest.json", {"induction_flow": {"wall_time_s": 500.0},
-                                                "scaling": {"wall_time_s": 2.0}})
+    _io.write_json(
+        tmp_path / "manifest.json", {"induction_flow": {"wall_time_s": 500.0}, "scaling": {"wall_time_s": 2.0}}
+    )
     assert start_order(names, tmp_path) == ["induction_flow", "lsa_depth", "network_training", "scaling"]
 
 
@@ -182,20 +185,25 @@ def test_drawing_leaves_the_callers_backend_and_rcparams_alone(made):
 
 def test_reproduce_at_a_scripts_top_level_says_how_to_guard_it_in_one_line(tmp_path):
     script = tmp_path / "make_figures.py"
-    script.write_text(f"from phenom import figures\n\nfigures.reproduce({str(tmp_path / 'out')!r}, quick=True, "
-                      "only=['induction_flow', 'lsa_landscape'], workers=2)\n")
+    script.write_text(
+        f"from phenom import figures\n\nfigures.reproduce({str(tmp_path / 'out')!r}, quick=True, "
+        "only=['induction_flow', 'lsa_landscape'], workers=2)\n"
+    )
     done = subprocess.run([sys.executable, str(script)], capture_output=True, text=True, cwd=tmp_path)
     assert done.returncode == 1
     last = done.stderr.strip().splitlines()[-1]
-    assert last.startswith("phenom.figures._main_guard.MainGuardError: phenom.figures.reproduce was called at the "
-                           f"top level of {script}")
+    assert last.startswith(
+        f"phenom.figures._main_guard.MainGuardError: phenom.figures.reproduce was called at the top level of {script}"
+    )
     assert last.endswith('put the call under `if __name__ == "__main__":`')
     assert "BrokenProcessPool" not in done.stderr and done.stderr.count("Traceback") == 1
     assert not (tmp_path / "out").exists()  # nothing started
     # Guarded, the same call runs on two workers.
-    script.write_text("from phenom import figures\n\nif __name__ == '__main__':\n"
-                      f"    figures.reproduce({str(tmp_path / 'out')!r}, quick=True, only=['induction_flow', "
-                      "'lsa_landscape'], workers=2, log=lambda *_: None)\n")
+    script.write_text(
+        "from phenom import figures\n\nif __name__ == '__main__':\n"
+        f"    figures.reproduce({str(tmp_path / 'out')!r}, quick=True, only=['induction_flow', "
+        "'lsa_landscape'], workers=2, log=lambda *_: None)\n"
+    )
     done = subprocess.run([sys.executable, str(script)], capture_output=True, text=True, cwd=tmp_path)
     assert done.returncode == 0, done.stderr
     assert sorted(json.loads((tmp_path / "out" / "manifest.json").read_text())) == ["induction_flow", "lsa_landscape"]

@@ -6,8 +6,9 @@ from phenom.figures.runs import metric_along_training, scaling_point
 
 
 def test_measuring_along_training_does_not_change_the_run():
-    config = dict(N=2, L=4, D=8, eps=0.1, seed=0, lr=0.5, steps=60, eval_every=10, eval_size=64, batch_size=32,
-                  weight_decay=1e-6)
+    config = dict(
+        N=2, L=4, D=8, eps=0.1, seed=0, lr=0.5, steps=60, eval_every=10, eval_size=64, batch_size=32, weight_decay=1e-6
+    )
     measured = metric_along_training(config, probe_every=20, probe_size=64)
     plain = scaling_point(config)
     assert measured["history"]["step"][-1] == plain["last_step"]

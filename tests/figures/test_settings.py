@@ -29,8 +29,9 @@ def test_mlp_read_out_trains_with_adam_from_python_too():
     assert s.run_options()["weight_decay"] == 0.0  # no SGD-style decay under Adam
     linear = S.NetworkTrainingSetting()
     assert (linear.optimizer, linear.lr, linear.run_options()["weight_decay"]) == ("sgd", S.SGD_LR, S.WEIGHT_DECAY)
-    assert S.NetworkTrainingSetting(classifier="mlp", optimizer="sgd",
-                                    lr=0.05).optimizer == "sgd"  # asked for explicitly
+    assert (
+        S.NetworkTrainingSetting(classifier="mlp", optimizer="sgd", lr=0.05).optimizer == "sgd"
+    )  # asked for explicitly
 
 
 @pytest.mark.parametrize(
@@ -86,8 +87,19 @@ def test_scaling_pairs_and_configs():
     assert [c["seed"] for c in scaling_configs(s) if c["N"] == 16] == [0, 0, 1, 0, 1, 0, 1, 0, 1, 0, 1]
     assert len(scaling_configs(s.replace(seeds=(4,)))) == 4 * (5 + 1)  # the counts cap, they do not require
     first = scaling_configs(s)[0]
-    assert first == dict(N=2, L=2, D=63, eps=0.1, seed=0, lr=0.5, steps=2000, eval_every=25, eval_size=1024,
-                         batch_size=128, weight_decay=1e-6)
+    assert first == dict(
+        N=2,
+        L=2,
+        D=63,
+        eps=0.1,
+        seed=0,
+        lr=0.5,
+        steps=2000,
+        eval_every=25,
+        eval_size=1024,
+        batch_size=128,
+        weight_decay=1e-6,
+    )
 
 
 def test_each_figure_is_found_by_its_one_name():
@@ -105,8 +117,17 @@ def test_each_figure_is_found_by_its_one_name():
 def test_the_digest_is_the_sha256_of_the_class_name_and_values():
     # By hand: the JSON of {"setting": class name, every field}, keys sorted, hashed.
     s = S.LsaPreconditionerSetting()
-    fields = {"d": 5, "N": 20, "noise": 0.0, "basis_seed": 3, "steps": 3000, "lr": 0.01, "batch_size": 512,
-              "seed": 0, "init_scale": 0.1}
+    fields = {
+        "d": 5,
+        "N": 20,
+        "noise": 0.0,
+        "basis_seed": 3,
+        "steps": 3000,
+        "lr": 0.01,
+        "batch_size": 512,
+        "seed": 0,
+        "init_scale": 0.1,
+    }
     text = json.dumps({"setting": "LsaPreconditionerSetting", **fields}, sort_keys=True)
     assert s.digest() == hashlib.sha256(text.encode()).hexdigest()[:12]
     assert S.ChainSetting().digest() == hashlib.sha256(b'{"setting": "ChainSetting"}').hexdigest()[:12]
@@ -115,7 +136,9 @@ def test_the_digest_is_the_sha256_of_the_class_name_and_values():
 
 
 def test_settings_import_numpy_at_most():
-    code = ("import sys, phenom.figures.settings; "
-            "print(sorted(m for m in ('sympy', 'scipy', 'numba', 'matplotlib') if m in sys.modules))")
+    code = (
+        "import sys, phenom.figures.settings; "
+        "print(sorted(m for m in ('sympy', 'scipy', 'numba', 'matplotlib') if m in sys.modules))"
+    )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert out.strip() == "[]"

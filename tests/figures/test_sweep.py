@@ -11,7 +11,7 @@ import pytest
 
 from phenom.figures.sweep import SweepError, SweepResult, grid, load_results, sweep
 
-CALLS = []
+CALLS: list[int] = []
 
 
 def cube(cfg):
@@ -91,8 +91,9 @@ def test_duplicate_configs_and_corrupt_files_are_refused(tmp_path):
 def test_dask_local_cluster_runs_the_same_sweep(tmp_path):
     with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None) as cluster:
         with distributed.Client(cluster) as client:
-            rows = sweep(cube, grid(x=range(8)), executor=client.get_executor(), out=tmp_path / "dask.jsonl",
-                         progress=False)
+            rows = sweep(
+                cube, grid(x=range(8)), executor=client.get_executor(), out=tmp_path / "dask.jsonl", progress=False
+            )
     assert [r["y"] for r in rows] == [x**3 for x in range(8)]
     assert len(load_results(tmp_path / "dask.jsonl")) == 8
     assert json.loads((tmp_path / "dask.jsonl").read_text().splitlines()[0])["result"]["y"] >= 0
@@ -123,16 +124,21 @@ def test_a_failing_configuration_loses_nothing_and_is_reported(tmp_path):
         with pytest.raises(SweepError) as info:
             sweep(fragile, configs, executor=pool, out=out, progress=False)
     err = info.value
-    assert str(err).startswith('2 of 6 configurations failed; first {"bad": [2, 4], "x": 2}: ValueError: x = 2 is '
-                               'not allowed (and 1 more)')
+    assert str(err).startswith(
+        '2 of 6 configurations failed; first {"bad": [2, 4], "x": 2}: ValueError: x = 2 is not allowed (and 1 more)'
+    )
     assert [(f["config"]["x"], f["type"], f["message"]) for f in err.failures] == [
-        (2, "ValueError", "x = 2 is not allowed"), (4, "ValueError", "x = 4 is not allowed")]
+        (2, "ValueError", "x = 2 is not allowed"),
+        (4, "ValueError", "x = 4 is not allowed"),
+    ]
     assert err.results == [{"y": 1}, {"y": 2}, None, {"y": 4}, None, {"y": 6}]
     assert err.results.pairs()[2] == (configs[2], None)  # a failed configuration keeps its place
     rows = load_results(out)
     assert sorted(r["config"]["x"] for r in rows if "result" in r) == [0, 1, 3, 5]
-    assert sorted((r["config"]["x"], r["error"]["type"]) for r in rows if "error" in r) == [(2, "ValueError"),
-                                                                                              (4, "ValueError")]
+    assert sorted((r["config"]["x"], r["error"]["type"]) for r in rows if "error" in r) == [
+        (2, "ValueError"),
+        (4, "ValueError"),
+    ]
 
 
 def test_a_resumed_sweep_retries_only_the_failed(tmp_path):
@@ -149,7 +155,7 @@ def test_a_resumed_sweep_retries_only_the_failed(tmp_path):
     assert all("result" in r for r in load_results(out))
 
 
-FIXED = set()
+FIXED: set[int] = set()
 
 
 def counted_fragile(cfg):
@@ -175,8 +181,16 @@ def test_stop_on_error_starts_nothing_new_and_keeps_what_was_running(tmp_path):
 
 
 def odd_values(cfg):
-    return {"nan": np.float64("nan"), "inf": np.inf, "minus_inf": -np.inf, "array": np.arange(3),
-            "tuple": (1, 2.5), "scalar": np.float32(0.5), "int": np.int64(7), "none": None}
+    return {
+        "nan": np.float64("nan"),
+        "inf": np.inf,
+        "minus_inf": -np.inf,
+        "array": np.arange(3),
+        "tuple": (1, 2.5),
+        "scalar": np.float32(0.5),
+        "int": np.int64(7),
+        "none": None,
+    }
 
 
 def test_results_read_back_equal_the_ones_returned(tmp_path):
@@ -185,16 +199,32 @@ def test_results_read_back_equal_the_ones_returned(tmp_path):
         fresh = sweep(odd_values, [{"x": 0}], executor=pool, out=out, progress=False)[0]
         resumed = sweep(odd_values, [{"x": 0}], executor=pool, out=out, progress=False)[0]
     stored = load_results(out)[0]["result"]
-    expected = {"inf": float("inf"), "minus_inf": float("-inf"), "array": [0, 1, 2], "tuple": [1, 2.5],
-                "scalar": 0.5, "int": 7, "none": None}
+    expected = {
+        "inf": float("inf"),
+        "minus_inf": float("-inf"),
+        "array": [0, 1, 2],
+        "tuple": [1, 2.5],
+        "scalar": 0.5,
+        "int": 7,
+        "none": None,
+    }
     for r in (fresh, resumed, stored):
         assert isinstance(r["nan"], float) and np.isnan(r["nan"])
         assert {k: v for k, v in r.items() if k != "nan"} == expected
         assert type(r["int"]) is int and type(r["scalar"]) is float
 
 
-@pytest.mark.parametrize("line", ['[1, 2]', '{"result": 1}', '{"config": [1], "result": 1}', '{"config": {"x": 1}}',
-                                  '{"config": {"x": 1}, "result": 1, "error": {}}', '"text"'])
+@pytest.mark.parametrize(
+    "line",
+    [
+        "[1, 2]",
+        '{"result": 1}',
+        '{"config": [1], "result": 1}',
+        '{"config": {"x": 1}}',
+        '{"config": {"x": 1}, "result": 1, "error": {}}',
+        '"text"',
+    ],
+)
 def test_a_sweep_file_of_the_wrong_form_is_named(tmp_path, line):
     bad = tmp_path / "bad.jsonl"
     bad.write_text(line + "\n")
@@ -212,8 +242,10 @@ def dies_at_two(cfg):
 
 def test_a_broken_pool_reports_unfinished_configurations_not_failures(tmp_path):
     out = tmp_path / "b.jsonl"
-    with ProcessPoolExecutor(1) as pool, pytest.raises(SweepError, match="the executor broke .* configurations "
-                                                                         "unfinished") as info:
+    with (
+        ProcessPoolExecutor(1) as pool,
+        pytest.raises(SweepError, match="the executor broke .* configurations unfinished") as info,
+    ):
         sweep(dies_at_two, grid(x=range(5)), executor=pool, out=out, progress=False)
     err = info.value
     assert err.failures == [] and err.results[:2] == [{"y": 0}, {"y": 1}] and err.unfinished == 3
@@ -229,13 +261,15 @@ def test_pool_workers_exit_when_their_parent_is_killed(tmp_path):
     import subprocess
     import sys
 
-    script = ("import os, sys, time\n"
-              "from phenom.figures.sweep import local_pool\n"
-              "pool = local_pool(2, start='spawn')\n"
-              "pids = [pool.submit(os.getpid).result() for _ in range(4)]\n"
-              "pool.submit(time.sleep, 600)\n"  # one worker busy, one waiting
-              "print(' '.join(map(str, sorted(set(pids)))), flush=True)\n"
-              "time.sleep(600)\n")
+    script = (
+        "import os, sys, time\n"
+        "from phenom.figures.sweep import local_pool\n"
+        "pool = local_pool(2, start='spawn')\n"
+        "pids = [pool.submit(os.getpid).result() for _ in range(4)]\n"
+        "pool.submit(time.sleep, 600)\n"  # one worker busy, one waiting
+        "print(' '.join(map(str, sorted(set(pids)))), flush=True)\n"
+        "time.sleep(600)\n"
+    )
     parent = subprocess.Popen([sys.executable, "-c", script], stdout=subprocess.PIPE, text=True)
     workers = [int(p) for p in parent.stdout.readline().split()]
     assert workers and all(_alive(p) for p in workers)

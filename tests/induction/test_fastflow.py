@@ -34,8 +34,15 @@ def _reference(N, L, theta0, C, lr, t_max, level, value):
     crossings = [lambda t, y, k=k: y[k] - value for k in range(3)]
     for f in crossings:
         f.direction = 1
-    sol = solve_ivp(rhs, (0, t_max), np.asarray(theta0, float), method="DOP853", rtol=1e-12, atol=1e-14,
-                    events=[speed_change, loss_event, *crossings])
+    sol = solve_ivp(
+        rhs,
+        (0, t_max),
+        np.asarray(theta0, float),
+        method="DOP853",
+        rtol=1e-12,
+        atol=1e-14,
+        events=[speed_change, loss_event, *crossings],
+    )
     peaks = [(np.linalg.norm(m.grad(*y)), t) for t, y in zip(sol.t_events[0], sol.y_events[0], strict=False)]
     ends = [np.linalg.norm(m.grad(*sol.y[:, 0])), np.linalg.norm(m.grad(*sol.y[:, -1]))]
     best = max(peaks) if peaks else None
@@ -80,21 +87,24 @@ def test_no_interior_maximum_is_nan():
     assert np.isnan(out["cliff"]).all()
 
 
-@pytest.mark.parametrize("kwargs, message", [
-    (dict(N=4, L=3), "^L must be an integer >= N = 4"),
-    (dict(metric=(1.0, 0.0, 1.0)), "^metric must hold numbers > 0"),
-    (dict(lr=-1.0), "^lr must be a finite number > 0"),
-    (dict(t_max=0.0), "^t_max must be a finite number > 0"),
-    (dict(N=[4, 8], L=[16, 16, 16]), "^theta0, N, L, metric and lr must have one length"),
-    (dict(theta0=(0.0, np.nan, 0.0)), "^theta0 must"),
-    (dict(N=8.5), "^N must be an integer >= 1"),
-    (dict(atol=0.0), "^atol must be a finite number > 0"),
-    (dict(rtol=-1.0), "^rtol must be a finite number > 0"),
-    (dict(levels=[np.nan]), "^levels must be a finite number"),
-    (dict(crossing=-np.inf), "^crossing must be finite"),
-    (dict(lr=[]), "^lr must be a number or a non-empty 1-D sequence"),
-    (dict(max_steps=0), "^max_steps must be an integer >= 1"),
-])
+@pytest.mark.parametrize(
+    "kwargs, message",
+    [
+        (dict(N=4, L=3), "^L must be an integer >= N = 4"),
+        (dict(metric=(1.0, 0.0, 1.0)), "^metric must hold numbers > 0"),
+        (dict(lr=-1.0), "^lr must be a finite number > 0"),
+        (dict(t_max=0.0), "^t_max must be a finite number > 0"),
+        (dict(N=[4, 8], L=[16, 16, 16]), "^theta0, N, L, metric and lr must have one length"),
+        (dict(theta0=(0.0, np.nan, 0.0)), "^theta0 must"),
+        (dict(N=8.5), "^N must be an integer >= 1"),
+        (dict(atol=0.0), "^atol must be a finite number > 0"),
+        (dict(rtol=-1.0), "^rtol must be a finite number > 0"),
+        (dict(levels=[np.nan]), "^levels must be a finite number"),
+        (dict(crossing=-np.inf), "^crossing must be finite"),
+        (dict(lr=[]), "^lr must be a number or a non-empty 1-D sequence"),
+        (dict(max_steps=0), "^max_steps must be an integer >= 1"),
+    ],
+)
 def test_bad_input_names_the_argument(kwargs, message):
     with pytest.raises(ValueError, match=message):
         flow_quantities(**kwargs)

@@ -56,7 +56,7 @@ def test_source_is_generated_from_the_derivation():
     import re
 
     text = source()
-    body = text[text.index("def loss_grad"):]
+    body = text[text.index("def loss_grad") :]
     assert "def loss_grad(beta, alpha, xi, N, L, out):" in body and "def hessian(beta, alpha, xi, N, L, out):" in body
     # Straight-line scalar code: the only calls are math functions and the scalar primitives.
     called = set(re.findall(r"([A-Za-z_][\w.]*)\(", body)) - {"loss_grad", "hessian"}
@@ -71,13 +71,17 @@ def test_the_compiled_module_is_cached_on_disk_across_processes(tmp_path):
     import subprocess
     import sys
 
-    script = ("from phenom.induction.fastflow import flow_quantities\n"
-              "from phenom.induction.kernels import flow_module\n"
-              "flow_quantities(N=8, L=32, t_max=50.0)\n"
-              "s = flow_module().batch_serial.stats\nprint(sum(s.cache_hits.values()), sum(s.cache_misses.values()))")
+    script = (
+        "from phenom.induction.fastflow import flow_quantities\n"
+        "from phenom.induction.kernels import flow_module\n"
+        "flow_quantities(N=8, L=32, t_max=50.0)\n"
+        "s = flow_module().batch_serial.stats\nprint(sum(s.cache_hits.values()), sum(s.cache_misses.values()))"
+    )
     env = {**os.environ, "PHENOM_CACHE": str(tmp_path)}
-    runs = [subprocess.run([sys.executable, "-c", script], env=env, capture_output=True, text=True, check=True)
-            for _ in range(2)]
+    runs = [
+        subprocess.run([sys.executable, "-c", script], env=env, capture_output=True, text=True, check=True)
+        for _ in range(2)
+    ]
     (hits1, misses1), (hits2, misses2) = (tuple(map(int, r.stdout.split())) for r in runs)
     assert (hits1, misses1) == (0, 1) and (hits2, misses2) == (1, 0)
     files = list(tmp_path.glob("phenom_flows_*.py"))

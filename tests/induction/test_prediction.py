@@ -37,8 +37,17 @@ def _scipy_flow(N, L, model, t_end, t_eval=None, events=None):
     """dθ/dt = −C ∇loss by scipy's DOP853 on the model's lambdified gradient."""
     theta0, C = _start(N, L, model)
     head = InductionHeadModel(N, L)
-    return solve_ivp(lambda t, th: -C * head.grad(*th), (0, t_end), theta0, method="DOP853", rtol=1e-11,
-                     atol=1e-13, t_eval=t_eval, events=events, dense_output=True)
+    return solve_ivp(
+        lambda t, th: -C * head.grad(*th),
+        (0, t_end),
+        theta0,
+        method="DOP853",
+        rtol=1e-11,
+        atol=1e-13,
+        t_eval=t_eval,
+        events=events,
+        dense_output=True,
+    )
 
 
 def test_time_constants_are_the_committed_fits():
@@ -102,8 +111,9 @@ def test_predicted_curves_rise_where_predicted_step_says():
     t_half = _scipy_flow(8, 32, "time_scales", 2e3, events=half).t_events[0][0]
     for lr in (0.5, 0.25):
         curves = predicted_curves(8, 32, lr=lr, samples=4001)
-        assert curves.transition_step == pytest.approx(TIME_CONSTANTS["time_scales"]["flow_time"]
-                                                       / (C_TIME_SCALES * lr), rel=1e-8)
+        assert curves.transition_step == pytest.approx(
+            TIME_CONSTANTS["time_scales"]["flow_time"] / (C_TIME_SCALES * lr), rel=1e-8
+        )
         assert curves.step[-1] == pytest.approx(2 * curves.transition_step, rel=1e-15)
         midpoint = transition_step(curves.step, curves.p_correct, 0.5)
         assert midpoint == pytest.approx(t_half / (C_TIME_SCALES * lr), rel=1e-4)
@@ -118,8 +128,9 @@ def test_predicted_step_remembers_flow_times_across_processes(tmp_path, monkeypa
     try:
         step = predicted_step(4, 16, lr=0.25)
         (memo,) = tmp_path.glob("predicted_flow_times_*.json")
-        assert json.loads(memo.read_text()) == {"time_scales 4 16": pytest.approx(step * C_TIME_SCALES * 0.25,
-                                                                                  rel=1e-14)}
+        assert json.loads(memo.read_text()) == {
+            "time_scales 4 16": pytest.approx(step * C_TIME_SCALES * 0.25, rel=1e-14)
+        }
         with monkeypatch.context() as m:
             m.setattr(prediction, "flow_transition_times", lambda *a, **k: pytest.fail("integrated again"))
             prediction._flow_time.cache_clear()
@@ -132,38 +143,47 @@ def test_predicted_step_remembers_flow_times_across_processes(tmp_path, monkeypa
         prediction._flow_time.cache_clear()
 
 
-@pytest.mark.parametrize("kwargs, message", [
-    ({"steps": [0.0, -1.0]}, "^steps must be >= 0"),
-    ({"steps": [[0.0, 1.0]]}, r"^steps must be a non-empty 1-D array"),
-    ({"steps": [0.0, np.nan]}, "^steps must be finite"),
-    ({"samples": 1}, "^samples must be an integer >= 2"),
-    ({"model": "exact"}, "^model must be one of"),
-    ({"lr": -0.5}, "^lr must be a finite number > 0"),
-])
+@pytest.mark.parametrize(
+    "kwargs, message",
+    [
+        ({"steps": [0.0, -1.0]}, "^steps must be >= 0"),
+        ({"steps": [[0.0, 1.0]]}, r"^steps must be a non-empty 1-D array"),
+        ({"steps": [0.0, np.nan]}, "^steps must be finite"),
+        ({"samples": 1}, "^samples must be an integer >= 2"),
+        ({"model": "exact"}, "^model must be one of"),
+        ({"lr": -0.5}, "^lr must be a finite number > 0"),
+    ],
+)
 def test_predicted_curves_rejects_bad_input(kwargs, message):
     with pytest.raises(ValueError, match=message):
         predicted_curves(4, 16, **kwargs)
 
 
-@pytest.mark.parametrize("args, message", [
-    ((1, 4), "^N must be an integer from 2 to 32"),
-    ((33, 40), "^N must be an integer from 2 to 32"),
-    ((4, 4), "^L must be an integer > N = 4"),
-    ((4, 3), "^L must be an integer >= N = 4"),
-    ((4, 2.5), "^L must be an integer"),
-])
+@pytest.mark.parametrize(
+    "args, message",
+    [
+        ((1, 4), "^N must be an integer from 2 to 32"),
+        ((33, 40), "^N must be an integer from 2 to 32"),
+        ((4, 4), "^L must be an integer > N = 4"),
+        ((4, 3), "^L must be an integer >= N = 4"),
+        ((4, 2.5), "^L must be an integer"),
+    ],
+)
 def test_predicted_step_rejects_counts_out_of_range(args, message):
     with pytest.raises(ValueError, match=message):
         predicted_step(*args)
 
 
-@pytest.mark.parametrize("option, message", [
-    ({"D": 10}, "^D must be an integer >= L = 16"),
-    ({"eps": -0.1}, "^eps must be"),
-    ({"lr": 0.0}, "^lr must be a finite number > 0"),
-    ({"batch_size": 0}, "^batch_size must be an integer >= 1"),
-    ({"model": "exact"}, "^model must be one of"),
-])
+@pytest.mark.parametrize(
+    "option, message",
+    [
+        ({"D": 10}, "^D must be an integer >= L = 16"),
+        ({"eps": -0.1}, "^eps must be"),
+        ({"lr": 0.0}, "^lr must be a finite number > 0"),
+        ({"batch_size": 0}, "^batch_size must be an integer >= 1"),
+        ({"model": "exact"}, "^model must be one of"),
+    ],
+)
 def test_predicted_step_rejects_options_out_of_range(option, message):
     with pytest.raises(ValueError, match=message):
         predicted_step(4, 16, **option)

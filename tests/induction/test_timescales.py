@@ -63,8 +63,12 @@ def test_balanced_product_moves_at_the_geometric_mean_of_its_factors_rates():
     du, dv = r_u * v * g, r_v * u * g
     assert sp.simplify(du * v + u * dv - 2 * sp.sqrt(r_u * r_v) * u * v * g) == 0
     U, V = sp.symbols("U V")
-    assert sp.simplify(sp.diff(V**2 / r_v - U**2 / r_u, V) * r_v * U * g
-                       + sp.diff(V**2 / r_v - U**2 / r_u, U) * r_u * V * g) == 0
+    assert (
+        sp.simplify(
+            sp.diff(V**2 / r_v - U**2 / r_u, V) * r_v * U * g + sp.diff(V**2 / r_v - U**2 / r_u, U) * r_u * V * g
+        )
+        == 0
+    )
 
     # Numerically: a product of a factor seen by 1/L of the data and a shared one reaches θ = 1/2
     # (g = 1 − θ) √L times later than a product of two shared factors, from the same θ₀.
@@ -73,8 +77,14 @@ def test_balanced_product_moves_at_the_geometric_mean_of_its_factors_rates():
         y0 = [u0, theta0 / u0]
         event = lambda t, y: y[0] * y[1] - 0.5  # noqa: E731
         event.terminal = True
-        sol = solve_ivp(lambda t, y: [ru * y[1] * (1 - y[0] * y[1]), rv * y[0] * (1 - y[0] * y[1])],
-                        (0, 1e4), y0, events=event, rtol=1e-11, atol=1e-14)
+        sol = solve_ivp(
+            lambda t, y: [ru * y[1] * (1 - y[0] * y[1]), rv * y[0] * (1 - y[0] * y[1])],
+            (0, 1e4),
+            y0,
+            events=event,
+            rtol=1e-11,
+            atol=1e-14,
+        )
         return sol.t_events[0][0]
 
     for L in (4, 16, 64):
@@ -84,11 +94,18 @@ def test_balanced_product_moves_at_the_geometric_mean_of_its_factors_rates():
 def test_an_equal_norm_start_approaches_the_balanced_slowdown_from_below():
     """The network starts its factors at equal norms, not on the balanced orbit: the slowdown of a
     product with shares (1/L, 1) is below √L and tends to it as the start shrinks."""
+
     def time_to_half(ru, rv, a):
         event = lambda t, y: y[0] * y[1] - 0.5  # noqa: E731
         event.terminal = True
-        sol = solve_ivp(lambda t, y: [ru * y[1] * (1 - y[0] * y[1]), rv * y[0] * (1 - y[0] * y[1])],
-                        (0, 1e7), [a, a], events=event, rtol=1e-10, atol=1e-15)
+        sol = solve_ivp(
+            lambda t, y: [ru * y[1] * (1 - y[0] * y[1]), rv * y[0] * (1 - y[0] * y[1])],
+            (0, 1e7),
+            [a, a],
+            events=event,
+            rtol=1e-10,
+            atol=1e-15,
+        )
         return sol.t_events[0][0]
 
     L = 64

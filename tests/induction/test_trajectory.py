@@ -37,8 +37,16 @@ def _reference(theta0, N, L, lr, C, t_max=T_MAX, value=1.0):
     loss_event = lambda t, y: loss(y, N, L) - level  # noqa: E731
     loss_event.direction = -1
     crossings = [lambda t, y, k=k: y[k] - value for k in range(3)]
-    sol = solve_ivp(rhs, (0, t_max), np.asarray(theta0, float), method="DOP853", rtol=1e-12, atol=1e-14,
-                    dense_output=True, events=[speed_change, loss_event, *crossings])
+    sol = solve_ivp(
+        rhs,
+        (0, t_max),
+        np.asarray(theta0, float),
+        method="DOP853",
+        rtol=1e-12,
+        atol=1e-14,
+        dense_output=True,
+        events=[speed_change, loss_event, *crossings],
+    )
     peaks = [(np.linalg.norm(grad(y, N, L)), t) for t, y in zip(sol.t_events[0], sol.y_events[0], strict=False)]
     ends = [np.linalg.norm(grad(sol.y[:, 0], N, L)), np.linalg.norm(grad(sol.y[:, -1], N, L))]
     best = max(peaks) if peaks else None
@@ -98,6 +106,7 @@ def test_t_eval_values_are_the_dense_interpolant_there():
         np.testing.assert_allclose(k.loss, d.loss_at(grid), rtol=1e-14, atol=1e-300)
         assert k(grid[3]) == pytest.approx(k.theta[3], rel=0, abs=0)
         assert k.cliff() == d.cliff() and k.settings == d.settings and k.lr == d.lr
+
     # Between grid times: cubic Hermite on the flow's slopes, O(Δt⁴) away from the solver's own
     # extension: halving the grid's step divides the largest error by about 16.
     def largest_error(points):
@@ -140,28 +149,37 @@ def test_step_factor_never_grows_right_after_a_rejection():
     # scipy's rule (RK45._step_impl): after err < 1, multiply by min(10, 0.9 err^(-1/5)), capped at
     # 1 if this step was rejected before; after err >= 1 (or NaN) by max(0.2, 0.9 err^(-1/5)).
     factor = flow_module().step_factor
-    assert factor(0.5, False) == pytest.approx(0.9 * 2 ** 0.2, rel=1e-15)
-    assert factor(1e-3, False) == pytest.approx(0.9 * 1e3 ** 0.2, rel=1e-15)
+    assert factor(0.5, False) == pytest.approx(0.9 * 2**0.2, rel=1e-15)
+    assert factor(1e-3, False) == pytest.approx(0.9 * 1e3**0.2, rel=1e-15)
     assert factor(1e-6, False) == 10.0 and factor(0.0, False) == 10.0
     for err in (0.0, 1e-6, 1e-3, 0.5):  # below 0.9^5 the step would grow: after a rejection it stays
         assert factor(err, False) > 1.0 and factor(err, True) == 1.0
-    assert factor(0.95, True) == pytest.approx(0.9 * 0.95 ** -0.2, rel=1e-15)  # already < 1: unchanged
+    assert factor(0.95, True) == pytest.approx(0.9 * 0.95**-0.2, rel=1e-15)  # already < 1: unchanged
     assert factor(32.0, False) == pytest.approx(0.45, rel=1e-15) == factor(32.0, True)
     assert factor(1e6, True) == 0.2 and factor(np.inf, False) == 0.2 and factor(np.nan, False) == 0.2
 
 
-@pytest.mark.parametrize("theta0, N, L, lr, C", [
-    ((0.0, 0.0, 0.0), 8, 32, 1.0, (1.0, 1.0, 1.0)),
-    ((0.3, 0.1, 0.2), 4, 16, 0.5, (0.02, 1.0, 0.25)),
-    ((2.0, -1.0, 3.0), 4, 12, 1.0, (1.0, 1.0, 1.0)),
-    ((5.0, 8.0, 10.0), 8, 32, 1.0, (1.0, 1.0, 1.0)),
-])
+@pytest.mark.parametrize(
+    "theta0, N, L, lr, C",
+    [
+        ((0.0, 0.0, 0.0), 8, 32, 1.0, (1.0, 1.0, 1.0)),
+        ((0.3, 0.1, 0.2), 4, 16, 0.5, (0.02, 1.0, 0.25)),
+        ((2.0, -1.0, 3.0), 4, 12, 1.0, (1.0, 1.0, 1.0)),
+        ((5.0, 8.0, 10.0), 8, 32, 1.0, (1.0, 1.0, 1.0)),
+    ],
+)
 def test_steps_are_those_of_scipy_rk45(theta0, N, L, lr, C):
     # Same pair, same initial step (with its Euler probe), same control: scipy's RK45 on the numpy
     # gradient takes the same accepted steps and the same number of attempts (nfev = 2 + 6 attempts).
     traj = induction_flow(theta0, N=N, L=L, lr=lr, metric=C, t_max=300.0)
-    sol = solve_ivp(lambda t, y: -lr * np.asarray(C) * grad(y, N, L), (0, 300.0), np.asarray(theta0, float),
-                    method="RK45", rtol=1e-9, atol=1e-12)
+    sol = solve_ivp(
+        lambda t, y: -lr * np.asarray(C) * grad(y, N, L),
+        (0, 300.0),
+        np.asarray(theta0, float),
+        method="RK45",
+        rtol=1e-9,
+        atol=1e-12,
+    )
     assert traj.t.size == sol.t.size
     np.testing.assert_allclose(traj.t, sol.t, rtol=1e-5, atol=1e-12)
     assert traj._facts["steps"] + traj._facts["rejected"] == (sol.nfev - 2) // 6

@@ -60,8 +60,15 @@ def test_early_time_solution_against_a_tight_solve():
     N, L = 8, 32
     A, B, C = (float(v) for v in _hand(N, L))
     model = InductionHeadModel(N, L)
-    sol = solve_ivp(lambda t, th: -model.grad(*th), (0, 1.0), [0.0, 0.0, 0.0], rtol=1e-12, atol=1e-30,
-                    dense_output=True, method="DOP853")
+    sol = solve_ivp(
+        lambda t, th: -model.grad(*th),
+        (0, 1.0),
+        [0.0, 0.0, 0.0],
+        rtol=1e-12,
+        atol=1e-30,
+        dense_output=True,
+        method="DOP853",
+    )
     deviation = []
     for t in (0.5, 1.0):
         beta, alpha, xi = sol.sol(t)
@@ -82,8 +89,9 @@ def test_reduced_system_blows_up_at_the_formula_time(N, L):
 
     escape = lambda tau, y: y[0] - 6.0  # noqa: E731 - the τ left beyond is below 1e-6 of the total
     escape.terminal = True
-    sol = solve_ivp(reduced, (0, 10 / np.sqrt(B * C)), [0.0, 0.0], events=escape, rtol=1e-12, atol=1e-14,
-                    method="DOP853")
+    sol = solve_ivp(
+        reduced, (0, 10 / np.sqrt(B * C)), [0.0, 0.0], events=escape, rtol=1e-12, atol=1e-14, method="DOP853"
+    )
     t_star = np.sqrt(2 * sol.t_events[0][0] / A)
     assert asymptotic_transition_time(N, L) == pytest.approx(t_star, rel=2e-6)
     expr = float(transition_time_expr().subs({N_sym: N, L_sym: L}))
@@ -94,8 +102,9 @@ def test_start_from_any_theta0_by_quadrature():
     N, L = 8, 32
     A, B, C = (float(v) for v in _hand(N, L))
     for b0, a0, x0 in [(0.3, 0.7, 0.2), (-1.0, 2.5, 0.0), (0.0, 0.0, 3.0), (1.0, -0.5, -0.4)]:
-        tau = quad(lambda a, b0=b0, a0=a0: np.exp(-(b0 + C / (2 * B) * (a**2 - a0**2))) / B, a0, np.inf,
-                   epsabs=0, epsrel=1e-12)[0]
+        tau = quad(
+            lambda a, b0=b0, a0=a0: np.exp(-(b0 + C / (2 * B) * (a**2 - a0**2))) / B, a0, np.inf, epsabs=0, epsrel=1e-12
+        )[0]
         t = (-x0 + np.sqrt(x0**2 + 2 * A * tau)) / A  # x0 t + A t²/2 = τ*
         assert asymptotic_transition_time(N, L, (b0, a0, x0)) == pytest.approx(t, rel=1e-9)
 
@@ -171,21 +180,24 @@ def test_gradient_descent_broadcasts_rates_against_starts():
         gd_transition_steps(N, L, lrs[:, 0], starts, t_max=t_max)
 
 
-@pytest.mark.parametrize("call, message", [
-    (lambda: flow_transition_times(8, 32, metric=[1.0, 0.0, 1.0]), "^metric must hold numbers > 0"),
-    (lambda: flow_transition_times(8, 32, lr=0.0), "^lr must hold finite numbers > 0"),
-    (lambda: flow_transition_times([8, 4], [32, 16, 8]), "^N, L, lr, theta0"),
-    (lambda: flow_transition_times(8, 4), "^L must be an integer >= N = 8"),
-    (lambda: flow_transition_times(8, 32, rtol=0.0), "^rtol must be a finite number > 0"),
-    (lambda: asymptotic_transition_time(8, 8), "^L must be > N"),
-    (lambda: asymptotic_transition_time(1, 8), "^N must be an integer >= 2"),
-    (lambda: asymptotic_transition_time(8.5, 32), "^N must be an integer >= 2"),
-    (lambda: asymptotic_transition_time(8, 32, (0, 0)), r"^theta0 must have shape \(\.\.\., 3\)"),
-    (lambda: asymptotic_transition_time(8, 32, (0, np.nan, 0)), "^theta0 must be finite"),
-    (lambda: gd_transition_steps(8, 32, 0.0, np.zeros(3), t_max=10), "^lr must hold finite numbers > 0"),
-    (lambda: gd_transition_steps(8, 32, 0.1, np.zeros(3), t_max=-1), "^t_max must be a finite number > 0"),
-    (lambda: gd_transition_steps(8, 4, 0.1, np.zeros(3), t_max=1), "^L must be an integer >= N = 8"),
-])
+@pytest.mark.parametrize(
+    "call, message",
+    [
+        (lambda: flow_transition_times(8, 32, metric=[1.0, 0.0, 1.0]), "^metric must hold numbers > 0"),
+        (lambda: flow_transition_times(8, 32, lr=0.0), "^lr must hold finite numbers > 0"),
+        (lambda: flow_transition_times([8, 4], [32, 16, 8]), "^N, L, lr, theta0"),
+        (lambda: flow_transition_times(8, 4), "^L must be an integer >= N = 8"),
+        (lambda: flow_transition_times(8, 32, rtol=0.0), "^rtol must be a finite number > 0"),
+        (lambda: asymptotic_transition_time(8, 8), "^L must be > N"),
+        (lambda: asymptotic_transition_time(1, 8), "^N must be an integer >= 2"),
+        (lambda: asymptotic_transition_time(8.5, 32), "^N must be an integer >= 2"),
+        (lambda: asymptotic_transition_time(8, 32, (0, 0)), r"^theta0 must have shape \(\.\.\., 3\)"),
+        (lambda: asymptotic_transition_time(8, 32, (0, np.nan, 0)), "^theta0 must be finite"),
+        (lambda: gd_transition_steps(8, 32, 0.0, np.zeros(3), t_max=10), "^lr must hold finite numbers > 0"),
+        (lambda: gd_transition_steps(8, 32, 0.1, np.zeros(3), t_max=-1), "^t_max must be a finite number > 0"),
+        (lambda: gd_transition_steps(8, 4, 0.1, np.zeros(3), t_max=1), "^L must be an integer >= N = 8"),
+    ],
+)
 def test_bad_input(call, message):
     with pytest.raises(ValueError, match=message):
         call()

@@ -113,9 +113,9 @@ def test_forward_equals_the_full_architecture(classifier):
     for name in ("Q1", "K1", "Q2", "K2"):
         net.weights[name] *= 2  # attention well away from uniform
     X = task.sample(6, np.random.default_rng(1)).tokens
-    np.testing.assert_allclose(net.forward(X)[0], _reference_forward(net.weights, X, classifier),
-                               rtol=1e-12, atol=1e-12)
-
+    np.testing.assert_allclose(
+        net.forward(X)[0], _reference_forward(net.weights, X, classifier), rtol=1e-12, atol=1e-12
+    )
 
 
 @pytest.mark.parametrize("classifier", ["linear", "mlp"])
@@ -130,8 +130,12 @@ def test_positions_read_as_indices_equal_the_dense_tokens(classifier, ablate):
     batch = task.sample(7, np.random.default_rng(4))
     (fast, fast_cache), (dense, dense_cache) = (net.forward(x, ablate=ablate) for x in (batch, batch.tokens))
     np.testing.assert_allclose(fast, dense, rtol=1e-12, atol=1e-12)
-    np.testing.assert_allclose(fast, _reference_forward(net.weights, batch.tokens, classifier) if ablate is None
-                               else dense, rtol=1e-12, atol=1e-12)
+    np.testing.assert_allclose(
+        fast,
+        _reference_forward(net.weights, batch.tokens, classifier) if ablate is None else dense,
+        rtol=1e-12,
+        atol=1e-12,
+    )
     dlogits = np.random.default_rng(5).standard_normal(fast.shape)
     g_fast, g_dense = net.backward(dlogits, fast_cache), net.backward(dlogits, dense_cache)
     for name in g_dense:
@@ -212,16 +216,16 @@ def test_bad_network_input():
     with pytest.raises(ValueError, match="the network was built for d_model"):
         train(AttentionNetwork.init(task), CopyingTask(N=2, L=5, D=5), steps=2, lr=0.1)
     net = AttentionNetwork.init(task)
-    for kwargs, message in [(dict(weight_decay=-1.0), "^weight_decay must be a finite number >= 0"),
-                            (dict(clip_norm=-1.0), "^clip_norm must be a finite number > 0"),
-                            (dict(seed=1.5), "^seed must be an integer >= 0"),
-                            (dict(seed=-1), "^seed must be an integer >= 0")]:
+    for kwargs, message in [
+        (dict(weight_decay=-1.0), "^weight_decay must be a finite number >= 0"),
+        (dict(clip_norm=-1.0), "^clip_norm must be a finite number > 0"),
+        (dict(seed=1.5), "^seed must be an integer >= 0"),
+        (dict(seed=-1), "^seed must be an integer >= 0"),
+    ]:
         with pytest.raises(ValueError, match=message):
             train(net, task, steps=2, lr=0.1, **kwargs)
     with pytest.raises(ValueError, match="^ablate must be None, 'layer1' or 'layer2'"):
         net.forward(task.sample(2, np.random.default_rng(0)).tokens, ablate="foo")
-
-
 
 
 def test_work_arrays_are_reused_and_never_leak_between_batches():

@@ -33,8 +33,11 @@ def _digest(path):
 def test_divergence_is_one_error_naming_the_step_and_what_to_try():
     with warnings.catch_warnings():
         warnings.simplefilter("error")  # no RuntimeWarning on the way
-        with pytest.raises(Diverged, match=r"^training diverged at step \d+ \(loss (nan|inf)\) with lr 100000: try a "
-                                           r"smaller lr \(e\.g\. 10000\) or clip_norm$") as info:
+        with pytest.raises(
+            Diverged,
+            match=r"^training diverged at step \d+ \(loss (nan|inf)\) with lr 100000: try a "
+            r"smaller lr \(e\.g\. 10000\) or clip_norm$",
+        ) as info:
             train(_net(), TASK, steps=30, lr=1e5)
     assert 0 <= info.value.step < 30 and isinstance(info.value, FloatingPointError)
 
@@ -109,8 +112,9 @@ def test_an_explicit_cadence_must_match_the_checkpoints(tmp_path):
 def test_a_cosine_schedule_cannot_be_extended(tmp_path):
     cos = tmp_path / "cos.npz"
     train(_net(), TASK, steps=20, checkpoint=cos, schedule="cosine", **KW)
-    with pytest.raises(CheckpointError, match="cosine schedule, whose rate depends on the total: it cannot be "
-                                              "continued to 40 steps"):
+    with pytest.raises(
+        CheckpointError, match="cosine schedule, whose rate depends on the total: it cannot be continued to 40 steps"
+    ):
         train(_net(), TASK, steps=40, checkpoint=cos, resume=True, schedule="cosine", **KW)
 
 
@@ -135,6 +139,7 @@ def _meta(change):
         meta = json.loads(str(arrays["meta"]))
         change(meta)
         arrays["meta"] = np.array(json.dumps(meta))
+
     return apply
 
 
@@ -144,8 +149,10 @@ DAMAGE = {
     "wrong shape": (lambda a: a.__setitem__("param/Q1", a["param/Q1"][:-1]), "holds weight Q1 of shape"),
     "wrong dtype": (lambda a: a.__setitem__("param/Q1", a["param/Q1"].astype(np.float64)), "holds weight Q1 of shape"),
     "non-finite weight": (lambda a: a["param/Q1"].__setitem__((0, 0), np.nan), "non-finite values in weight Q1"),
-    "object array": (lambda a: a.__setitem__("param/Q1", np.array([object()], dtype=object)),
-                     "holds Python objects, not a phenom checkpoint"),
+    "object array": (
+        lambda a: a.__setitem__("param/Q1", np.array([object()], dtype=object)),
+        "holds Python objects, not a phenom checkpoint",
+    ),
     "step beyond its run": (_meta(lambda m: m.__setitem__("step", 999)), "is at step 999, outside its run's 0 to 20"),
     "negative step": (_meta(lambda m: m.__setitem__("step", -1)), "outside its run's 0 to 20"),
     "no metadata": (lambda a: a.pop("meta"), "has no readable metadata"),
@@ -153,12 +160,16 @@ DAMAGE = {
     "step not an integer": (_meta(lambda m: m.__setitem__("step", "10")), "has no valid 'step'"),
     "ragged history": (_meta(lambda m: m["records"]["loss"].append(1.0)), "columns differ in length"),
     "history past its step": (_meta(lambda m: m["records"]["step"].__setitem__(-1, 50)), "steps beyond its own step"),
-    "foreign random state": (_meta(lambda m: m.__setitem__("rng", {"bit_generator": "MT19937", "state": {}})),
-                             "random-stream state of another kind"),
+    "foreign random state": (
+        _meta(lambda m: m.__setitem__("rng", {"bit_generator": "MT19937", "state": {}})),
+        "random-stream state of another kind",
+    ),
     "other layout": (_meta(lambda m: m.__setitem__("format", 1)), "has layout 1, this version reads layout 2"),
     "running loss of text": (_meta(lambda m: m.__setitem__("running", ["x"])), "holds a 'running' that is not a list"),
-    "final running of text": (_meta(lambda m: m.__setitem__("final_running", "x")),
-                              "holds a 'final_running' that is not a list"),
+    "final running of text": (
+        _meta(lambda m: m.__setitem__("final_running", "x")),
+        "holds a 'final_running' that is not a list",
+    ),
 }
 
 
@@ -169,7 +180,7 @@ def test_a_damaged_checkpoint_is_named_and_left_untouched(tmp_path, damage):
     train(_net(), TASK, steps=20, checkpoint=ckpt, **KW)
     if change is None:
         raw = bytearray(ckpt.read_bytes())
-        raw[len(raw) // 2: len(raw) // 2 + 64] = b"\xff" * 64
+        raw[len(raw) // 2 : len(raw) // 2 + 64] = b"\xff" * 64
         ckpt.write_bytes(bytes(raw))
     else:
         _rewrite(ckpt, change)

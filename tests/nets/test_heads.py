@@ -122,6 +122,7 @@ def test_bad_input():
 
 def test_rise_step_by_hand():
     """A head score's rise (the head-score figure's measure): halfway from its first to its largest value."""
+
     def rise(step, values):
         return transition_step(step, values, 0.5, relative_to="range", missing="none")
 

@@ -17,8 +17,6 @@ def test_effective_parameters_invert_the_mean_field_relations():
     assert effective_parameters(y, z, xi * (z - z_other), N, N)[2] == pytest.approx(xi, rel=1e-12)
 
 
-
-
 def test_transition_step_interpolates_to_an_absolute_level():
     # 0.2 at step 100, 0.6 at 200: 0.5 is reached 3/4 of the way, at 175.
     assert transition_step([0, 100, 200, 300], [0.1, 0.2, 0.6, 0.9]) == pytest.approx(175.0, rel=1e-15)
@@ -59,15 +57,19 @@ def test_transition_step_missing_values():
     assert transition_step([0, 1], [None, None], 0.5) is None
 
 
-@pytest.mark.parametrize("call, message", [
-    (lambda: transition_step([0, 1], [0.1, 0.2], relative_to="end"), "^relative_to must be 'zero', 'start' or"),
-    (lambda: transition_step([0, 1], [0.1, 0.2], missing="drop"), "^missing must be 'skip' or 'none'"),
-    (lambda: transition_step([0, 1], [0.1, 0.2], level=float("nan")), "^level must be a finite number"),
-    (lambda: transition_step([0, 1], [0.1, 0.2], level="0.5"), "^level must be a finite number"),
-    (lambda: transition_step([0, 1, 2], [0.1, 0.2]), "^step and values must be 1-D of one length"),
-    (lambda: transition_step([0, np.inf], [0.1, 0.2]), "^step must be finite"),
-    (lambda: transition_step([0, 1], ["a", 0.2]), "^values must be a 1-D sequence of real numbers or None"),
-])
+@pytest.mark.parametrize(
+    "call, message",
+    [
+        (lambda: transition_step([0, 1], [0.1, 0.2], relative_to="end"), "^relative_to must be 'zero', 'start' or"),
+        (lambda: transition_step([0, 1], [0.1, 0.2], missing="drop"), "^missing must be 'skip' or 'none'"),
+        (lambda: transition_step([0, 1], [0.1, 0.2], level=float("nan")), "^level must be a finite number"),
+        # a string on purpose: the check under test
+        (lambda: transition_step([0, 1], [0.1, 0.2], level="0.5"), "^level must be a finite number"),  # type: ignore[arg-type]
+        (lambda: transition_step([0, 1, 2], [0.1, 0.2]), "^step and values must be 1-D of one length"),
+        (lambda: transition_step([0, np.inf], [0.1, 0.2]), "^step must be finite"),
+        (lambda: transition_step([0, 1], ["a", 0.2]), "^values must be a 1-D sequence of real numbers or None"),
+    ],
+)
 def test_transition_step_rejects_bad_input(call, message):
     with pytest.raises(ValueError, match=message):
         call()

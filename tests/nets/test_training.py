@@ -11,8 +11,15 @@ from phenom.nets import AttentionNetwork, CopyingTask, train
 @pytest.mark.parametrize("optimizer", ["sgd", "adam"])
 def test_resumed_run_equals_an_uninterrupted_one(tmp_path, optimizer):
     task = CopyingTask(N=3, L=6, D=8)
-    kw = dict(steps=40, lr=0.05 if optimizer == "adam" else 0.1, optimizer=optimizer, batch_size=16, seed=3,
-              eval_every=10, eval_size=64)
+    kw = dict(
+        steps=40,
+        lr=0.05 if optimizer == "adam" else 0.1,
+        optimizer=optimizer,
+        batch_size=16,
+        seed=3,
+        eval_every=10,
+        eval_size=64,
+    )
     whole = AttentionNetwork.init(task, seed=1)
     h_whole = train(whole, task, **kw)
 
@@ -62,21 +69,44 @@ def test_unreadable_checkpoint_is_named(tmp_path):
         train(AttentionNetwork.init(task), task, steps=2, lr=0.1, checkpoint=bad, resume=True)
 
 
-@pytest.mark.parametrize("steps, batch_size, every, size", [
-    (1, 128, 10, 10),           # evaluations at 0 and 1: 128 // (6·2)
-    (100, 128, 10, 193),        # 11 evaluations: 12800 // (6·11)
-    (10_000, 128, 100, 2112),   # 101 evaluations: 1280000 // (6·101)
-    (100_000, 128, 1000, 4096),  # capped
-    (3, 1, 10, 1),              # at least one sequence
-])
+@pytest.mark.parametrize(
+    "steps, batch_size, every, size",
+    [
+        (1, 128, 10, 10),  # evaluations at 0 and 1: 128 // (6·2)
+        (100, 128, 10, 193),  # 11 evaluations: 12800 // (6·11)
+        (10_000, 128, 100, 2112),  # 101 evaluations: 1280000 // (6·101)
+        (100_000, 128, 1000, 4096),  # capped
+        (3, 1, 10, 1),  # at least one sequence
+    ],
+)
 def test_default_evaluation_sees_a_sixth_of_the_training_sequences(steps, batch_size, every, size):
     from phenom.nets.training import _checked
 
-    run = _checked(steps=steps, lr=0.1, batch_size=batch_size, seed=0, eval_seed=None, eval_every=None,
-                   eval_size=None, weight_decay=0.0, clip_norm=None, checkpoint_every=None)
+    run = _checked(
+        steps=steps,
+        lr=0.1,
+        batch_size=batch_size,
+        seed=0,
+        eval_seed=None,
+        eval_every=None,
+        eval_size=None,
+        weight_decay=0.0,
+        clip_norm=None,
+        checkpoint_every=None,
+    )
     assert (run["eval_every"], run["eval_size"]) == (every, size)
-    explicit = _checked(steps=steps, lr=0.1, batch_size=batch_size, seed=0, eval_seed=None, eval_every=7,
-                        eval_size=33, weight_decay=0.0, clip_norm=None, checkpoint_every=None)
+    explicit = _checked(
+        steps=steps,
+        lr=0.1,
+        batch_size=batch_size,
+        seed=0,
+        eval_seed=None,
+        eval_every=7,
+        eval_size=33,
+        weight_decay=0.0,
+        clip_norm=None,
+        checkpoint_every=None,
+    )
     assert (explicit["eval_every"], explicit["eval_size"]) == (7, 33)
 
 
@@ -131,8 +161,10 @@ def test_history_shows_a_summary_not_its_arrays():
     hist = train(AttentionNetwork.init(task), task, steps=20, lr=0.1, eval_every=10, eval_size=8)
     text = repr(hist)
     loss, acc = hist.records["eval_loss"][-1], hist.records["icl_acc"][-1]
-    assert text.startswith(f"History(3 evaluations, last step 20, loss {hist.records['loss'][-1]:.4g}, "
-                           f"eval_loss {loss:.4g}, icl_acc {acc:.4g}; columns: step, loss, eval_loss")
+    assert text.startswith(
+        f"History(3 evaluations, last step 20, loss {hist.records['loss'][-1]:.4g}, "
+        f"eval_loss {loss:.4g}, icl_acc {acc:.4g}; columns: step, loss, eval_loss"
+    )
     assert "\n" not in text and "[" not in text and len(text) < 400
     from phenom.nets.history import History
 

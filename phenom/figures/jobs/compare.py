@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from concurrent.futures import Executor
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -59,8 +60,19 @@ def _rise_by_1(step, values) -> float | None:
 
 def _run_config(s: ScalingSetting | GrowthSetting, N: int, L: int, seed: int, steps: int, eval_every: int) -> dict:
     """One training run of the scaling study (:func:`phenom.figures.runs.scaling_point`), D = max(min_D, L)."""
-    return dict(N=N, L=L, D=max(s.min_D, L), eps=s.eps, seed=seed, lr=s.lr, steps=steps, eval_every=eval_every,
-                eval_size=s.eval_size, batch_size=s.batch_size, weight_decay=s.weight_decay)
+    return dict(
+        N=N,
+        L=L,
+        D=max(s.min_D, L),
+        eps=s.eps,
+        seed=seed,
+        lr=s.lr,
+        steps=steps,
+        eval_every=eval_every,
+        eval_size=s.eval_size,
+        batch_size=s.batch_size,
+        weight_decay=s.weight_decay,
+    )
 
 
 def scaling_configs(setting: ScalingSetting) -> list[dict]:
@@ -69,8 +81,11 @@ def scaling_configs(setting: ScalingSetting) -> list[dict]:
     s = setting
     per_N = {N: (steps, every) for N, steps, every in zip(s.Ns, s.steps, s.eval_every, strict=True)}
     seeds = {N: s.seeds[:k] for N, k in zip(s.Ns, s.seed_counts, strict=True)}
-    return [_run_config(s, N, L, seed, *per_N[N]) for (N, L) in s.pairs()
-            for seed in (s.control_seeds if L == N else seeds[N])]
+    return [
+        _run_config(s, N, L, seed, *per_N[N])
+        for (N, L) in s.pairs()
+        for seed in (s.control_seeds if L == N else seeds[N])
+    ]
 
 
 def growth_configs(setting: GrowthSetting) -> list[dict]:
@@ -84,9 +99,21 @@ def _train_networks(s: CompareSetting) -> list:
     hists = []
     for seed in s.seeds:
         net = AttentionNetwork.init(task, "linear", seed=seed)
-        hists.append(train(net, task, steps=s.steps, lr=s.lr, optimizer="sgd", batch_size=s.batch_size, seed=seed,
-                           weight_decay=s.weight_decay, eval_every=max(1, s.steps // s.evals),
-                           eval_size=s.eval_size, progress=False))
+        hists.append(
+            train(
+                net,
+                task,
+                steps=s.steps,
+                lr=s.lr,
+                optimizer="sgd",
+                batch_size=s.batch_size,
+                seed=seed,
+                weight_decay=s.weight_decay,
+                eval_every=max(1, s.steps // s.evals),
+                eval_size=s.eval_size,
+                progress=False,
+            )
+        )
     return hists
 
 
@@ -94,8 +121,11 @@ def _held_out_distances(t, flow: dict, hists: list, net_steps: list, flow_t: flo
     """P(correct) distances with c fitted on the *other* seeds' mean transition (leave one out),
     so that no seed is scored on a time axis fitted to it (None with a single seed)."""
     if len(hists) < 2:
-        return {"held_out_c": None, "held_out_rms_p_correct_distance": None,
-                "held_out_max_abs_p_correct_distance": None}
+        return {
+            "held_out_c": None,
+            "held_out_rms_p_correct_distance": None,
+            "held_out_max_abs_p_correct_distance": None,
+        }
     cs, rms, worst = [], [], []
     for i, h in enumerate(hists):
         c = fit_time_scale(flow_t, float(np.mean([x for j, x in enumerate(net_steps) if j != i])), lr)
@@ -115,10 +145,12 @@ def compare(setting: CompareSetting, out: Path) -> dict:
     s = setting
     hists = _train_networks(s)
     level = transition_level(s.N)
-    net_steps = [transition_step(h.step, h.icl_acc, level) for h in hists]
-    if any(step is None for step in net_steps):
-        raise RuntimeError(f"the network did not reach ICL accuracy {level:.3g} within {s.steps} steps for every "
-                           "seed; raise steps")
+    found = [transition_step(h.step, h.icl_acc, level) for h in hists]
+    if any(step is None for step in found):
+        raise RuntimeError(
+            f"the network did not reach ICL accuracy {level:.3g} within {s.steps} steps for every seed; raise steps"
+        )
+    net_steps = [step for step in found if step is not None]  # all of them (checked above)
     flow_t = float(flow_transition_times(s.N, s.L, t_max=s.flow_t_max))
     if np.isnan(flow_t):
         raise RuntimeError(f"the flow has no transition at N = {s.N}, L = {s.L} within t = {s.flow_t_max:g}")
@@ -128,8 +160,13 @@ def compare(setting: CompareSetting, out: Path) -> dict:
     model = InductionHeadModel(s.N, s.L)
     t = np.linspace(0.0, t_end, s.samples)
     theta = traj(t)
-    flow = {"t": t, "loss": model.loss(*theta.T), "p_correct": model.p_correct(*theta.T),
-            "p_context": model.p_context(*theta.T), **{p: theta[:, k] for k, p in enumerate(PARAMETERS)}}
+    flow = {
+        "t": t,
+        "loss": model.loss(*theta.T),
+        "p_correct": model.p_correct(*theta.T),
+        "p_context": model.p_context(*theta.T),
+        **{p: theta[:, k] for k, p in enumerate(PARAMETERS)},
+    }
     nets = [{"t": c * s.lr * h.step, **{k: getattr(h, k) for k in NETWORK_COLUMNS}} for h in hists]
     rebuilt = [reconstruction(h.records, s.N, s.L) for h in hists]
     # Plateau: the flow's loss halfway to its cliff; the network's held-out loss over the same stretch.
@@ -155,8 +192,41 @@ def compare(setting: CompareSetting, out: Path) -> dict:
         **held_out,
         "max_abs_loss_gap": max(r["max_abs_loss_gap"] for r in rebuilt),
     }
-    return {"seeds": {"init_and_data": list(s.seeds), "eval": [h.config["seeds"]["eval"] for h in hists]},
-            "summary": summary, "flow": flow, "networks": nets, "reconstruction": rebuilt}
+    return {
+        "seeds": {"init_and_data": list(s.seeds), "eval": [h.config["seeds"]["eval"] for h in hists]},
+        "summary": summary,
+        "flow": flow,
+        "networks": nets,
+        "reconstruction": rebuilt,
+        "stored_constant": _stored_constant(s, float(np.mean(net_steps))),
+    }
+
+
+def _stored_constant(s: CompareSetting, net_mean: float) -> dict:
+    """The mean-field flow put on the network's step axis with the *stored* c (fitted once, at the
+    scaling study's reference), not with this run's c: an honest prediction wherever (N, L) is not
+    the reference."""
+    stored = TIME_CONSTANTS["mean_field"]
+    curves = predicted_curves(
+        s.N,
+        s.L,
+        lr=s.lr,
+        steps=np.linspace(0.0, s.steps, s.samples),
+        model="mean_field",
+        D=s.D,
+        eps=s.eps,
+        batch_size=s.batch_size,
+    )
+    return {
+        "c": curves.c,
+        "fitted_at": list(stored["reference"]),
+        "held_out": (s.N, s.L) != tuple(stored["reference"]),
+        "step": curves.step,
+        "p_correct": curves.p_correct,
+        "loss": curves.loss,
+        "predicted_step": curves.transition_step,
+        "relative_error": curves.transition_step / net_mean - 1.0,
+    }
 
 
 def scaling(setting: ScalingSetting, out: Path, *, executor: Executor | None = None) -> dict:
@@ -173,8 +243,19 @@ def scaling(setting: ScalingSetting, out: Path, *, executor: Executor | None = N
     s = setting
     pairs = s.pairs()
     Ns, Ls = np.array(pairs).T
-    times = {model: dict(zip(pairs, (None if np.isnan(t) else float(t) for t in flow_transition_times(
-        Ns, Ls, **model_start(Ns, Ls, model), t_max=s.flow_t_max)))) for model in MODELS}
+    times = {
+        model: dict(
+            zip(
+                pairs,
+                (
+                    None if np.isnan(t) else float(t)
+                    for t in flow_transition_times(Ns, Ls, **model_start(Ns, Ls, model), t_max=s.flow_t_max)
+                ),
+                strict=True,
+            )
+        )
+        for model in MODELS
+    }
     configs = scaling_configs(s)
 
     def cost(cfg: dict) -> float:  # steps it will likely run × the work of one step
@@ -184,32 +265,64 @@ def scaling(setting: ScalingSetting, out: Path, *, executor: Executor | None = N
         return steps * (2 * cfg["N"] + 1) * (POSITIONS + cfg["D"]) * cfg["D"]
 
     order = sorted(range(len(configs)), key=lambda i: -cost(configs[i]))  # longest first: the pool ends together
-    ordered = sweep(scaling_point, [configs[i] for i in order], executor=executor, workers=s.workers,
-                    out=Path(out) / "scaling.jsonl", version=_io.code_version(scaling_point.__module__))
+    ordered = sweep(
+        scaling_point,
+        [configs[i] for i in order],
+        executor=executor,
+        workers=s.workers,
+        out=Path(out) / "scaling.jsonl",
+        version=_io.code_version(scaling_point.__module__),
+    )
     results: list[dict] = [{}] * len(configs)
     for i, r in zip(order, ordered, strict=True):
         results[i] = r
-    rows, per_seed = [], []
+    rows: list[dict[str, Any]] = []
+    per_seed: list[dict[str, Any]] = []
     for N, L in pairs:
-        found = [(cfg["seed"], r["net_step"]) for cfg, r in zip(configs, results, strict=True)
-                 if (cfg["N"], cfg["L"]) == (N, L)]
+        found = [
+            (cfg["seed"], r["net_step"])
+            for cfg, r in zip(configs, results, strict=True)
+            if (cfg["N"], cfg["L"]) == (N, L)
+        ]
         observed = [step for _, step in found if step is not None]
-        rows.append({"N": N, "L": L, "flow_time": times["time_scales"][(N, L)],
-                     "mean_field_flow_time": times["mean_field"][(N, L)], "net_steps": observed,
-                     "seeds_without_transition": len(found) - len(observed)})
+        rows.append(
+            {
+                "N": N,
+                "L": L,
+                "flow_time": times["time_scales"][(N, L)],
+                "mean_field_flow_time": times["mean_field"][(N, L)],
+                "net_steps": observed,
+                "seeds_without_transition": len(found) - len(observed),
+            }
+        )
         per_seed += [{"N": N, "L": L, "seed": seed, "net_step": step} for seed, step in found if step is not None]
-    summaries = {model: scaling_summary([{**r, "flow_time": times[model][(r["N"], r["L"])]} for r in per_seed],
-                                        reference=s.reference, lr=s.lr,
-                                        held_out=tuple(N for N in s.held_out if N in s.Ns)) for model in MODELS}
+    summaries = {
+        model: scaling_summary(
+            [{**r, "flow_time": times[model][(r["N"], r["L"])]} for r in per_seed],
+            reference=s.reference,
+            lr=s.lr,
+            held_out=tuple(N for N in s.held_out if N in s.Ns),
+        )
+        for model in MODELS
+    }
     for row in rows:  # each model's prediction t / (c · lr), as the figure draws it
         for model, key in (("time_scales", "predicted_step"), ("mean_field", "mean_field_predicted_step")):
             t = times[model][(row["N"], row["L"])]
             row[key] = None if t is None else t / (summaries[model]["c"] * s.lr)
-    top = {k: summaries["time_scales"][k] for k in ("spearman", "within_N_spearman", "median_abs_relative_error",
-                                                     "max_abs_relative_error")}
-    return {"seeds": {"init_and_data": list(s.seeds)}, "flow_time_unit": "lr = 1", "model": "time_scales", **top,
-            "mean_field": summaries["mean_field"], "rows": rows, "summary": summaries["time_scales"],
-            "side_files": ["scaling.jsonl"]}
+    top = {
+        k: summaries["time_scales"][k]
+        for k in ("spearman", "within_N_spearman", "median_abs_relative_error", "max_abs_relative_error")
+    }
+    return {
+        "seeds": {"init_and_data": list(s.seeds)},
+        "flow_time_unit": "lr = 1",
+        "model": "time_scales",
+        **top,
+        "mean_field": summaries["mean_field"],
+        "rows": rows,
+        "summary": summaries["time_scales"],
+        "side_files": ["scaling.jsonl"],
+    }
 
 
 def _plateau_medians(probes: list[dict], until: float | None) -> dict:
@@ -248,28 +361,46 @@ def growth(setting: GrowthSetting, out: Path) -> dict:
         N, L = config["N"], config["L"]
         measured = metric_along_training(config, probe_every=s.probe_every, probe_size=s.probe_size)
         records = measured["history"]
-        net = {"step": np.asarray(records["step"]), "icl_acc": np.asarray(records["icl_acc"]),
-               **{p: np.array([np.nan if v is None else v for v in records[p]], float) for p in PARAMETERS}}
+        net = {
+            "step": np.asarray(records["step"]),
+            "icl_acc": np.asarray(records["icl_acc"]),
+            **{p: np.array([np.nan if v is None else v for v in records[p]], float) for p in PARAMETERS},
+        }
         observed = transition_step(net["step"], net["icl_acc"], transition_level(N))
         c = TIME_CONSTANTS["time_scales"]["c"]
-        run = {"N": N, "L": L, "D": config["D"], "network": net, "observed_step": observed,
-               "network_rise_step": {p: _rise_by_1(net["step"], net[p]) for p in PARAMETERS},
-               "probes": measured["probes"], "probe_seed": measured["probe_seed"],
-               "plateau_median_C": _plateau_medians(measured["probes"], observed),
-               "model_C": dict(zip(PARAMETERS, c * time_scales(N, L), strict=True)),
-               "cliff_exponent_in_C": _cliff_exponents(N, L), "models": {}}
+        run = {
+            "N": N,
+            "L": L,
+            "D": config["D"],
+            "network": net,
+            "observed_step": observed,
+            "network_rise_step": {p: _rise_by_1(net["step"], net[p]) for p in PARAMETERS},
+            "probes": measured["probes"],
+            "probe_seed": measured["probe_seed"],
+            "plateau_median_C": _plateau_medians(measured["probes"], observed),
+            "model_C": dict(zip(PARAMETERS, c * time_scales(N, L), strict=True)),
+            "cliff_exponent_in_C": _cliff_exponents(N, L),
+            "models": {},
+        }
         steps = np.linspace(0.0, float(net["step"][-1]), s.samples)
         for model in MODELS:
-            predicted = predicted_curves(N, L, lr=s.lr, steps=steps, model=model, D=config["D"], eps=s.eps,
-                                         batch_size=s.batch_size)
+            predicted = predicted_curves(
+                N, L, lr=s.lr, steps=steps, model=model, D=config["D"], eps=s.eps, batch_size=s.batch_size
+            )
             curves = {"step": predicted.step, **{p: getattr(predicted, p) for p in PARAMETERS}}
             run["models"][model] = {
-                "c": predicted.c, "theta0": np.array([curves[p][0] for p in PARAMETERS]), "curves": curves,
+                "c": predicted.c,
+                "theta0": np.array([curves[p][0] for p in PARAMETERS]),
+                "curves": curves,
                 "predicted_step": predicted.transition_step,
-                "rise_step": {p: _rise_by_1(steps, curves[p]) for p in PARAMETERS}}
+                "rise_step": {p: _rise_by_1(steps, curves[p]) for p in PARAMETERS},
+            }
         runs.append(run)
-    return {"seeds": {"init_and_data": [s.seed], "probe": runs[0]["probe_seed"]}, "constants": TIME_CONSTANTS,
-            "runs": runs}
+    return {
+        "seeds": {"init_and_data": [s.seed], "probe": runs[0]["probe_seed"]},
+        "constants": TIME_CONSTANTS,
+        "runs": runs,
+    }
 
 
 def chain(setting: ChainSetting, out: Path) -> dict:
@@ -277,6 +408,8 @@ def chain(setting: ChainSetting, out: Path) -> dict:
     draws (exact minimal = numpy minimal → mean field → the trained network)."""
     minimal, comparison = (_io.read_json(Path(out) / f"{name}.json") for name in ("minimal_vs_mean_field", "compare"))
     keep = ("setting", "digest", "curves", "summary")
-    return {"seeds": comparison.get("seeds"),
-            "minimal": {k: minimal[k] for k in keep},
-            "compare": {k: comparison[k] for k in ("setting", "digest", "flow", "networks", "summary")}}
+    return {
+        "seeds": comparison.get("seeds"),
+        "minimal": {k: minimal[k] for k in keep},
+        "compare": {k: comparison[k] for k in ("setting", "digest", "flow", "networks", "summary")},
+    }

@@ -65,14 +65,17 @@ def induction_flow(setting: InductionFlowSetting, out: Path) -> dict:
     s = setting
     labels = [s.L] + [c for c in dict.fromkeys([s.N, *s.compare_L]) if c != s.L]
     flows = induction_model.induction_flow(s.theta0, N=[s.N] * len(labels), L=labels, t_max=s.t_max, lr=s.lr)
-    return {"seeds": None, "deterministic": True,
-            "flows": [{**summary(tr), "curves": curves(tr, s.samples)} for tr in flows]}
+    return {
+        "seeds": None,
+        "deterministic": True,
+        "flows": [{**summary(tr), "curves": curves(tr, s.samples)} for tr in flows],
+    }
 
 
 def induction_flow_tables(result: dict) -> dict[str, dict]:
     """``induction_flow.csv``: every flow's curves, one row per time, with its N and L."""
     names = list(result["flows"][0]["curves"])
-    rows = {"N": [], "L": [], **{k: [] for k in names}}
+    rows: dict[str, list] = {"N": [], "L": [], **{k: [] for k in names}}
     for f in result["flows"]:
         n = len(f["curves"]["t"])
         rows["N"] += [f["N"]] * n
@@ -108,9 +111,14 @@ def induction_landscape(setting: InductionLandscapeSetting, out: Path) -> dict:
     ]
     path_columns = traj.to_columns(s.grid)
     path_columns["grad_norm"] = traj.grad_norm_at(path_columns["t"])
-    return {"seeds": None, "deterministic": True,
-            "cliff": None if cliff is None else {"t": cliff, **at, "grad_norm": float(traj.grad_norm_at(cliff))},
-            "path": path_columns, "slices": [sl.to_dict() for sl in slices], "summary": summary(traj)}
+    return {
+        "seeds": None,
+        "deterministic": True,
+        "cliff": None if cliff is None else {"t": cliff, **at, "grad_norm": float(traj.grad_norm_at(cliff))},
+        "path": path_columns,
+        "slices": [sl.to_dict() for sl in slices],
+        "summary": summary(traj),
+    }
 
 
 def minimal_vs_mean_field(setting: MinimalVsMeanFieldSetting, out: Path) -> dict:
@@ -125,21 +133,35 @@ def minimal_vs_mean_field(setting: MinimalVsMeanFieldSetting, out: Path) -> dict
     xi_slice = float(traj_exact(cliff_exact)[2]) if cliff_exact is not None else 5.0
     alpha, beta = np.linspace(0, 8, s.grid), np.linspace(0, 6, s.grid)
     A, Bm = np.meshgrid(alpha, beta)
-    grid = {"alpha": alpha, "beta": beta, "xi": xi_slice,
-            "exact": exact.loss(Bm, A, xi_slice), "mean_field": mean_field.loss(Bm, A, xi_slice)}
+    grid: dict[str, np.ndarray | float] = {
+        "alpha": alpha,
+        "beta": beta,
+        "xi": xi_slice,
+        "exact": exact.loss(Bm, A, xi_slice),
+        "mean_field": mean_field.loss(Bm, A, xi_slice),
+    }
     grid["difference"] = grid["exact"] - grid["mean_field"]
     exact_at_checks = traj_exact.loss_at(check_t)
-    lines = {"t": t, "exact_loss": traj_exact.loss_at(t), "mean_field_loss": traj_mf.loss_at(t),
-             "check_t": check_t, "numpy_minimal_loss": numpy_minimal, "exact_loss_at_checks": exact_at_checks,
-             "exact_cliff": cliff_exact, "mean_field_cliff": cliff_mf}
+    lines = {
+        "t": t,
+        "exact_loss": traj_exact.loss_at(t),
+        "mean_field_loss": traj_mf.loss_at(t),
+        "check_t": check_t,
+        "numpy_minimal_loss": numpy_minimal,
+        "exact_loss_at_checks": exact_at_checks,
+        "exact_cliff": cliff_exact,
+        "mean_field_cliff": cliff_mf,
+    }
     along = np.abs(lines["exact_loss"] - lines["mean_field_loss"])
     numbers = {
         "max_abs_difference_on_slice": float(np.max(np.abs(grid["difference"]))),
         "max_abs_difference_along_flows": float(along.max()),
         "time_of_max_difference_along_flows": float(t[int(np.argmax(along))]),
         "numpy_minimal_vs_exact_max_rel": float(np.max(np.abs(numpy_minimal - exact_at_checks) / exact_at_checks)),
-        "exact_cliff": cliff_exact, "mean_field_cliff": cliff_mf,
-        "exact_order_reach_1": traj_exact.crossing_times(1.0), "mean_field_order_reach_1": traj_mf.crossing_times(1.0),
+        "exact_cliff": cliff_exact,
+        "mean_field_cliff": cliff_mf,
+        "exact_order_reach_1": traj_exact.crossing_times(1.0),
+        "mean_field_order_reach_1": traj_mf.crossing_times(1.0),
     }
     return {"seeds": None, "deterministic": True, "curves": lines, "grid": grid, "summary": numbers}
 
@@ -151,9 +173,13 @@ def _error_stats(err: np.ndarray, N: np.ndarray, L: np.ndarray) -> dict:
         return {"points": 0}
     e, pairs, labels = err[ok], N[ok], L[ok]
     worst = int(np.argmax(np.abs(e)))
-    return {"points": int(ok.sum()), "median_abs": float(np.median(np.abs(e))), "signed_median": float(np.median(e)),
-            "max_abs": float(np.abs(e[worst])),
-            "worst": {"N": int(pairs[worst]), "L": int(labels[worst]), "error": float(e[worst])}}
+    return {
+        "points": int(ok.sum()),
+        "median_abs": float(np.median(np.abs(e))),
+        "signed_median": float(np.median(e)),
+        "max_abs": float(np.abs(e[worst])),
+        "worst": {"N": int(pairs[worst]), "L": int(labels[worst]), "error": float(e[worst])},
+    }
 
 
 def _digits(values: np.ndarray, digits: int = 7) -> list:
@@ -180,15 +206,24 @@ def phase(setting: PhaseSetting, out: Path) -> dict:
     err = formula / numeric - 1
     ratio = L / N
     grid = {"N": N, "L": L, "numeric": _digits(numeric), "formula": _digits(formula)}
-    errors = {"pooled": _error_stats(err, N, L),
-              "within_N": {f"{lo}-{hi}": _error_stats(np.where((N >= lo) & (N <= hi), err, np.nan), N, L)
-                           for lo, hi in N_GROUPS if lo <= s.N_max},
-              "within_L_over_N": {f"({lo}, {hi}]": _error_stats(np.where((ratio > lo) & (ratio <= hi), err, np.nan),
-                                                                N, L)
-                                  for lo, hi in RATIO_GROUPS if lo < s.ratio_max}}
+    errors = {
+        "pooled": _error_stats(err, N, L),
+        "within_N": {
+            f"{lo}-{hi}": _error_stats(np.where((N >= lo) & (N <= hi), err, np.nan), N, L)
+            for lo, hi in N_GROUPS
+            if lo <= s.N_max
+        },
+        "within_L_over_N": {
+            f"({lo}, {hi}]": _error_stats(np.where((ratio > lo) & (ratio <= hi), err, np.nan), N, L)
+            for lo, hi in RATIO_GROUPS
+            if lo < s.ratio_max
+        },
+    }
     wide = (ratio == s.ratio_max) & (N >= 8)  # how t* grows with N at the widest L/N (formula: 3/2 as N → ∞)
-    exponents = {name: float(np.polyfit(np.log(N[wide]), np.log(t[wide]), 1)[0]) if wide.sum() >= 2 else None
-                 for name, t in (("numeric", numeric), ("formula", formula))}
+    exponents = {
+        name: float(np.polyfit(np.log(N[wide]), np.log(t[wide]), 1)[0]) if wide.sum() >= 2 else None
+        for name, t in (("numeric", numeric), ("formula", formula))
+    }
 
     Nr, Lr = s.reference
     scales = np.linspace(0.0, s.scale_max, s.scale_points)
@@ -205,12 +240,24 @@ def phase(setting: PhaseSetting, out: Path) -> dict:
         "flows_without_cliff": int(np.sum(~np.isfinite(numeric))),
         "errors": errors,
         "exponent_in_N_at_widest_L_over_N": exponents,
-        "formula": {"t_star": str(transition_time_expr()),
-                    **{k: str(v) for k, v in early_time_coefficients().items()}},
-        "start_scale": {"N": Nr, "L": Lr, "scales": scales, "numeric": flow_s, "formula": formula_s,
-                        "relative_error": formula_s / flow_s - 1},
-        "gradient_descent": {"N": Nr, "L": Lr, "lrs": lrs, "scales": scales, "t_max": budget,
-                             "transition_step": steps, "flow_time": flow_s,
-                             "ratio_to_flow": steps * lrs[None, :] / flow_s[:, None]},
+        "formula": {"t_star": str(transition_time_expr()), **{k: str(v) for k, v in early_time_coefficients().items()}},
+        "start_scale": {
+            "N": Nr,
+            "L": Lr,
+            "scales": scales,
+            "numeric": flow_s,
+            "formula": formula_s,
+            "relative_error": formula_s / flow_s - 1,
+        },
+        "gradient_descent": {
+            "N": Nr,
+            "L": Lr,
+            "lrs": lrs,
+            "scales": scales,
+            "t_max": budget,
+            "transition_step": steps,
+            "flow_time": flow_s,
+            "ratio_to_flow": steps * lrs[None, :] / flow_s[:, None],
+        },
         "seeds": None,
     }

@@ -21,8 +21,15 @@ from phenom.linear.gd import best_step_size, pgd_predict
 from phenom.linear.model import LinearICL
 from phenom.nets import LinearAttention, train
 
-__all__ = ["regression_task", "task_record", "lsa_landscape", "lsa_learning_curves", "lsa_preconditioner",
-           "lsa_depth", "lsa_summary"]
+__all__ = [
+    "regression_task",
+    "task_record",
+    "lsa_landscape",
+    "lsa_learning_curves",
+    "lsa_preconditioner",
+    "lsa_depth",
+    "lsa_summary",
+]
 
 
 def regression_task(setting: LinearSetting) -> LinearICL:
@@ -33,9 +40,16 @@ def regression_task(setting: LinearSetting) -> LinearICL:
 
 def task_record(task: LinearICL) -> dict:
     """The task as saved beside every result: what the figures need to state and draw it."""
-    return {"d": task.d, "N": task.N, "noise": task.noise, "Sigma": task.Sigma, "Omega": task.Omega,
-            "Sigma_eigenvalues": np.linalg.eigvalsh(task.Sigma)[::-1],
-            "optimal_preconditioner": task.optimal_preconditioner(), "optimal_risk": task.optimal_risk()}
+    return {
+        "d": task.d,
+        "N": task.N,
+        "noise": task.noise,
+        "Sigma": task.Sigma,
+        "Omega": task.Omega,
+        "Sigma_eigenvalues": np.linalg.eigvalsh(task.Sigma)[::-1],
+        "optimal_preconditioner": task.optimal_preconditioner(),
+        "optimal_risk": task.optimal_risk(),
+    }
 
 
 def lsa_landscape(setting: LsaLandscapeSetting, out: Path) -> dict:
@@ -60,9 +74,15 @@ def lsa_landscape(setting: LsaLandscapeSetting, out: Path) -> dict:
     paths = {"flow of Γ from 0": flow_hat, "flow of (u, U), small balanced start": fact_hat}
     eye_hat = vecs.T @ np.eye(d) @ vecs
     points = {"Γ* (optimal)": (star_hat, task.optimal_risk()), "Γ = I (plain GD step)": (eye_hat, task.risk(np.eye(d)))}
-    return {"seeds": {"basis": s.basis_seed}, "task": task_record(task), "gamma1": g, "gamma2": g, "risk": risk,
-            "paths": {k: {"t": t, "gamma1": v[:, 0, 0], "gamma2": v[:, -1, -1]} for k, v in paths.items()},
-            "points": {k: {"gamma1": v[0][0, 0], "gamma2": v[0][-1, -1], "risk": v[1]} for k, v in points.items()}}
+    return {
+        "seeds": {"basis": s.basis_seed},
+        "task": task_record(task),
+        "gamma1": g,
+        "gamma2": g,
+        "risk": risk,
+        "paths": {k: {"t": t, "gamma1": v[:, 0, 0], "gamma2": v[:, -1, -1]} for k, v in paths.items()},
+        "points": {k: {"gamma1": v[0][0, 0], "gamma2": v[0][-1, -1], "risk": v[1]} for k, v in points.items()},
+    }
 
 
 def lsa_learning_curves(setting: LsaLearningCurvesSetting, out: Path) -> dict:
@@ -76,8 +96,16 @@ def lsa_learning_curves(setting: LsaLearningCurvesSetting, out: Path) -> dict:
     flow = task.factored_flow(s.eps, V, t_max=s.t_max)
     net = LinearAttention.factored(s.eps, V, s.N)
     steps = int(round(s.t_max / s.lr))
-    hist = train(net, task, steps=steps, lr=s.lr, optimizer="sgd", batch_size=s.batch_size, seed=s.seed,
-                 eval_every=max(1, steps // 80))
+    hist = train(
+        net,
+        task,
+        steps=steps,
+        lr=s.lr,
+        optimizer="sgd",
+        batch_size=s.batch_size,
+        seed=s.seed,
+        eval_every=max(1, steps // 80),
+    )
     t = np.linspace(0.0, s.t_max, 400)
     star = task.optimal_preconditioner()
     curves = {
@@ -103,9 +131,14 @@ def lsa_learning_curves(setting: LsaLearningCurvesSetting, out: Path) -> dict:
         "flow_cliff_time": flow.trajectory.cliff(),
         "conserved_drift": float(np.ptp(flow.conserved())),
     }
-    return {"seeds": {"data": s.seed, "eval": hist.config["seeds"]["eval"], "init": None, "basis": s.basis_seed},
-            "task": task_record(task), "steps": steps, "curves": curves, "summary": numbers,
-            "history_config": hist.config}
+    return {
+        "seeds": {"data": s.seed, "eval": hist.config["seeds"]["eval"], "init": None, "basis": s.basis_seed},
+        "task": task_record(task),
+        "steps": steps,
+        "curves": curves,
+        "summary": numbers,
+        "history_config": hist.config,
+    }
 
 
 def lsa_preconditioner(setting: LsaPreconditionerSetting, out: Path) -> dict:
@@ -113,13 +146,24 @@ def lsa_preconditioner(setting: LsaPreconditionerSetting, out: Path) -> dict:
     s = setting
     task = regression_task(s)
     net = LinearAttention.init(s.d, s.N, 1, scale=s.init_scale, seed=s.seed)
-    hist = train(net, task, steps=s.steps, lr=s.lr, optimizer="adam", batch_size=s.batch_size, seed=s.seed,
-                 schedule="cosine")
+    hist = train(
+        net, task, steps=s.steps, lr=s.lr, optimizer="adam", batch_size=s.batch_size, seed=s.seed, schedule="cosine"
+    )
     learned, star = net.effective_preconditioner(), task.optimal_preconditioner()
-    numbers = {"relative_frobenius_error": float(np.linalg.norm(learned - star) / np.linalg.norm(star)),
-               "risk_of_learned": float(task.risk(learned)), "optimal_risk": task.optimal_risk()}
-    return {"seeds": {**hist.config["seeds"], "basis": s.basis_seed}, "task": task_record(task), "learned": learned,
-            "optimal": star, "summary": numbers, "history": hist.records, "history_config": hist.config}
+    numbers = {
+        "relative_frobenius_error": float(np.linalg.norm(learned - star) / np.linalg.norm(star)),
+        "risk_of_learned": float(task.risk(learned)),
+        "optimal_risk": task.optimal_risk(),
+    }
+    return {
+        "seeds": {**hist.config["seeds"], "basis": s.basis_seed},
+        "task": task_record(task),
+        "learned": learned,
+        "optimal": star,
+        "summary": numbers,
+        "history": hist.records,
+        "history_config": hist.config,
+    }
 
 
 def lsa_depth(setting: LsaDepthSetting, out: Path) -> dict:
@@ -144,24 +188,55 @@ def lsa_depth(setting: LsaDepthSetting, out: Path) -> dict:
         row = []
         for seed in s.seeds:
             net = LinearAttention.init(s.d, s.N, K, scale=s.init_scale, seed=seed)
-            hist = train(net, task, steps=s.steps, lr=s.lr, optimizer="adam", batch_size=s.batch_size, seed=seed,
-                         eval_seed=s.eval_seed, eval_size=s.eval_size, schedule="cosine", clip_norm=s.clip_norm,
-                         eval_every=s.steps)
+            hist = train(
+                net,
+                task,
+                steps=s.steps,
+                lr=s.lr,
+                optimizer="adam",
+                batch_size=s.batch_size,
+                seed=seed,
+                eval_seed=s.eval_seed,
+                eval_size=s.eval_size,
+                schedule="cosine",
+                clip_norm=s.clip_norm,
+                eval_every=s.steps,
+            )
             row.append(float(hist.eval_loss[-1]))
         lsa.append(row)
     runs = np.array(lsa)
-    table = {"layers": list(s.layers), "seeds": list(s.seeds), "gd_risk": [g["risk"] for g in gd],
-             "gd_eta": [g["eta"] for g in gd], "pgd_risk": [p["risk"] for p in pgd],
-             "pgd_eta": [p["eta"] for p in pgd], "lsa_risk": lsa, "lsa_median": np.median(runs, axis=1),
-             "lsa_min": runs.min(axis=1), "lsa_max": runs.max(axis=1)}
-    return {"seeds": {"init_and_data": list(s.seeds), "eval": s.eval_seed, "step_size_tuning": s.tune_seed,
-                      "basis": s.basis_seed},
-            "task": task_record(task), "depth": table}
+    table = {
+        "layers": list(s.layers),
+        "seeds": list(s.seeds),
+        "gd_risk": [g["risk"] for g in gd],
+        "gd_eta": [g["eta"] for g in gd],
+        "pgd_risk": [p["risk"] for p in pgd],
+        "pgd_eta": [p["eta"] for p in pgd],
+        "lsa_risk": lsa,
+        "lsa_median": np.median(runs, axis=1),
+        "lsa_min": runs.min(axis=1),
+        "lsa_max": runs.max(axis=1),
+    }
+    return {
+        "seeds": {
+            "init_and_data": list(s.seeds),
+            "eval": s.eval_seed,
+            "step_size_tuning": s.tune_seed,
+            "basis": s.basis_seed,
+        },
+        "task": task_record(task),
+        "depth": table,
+    }
 
 
 def lsa_summary(setting: LsaSummarySetting, out: Path) -> dict:
     """From the saved ``lsa_learning_curves`` and ``lsa_preconditioner`` results."""
     curves, pre = (_io.read_json(Path(out) / f"{name}.json") for name in ("lsa_learning_curves", "lsa_preconditioner"))
-    return {"seeds": pre.get("seeds"), "task": pre["task"], "curves_setting": curves["setting"],
-            "curves": curves["curves"], "curves_summary": curves["summary"],
-            "preconditioner": {k: pre[k] for k in ("setting", "learned", "optimal", "summary")}}
+    return {
+        "seeds": pre.get("seeds"),
+        "task": pre["task"],
+        "curves_setting": curves["setting"],
+        "curves": curves["curves"],
+        "curves_summary": curves["summary"],
+        "preconditioner": {k: pre[k] for k in ("setting", "learned", "optimal", "summary")},
+    }

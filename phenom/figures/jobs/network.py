@@ -26,8 +26,19 @@ from phenom.nets.heads import head_scores
 from phenom.nets.measures import transition_level, transition_step
 from phenom.nets.tasks import ClassificationTask, CopyingTask, make_task
 
-__all__ = ["network_task", "checkpoint_path", "train_run", "network_training", "network_training_tables",
-           "network_ablation", "induction_heads", "data_configs", "data_task", "data_point", "data_dependence"]
+__all__ = [
+    "network_task",
+    "checkpoint_path",
+    "train_run",
+    "network_training",
+    "network_training_tables",
+    "network_ablation",
+    "induction_heads",
+    "data_configs",
+    "data_task",
+    "data_point",
+    "data_dependence",
+]
 
 
 def network_task(setting: NetworkSetting, L: int | None = None) -> CopyingTask | ClassificationTask:
@@ -42,8 +53,14 @@ def checkpoint_path(out: Path, setting: NetworkSetting, **changes) -> Path:
     return Path(out) / "checkpoints" / f"network_{hashlib.sha256(text.encode()).hexdigest()[:16]}.npz"
 
 
-def train_run(out: Path | None, setting: NetworkSetting, *, L: int | None = None, seed: int | None = None,
-              progress: bool | None = False):
+def train_run(
+    out: Path | None,
+    setting: NetworkSetting,
+    *,
+    L: int | None = None,
+    seed: int | None = None,
+    progress: bool | None = False,
+):
     """Train one network of ``setting`` (``L`` and ``seed`` override it, for controls); with
     ``out``, checkpointed there and resumed or reused when the same run was started before."""
     seed = setting.seed if seed is None else seed
@@ -56,8 +73,11 @@ def train_run(out: Path | None, setting: NetworkSetting, *, L: int | None = None
 
 def _run_summary(hist, N: int) -> dict:
     acc = np.asarray(hist.icl_acc, dtype=float)
-    return {"final_icl_acc": float(acc[-1]), "max_icl_acc": float(acc.max()),
-            "transition_step": transition_step(hist.step, acc, transition_level(N))}
+    return {
+        "final_icl_acc": float(acc[-1]),
+        "max_icl_acc": float(acc.max()),
+        "transition_step": transition_step(hist.step, acc, transition_level(N)),
+    }
 
 
 def network_training(setting: NetworkTrainingSetting, out: Path) -> dict:
@@ -65,8 +85,12 @@ def network_training(setting: NetworkTrainingSetting, out: Path) -> dict:
     classification task, accuracy on its IC, IC2 and IW evaluation sets."""
     s = setting
     net, task, hist = train_run(out, s)
-    result = {"task": task.config, "history_config": hist.config, "history": hist.records,
-              "summary": _run_summary(hist, s.N)}
+    result = {
+        "task": task.config,
+        "history_config": hist.config,
+        "history": hist.records,
+        "summary": _run_summary(hist, s.N),
+    }
     if s.task == "classify":
         eval_seed = 20_000 + s.seed
         sets = task.eval_sets(s.eval_sets, _rng.stream(eval_seed, "eval"), dtype=net.dtype)
@@ -74,17 +98,21 @@ def network_training(setting: NetworkTrainingSetting, out: Path) -> dict:
     controls = []
     for c in range(s.controls):
         _, control_task, h = train_run(out, s, L=s.N, seed=c)
-        controls.append({"seed": c, "task": control_task.config, "history": h.records,
-                         "summary": _run_summary(h, s.N)})
+        controls.append({"seed": c, "task": control_task.config, "history": h.records, "summary": _run_summary(h, s.N)})
     result["controls"] = controls
-    result["seeds"] = {"init": s.seed, "data": s.seed, "eval": hist.config["seeds"]["eval"],
-                       "L_equals_N_seeds": list(range(s.controls)),
-                       **({"eval_sets": 20_000 + s.seed} if s.task == "classify" else {})}
+    result["seeds"] = {
+        "init": s.seed,
+        "data": s.seed,
+        "eval": hist.config["seeds"]["eval"],
+        "L_equals_N_seeds": list(range(s.controls)),
+        **({"eval_sets": 20_000 + s.seed} if s.task == "classify" else {}),
+    }
     return result
 
 
 def network_training_tables(result: dict) -> dict[str, dict]:
     """Each run's learning curves as CSV: the run, then the L = N controls."""
+
     def columns(records):
         return {k: np.asarray([np.nan if v is None else v for v in vals], dtype=float) for k, vals in records.items()}
 
@@ -100,10 +128,15 @@ def network_ablation(setting: NetworkAblationSetting, out: Path) -> dict:
     s = setting
     net, task, hist = train_run(out, s)
     batch = task.sample(s.ablation_size, _rng.stream(s.seed, "ablation"), dtype=net.dtype)
-    results = {label: net.metrics(batch, task, ablate=ab)
-               for label, ab in (("intact", None), ("layer 1 removed", "layer1"), ("layer 2 removed", "layer2"))}
-    return {"task": task.config, "results": results,
-            "seeds": {"init": s.seed, "data": s.seed, "ablation_eval": s.seed, "streams": _rng.SCHEME}}
+    results = {
+        label: net.metrics(batch, task, ablate=ab)
+        for label, ab in (("intact", None), ("layer 1 removed", "layer1"), ("layer 2 removed", "layer2"))
+    }
+    return {
+        "task": task.config,
+        "results": results,
+        "seeds": {"init": s.seed, "data": s.seed, "ablation_eval": s.seed, "streams": _rng.SCHEME},
+    }
 
 
 HEAD_SCORES = ("previous_token", "prefix_matching", "copying")
@@ -120,15 +153,28 @@ def induction_heads(setting: InductionHeadsSetting, out: Path) -> dict:
         net, task, hist = train_run(out, s, seed=seed)
         transition = transition_step(hist.step, hist.icl_acc, transition_level(s.N))
         # Each score's rise: halfway from its first to its largest value (None if it never rises).
-        rises = {k: transition_step(hist.step, hist.records[k], 0.5, relative_to="range", missing="none")
-                 for k in HEAD_SCORES}
-        runs.append({"seed": seed, "history": {k: hist.records[k] for k in ("step", "icl_acc", *HEAD_SCORES)},
-                     "transition_step": transition, "rise_step": rises,
-                     "rise_minus_transition": {k: None if v is None or transition is None else v - transition
-                                               for k, v in rises.items()},
-                     "final": head_scores(net, task, seed=10_000 + seed, n=s.score_size)})
-    return {"task": network_task(s).config, "eval_every": s.eval_every, "runs": runs,
-            "seeds": {"init_and_data": list(s.seeds), "scores": [10_000 + seed for seed in s.seeds]}}
+        rises = {
+            k: transition_step(hist.step, hist.records[k], 0.5, relative_to="range", missing="none")
+            for k in HEAD_SCORES
+        }
+        runs.append(
+            {
+                "seed": seed,
+                "history": {k: hist.records[k] for k in ("step", "icl_acc", *HEAD_SCORES)},
+                "transition_step": transition,
+                "rise_step": rises,
+                "rise_minus_transition": {
+                    k: None if v is None or transition is None else v - transition for k, v in rises.items()
+                },
+                "final": head_scores(net, task, seed=10_000 + seed, n=s.score_size),
+            }
+        )
+    return {
+        "task": network_task(s).config,
+        "eval_every": s.eval_every,
+        "runs": runs,
+        "seeds": {"init_and_data": list(s.seeds), "scores": [10_000 + seed for seed in s.seeds]},
+    }
 
 
 EVAL_KINDS = {"IC": "icl_acc", "IC2": "ic2_acc", "IW": "iwl_acc"}
@@ -146,8 +192,18 @@ def data_configs(setting: DataDependenceSetting) -> list[dict]:
             point = {**s.base(), factor: v}
             if point not in points:
                 points.append(point)
-    run = dict(N=s.N, L=s.L, D=s.D, steps=s.steps, lr=s.lr, weight_decay=s.weight_decay, batch_size=s.batch_size,
-               eval_size=s.eval_size, curve_every=s.curve_every, eval_B=s.B)
+    run = dict(
+        N=s.N,
+        L=s.L,
+        D=s.D,
+        steps=s.steps,
+        lr=s.lr,
+        weight_decay=s.weight_decay,
+        batch_size=s.batch_size,
+        eval_size=s.eval_size,
+        curve_every=s.curve_every,
+        eval_B=s.B,
+    )
     return [{**run, **p, "seed": seed} for p in points for seed in s.seeds]
 
 
@@ -155,8 +211,9 @@ def data_task(config: dict) -> ClassificationTask:
     """The task of one run: ``config`` holds N, L, D, B, K, eps, zipf and seed (of the class
     means); every sequence is bursty (p_B = 1) and from stored classes (p_C = 0)."""
     c = config
-    return ClassificationTask(N=c["N"], L=c["L"], D=c["D"], eps=c["eps"], K=c["K"], B=c["B"], a=c["zipf"],
-                              p_B=1.0, p_C=0.0, seed=c["seed"])
+    return ClassificationTask(
+        N=c["N"], L=c["L"], D=c["D"], eps=c["eps"], K=c["K"], B=c["B"], a=c["zipf"], p_B=1.0, p_C=0.0, seed=c["seed"]
+    )
 
 
 def data_point(config: dict) -> dict:
@@ -181,9 +238,19 @@ def data_point(config: dict) -> dict:
         return False
 
     score(0)
-    hist = train(net, task, steps=c["steps"], lr=c["lr"], optimizer="sgd", batch_size=c["batch_size"],
-                 weight_decay=c["weight_decay"], seed=c["seed"], eval_every=min(100, c["curve_every"]),
-                 stop_when=record, progress=False)
+    hist = train(
+        net,
+        task,
+        steps=c["steps"],
+        lr=c["lr"],
+        optimizer="sgd",
+        batch_size=c["batch_size"],
+        weight_decay=c["weight_decay"],
+        seed=c["seed"],
+        eval_every=min(100, c["curve_every"]),
+        stop_when=record,
+        progress=False,
+    )
     score(c["steps"])
     final = {name: curve[kind][-1] for kind, name in EVAL_KINDS.items()}
     return {**final, "curve": curve, "final_loss": float(hist.loss[-1]), "task": task.config}
@@ -200,8 +267,14 @@ def data_dependence(setting: DataDependenceSetting, out: Path, *, executor=None)
     s = setting
     configs = data_configs(s)
     order = sorted(range(len(configs)), key=lambda i: -configs[i]["K"])  # larger K sample a little slower
-    done = sweep(data_point, [configs[i] for i in order], executor=executor, workers=s.workers,
-                 out=Path(out) / "data_dependence.jsonl", version=_io.code_version(__name__))
+    done = sweep(
+        data_point,
+        [configs[i] for i in order],
+        executor=executor,
+        workers=s.workers,
+        out=Path(out) / "data_dependence.jsonl",
+        version=_io.code_version(__name__),
+    )
     results: list[dict] = [{}] * len(configs)
     for i, r in zip(order, done, strict=True):
         results[i] = r
@@ -209,27 +282,43 @@ def data_dependence(setting: DataDependenceSetting, out: Path, *, executor=None)
     for factor, field_name in s.SWEEPS.items():
         entries = []
         for value in getattr(s, field_name):
-            runs = [(cfg["seed"], r) for cfg, r in zip(configs, results, strict=True)
-                    if {k: cfg[k] for k in s.base()} == {**s.base(), factor: value}]
+            runs = [
+                (cfg["seed"], r)
+                for cfg, r in zip(configs, results, strict=True)
+                if {k: cfg[k] for k in s.base()} == {**s.base(), factor: value}
+            ]
             entry = {"value": value}
             for name in EVAL_KINDS.values():
                 vals = [r[name] for _, r in runs]
                 entry[name] = float(np.mean(vals))
                 entry[f"{name}_range"] = [float(min(vals)), float(max(vals))]
-            entry["seeds"] = [{"seed": seed, **{name: r[name] for name in EVAL_KINDS.values()},
-                               "curve": r["curve"]} for seed, r in runs]
+            entry["seeds"] = [
+                {"seed": seed, **{name: r[name] for name in EVAL_KINDS.values()}, "curve": r["curve"]}
+                for seed, r in runs
+            ]
             entries.append(entry)
         sweeps[factor] = entries
     drops = [max(r["curve"]["IC"]) - r["curve"]["IC"][-1] for r in results]
     worst = int(np.argmax(drops))
     n = s.eval_size
-    return {"base": {**s.base(), "N": s.N, "L": s.L, "D": s.D, "p_B": 1.0, "p_C": 0.0},
-            "training": {"steps": s.steps, "lr": s.lr, "batch_size": s.batch_size, "optimizer": "sgd",
-                         "weight_decay": s.weight_decay, "classifier": "linear"},
-            "sweeps": sweeps,
-            "chance": {"IW": 1 / s.L, "IC_uniform": 1 / s.L, "IC_labels_in_context": s.B / s.N},
-            "eval_size": n, "binomial_se_at_half": float(np.sqrt(0.25 / n)),
-            "transience": {"largest_drop": float(drops[worst]), "config": {k: configs[worst][k] for k in
-                                                                           ("B", "K", "eps", "zipf", "seed")}},
-            "seeds": {"init_data_and_classes": list(s.seeds), "eval_sets": [20_000 + seed for seed in s.seeds]},
-            "side_files": ["data_dependence.jsonl"]}
+    return {
+        "base": {**s.base(), "N": s.N, "L": s.L, "D": s.D, "p_B": 1.0, "p_C": 0.0},
+        "training": {
+            "steps": s.steps,
+            "lr": s.lr,
+            "batch_size": s.batch_size,
+            "optimizer": "sgd",
+            "weight_decay": s.weight_decay,
+            "classifier": "linear",
+        },
+        "sweeps": sweeps,
+        "chance": {"IW": 1 / s.L, "IC_uniform": 1 / s.L, "IC_labels_in_context": s.B / s.N},
+        "eval_size": n,
+        "binomial_se_at_half": float(np.sqrt(0.25 / n)),
+        "transience": {
+            "largest_drop": float(drops[worst]),
+            "config": {k: configs[worst][k] for k in ("B", "K", "eps", "zipf", "seed")},
+        },
+        "seeds": {"init_data_and_classes": list(s.seeds), "eval_sets": [20_000 + seed for seed in s.seeds]},
+        "side_files": ["data_dependence.jsonl"],
+    }

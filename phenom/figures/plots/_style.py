@@ -25,8 +25,18 @@ COLOR = {"beta": "tab:blue", "alpha": "tab:orange", "xi": "tab:green"}
 STYLE: dict[RcKeyType, Any] = {"font.size": 11, "axes.titlesize": 12, "legend.fontsize": 9.5, "figure.dpi": 110}
 """The figures' rcParams, set only while a figure is drawn."""
 
-__all__ = ["SYMBOL", "COLOR", "PARAMETERS", "STYLE", "StyledFigure", "colormaps", "styled", "subplots", "arr",
-           "plain_log_ticks"]
+__all__ = [
+    "SYMBOL",
+    "COLOR",
+    "PARAMETERS",
+    "STYLE",
+    "StyledFigure",
+    "colormaps",
+    "styled",
+    "subplots",
+    "arr",
+    "plain_log_ticks",
+]
 
 
 class StyledFigure(Figure):

@@ -28,51 +28,111 @@ def compare(result: dict) -> Figure:
     ax_l.plot(t, arr(flow["loss"]), color="k", lw=2.2, label="flow")
     ax_a.plot(t, arr(flow["p_correct"]), color="k", lw=2.2, label="flow: P(correct)")
     ax_a.plot(t, arr(flow["p_context"]), color="k", lw=1.2, ls=":", label="flow: P(label in context)")
+    stored = result["stored_constant"]
+    where = "fitted at this (N, L)" if not stored["held_out"] else f"fitted at (N, L) = {tuple(stored['fitted_at'])}"
+    ax_a.plot(
+        summary["c"] * s["lr"] * arr(stored["step"]),
+        arr(stored["p_correct"]),
+        color="tab:green",
+        lw=1.6,
+        ls="--",
+        label=f"predicted from steps with the stored c = {stored['c']:.3g} ({where})",
+    )
     for name in PARAMETERS:
         ax_p.plot(t, arr(flow[name]), color=COLOR[name], lw=2.2, label=f"flow {SYMBOL[name]}")
     for i, (net, rec) in enumerate(zip(nets, result["reconstruction"], strict=True)):
         first = i == 0
         tn = arr(net["t"])
-        ax_l.plot(tn, arr(net["eval_loss"]), color="tab:orange", lw=1.2, alpha=0.8,
-                  label="network (held-out)" if first else None)
-        ax_a.plot(tn, arr(net["p_correct"]), color="tab:orange", lw=1.2, alpha=0.8,
-                  label="network: mean P(correct)" if first else None)
-        ax_a.plot(tn, arr(net["cla"]), color="tab:purple", lw=1.0, alpha=0.7, ls=":",
-                  label="network: CLA" if first else None)
+        ax_l.plot(
+            tn,
+            arr(net["eval_loss"]),
+            color="tab:orange",
+            lw=1.2,
+            alpha=0.8,
+            label="network (held-out)" if first else None,
+        )
+        ax_a.plot(
+            tn,
+            arr(net["p_correct"]),
+            color="tab:orange",
+            lw=1.2,
+            alpha=0.8,
+            label="network: mean P(correct)" if first else None,
+        )
+        ax_a.plot(
+            tn, arr(net["cla"]), color="tab:purple", lw=1.0, alpha=0.7, ls=":", label="network: CLA" if first else None
+        )
         for name in PARAMETERS:
-            ax_p.plot(tn, arr(net[name]), color=COLOR[name], lw=1.0, ls="--", alpha=0.8,
-                      label=f"network {SYMBOL[name]} (effective)" if first else None)
-        ax_r.plot(tn, arr(rec["net_eval_loss"]), color="tab:orange", lw=1.5,
-                  label="network's held-out loss" if first else None)
-        ax_r.plot(tn, arr(rec["model_loss"]), color="k", lw=1.2, ls="--",
-                  label="model's loss at the network's effective (β, α, ξ)" if first else None)
-    ax_l.set(xlabel=TIME, ylabel="cross-entropy", ylim=(0, None),
-             title=f"Loss: plateau {summary['flow_plateau_loss']:.2f} (flow), "
-                   f"{summary['net_plateau_loss']:.2f} (network)")
+            ax_p.plot(
+                tn,
+                arr(net[name]),
+                color=COLOR[name],
+                lw=1.0,
+                ls="--",
+                alpha=0.8,
+                label=f"network {SYMBOL[name]} (effective)" if first else None,
+            )
+        ax_r.plot(
+            tn,
+            arr(rec["net_eval_loss"]),
+            color="tab:orange",
+            lw=1.5,
+            label="network's held-out loss" if first else None,
+        )
+        ax_r.plot(
+            tn,
+            arr(rec["model_loss"]),
+            color="k",
+            lw=1.2,
+            ls="--",
+            label="model's loss at the network's effective (β, α, ξ)" if first else None,
+        )
+    ax_l.set(
+        xlabel=TIME,
+        ylabel="cross-entropy",
+        ylim=(0, None),
+        title=f"Loss: plateau {summary['flow_plateau_loss']:.2f} (flow), {summary['net_plateau_loss']:.2f} (network)",
+    )
     ax_l.legend(loc="lower left")
     rms, held = summary["rms_p_correct_distance"], summary["held_out_rms_p_correct_distance"]
     held_text = "" if held is None else f"; c from the other seeds: {min(held):.3f}–{max(held):.3f}"
-    ax_a.set(xlabel=TIME, ylabel="probability", ylim=(0, 1.02),
-             title=f"P(correct): RMS distance {min(rms):.3f}–{max(rms):.3f}{held_text}")
-    ax_a.legend(loc="center right", fontsize=8.5)
+    ax_a.set(
+        xlabel=TIME,
+        ylabel="probability",
+        ylim=(0, 1.02),
+        title=(
+            f"P(correct): RMS distance {min(rms):.3f}–{max(rms):.3f}{held_text}\nstored c: transition at step "
+            f"{stored['predicted_step']:.0f} against {summary['net_transition_mean']:.0f} "
+            f"({stored['relative_error']:+.0%})"
+        ),
+    )
+    ax_a.legend(loc="lower right", fontsize=8.5)
     ax_p.set(xlabel=TIME, ylabel="parameter", title="β, α, ξ: flow (solid) and network readings (dashed)")
     ax_p.legend(loc="upper left", fontsize=8, ncol=2)
-    ax_r.set(xlabel=TIME, ylabel="cross-entropy", ylim=(0, None),
-             title=f"Model at the network's effective parameters: largest gap {summary['max_abs_loss_gap']:.2f}")
+    ax_r.set(
+        xlabel=TIME,
+        ylabel="cross-entropy",
+        ylim=(0, None),
+        title=f"Model at the network's effective parameters: largest gap {summary['max_abs_loss_gap']:.2f}",
+    )
     ax_r.legend(loc="lower left", fontsize=9)
     n = len(nets)
-    fig.suptitle(f"Theory against simulation, N = {s['N']}, L = {s['L']}, SGD lr {s['lr']:g}: c = {summary['c']:.3g} "
-                 f"fitted on these runs' transition (flow cliff t = {summary['flow_transition']:.1f}, network step "
-                 f"{summary['net_transition_mean']:.0f} ± {summary['net_transition_sd']:.0f} "
-                 f"over {n} seed{'s' if n > 1 else ''})")
+    fig.suptitle(
+        f"Theory against simulation, N = {s['N']}, L = {s['L']}, SGD lr {s['lr']:g}: c = {summary['c']:.3g} "
+        f"fitted on these runs' transition (flow cliff t = {summary['flow_transition']:.1f}, network step "
+        f"{summary['net_transition_mean']:.0f} ± {summary['net_transition_sd']:.0f} "
+        f"over {n} seed{'s' if n > 1 else ''})"
+    )
     return fig
 
 
 def _stats_title(name: str, summary: dict) -> str:
     within = ", ".join(f"{N}: {_fmt(v)}" for N, v in summary["within_N_spearman"].items())
-    return (f"{name} (c = {summary['c']:.3g}): Spearman {_fmt(summary['spearman'])} pooled\nwithin N = {within}\n"
-            f"median |rel. error| {summary['median_abs_relative_error']:.0%}, largest "
-            f"{summary['max_abs_relative_error']:.0%}")
+    return (
+        f"{name} (c = {summary['c']:.3g}): Spearman {_fmt(summary['spearman'])} pooled\nwithin N = {within}\n"
+        f"median |rel. error| {summary['median_abs_relative_error']:.0%}, largest "
+        f"{summary['max_abs_relative_error']:.0%}"
+    )
 
 
 def _predicted_vs_observed(ax, rows, key: str, summary: dict, top: float, held_out, title: str) -> None:
@@ -87,9 +147,16 @@ def _predicted_vs_observed(ax, rows, key: str, summary: dict, top: float, held_o
         pred, steps = r[key], np.array(r["net_steps"], dtype=float)
         frac = (np.log(r["L"] / r["N"]) / np.log(top)) if r["L"] > r["N"] else 0
         is_ref = (r["N"], r["L"]) == ref
-        ax.errorbar(pred, steps.mean(), yerr=[[steps.mean() - steps.min()], [steps.max() - steps.mean()]],
-                    fmt=markers[r["N"]], color="tab:red" if is_ref else colors(0.15 + 0.7 * frac), ms=7, capsize=3,
-                    mfc="none" if is_ref else None)
+        ax.errorbar(
+            pred,
+            steps.mean(),
+            yerr=[[steps.mean() - steps.min()], [steps.max() - steps.mean()]],
+            fmt=markers[r["N"]],
+            color="tab:red" if is_ref else colors(0.15 + 0.7 * frac),
+            ms=7,
+            capsize=3,
+            mfc="none" if is_ref else None,
+        )
         lo, hi = min(lo, pred, steps.min()), max(hi, pred, steps.max())
     line = np.array([lo / 1.3, hi * 1.3])
     ax.plot(line, line, color="gray", ls="--", lw=1, label="observed = predicted")
@@ -97,8 +164,13 @@ def _predicted_vs_observed(ax, rows, key: str, summary: dict, top: float, held_o
     for N in Ns:
         ax.plot([], [], markers[N], color="gray", label=f"N = {N}" + (" (held out)" if N in held_out else ""))
     ax.plot([], [], "o", mfc="none", color="tab:red", label=f"reference {ref} (fit; excluded)")
-    ax.set(xscale="log", yscale="log", xlabel="predicted transition step  t / (c · lr)",
-           ylabel="observed transition step (mean, min–max over seeds)", title=_stats_title(title, summary))
+    ax.set(
+        xscale="log",
+        yscale="log",
+        xlabel="predicted transition step  t / (c · lr)",
+        ylabel="observed transition step (mean, min–max over seeds)",
+        title=_stats_title(title, summary),
+    )
     plain_log_ticks(ax.xaxis)
     plain_log_ticks(ax.yaxis)
     ax.legend(loc="upper left", fontsize=8.5)
@@ -115,21 +187,37 @@ def scaling(result: dict) -> Figure:
     top = max(s["ratios"])
     _predicted_vs_observed(ax_ts, rows, "predicted_step", summary, top, held_out, "Time-scale model")
     _predicted_vs_observed(ax_mf, rows, "mean_field_predicted_step", mf, top, held_out, "Mean-field flow")
-    ax_ts.text(0.98, 0.03, f"colour: L from N+1 (dark) to {top:g}N (light)", transform=ax_ts.transAxes, ha="right",
-               fontsize=9)
+    ax_ts.text(
+        0.98, 0.03, f"colour: L from N+1 (dark) to {top:g}N (light)", transform=ax_ts.transAxes, ha="right", fontsize=9
+    )
     for N in sorted({r["N"] for r in rows}):
         sub = sorted((r for r in rows if r["N"] == N and r["L"] > N and r["net_steps"]), key=lambda r: r["L"])
         ratio = [r["L"] / N for r in sub]
-        handle, = ax_l.plot(ratio, [np.mean(r["net_steps"]) for r in sub], "o", ms=7, label=f"network, N = {N}")
+        (handle,) = ax_l.plot(ratio, [np.mean(r["net_steps"]) for r in sub], "o", ms=7, label=f"network, N = {N}")
         color = handle.get_color()
-        ax_l.plot(ratio, [np.nan if r["predicted_step"] is None else r["predicted_step"] for r in sub], "-",
-                  color=color, lw=1.8)
-        ax_l.plot(ratio, [np.nan if r["mean_field_predicted_step"] is None else r["mean_field_predicted_step"]
-                          for r in sub], ":", color=color, lw=1.5)
+        ax_l.plot(
+            ratio,
+            [np.nan if r["predicted_step"] is None else r["predicted_step"] for r in sub],
+            "-",
+            color=color,
+            lw=1.8,
+        )
+        ax_l.plot(
+            ratio,
+            [np.nan if r["mean_field_predicted_step"] is None else r["mean_field_predicted_step"] for r in sub],
+            ":",
+            color=color,
+            lw=1.5,
+        )
     ax_l.plot([], [], "-", color="gray", label="time-scale model")
     ax_l.plot([], [], ":", color="gray", label="mean-field flow")
-    ax_l.set(xscale="log", yscale="log", xlabel="L / N", ylabel="transition step",
-             title="Transition step against L/N: network (dots) and predictions\n(L = N: no transition in budget)")
+    ax_l.set(
+        xscale="log",
+        yscale="log",
+        xlabel="L / N",
+        ylabel="transition step",
+        title="Transition step against L/N: network (dots) and predictions\n(L = N: no transition in budget)",
+    )
     low, high = ax_l.get_ylim()
     ax_l.set_ylim(low, high * 3)  # room for the legend above the data
     plain_log_ticks(ax_l.xaxis)
@@ -137,11 +225,16 @@ def scaling(result: dict) -> Figure:
     ax_l.legend(fontsize=8.5, ncol=3, loc="upper center")
     counts = dict(zip(s["Ns"], s.get("seed_counts") or [len(s["seeds"])] * len(s["Ns"]), strict=True))
     per_N = sorted(set(counts.values()), reverse=True)
-    seeds = ", ".join(f"{k} seed{'s' if k > 1 else ''}" + ("" if len(per_N) == 1 else " at N = " + ", ".join(
-        str(N) for N, v in counts.items() if v == k)) for k in per_N)
-    fig.suptitle(f"When does the induction head form? Network (linear read-out, SGD lr {s['lr']:g}, batch "
-                 f"{s['batch_size']}, {seeds}) against two flows, each with one constant c fitted at "
-                 f"(N, L) = {tuple(summary['reference'])}")
+    seeds = ", ".join(
+        f"{k} seed{'s' if k > 1 else ''}"
+        + ("" if len(per_N) == 1 else " at N = " + ", ".join(str(N) for N, v in counts.items() if v == k))
+        for k in per_N
+    )
+    fig.suptitle(
+        f"When does the induction head form? Network (linear read-out, SGD lr {s['lr']:g}, batch "
+        f"{s['batch_size']}, {seeds}) against two flows, each with one constant c fitted at "
+        f"(N, L) = {tuple(summary['reference'])}"
+    )
     return fig
 
 
@@ -157,8 +250,13 @@ def _measured_metric_panel(ax, run: dict, end: float) -> None:
     if run["observed_step"] is not None:
         ax.axvspan(0.1 * run["observed_step"], 0.9 * run["observed_step"], color="gray", alpha=0.1, lw=0)
     medians = ", ".join(f"{SYMBOL[k]} {_fmt(run['plateau_median_C'][k], '.2g')}" for k in PARAMETERS)
-    ax.set(yscale="log", xlim=(0, end), xlabel="training step", ylabel="rate over the mean-field rate",
-           title=f"measured C (dots) against the model's c·C (lines);\nplateau (shaded) medians {medians}")
+    ax.set(
+        yscale="log",
+        xlim=(0, end),
+        xlabel="training step",
+        ylabel="rate over the mean-field rate",
+        title=f"measured C (dots) against the model's c·C (lines);\nplateau (shaded) medians {medians}",
+    )
 
 
 @styled
@@ -167,8 +265,7 @@ def growth(result: dict) -> Figure:
     the mean-field flow (dotted) on the same step axis through their stored constants; and the
     network's measured metric C against the model's."""
     s, runs = result["setting"], result["runs"]
-    fig, axes = subplots(len(runs), 4, figsize=(21, 3.4 * len(runs) + 0.8),
-                             squeeze=False)
+    fig, axes = subplots(len(runs), 4, figsize=(21, 3.4 * len(runs) + 0.8), squeeze=False)
     for row, run in zip(axes, runs, strict=True):
         net = run["network"]
         ts, mf = run["models"]["time_scales"], run["models"]["mean_field"]
@@ -185,8 +282,12 @@ def growth(result: dict) -> Figure:
             ax.axvline(ts["predicted_step"], color="k", lw=0.8, ls="-", alpha=0.5)
             rise, pred = run["network_rise_step"][name], ts["rise_step"][name]
             rise_text = f"{_fmt(rise, '.0f')} (network), {_fmt(pred, '.0f')} (model)"
-            ax.set(xlim=(0, end), xlabel="training step", ylabel=f"effective {SYMBOL[name]}",
-                   title=f"N = {run['N']}, L = {run['L']}: {SYMBOL[name]} rises by 1 at step\n{rise_text}")
+            ax.set(
+                xlim=(0, end),
+                xlabel="training step",
+                ylabel=f"effective {SYMBOL[name]}",
+                title=f"N = {run['N']}, L = {run['L']}: {SYMBOL[name]} rises by 1 at step\n{rise_text}",
+            )
         _measured_metric_panel(row[3], run, end)
         row[0].plot([], [], "-", color="k", label="time-scale model")
         row[0].plot([], [], ":", color="k", label="mean-field flow")
@@ -195,9 +296,11 @@ def growth(result: dict) -> Figure:
         row[0].legend(fontsize=8, loc="upper left")
         row[3].legend(fontsize=8, loc="lower right")
     c = runs[0]["models"]["time_scales"]["c"]
-    fig.suptitle(f"Early growth of the effective parameters: network (dots; seed {s['seed']}, SGD lr {s['lr']:g}) "
-                 f"against the time-scale model (solid, c = {c:.3g} fitted at (8, 32), no fit here) and the mean-field "
-                 f"flow (dotted)")
+    fig.suptitle(
+        f"Early growth of the effective parameters: network (dots; seed {s['seed']}, SGD lr {s['lr']:g}) "
+        f"against the time-scale model (solid, c = {c:.3g} fitted at (8, 32), no fit here) and the mean-field "
+        f"flow (dotted)"
+    )
     return fig
 
 
@@ -211,34 +314,48 @@ def chain(result: dict) -> Figure:
     ax_e.plot(exact_at, arr(curves["numpy_minimal_loss"]), "o", color="tab:orange", ms=6)
     lim = [0, max(exact_at) * 1.05]
     ax_e.plot(lim, lim, color="gray", ls="--", lw=1)
-    ax_e.set(xlabel="exact minimal model (sympy)", ylabel="numpy minimal network", xlim=lim, ylim=lim,
-             title="1. numpy vs exact: largest relative gap "
-                   f"{minimal['summary']['numpy_minimal_vs_exact_max_rel']:.1e}")
+    ax_e.set(
+        xlabel="exact minimal model (sympy)",
+        ylabel="numpy minimal network",
+        xlim=lim,
+        ylim=lim,
+        title=f"1. numpy vs exact: largest relative gap {minimal['summary']['numpy_minimal_vs_exact_max_rel']:.1e}",
+    )
     t = arr(curves["t"])
     ax_m.plot(t, arr(curves["exact_loss"]), color="k", lw=2, label="exact minimal model")
     ax_m.plot(t, arr(curves["mean_field_loss"]), color="tab:blue", lw=2, ls="--", label="mean-field model")
-    ax_m.fill_between(t, arr(curves["exact_loss"]), arr(curves["mean_field_loss"]), color="tab:red", alpha=0.25,
-                      label="difference")
-    ax_m.set(xlabel="flow time t", ylabel="loss along each model's own flow", ylim=(0, None),
-             title=f"2. Mean field: cliff {_fmt(curves['mean_field_cliff'], '.1f')} vs "
-                   f"{_fmt(curves['exact_cliff'], '.1f')}, largest |Δ| "
-                   f"{minimal['summary']['max_abs_difference_along_flows']:.2f}")
+    ax_m.fill_between(
+        t, arr(curves["exact_loss"]), arr(curves["mean_field_loss"]), color="tab:red", alpha=0.25, label="difference"
+    )
+    ax_m.set(
+        xlabel="flow time t",
+        ylabel="loss along each model's own flow",
+        ylim=(0, None),
+        title=f"2. Mean field: cliff {_fmt(curves['mean_field_cliff'], '.1f')} vs "
+        f"{_fmt(curves['exact_cliff'], '.1f')}, largest |Δ| "
+        f"{minimal['summary']['max_abs_difference_along_flows']:.2f}",
+    )
     ax_m.legend(loc="lower left")
     flow, nets, summary = comparison["flow"], comparison["networks"], comparison["summary"]
     for name in PARAMETERS:
         ax_n.plot(arr(flow["t"]), arr(flow[name]), color=COLOR[name], lw=2, label=f"mean-field flow {SYMBOL[name]}")
-        ax_n.plot(arr(nets[0]["t"]), arr(nets[0][name]), color=COLOR[name], lw=1.2, ls="--",
-                  label=f"network {SYMBOL[name]}")
+        ax_n.plot(
+            arr(nets[0]["t"]), arr(nets[0][name]), color=COLOR[name], lw=1.2, ls="--", label=f"network {SYMBOL[name]}"
+        )
     rises = summary["net_time_each_parameter_rises_by_1"][0]
-    order = ", then ".join(SYMBOL[k] for k, v in sorted(rises.items(),
-                                                        key=lambda kv: np.inf if kv[1] is None else kv[1])
-                           if v is not None)
-    ax_n.set(xlabel=TIME, ylabel="parameter",
-             title=f"3. The network (seed {comparison['setting']['seeds'][0]}) rises by 1: {order}")
+    order = ", then ".join(
+        SYMBOL[k] for k, v in sorted(rises.items(), key=lambda kv: np.inf if kv[1] is None else kv[1]) if v is not None
+    )
+    ax_n.set(
+        xlabel=TIME,
+        ylabel="parameter",
+        title=f"3. The network (seed {comparison['setting']['seeds'][0]}) rises by 1: {order}",
+    )
     ax_n.legend(loc="upper left", fontsize=8, ncol=2)
     N, L = comparison["setting"]["N"], comparison["setting"]["L"]
     Nm, Lm = minimal["setting"]["N"], minimal["setting"]["L"]
-    where = f"N = {N}, L = {L}" if (Nm, Lm) == (N,
-                                                L) else f"minimal models N = {Nm}, L = {Lm}; network N = {N}, L = {L}"
+    where = (
+        f"N = {N}, L = {L}" if (Nm, Lm) == (N, L) else f"minimal models N = {Nm}, L = {Lm}; network N = {N}, L = {L}"
+    )
     fig.suptitle(f"From the exact minimal network to the trained network, {where}")
     return fig

@@ -40,10 +40,15 @@ def induction_flow(result: dict) -> Figure:
     ax_loss.axhline(np.log(L), color="gray", ls="--", lw=1, label=rf"chance, $\log L$ = {np.log(L):.2f}")
     ax_loss.axhline(np.log(N), color="gray", ls=":", lw=1, label=rf"guess in context, $\log N$ = {np.log(N):.2f}")
     if cliff is not None:
-        ax_loss.axvline(cliff, color="tab:red", lw=1, alpha=0.7,
-                        label=f"cliff (max $|\\nabla$loss$|$), t = {cliff:.1f}")
-    ax_loss.set(xlabel="flow time t", ylabel="cross-entropy loss", ylim=(0, None),
-                title=f"Cliff at t = {cliff:.1f}" if cliff is not None else "No cliff within t_max")
+        ax_loss.axvline(
+            cliff, color="tab:red", lw=1, alpha=0.7, label=f"cliff (max $|\\nabla$loss$|$), t = {cliff:.1f}"
+        )
+    ax_loss.set(
+        xlabel="flow time t",
+        ylabel="cross-entropy loss",
+        ylim=(0, None),
+        title=f"Cliff at t = {cliff:.1f}" if cliff is not None else "No cliff within t_max",
+    )
     ax_loss.legend(loc="center right")
 
     for name in PARAMETERS:
@@ -66,8 +71,9 @@ def induction_flow(result: dict) -> Figure:
         else:
             style = dict(color=cmap(i / max(len(others), 1)), lw=1.3)
         fc = f["curves"]
-        ax_acc.plot(arr(fc["t"]), arr(fc["p_correct"]), label=f"L = {f['L']}" + (" = N" if f["L"] == f["N"] else ""),
-                    **style)
+        ax_acc.plot(
+            arr(fc["t"]), arr(fc["p_correct"]), label=f"L = {f['L']}" + (" = N" if f["L"] == f["N"] else ""), **style
+        )
         if f is main:
             ax_acc.plot(c["t"], c["p_context"], color="k", lw=1.2, ls=":", label=f"L = {f['L']}: P(label in context)")
     title = "P(correct label) for several L"
@@ -88,7 +94,7 @@ def induction_landscape(result: dict) -> Figure:
     t, loss = arr(path["t"]), arr(path["loss"])
     for ax, sl in zip(axes, slices, strict=False):
         x, y, z = arr(sl["x"]), arr(sl["y"]), arr(sl["loss"])
-        (fixed_name, fixed_value), = sl["fixed"].items()
+        ((fixed_name, fixed_value),) = sl["fixed"].items()
         levels = np.linspace(0, float(np.log(sl["L"])), 25)
         cs = ax.contourf(x, y, z, levels=levels, cmap="magma")
         ax.contour(x, y, z, levels=levels[::3], colors="w", linewidths=0.4, alpha=0.6)
@@ -126,23 +132,48 @@ def minimal_vs_mean_field(result: dict) -> Figure:
     s, c, grid, numbers = result["setting"], result["curves"], result["grid"], result["summary"]
     fig, (ax_t, ax_m) = subplots(1, 2, figsize=(13, 4.6))
     cliff = lambda v: "none" if v is None else f"{v:.1f}"  # noqa: E731
-    ax_t.plot(arr(c["t"]), arr(c["exact_loss"]), color="k", lw=2,
-              label=f"exact minimal model (cliff t = {cliff(c['exact_cliff'])})")
-    ax_t.plot(arr(c["t"]), arr(c["mean_field_loss"]), color="tab:blue", lw=2, ls="--",
-              label=f"mean-field model (cliff t = {cliff(c['mean_field_cliff'])})")
-    ax_t.plot(arr(c["check_t"]), arr(c["numpy_minimal_loss"]), "o", color="tab:orange", ms=5,
-              label="numpy minimal network on the exact flow's path")
-    ax_t.set(xlabel="flow time t", ylabel="loss along each model's own flow", ylim=(0, None),
-             title=f"Flows from θ = 0: largest |Δloss| {numbers['max_abs_difference_along_flows']:.2f} "
-                   f"(at t = {numbers['time_of_max_difference_along_flows']:.0f})")
+    ax_t.plot(
+        arr(c["t"]),
+        arr(c["exact_loss"]),
+        color="k",
+        lw=2,
+        label=f"exact minimal model (cliff t = {cliff(c['exact_cliff'])})",
+    )
+    ax_t.plot(
+        arr(c["t"]),
+        arr(c["mean_field_loss"]),
+        color="tab:blue",
+        lw=2,
+        ls="--",
+        label=f"mean-field model (cliff t = {cliff(c['mean_field_cliff'])})",
+    )
+    ax_t.plot(
+        arr(c["check_t"]),
+        arr(c["numpy_minimal_loss"]),
+        "o",
+        color="tab:orange",
+        ms=5,
+        label="numpy minimal network on the exact flow's path",
+    )
+    ax_t.set(
+        xlabel="flow time t",
+        ylabel="loss along each model's own flow",
+        ylim=(0, None),
+        title=f"Flows from θ = 0: largest |Δloss| {numbers['max_abs_difference_along_flows']:.2f} "
+        f"(at t = {numbers['time_of_max_difference_along_flows']:.0f})",
+    )
     ax_t.legend(loc="lower left", fontsize=9)
     diff = arr(grid["difference"])
     vmax = numbers["max_abs_difference_on_slice"]
-    im = ax_m.pcolormesh(arr(grid["alpha"]), arr(grid["beta"]), diff, cmap="RdBu_r", vmin=-vmax, vmax=vmax,
-                         shading="auto")
+    im = ax_m.pcolormesh(
+        arr(grid["alpha"]), arr(grid["beta"]), diff, cmap="RdBu_r", vmin=-vmax, vmax=vmax, shading="auto"
+    )
     fig.colorbar(im, ax=ax_m, label="exact − mean-field loss")
-    ax_m.set(xlabel=SYMBOL["alpha"], ylabel=SYMBOL["beta"],
-             title=f"Loss difference over (α, β) at ξ = {grid['xi']:.2f} (max |Δ| = {vmax:.3f})")
+    ax_m.set(
+        xlabel=SYMBOL["alpha"],
+        ylabel=SYMBOL["beta"],
+        title=f"Loss difference over (α, β) at ξ = {grid['xi']:.2f} (max |Δ| = {vmax:.3f})",
+    )
     fig.suptitle(f"How far the mean-field model is from the exact minimal network, N = {s['N']}, L = {s['L']}")
     return fig
 
@@ -152,7 +183,6 @@ def phase(result: dict) -> Figure:
     """The flow's transition time over (N, L/N) and the formula's error there; t* against L/N for
     a few N; then, at the reference (N, L), over the start scale and the gradient-descent rate."""
     from matplotlib.colors import LogNorm, TwoSlopeNorm
-
 
     g = {k: arr(v) for k, v in result["grid"].items()}
     N, L, t_num, t_form = g["N"], g["L"], g["numeric"], g["formula"]
@@ -164,18 +194,25 @@ def phase(result: dict) -> Figure:
     size = 90 * 17 / max(N.max() - 1, 1)  # squares that tile the N axis
     sc = ax_t.scatter(N, L / N, c=t_num, s=size, marker="s", lw=0, cmap="viridis", norm=LogNorm())
     fig.colorbar(sc, ax=ax_t, label="numeric transition time t* (flow, lr = 1)")
-    ax_t.set(yscale="log", xlabel="pairs in context N", ylabel="labels per pair L/N",
-             title=f"Cliff time of the flow from θ = 0: {result['flows']} flows in {result['flow_seconds']:.1f} s")
+    ax_t.set(
+        yscale="log",
+        xlabel="pairs in context N",
+        ylabel="labels per pair L/N",
+        title=f"Cliff time of the flow from θ = 0: {result['flows']} flows in {result['flow_seconds']:.1f} s",
+    )
     plain_log_ticks(ax_t.yaxis)
 
     bound = max(abs(np.nanmin(err)), abs(np.nanmax(err)), 1e-3)
-    sc = ax_err.scatter(N, L / N, c=err, s=size, marker="s", lw=0, cmap="RdBu_r",
-                        norm=TwoSlopeNorm(0.0, -bound, bound))
+    sc = ax_err.scatter(N, L / N, c=err, s=size, marker="s", lw=0, cmap="RdBu_r", norm=TwoSlopeNorm(0.0, -bound, bound))
     fig.colorbar(sc, ax=ax_err, label="formula / numeric − 1")
     worst = pooled["worst"]
-    ax_err.set(yscale="log", xlabel="pairs in context N", ylabel="labels per pair L/N",
-               title=f"Asymptotic formula: median error {pooled['median_abs']:.1%}, largest {pooled['max_abs']:.1%}\n"
-                     f"(at N = {worst['N']}, L = {worst['L']}; nothing fitted)")
+    ax_err.set(
+        yscale="log",
+        xlabel="pairs in context N",
+        ylabel="labels per pair L/N",
+        title=f"Asymptotic formula: median error {pooled['median_abs']:.1%}, largest {pooled['max_abs']:.1%}\n"
+        f"(at N = {worst['N']}, L = {worst['L']}; nothing fitted)",
+    )
     plain_log_ticks(ax_err.yaxis)
 
     cmap = colormaps["plasma"]
@@ -187,10 +224,17 @@ def phase(result: dict) -> Figure:
         ax_cut.plot(L[m] / n, t_form[m], color=color, lw=1.2, ls="--")
     ax_cut.plot([], [], color="gray", ls="--", label="formula")
     ex = result["exponent_in_N_at_widest_L_over_N"]
-    ax_cut.set(xscale="log", yscale="log", xlabel="labels per pair L/N", ylabel="transition time t*",
-               title=rf"At L/N = {int(max(L / N))}, N ≥ 8: $t^* \propto N^{{{ex['numeric']:.2f}}}$"
-                     "\n" rf"(formula $N^{{{ex['formula']:.2f}}}$, $N^{{3/2}}$ as N → ∞)"
-               if ex["numeric"] is not None else "Transition time against L/N")
+    ax_cut.set(
+        xscale="log",
+        yscale="log",
+        xlabel="labels per pair L/N",
+        ylabel="transition time t*",
+        title=rf"At L/N = {int(max(L / N))}, N ≥ 8: $t^* \propto N^{{{ex['numeric']:.2f}}}$"
+        "\n"
+        rf"(formula $N^{{{ex['formula']:.2f}}}$, $N^{{3/2}}$ as N → ∞)"
+        if ex["numeric"] is not None
+        else "Transition time against L/N",
+    )
     plain_log_ticks(ax_cut.xaxis)
     ax_cut.legend(ncol=2)
 
@@ -198,8 +242,12 @@ def phase(result: dict) -> Figure:
     scales = arr(s["scales"])
     ax_s.plot(scales, arr(s["numeric"]), "k-", lw=2, label="numeric flow")
     ax_s.plot(scales, arr(s["formula"]), "--", color="tab:red", lw=1.8, label="formula")
-    ax_s.set(yscale="log", xlabel=r"start scale s, $\theta_0 = s\,(1, 1, 1)$", ylabel="transition time t*",
-             title=f"N = {s['N']}, L = {s['L']}: the start shortens the plateau")
+    ax_s.set(
+        yscale="log",
+        xlabel=r"start scale s, $\theta_0 = s\,(1, 1, 1)$",
+        ylabel="transition time t*",
+        title=f"N = {s['N']}, L = {s['L']}: the start shortens the plateau",
+    )
     twin = ax_s.twinx()
     twin.plot(scales, 100 * arr(s["relative_error"]), ":", color="tab:gray", lw=1.5)
     twin.set_ylabel("formula error (%), dotted", color="tab:gray")
@@ -212,17 +260,29 @@ def phase(result: dict) -> Figure:
     top = max(float(np.nanmax(np.abs(np.log2(ratio)))), 0.1)
     mesh = ax_gd.pcolormesh(lrs, scales, masked, cmap=cmap_gd, norm=TwoSlopeNorm(0.0, -top, top), shading="nearest")
     fig.colorbar(mesh, ax=ax_gd, label=r"$\log_2$(GD step × lr / flow t*)")
-    ax_gd.set(xscale="log", xlabel="gradient-descent rate lr", ylabel="start scale s",
-              title=f"Discrete GD against the flow (grey: no transition\nwithin {gd['t_max']:.0f} flow-time units)")
+    ax_gd.set(
+        xscale="log",
+        xlabel="gradient-descent rate lr",
+        ylabel="start scale s",
+        title=f"Discrete GD against the flow (grey: no transition\nwithin {gd['t_max']:.0f} flow-time units)",
+    )
 
     for i, k in enumerate(range(0, len(scales), max(1, len(scales) // 3))):
         color = cmap(i / 3 * 0.85)
         ax_lr.plot(lrs, arr(gd["transition_step"][k]) * lrs, "o-", color=color, ms=3.5, label=f"GD, s = {scales[k]:g}")
         ax_lr.axhline(arr(gd["flow_time"])[k], color=color, ls="--", lw=1)
     ax_lr.plot([], [], "k--", lw=1, label="flow t*")
-    ax_lr.set(xscale="log", yscale="log", xlabel="gradient-descent rate lr", ylabel="transition step × lr",
-              title="GD reaches the flow's time as lr → 0")
+    ax_lr.set(
+        xscale="log",
+        yscale="log",
+        xlabel="gradient-descent rate lr",
+        ylabel="transition step × lr",
+        title="GD reaches the flow's time as lr → 0",
+    )
     ax_lr.legend(fontsize=8.5)
-    fig.suptitle("When the induction head forms: the β, α, ξ flow's transition time and its asymptotic formula "
-                 r"$t^* = (2\pi)^{1/4} A^{-1/2} (BC)^{-1/4}$", fontsize=13)
+    fig.suptitle(
+        "When the induction head forms: the β, α, ξ flow's transition time and its asymptotic formula "
+        r"$t^* = (2\pi)^{1/4} A^{-1/2} (BC)^{-1/4}$",
+        fontsize=13,
+    )
     return fig

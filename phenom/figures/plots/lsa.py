@@ -29,12 +29,16 @@ def lsa_landscape(result: dict) -> Figure:
     bar = fig.colorbar(cs, ax=ax, label="risk R(Γ) (log scale)")
     ticks = [v for v in (1, 1.5, 2, 3, 5, 7, 10, 15, 20, 30, 50) if levels[0] <= v <= levels[-1]]
     bar.set_ticks([levels[0], *ticks], labels=[f"{levels[0]:.3g} (R*)", *(f"{v:g}" for v in ticks)])
-    styles = {"flow of Γ from 0": dict(color="w", lw=2.2),
-              "flow of (u, U), small balanced start": dict(color="tab:orange", lw=2, ls="--")}
+    styles = {
+        "flow of Γ from 0": dict(color="w", lw=2.2),
+        "flow of (u, U), small balanced start": dict(color="tab:orange", lw=2, ls="--"),
+    }
     for label, path in result["paths"].items():
         ax.plot(arr(path["gamma1"]), arr(path["gamma2"]), label=label, **styles.get(label, {}))
-    markers = {"Γ* (optimal)": dict(marker="*", ms=16, color="tab:red", mec="w"),
-               "Γ = I (plain GD step)": dict(marker="s", ms=8, color="w", mec="k")}
+    markers = {
+        "Γ* (optimal)": dict(marker="*", ms=16, color="tab:red", mec="w"),
+        "Γ = I (plain GD step)": dict(marker="s", ms=8, color="w", mec="k"),
+    }
     for label, p in result["points"].items():
         ax.plot([p["gamma1"]], [p["gamma2"]], ls="none", label=f"{label}: R = {p['risk']:.3f}", **markers[label])
     ax.set(xlabel=r"$\gamma_1$ (Γ along Σ's largest eigenvector)", ylabel=r"$\gamma_2$ (along the smallest)")
@@ -53,25 +57,41 @@ def lsa_learning_curves(result: dict) -> Figure:
     t, net_t = arr(c["t"]), arr(c["net_t"])
     ax_r.plot(t, arr(c["risk_gamma_flow"]), color="tab:gray", lw=1.5, label="flow of Γ from Γ = 0 (closed form)")
     ax_r.plot(t, arr(c["risk_factored_flow"]), color="k", lw=2.2, label="flow of (u, U) from a small balanced start")
-    ax_r.plot(net_t, arr(c["net_risk"]), "o", ms=3.5, color="tab:orange",
-              label=f"LSA network (SGD, lr = {s['lr']:g}): R(Γ_eff)")
-    ax_r.plot(net_t, arr(c["net_loss"]), "-", lw=1, color="tab:orange", alpha=0.6,
-              label="LSA network: held-out squared error")
+    ax_r.plot(
+        net_t,
+        arr(c["net_risk"]),
+        "o",
+        ms=3.5,
+        color="tab:orange",
+        label=f"LSA network (SGD, lr = {s['lr']:g}): R(Γ_eff)",
+    )
+    ax_r.plot(
+        net_t, arr(c["net_loss"]), "-", lw=1, color="tab:orange", alpha=0.6, label="LSA network: held-out squared error"
+    )
     ax_r.axhline(r_star, color="tab:red", ls=":", label=f"optimal risk R* = {r_star:.3f}")
-    ax_r.set(xlabel="flow time t (network: lr · step)", ylabel="risk", yscale="log",
-             title=f"Largest gap to the flow: R(Γ_eff) {numbers['max_relative_gap_risk_of_gamma_eff']:.1%}, "
-                   f"held-out error {numbers['max_relative_gap_heldout_loss']:.0%}")
+    ax_r.set(
+        xlabel="flow time t (network: lr · step)",
+        ylabel="risk",
+        yscale="log",
+        title=f"Largest gap to the flow: R(Γ_eff) {numbers['max_relative_gap_risk_of_gamma_eff']:.1%}, "
+        f"held-out error {numbers['max_relative_gap_heldout_loss']:.0%}",
+    )
     plain_log_ticks(ax_r.yaxis)
     ax_r.legend(loc="upper right", fontsize=9)
 
     ax_d.plot(t, arr(c["dist_factored_flow"]), color="k", lw=2.2, label="flow of (u, U)")
     ax_d.plot(net_t, arr(c["net_dist"]), "o", ms=3.5, color="tab:orange", label="LSA network's Γ_eff")
-    ax_d.set(xlabel="flow time t (network: lr · step)", ylabel=r"$\|\Gamma - \Gamma^*\|_F / \|\Gamma^*\|_F$",
-             yscale="log", title="Distance to the optimal preconditioner")
+    ax_d.set(
+        xlabel="flow time t (network: lr · step)",
+        ylabel=r"$\|\Gamma - \Gamma^*\|_F / \|\Gamma^*\|_F$",
+        yscale="log",
+        title="Distance to the optimal preconditioner",
+    )
     plain_log_ticks(ax_d.yaxis)
     ax_d.legend(loc="upper right")
-    fig.suptitle("One-layer linear attention learning in-context regression, "
-                 f"{_setting(task)}, batch {s['batch_size']}")
+    fig.suptitle(
+        f"One-layer linear attention learning in-context regression, {_setting(task)}, batch {s['batch_size']}"
+    )
     return fig
 
 
@@ -101,8 +121,9 @@ def lsa_preconditioner(result: dict) -> Figure:
     ax.set(xlabel="training step", ylabel="risk", yscale="log", title=f"Training (Adam, {s['steps']} steps)")
     plain_log_ticks(ax.yaxis)
     ax.legend(loc="upper right", fontsize=9)
-    fig.suptitle(f"The trained one-layer network's preconditioner against the optimal one, {_setting(task)}: "
-                 f"{err:.1%} apart")
+    fig.suptitle(
+        f"The trained one-layer network's preconditioner against the optimal one, {_setting(task)}: {err:.1%} apart"
+    )
     return fig
 
 
@@ -116,14 +137,24 @@ def lsa_depth(result: dict) -> Figure:
     ax.plot(K, depth["pgd_risk"], "D-", color="tab:blue", label="K steps of PGD with Γ*, best step size")
     runs = arr(depth["lsa_risk"])  # (K, seeds)
     for j in range(runs.shape[1]):
-        ax.plot(K, runs[:, j], "o", color="tab:orange", alpha=0.45, ms=6,
-                label="K-layer LSA, each seed" if j == 0 else None)
+        ax.plot(
+            K, runs[:, j], "o", color="tab:orange", alpha=0.45, ms=6, label="K-layer LSA, each seed" if j == 0 else None
+        )
     median = arr(depth["lsa_median"])
-    ax.errorbar(K, median, yerr=[median - arr(depth["lsa_min"]), arr(depth["lsa_max"]) - median], fmt="o-",
-                color="tab:orange", lw=2, ms=8, capsize=4,
-                label=f"K-layer LSA, median and range of {runs.shape[1]} seeds")
-    ax.axhline(task["optimal_risk"], color="tab:red", ls=":",
-               label=f"one-layer optimum R* = {task['optimal_risk']:.3f}")
+    ax.errorbar(
+        K,
+        median,
+        yerr=[median - arr(depth["lsa_min"]), arr(depth["lsa_max"]) - median],
+        fmt="o-",
+        color="tab:orange",
+        lw=2,
+        ms=8,
+        capsize=4,
+        label=f"K-layer LSA, median and range of {runs.shape[1]} seeds",
+    )
+    ax.axhline(
+        task["optimal_risk"], color="tab:red", ls=":", label=f"one-layer optimum R* = {task['optimal_risk']:.3f}"
+    )
     ax.set(xlabel="layers / steps K", ylabel="risk (Monte Carlo, held-out)", yscale="log", xticks=K)
     plain_log_ticks(ax.yaxis)
     ax.set_title(f"Risk against depth, {_setting(task)}, Adam {s['steps']} steps")
@@ -137,16 +168,27 @@ def lsa_summary(result: dict) -> Figure:
     task, curves, pre = result["task"], result["curves"], result["preconditioner"]
     fig, (ax_r, ax_g) = subplots(1, 2, figsize=(12, 4.6))
     r_star = task["optimal_risk"]
-    ax_r.plot(arr(curves["t"]), arr(curves["risk_gamma_flow"]), color="tab:gray", lw=1.5,
-              label="analytic: flow of Γ from 0")
+    ax_r.plot(
+        arr(curves["t"]), arr(curves["risk_gamma_flow"]), color="tab:gray", lw=1.5, label="analytic: flow of Γ from 0"
+    )
     ax_r.plot(arr(curves["t"]), arr(curves["risk_factored_flow"]), color="k", lw=2.2, label="analytic: flow of (u, U)")
-    ax_r.plot(arr(curves["net_t"]), arr(curves["net_risk"]), "o", ms=3.5, color="tab:orange",
-              label="simulated network: R(Γ_eff)")
+    ax_r.plot(
+        arr(curves["net_t"]),
+        arr(curves["net_risk"]),
+        "o",
+        ms=3.5,
+        color="tab:orange",
+        label="simulated network: R(Γ_eff)",
+    )
     ax_r.axhline(r_star, color="tab:red", ls=":", label=f"R* = {r_star:.3f}")
-    ax_r.set(xlabel="flow time t (network: lr · step)", ylabel="risk", yscale="log",
-             title="Largest relative gap: R(Γ_eff) "
-                   f"{result['curves_summary']['max_relative_gap_risk_of_gamma_eff']:.1%}, "
-                   f"held-out error {result['curves_summary']['max_relative_gap_heldout_loss']:.0%}")
+    ax_r.set(
+        xlabel="flow time t (network: lr · step)",
+        ylabel="risk",
+        yscale="log",
+        title="Largest relative gap: R(Γ_eff) "
+        f"{result['curves_summary']['max_relative_gap_risk_of_gamma_eff']:.1%}, "
+        f"held-out error {result['curves_summary']['max_relative_gap_heldout_loss']:.0%}",
+    )
     plain_log_ticks(ax_r.yaxis)
     ax_r.legend(fontsize=9)
     star, learned = arr(pre["optimal"]), arr(pre["learned"])
@@ -154,10 +196,18 @@ def lsa_summary(result: dict) -> Figure:
     lim = [min(star.min(), learned.min()) - 0.05, max(star.max(), learned.max()) + 0.05]
     ax_g.plot(lim, lim, color="gray", ls="--", lw=1)
     err = pre["summary"]["relative_frobenius_error"]
-    ax_g.set(xlabel="optimal Γ*ᵢⱼ", ylabel="learned Γ_effᵢⱼ (Adam)", xlim=lim, ylim=lim,
-             title=f"Preconditioner: {err:.1%} from the optimum (relative Frobenius)")
+    ax_g.set(
+        xlabel="optimal Γ*ᵢⱼ",
+        ylabel="learned Γ_effᵢⱼ (Adam)",
+        xlim=lim,
+        ylim=lim,
+        title=f"Preconditioner: {err:.1%} from the optimum (relative Frobenius)",
+    )
     cs = result["curves_setting"]
-    where = _setting(task) if (cs["d"], cs["N"]) == (task["d"], task["N"]) else \
-        f"curves d = {cs['d']}, N = {cs['N']}; preconditioner {_setting(task)}"
+    where = (
+        _setting(task)
+        if (cs["d"], cs["N"]) == (task["d"], task["N"])
+        else f"curves d = {cs['d']}, N = {cs['N']}; preconditioner {_setting(task)}"
+    )
     fig.suptitle(f"Linear attention: analytic against simulated, {where}")
     return fig

@@ -9,8 +9,12 @@ from phenom.figures.plots._style import COLOR, PARAMETERS, SYMBOL, arr, colormap
 
 __all__ = ["network_training", "network_ablation", "induction_heads", "data_dependence", "task_text"]
 
-MEASURES = {"icl_acc": ("ICL accuracy", "k"), "cla": ("CLA (label in context)", "tab:purple"),
-            "ila1": ("ILA1 (layer-1 label→item)", "tab:cyan"), "tila2": ("TILA2 (layer-2 target→label)", "tab:olive")}
+MEASURES = {
+    "icl_acc": ("ICL accuracy", "k"),
+    "cla": ("CLA (label in context)", "tab:purple"),
+    "ila1": ("ILA1 (layer-1 label→item)", "tab:cyan"),
+    "tila2": ("TILA2 (layer-2 target→label)", "tab:olive"),
+}
 
 
 def task_text(task: dict) -> str:
@@ -42,9 +46,13 @@ def network_training(result: dict) -> Figure:
     ax.axhline(1 / task["L"], color="gray", ls="--", lw=1, label="1/L (chance)")
     ax.axhline(1 / task["N"], color="gray", ls=":", lw=1, label="1/N (guess in context)")
     when = result["summary"]["transition_step"]
-    ax.set(xlabel="training step", ylabel="fraction", ylim=(0, 1.02),
-           title="Progress measures" + (f": ICL accuracy halfway at step {when:.0f}" if when is not None else
-                                        ": ICL accuracy never halfway to 1"))
+    ax.set(
+        xlabel="training step",
+        ylabel="fraction",
+        ylim=(0, 1.02),
+        title="Progress measures"
+        + (f": ICL accuracy halfway at step {when:.0f}" if when is not None else ": ICL accuracy never halfway to 1"),
+    )
     ax.legend(loc="center right", fontsize=8.5)
 
     ax = axes[2]
@@ -58,17 +66,29 @@ def network_training(result: dict) -> Figure:
         N = task["N"]
         ax.plot(step, arr(h["icl_acc"]), color="k", lw=2, label=f"L = {task['L']}")
         for i, c in enumerate(controls):
-            ax.plot(arr(c["history"]["step"]), arr(c["history"]["icl_acc"]), color="tab:red", lw=1.3, alpha=0.8,
-                    label=f"L = N = {N}" if i == 0 else None)
+            ax.plot(
+                arr(c["history"]["step"]),
+                arr(c["history"]["icl_acc"]),
+                color="tab:red",
+                lw=1.3,
+                alpha=0.8,
+                label=f"L = N = {N}" if i == 0 else None,
+            )
         ax.axhline(1 / N, color="tab:red", ls=":", lw=1, label=f"chance at L = N: 1/{N}")
         best = max(c["summary"]["max_icl_acc"] for c in controls)
         learned = sum(c["summary"]["transition_step"] is not None for c in controls)
-        ax.set(xlabel="training step", ylabel="ICL accuracy", ylim=(0, 1.02),
-               title=f"L = N: seeds past halfway {learned}/{len(controls)}, max accuracy {best:.3f}")
+        ax.set(
+            xlabel="training step",
+            ylabel="ICL accuracy",
+            ylim=(0, 1.02),
+            title=f"L = N: seeds past halfway {learned}/{len(controls)}, max accuracy {best:.3f}",
+        )
         ax.legend(loc="center right", fontsize=8.5)
     kind = "copying task" if task.get("task") != "classify" else "in-context classification task"
-    fig.suptitle(f"Two-layer attention network on the {kind}, {task_text(task)}, {cfg['optimizer'].upper()} "
-                 f"lr {cfg['lr']:g}, batch {cfg['batch_size']}, {cfg['net'].get('classifier', '')} read-out")
+    fig.suptitle(
+        f"Two-layer attention network on the {kind}, {task_text(task)}, {cfg['optimizer'].upper()} "
+        f"lr {cfg['lr']:g}, batch {cfg['batch_size']}, {cfg['net'].get('classifier', '')} read-out"
+    )
     return fig
 
 
@@ -89,9 +109,11 @@ def network_ablation(result: dict) -> Figure:
     return fig
 
 
-HEADS = {"previous_token": ("previous-token (layer 1)", "tab:blue"),
-         "prefix_matching": ("prefix matching (layer 2)", "tab:orange"),
-         "copying": ("copying (OV eigenvalues)", "tab:green")}
+HEADS = {
+    "previous_token": ("previous-token (layer 1)", "tab:blue"),
+    "prefix_matching": ("prefix matching (layer 2)", "tab:orange"),
+    "copying": ("copying (OV eigenvalues)", "tab:green"),
+}
 
 
 @styled
@@ -110,35 +132,64 @@ def induction_heads(result: dict) -> Figure:
         ax_c.plot(step, arr(h[key]), color=color, lw=1.6, label=label)
     if first["transition_step"] is not None:
         ax_c.axvline(first["transition_step"], color="tab:red", lw=1, ls="--", label="ICL transition")
-    ax_c.set(xlabel="training step", ylabel="score / accuracy", ylim=(-0.05, 1.05),
-             title=f"Seed {first['seed']}: {task_text(result['task'])}")
+    ax_c.set(
+        xlabel="training step",
+        ylabel="score / accuracy",
+        ylim=(-0.05, 1.05),
+        title=f"Seed {first['seed']}: {task_text(result['task'])}",
+    )
     ax_c.legend(fontsize=8, loc="center left", bbox_to_anchor=(0.13, 0.52))
 
     for i, (key, (_, color)) in enumerate(HEADS.items()):
         ys = [r["rise_minus_transition"][key] for r in runs]
-        ax_r.scatter(i + 0.06 * (np.arange(len(runs)) - (len(runs) - 1) / 2),
-                     [np.nan if y is None else y for y in ys], color=color, s=40, zorder=3)
+        ax_r.scatter(
+            i + 0.06 * (np.arange(len(runs)) - (len(runs) - 1) / 2),
+            [np.nan if y is None else y for y in ys],
+            color=color,
+            s=40,
+            zorder=3,
+        )
     ax_r.axhline(0, color="tab:red", lw=1, ls="--")
-    ax_r.axhspan(-result["eval_every"], result["eval_every"], color="0.9", zorder=0,
-                 label=f"± one evaluation interval ({result['eval_every']} steps)")
+    ax_r.axhspan(
+        -result["eval_every"],
+        result["eval_every"],
+        color="0.9",
+        zorder=0,
+        label=f"± one evaluation interval ({result['eval_every']} steps)",
+    )
     ax_r.set_xticks(range(len(HEADS)), [label.split(" (")[0] for label, _ in HEADS.values()])
-    ax_r.set(ylabel="step of halfway rise − ICL transition step",
-             title=f"Does the phase change coincide with the transition?\n(each dot a seed; "
-                   f"{len(runs)} seed{'s' if len(runs) > 1 else ''})")
+    ax_r.set(
+        ylabel="step of halfway rise − ICL transition step",
+        title=f"Does the phase change coincide with the transition?\n(each dot a seed; "
+        f"{len(runs)} seed{'s' if len(runs) > 1 else ''})",
+    )
     ax_r.legend(fontsize=8.5, loc="lower left")
 
     keys = ("previous_token", "prefix_matching", "prefix_matching_repeated", "copying")
-    chance = {"previous_token": "previous_token_chance", "prefix_matching": "prefix_matching_chance",
-              "prefix_matching_repeated": "prefix_matching_chance"}
+    chance = {
+        "previous_token": "previous_token_chance",
+        "prefix_matching": "prefix_matching_chance",
+        "prefix_matching_repeated": "prefix_matching_chance",
+    }
     x = np.arange(len(keys))
     for j, r in enumerate(runs):
         vals = [np.nan if r["final"][k] is None else r["final"][k] for k in keys]
-        ax_f.bar(x + 0.8 / len(runs) * (j - (len(runs) - 1) / 2), vals, width=0.8 / len(runs),
-                 color=colormaps["Greys"](0.4 + 0.5 * j / max(len(runs) - 1, 1)), label=f"seed {r['seed']}")
+        ax_f.bar(
+            x + 0.8 / len(runs) * (j - (len(runs) - 1) / 2),
+            vals,
+            width=0.8 / len(runs),
+            color=colormaps["Greys"](0.4 + 0.5 * j / max(len(runs) - 1, 1)),
+            label=f"seed {r['seed']}",
+        )
     for i, k in enumerate(keys):
         if k in chance:
-            ax_f.plot([i - 0.45, i + 0.45], [first["final"][chance[k]]] * 2, color="tab:red", lw=1.5,
-                      label="uniform attention" if i == 0 else None)
+            ax_f.plot(
+                [i - 0.45, i + 0.45],
+                [first["final"][chance[k]]] * 2,
+                color="tab:red",
+                lw=1.5,
+                label="uniform attention" if i == 0 else None,
+            )
     ax_f.axhline(0, color="0.5", lw=0.8)
     ax_f.set_xticks(x, ["previous\ntoken", "prefix match\n(task)", "prefix match\n(repeated)", "copying"])
     ax_f.set(ylabel="final score", ylim=(-1.05, 1.05), title="After training, on held-out sequences")
@@ -147,13 +198,17 @@ def induction_heads(result: dict) -> Figure:
     return fig
 
 
-FACTORS = {"B": ("burstiness B (copies of each class in context; 0 = i.i.d.)", "linear", "B"),
-           "K": ("number of classes K", "log", "K"),
-           "eps": ("within-class noise ε", "linear", "ε"),
-           "zipf": ("Zipf exponent a of class frequencies", "linear", "a")}
-ACCURACIES = {"icl_acc": ("ICL: IC (novel classes)", "k", "-"),
-              "ic2_acc": ("ICL: IC2 (stored classes, labels shifted)", "0.45", "--"),
-              "iwl_acc": ("IWL: IW (i.i.d. context)", "tab:orange", "-")}
+FACTORS = {
+    "B": ("burstiness B (copies of each class in context; 0 = i.i.d.)", "linear", "B"),
+    "K": ("number of classes K", "log", "K"),
+    "eps": ("within-class noise ε", "linear", "ε"),
+    "zipf": ("Zipf exponent a of class frequencies", "linear", "a"),
+}
+ACCURACIES = {
+    "icl_acc": ("ICL: IC (novel classes)", "k", "-"),
+    "ic2_acc": ("ICL: IC2 (stored classes, labels shifted)", "0.45", "--"),
+    "iwl_acc": ("IWL: IW (i.i.d. context)", "tab:orange", "-"),
+}
 
 
 @styled
@@ -170,10 +225,16 @@ def data_dependence(result: dict) -> Figure:
             for e in entries:
                 ys = [s[key] for s in e["seeds"]]
                 ax.scatter([e["value"]] * len(ys), ys, color=color, s=12, alpha=0.5, zorder=3)
-        ax.axhline(result["chance"]["IW"], color="tab:red", lw=1, ls=":",
-                   label=f"chance 1/L = {result['chance']['IW']:.3f}")
-        ax.axhline(result["chance"]["IC_labels_in_context"], color="tab:blue", lw=1, ls=":",
-                   label=f"guess among labels in context ({result['chance']['IC_labels_in_context']:.2f})")
+        ax.axhline(
+            result["chance"]["IW"], color="tab:red", lw=1, ls=":", label=f"chance 1/L = {result['chance']['IW']:.3f}"
+        )
+        ax.axhline(
+            result["chance"]["IC_labels_in_context"],
+            color="tab:blue",
+            lw=1,
+            ls=":",
+            label=f"guess among labels in context ({result['chance']['IC_labels_in_context']:.2f})",
+        )
         ax.axvline(base[factor], color="0.75", lw=6, alpha=0.5, zorder=0, label="base setting")
         if scale == "log":
             ax.set_xscale("log", base=2)
@@ -181,12 +242,19 @@ def data_dependence(result: dict) -> Figure:
         else:
             ax.set_xticks(x, [f"{v:g}" for v in x])
         ax.margins(x=0.06)
-        ax.set(xlabel=label, ylabel="accuracy after training", ylim=(-0.02, 1.02),
-               title=f"varying {symbol} (others at the base)")
+        ax.set(
+            xlabel=label,
+            ylabel="accuracy after training",
+            ylim=(-0.02, 1.02),
+            title=f"varying {symbol} (others at the base)",
+        )
     fig.legend(*axes[0, 0].get_legend_handles_labels(), loc="outside lower center", ncol=3, fontsize=9.5)
     seeds = len(result["seeds"]["init_data_and_classes"])
-    fig.suptitle("In-context vs in-weights learning as the data change (Reddy 2024, Sec. 3; Chan et al. 2022)\n"
-                 f"base: N = {base['N']}, L = {base['L']}, D = {base['D']}, K = {base['K']}, B = {base['B']}, "
-                 f"ε = {base['eps']:g}, a = {base['zipf']:g}, p_B = 1, p_C = 0; SGD lr {train['lr']:g}, "
-                 f"{train['steps']} steps, {seeds} seed{'s' if seeds > 1 else ''}", fontsize=12)
+    fig.suptitle(
+        "In-context vs in-weights learning as the data change (Reddy 2024, Sec. 3; Chan et al. 2022)\n"
+        f"base: N = {base['N']}, L = {base['L']}, D = {base['D']}, K = {base['K']}, B = {base['B']}, "
+        f"ε = {base['eps']:g}, a = {base['zipf']:g}, p_B = 1, p_C = 0; SGD lr {train['lr']:g}, "
+        f"{train['steps']} steps, {seeds} seed{'s' if seeds > 1 else ''}",
+        fontsize=12,
+    )
     return fig

@@ -18,8 +18,21 @@ from typing import Any, ClassVar, TypeVar
 from phenom import _validate as validate
 from phenom.nets import tasks
 
-__all__ = ["Setting", "SummarySetting", "option", "RULES", "validate", "tasks", "grid_size", "distinct", "integers",
-           "SGD_LR", "ADAM_LR", "WEIGHT_DECAY", "MAX_GRID"]
+__all__ = [
+    "Setting",
+    "SummarySetting",
+    "option",
+    "RULES",
+    "validate",
+    "tasks",
+    "grid_size",
+    "distinct",
+    "integers",
+    "SGD_LR",
+    "ADAM_LR",
+    "WEIGHT_DECAY",
+    "MAX_GRID",
+]
 
 SGD_LR = 0.5
 """Plain SGD's rate for the copying task: learns N = 8, L = 32 in about 1000 steps (Reddy's 0.01

@@ -29,8 +29,9 @@ class CompareSetting(CopyingBase):
     def _check(self) -> None:
         super()._check()
         if self.L == self.N:
-            raise ValueError(f"L must be an integer > N = {self.N}: at L = N the flow never leaves the origin, "
-                             "nothing to align")
+            raise ValueError(
+                f"L must be an integer > N = {self.N}: at L = N the flow never leaves the origin, nothing to align"
+            )
         if not self.seeds:
             raise ValueError("seeds must name at least one seed")
         self._set("samples", validate.count("samples", self.samples, minimum=2))
@@ -53,23 +54,36 @@ class ScalingSetting(ScalingRunBase):
     """The network's transition step against the flow's over N and L (L = N and L from N + 1 to
     8N), several seeds, as a resumable sweep. ``steps`` and ``eval_every`` pair with ``Ns``."""
 
-    QUICK: ClassVar[dict] = {"Ns": (2, 4), "ratios": (1.5, 2, 4, 8), "seeds": (0,), "seed_counts": (1, 1),
-                             "control_seeds": (0,),
-                             "steps": (800, 1500),
-                             "eval_every": (25, 50), "min_D": 16, "reference": (4, 16),
-                             "held_out": (2,)}
+    QUICK: ClassVar[dict] = {
+        "Ns": (2, 4),
+        "ratios": (1.5, 2, 4, 8),
+        "seeds": (0,),
+        "seed_counts": (1, 1),
+        "control_seeds": (0,),
+        "steps": (800, 1500),
+        "eval_every": (25, 50),
+        "min_D": 16,
+        "reference": (4, 16),
+        "held_out": (2,),
+    }
     Ns: tuple = option((2, 4, 8, 16), "pair counts N, each 1 to 32", "distinct counts", kind=int)
     ratios: tuple = option((1.25, 2, 3, 4, 8), "L/N ratios (L rounded, at least N + 1; L = N is added)", kind=float)
     seeds: tuple = option((0, 1, 2), "network seeds, each >= 0", "seeds", kind=int)
-    seed_counts: tuple = option((3, 3, 3, 2), "at most how many of seeds (the first) each N runs (paired with Ns)",
-                                "counts", kind=int)
-    control_seeds: tuple = option((0,), "seeds of the L = N controls (they run their whole budget: at N >= 8 they "
-                                  "never learn)", "seeds", kind=int)
+    seed_counts: tuple = option(
+        (3, 3, 3, 2), "at most how many of seeds (the first) each N runs (paired with Ns)", "counts", kind=int
+    )
+    control_seeds: tuple = option(
+        (0,), "seeds of the L = N controls (they run their whole budget: at N >= 8 they never learn)", "seeds", kind=int
+    )
     steps: tuple = option((2000, 3000, 3000, 6000), "training budget for each N (paired with Ns)", "counts", kind=int)
     eval_every: tuple = option((25, 50, 50, 100), "evaluation interval for each N (paired with Ns)", "counts", kind=int)
     reference: tuple = option((8, 32), "the (N, L) on which the time scale c is fitted", "counts", kind=int)
-    held_out: tuple = option((16,), "Ns kept out of every choice made in building the model, reported separately "
-                             "(if swept)", "distinct counts", kind=int)
+    held_out: tuple = option(
+        (16,),
+        "Ns kept out of every choice made in building the model, reported separately (if swept)",
+        "distinct counts",
+        kind=int,
+    )
     flow_t_max: float = option(20_000.0, "longest flow time searched for a cliff, > 0", "positive")
     workers: int = option(2, "worker processes (each limits its BLAS threads to cores // workers)", "count")
 
@@ -86,8 +100,9 @@ class ScalingSetting(ScalingRunBase):
             raise ValueError(f"ratios must be numbers > 1, got {self.ratios!r}")
         self._set("ratios", tuple(int(r) if float(r).is_integer() else r for r in ratios))
         if self.reference[0] in self.held_out:
-            raise ValueError(f"held_out must not include the reference's N = {self.reference[0]}, "
-                             f"got {self.held_out!r}")
+            raise ValueError(
+                f"held_out must not include the reference's N = {self.reference[0]}, got {self.held_out!r}"
+            )
         ref = self.reference
         if len(ref) != 2 or ref not in self.pairs() or ref[1] == ref[0]:
             raise ValueError(f"reference must be one of the sweep's (N, L) pairs with L > N, got {ref!r}")
@@ -108,13 +123,20 @@ class GrowthSetting(ScalingRunBase):
     (N, L); one run each, with the scaling study's algebra, seed and batches (its evaluation
     cadence is this setting's). ``Ns`` and ``Ls`` pair up."""
 
-    QUICK: ClassVar[dict] = {"Ns": (2, 4), "Ls": (4, 16), "steps": 1500, "min_D": 16, "probe_every": 50,
-                             "probe_size": 256}
+    QUICK: ClassVar[dict] = {
+        "Ns": (2, 4),
+        "Ls": (4, 16),
+        "steps": 1500,
+        "min_D": 16,
+        "probe_every": 50,
+        "probe_size": 256,
+    }
     Ns: tuple = option((4, 4, 8, 8, 16), "pair counts N, each 2 to 32 (paired with Ls)", "counts", kind=int)
     Ls: tuple = option((8, 32, 16, 64, 64), "label counts L > N (paired with Ns)", "counts", kind=int)
     seed: int = option(0, "network seed, >= 0", "seed")
-    steps: int = option(8000, "training budget (runs stop once two evaluations in a row reach ICL accuracy 0.9)",
-                        "count")
+    steps: int = option(
+        8000, "training budget (runs stop once two evaluations in a row reach ICL accuracy 0.9)", "count"
+    )
     eval_every: int = option(25, "evaluation interval, >= 1", "count")
     samples: int = option(400, "time samples of each model flow in the saved curves, >= 2")
     probe_every: int = option(100, "steps between measurements of C (a multiple of eval_every)", "count")
@@ -123,8 +145,9 @@ class GrowthSetting(ScalingRunBase):
     def _check(self) -> None:
         self._set("samples", validate.count("samples", self.samples, minimum=2))
         if self.probe_every % self.eval_every:
-            raise ValueError(f"probe_every must be a multiple of eval_every = {self.eval_every}, "
-                             f"got {self.probe_every}")
+            raise ValueError(
+                f"probe_every must be a multiple of eval_every = {self.eval_every}, got {self.probe_every}"
+            )
         if len(self.Ns) != len(self.Ls) or not self.Ns:
             raise ValueError(f"Ns and Ls must pair up (one L per N), got {len(self.Ns)} Ns and {len(self.Ls)} Ls")
         for N, L in zip(self.Ns, self.Ls, strict=True):
@@ -135,4 +158,3 @@ class GrowthSetting(ScalingRunBase):
 @dataclass(frozen=True)
 class ChainSetting(SummarySetting):
     """The chain figure, drawn from the saved ``minimal_vs_mean_field`` and ``compare`` results."""
-

@@ -73,8 +73,9 @@ class PhaseSetting(Setting):
     lr_min: float = option(0.03, "smallest gradient-descent rate, > 0", "positive")
     lr_max: float = option(30.0, "largest gradient-descent rate, > lr_min", "positive")
     lr_points: int = option(25, "rates, log-spaced, >= 2", "count")
-    gd_budget: float = option(4.0, "gradient descent runs for gd_budget × the flow's t* from θ = 0 (in lr·steps), > 1",
-                              "positive")
+    gd_budget: float = option(
+        4.0, "gradient descent runs for gd_budget × the flow's t* from θ = 0 (in lr·steps), > 1", "positive"
+    )
 
     def _check(self) -> None:
         if not 2 <= self.N_max <= 32:

@@ -8,8 +8,14 @@ from typing import ClassVar
 
 from phenom.figures.settings._base import Setting, SummarySetting, grid_size, option
 
-__all__ = ["LinearSetting", "LsaLandscapeSetting", "LsaLearningCurvesSetting", "LsaPreconditionerSetting",
-           "LsaDepthSetting", "LsaSummarySetting"]
+__all__ = [
+    "LinearSetting",
+    "LsaLandscapeSetting",
+    "LsaLearningCurvesSetting",
+    "LsaPreconditionerSetting",
+    "LsaDepthSetting",
+    "LsaSummarySetting",
+]
 
 
 @dataclass(frozen=True)
@@ -50,8 +56,9 @@ class LsaLearningCurvesSetting(LinearSetting):
 
     def _check(self) -> None:
         if self.t_max < self.lr:
-            raise ValueError(f"t_max must be >= lr = {self.lr:g} (the network trains t_max / lr steps), "
-                             f"got {self.t_max:g}")
+            raise ValueError(
+                f"t_max must be >= lr = {self.lr:g} (the network trains t_max / lr steps), got {self.t_max:g}"
+            )
 
 
 @dataclass(frozen=True)
@@ -91,4 +98,3 @@ class LsaDepthSetting(LinearSetting):
 class LsaSummarySetting(SummarySetting):
     """The linear-attention summary, drawn from the saved ``lsa_learning_curves`` and
     ``lsa_preconditioner`` results."""
-

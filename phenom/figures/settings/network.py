@@ -17,8 +17,13 @@ from typing import Any, ClassVar
 
 from phenom.figures.settings._base import ADAM_LR, SGD_LR, WEIGHT_DECAY, Setting, option, tasks
 
-__all__ = ["NetworkSetting", "NetworkTrainingSetting", "NetworkAblationSetting", "InductionHeadsSetting",
-           "DataDependenceSetting"]
+__all__ = [
+    "NetworkSetting",
+    "NetworkTrainingSetting",
+    "NetworkAblationSetting",
+    "InductionHeadsSetting",
+    "DataDependenceSetting",
+]
 
 
 @dataclass(frozen=True)
@@ -50,20 +55,29 @@ class NetworkSetting(CopyingBase):
     p_B: float = option(1.0, "classify: fraction of bursty sequences, in [0, 1]", "probability")
     p_C: float = option(0.0, "classify: fraction with novel classes, in [0, 1]", "probability")
     classifier: str = option("linear", "read-out: linear or mlp")
-    optimizer: str = option(None, "sgd or adam (default sgd with the linear read-out, adam with mlp: under "
-                            "plain SGD at a useful rate the MLP's ReLU units die)", kind=str)
-    lr: float = option(None, f"learning rate, > 0 (default {SGD_LR} for sgd, {ADAM_LR} for adam)", "positive",
-                       kind=float)
-    weight_decay: float = option(WEIGHT_DECAY, "multiplicative weight decay with sgd, >= 0 (none with adam)",
-                                 "nonnegative")
+    optimizer: str = option(
+        None,
+        "sgd or adam (default sgd with the linear read-out, adam with mlp: under "
+        "plain SGD at a useful rate the MLP's ReLU units die)",
+        kind=str,
+    )
+    lr: float = option(
+        None, f"learning rate, > 0 (default {SGD_LR} for sgd, {ADAM_LR} for adam)", "positive", kind=float
+    )
+    weight_decay: float = option(
+        WEIGHT_DECAY, "multiplicative weight decay with sgd, >= 0 (none with adam)", "nonnegative"
+    )
     steps: int = option(2000, "training steps, >= 1", "count")
     evals: int = option(50, "evaluations over the run (every steps // evals steps), >= 1", "count")
     seed: int = option(0, "seed of initialisation and data, >= 0", "seed")
 
     def _check(self) -> None:
         super()._check()
-        for name, allowed in (("task", ("copy", "classify")), ("classifier", ("linear", "mlp")),
-                              ("optimizer", ("sgd", "adam", None))):
+        for name, allowed in (
+            ("task", ("copy", "classify")),
+            ("classifier", ("linear", "mlp")),
+            ("optimizer", ("sgd", "adam", None)),
+        ):
             if getattr(self, name) not in allowed:
                 choices = " or ".join(repr(a) for a in allowed if a is not None)
                 raise ValueError(f"{name} must be {choices}, got {getattr(self, name)!r}")
@@ -91,9 +105,15 @@ class NetworkSetting(CopyingBase):
 
     def run_options(self) -> dict[str, Any]:
         """Keyword arguments of :func:`phenom.nets.train` (but the seed)."""
-        return dict(steps=self.steps, lr=self.lr, optimizer=self.optimizer, batch_size=self.batch_size,
-                    weight_decay=self.weight_decay if self.optimizer == "sgd" else 0.0,
-                    eval_every=self.eval_every, eval_size=self.eval_size)
+        return dict(
+            steps=self.steps,
+            lr=self.lr,
+            optimizer=self.optimizer,
+            batch_size=self.batch_size,
+            weight_decay=self.weight_decay if self.optimizer == "sgd" else 0.0,
+            eval_every=self.eval_every,
+            eval_size=self.eval_size,
+        )
 
     def run_fields(self) -> dict[str, Any]:
         """The fields that define one training run (not the figure around it)."""
@@ -145,9 +165,16 @@ class DataDependenceSetting(Setting):
     and scored on the IC, IC2 and IW sets at the end (IC and IC2 always with the base's
     burstiness, so that every run answers the same in-context question)."""
 
-    QUICK: ClassVar[dict] = {"steps": 1000, "seeds": (0,), "B_values": (0, 2), "K_values": (128, 512),
-                             "eps_values": (0.1, 0.5), "zipf_values": (0.0, 1.0), "eval_size": 1024,
-                             "curve_every": 250}
+    QUICK: ClassVar[dict] = {
+        "steps": 1000,
+        "seeds": (0,),
+        "B_values": (0, 2),
+        "K_values": (128, 512),
+        "eps_values": (0.1, 0.5),
+        "zipf_values": (0.0, 1.0),
+        "eval_size": 1024,
+        "curve_every": 250,
+    }
     N: int = option(8, "item-label pairs, 1 to 32")
     L: int = option(32, "labels, integer >= N")
     D: int = option(63, "content dimension, integer >= L")
@@ -159,15 +186,13 @@ class DataDependenceSetting(Setting):
     K_values: tuple = option((32, 128, 512, 2048), "class-count sweep, multiples of L", kind=int)
     eps_values: tuple = option((0.0, 0.1, 0.3, 1.0), "within-class noise sweep, each >= 0", kind=float)
     zipf_values: tuple = option((0.0, 0.5, 1.0, 1.5, 2.0), "Zipf exponent sweep, each >= 0", kind=float)
-    seeds: tuple = option((0, 1), "seeds (network initialisation, data and class means), each >= 0", "seeds",
-                          kind=int)
+    seeds: tuple = option((0, 1), "seeds (network initialisation, data and class means), each >= 0", "seeds", kind=int)
     steps: int = option(2500, "SGD steps per run", "count")
     lr: float = option(SGD_LR, "SGD learning rate, > 0", "positive")
     weight_decay: float = option(WEIGHT_DECAY, "multiplicative weight decay, >= 0", "nonnegative")
     batch_size: int = option(128, "sequences per step, >= 1", "count")
     eval_size: int = option(2048, "sequences in each of the IC, IC2 and IW sets, >= 1", "count")
-    curve_every: int = option(500, "steps between IC/IC2/IW evaluations during training (to see transience)",
-                              "count")
+    curve_every: int = option(500, "steps between IC/IC2/IW evaluations during training (to see transience)", "count")
     workers: int = option(2, "worker processes (each limits its BLAS threads to cores // workers)", "count")
 
     SWEEPS: ClassVar[dict] = {"B": "B_values", "K": "K_values", "eps": "eps_values", "zipf": "zipf_values"}
@@ -182,9 +207,18 @@ class DataDependenceSetting(Setting):
             for v in values:
                 c = {**self.base(), factor: v}
                 try:
-                    tasks.ClassificationTask(N=self.N, L=self.L, D=self.D, eps=c["eps"], K=c["K"], B=c["B"],
-                                             a=c["zipf"],
-                                       p_B=1.0, p_C=0.0, seed=0)
+                    tasks.ClassificationTask(
+                        N=self.N,
+                        L=self.L,
+                        D=self.D,
+                        eps=c["eps"],
+                        K=c["K"],
+                        B=c["B"],
+                        a=c["zipf"],
+                        p_B=1.0,
+                        p_C=0.0,
+                        seed=0,
+                    )
                 except ValueError as err:
                     raise ValueError(f"{field_name}: {err}") from None
         base = tasks.ClassificationTask(N=self.N, L=self.L, D=self.D, eps=self.eps, K=self.K, B=self.B, a=self.zipf)

@@ -24,15 +24,18 @@ def test_the_base_runs_once_per_seed():
     assert all(c["eval_B"] == 2 for c in configs)
 
 
-@pytest.mark.parametrize("changes, message", [
-    (dict(K_values=(32, 100)), "^K_values: K must be a multiple of L = 32, got 100"),
-    (dict(B_values=(0, 3)), "^B_values: B must divide N = 8"),
-    (dict(eps_values=(0.1,)), "^eps_values must hold at least two distinct values"),
-    (dict(zipf_values=(1.0, 1.0)), "^zipf_values must hold at least two distinct values"),
-    (dict(zipf_values=(0.0, -1.0)), "^zipf_values: a must be a finite number >= 0"),
-    (dict(B=0), "^B must be an integer >= 1"),
-    (dict(seeds=()), "^seeds must name at least one seed"),
-])
+@pytest.mark.parametrize(
+    "changes, message",
+    [
+        (dict(K_values=(32, 100)), "^K_values: K must be a multiple of L = 32, got 100"),
+        (dict(B_values=(0, 3)), "^B_values: B must divide N = 8"),
+        (dict(eps_values=(0.1,)), "^eps_values must hold at least two distinct values"),
+        (dict(zipf_values=(1.0, 1.0)), "^zipf_values must hold at least two distinct values"),
+        (dict(zipf_values=(0.0, -1.0)), "^zipf_values: a must be a finite number >= 0"),
+        (dict(B=0), "^B must be an integer >= 1"),
+        (dict(seeds=()), "^seeds must name at least one seed"),
+    ],
+)
 def test_bad_settings(changes, message):
     with pytest.raises(ValueError, match=message):
         DataDependenceSetting(**changes)
@@ -43,8 +46,12 @@ def _stand_in(config):
     IC's curve peaks 0.05 above its end for B = 4, seed 1."""
     ic = config["B"] / 10 + config["seed"] / 100
     peak = 0.05 if (config["B"], config["seed"]) == (4, 1) else 0.0
-    return {"icl_acc": ic, "ic2_acc": config["K"] / 1e4, "iwl_acc": config["eps"] + config["zipf"] / 10,
-            "curve": {"step": [0, 1, 2], "IC": [0.0, ic + peak, ic]}}
+    return {
+        "icl_acc": ic,
+        "ic2_acc": config["K"] / 1e4,
+        "iwl_acc": config["eps"] + config["zipf"] / 10,
+        "curve": {"step": [0, 1, 2], "IC": [0.0, ic + peak, ic]},
+    }
 
 
 def test_aggregation_against_known_accuracies(tmp_path, monkeypatch):
@@ -86,8 +93,23 @@ def test_iid_contexts_with_few_classes_are_learned_in_weights():
     # K = L = 8 classes, one per label, B = 0: the label is a fixed function of the item, so the
     # network memorises it (IW -> 1) while nothing rewards reading the context: on novel classes
     # (IC) it can do no better than guessing among the 4 labels in context (0.25), far below.
-    config = dict(N=4, L=8, D=16, K=8, B=0, eps=0.1, zipf=0.0, seed=0, steps=300, lr=0.5, weight_decay=0.0,
-                  batch_size=64, eval_size=512, curve_every=100, eval_B=1)
+    config = dict(
+        N=4,
+        L=8,
+        D=16,
+        K=8,
+        B=0,
+        eps=0.1,
+        zipf=0.0,
+        seed=0,
+        steps=300,
+        lr=0.5,
+        weight_decay=0.0,
+        batch_size=64,
+        eval_size=512,
+        curve_every=100,
+        eval_B=1,
+    )
     r = jn.data_point(config)
     assert r["curve"]["step"] == [0, 100, 200, 300]
     assert r["iwl_acc"] > 0.95

@@ -31,8 +31,9 @@ def test_landscape_marks_the_hand_derived_optimum(tmp_path):
 def test_landscape_in_five_dimensions(tmp_path):
     setting = LsaLandscapeSetting(d=5, N=20, grid=7)
     data = lsa.lsa_landscape(setting, tmp_path)
-    assert data["points"]["Γ* (optimal)"]["risk"] == pytest.approx(lsa.regression_task(setting).optimal_risk(),
-                                                                   rel=1e-12)
+    assert data["points"]["Γ* (optimal)"]["risk"] == pytest.approx(
+        lsa.regression_task(setting).optimal_risk(), rel=1e-12
+    )
 
 
 def test_depth_baselines(tmp_path):
