@@ -254,6 +254,255 @@ def claims() -> dict[str, str]:
     c.update(_phase_claims(_load("phase")))
     c.update(_heads_claims(_load("induction_heads")))
     c.update(_data_claims(_load("data_dependence")))
+    c.update(_trend_claims())
+    return c
+
+
+def _halfway(x, y) -> float:
+    """The first x at which y has come half of the way from its first value to its last."""
+    y = np.asarray(y, float)
+    return float(np.asarray(x)[np.flatnonzero(np.abs(y - y[0]) >= 0.5 * abs(y[-1] - y[0]))[0]])
+
+
+def _monotone(values, sign: int) -> bool:
+    """Every step strictly up (sign 1) or strictly down (sign -1)."""
+    return bool(np.all(sign * np.diff(np.asarray(values, float)) > 0))
+
+
+def _trend_claims() -> dict[str, str]:
+    """The README's comparative sentences (a trend, an agreement, an order), each worded from the
+    saved results: a sentence that the numbers stop supporting changes with them."""
+    c: dict[str, str] = {}
+    flows = _load("induction_flow")["flows"]
+    main = flows[0]
+    curve = main["curves"]
+    t, loss, p_ctx = (np.array(curve[k], float) for k in ("t", "loss", "p_context"))
+    log_L = np.log(main["L"])
+    leave = float(t[np.flatnonzero(loss < 0.9 * log_L)[0]])
+    c["flow.plateau"] = f"stays within 10% of log {main['L']} = {log_L:.2f} until t = {leave:.0f}"
+    moving = sorted((f for f in flows if f["L"] > f["N"]), key=lambda f: f["L"] - f["N"])
+    later = _monotone([f["cliff_time"] for f in moving], -1)
+    c["flow.later"] = (
+        "the smaller L − N, the later the jump" if later else "the jump is not later at every smaller L − N"
+    )
+    still = next(f for f in flows if f["L"] == f["N"])
+    size = max(abs(v) for v in still["final_theta"].values())
+    c["flow.still"] = (
+        f"at L = N = {still['N']} the flow does not move (|θ| = {size:g} at t = {still['t_max']:g})"
+        if size == 0
+        else f"at L = N = {still['N']} the flow moves only to |θ| = {size:.2g} by t = {still['t_max']:g}"
+    )
+    at_leave = float(np.interp(leave, t, p_ctx))
+    c["flow.curriculum"] = (
+        f"{'climbs' if at_leave > p_ctx[0] else 'does not climb'} from {p_ctx[0]:.2f} to {at_leave:.2f} on the plateau"
+    )
+
+    phase = _load("phase")
+    bins = phase["errors"]["within_L_over_N"]
+    worst_bin = max(bins, key=lambda b: bins[b]["max_abs"])
+    c["phase.worst"] = (
+        "It is worst where L − N is small"
+        if worst_bin == next(iter(bins))
+        else f"It is worst at L/N in {worst_bin}, not where L − N is small"
+    )
+    gd = phase["gradient_descent"]
+    row = gd["ratio_to_flow"][gd["scales"].index(0.0)]
+    reach = _within_five_percent(gd["lrs"], row)
+    beyond = [r for lr, r in zip(gd["lrs"], row, strict=True) if lr > reach]
+    c["phase.later"] = (
+        "beyond, it comes later than the flow's"
+        if all(r is None or r > 1 for r in beyond)
+        else "beyond, it comes earlier than the flow's at some rates"
+    )
+
+    land = _load("lsa_landscape")["paths"]
+    halves = {name: (_halfway(p["t"], p["gamma1"]), _halfway(p["t"], p["gamma2"])) for name, p in land.items()}
+    large_first = all(a < b for a, b in halves.values())
+    c["lsa_landscape.order"] = (
+        "first fit the large-variance direction, then the small one"
+        if large_first
+        else "do not both fit the large-variance direction first"
+    ) + (" (halfway at t = " + "; ".join(f"{a:.2f} and {b:.2f}" for a, b in halves.values()) + ")")
+
+    depth = _load("lsa_depth")["depth"]
+    one = abs(depth["lsa_median"][0] / depth["pgd_risk"][0] - 1)
+    c["lsa_depth.one"] = f"One layer's risk is within {_pct(one, 1)} of one PGD step with Γ*"
+    spread = [hi / lo for lo, hi in zip(depth["lsa_min"], depth["lsa_max"], strict=True)]
+    k = int(np.argmax(spread))
+    c["lsa_depth.spread"] = (
+        f"the seeds of one architecture spread up to {spread[k]:.1f}-fold (K = {depth['layers'][k]})"
+    )
+
+    training = _load("network_training")
+    h = training["history"]
+    steps = np.array(h["step"], float)
+    jumps = [_halfway(steps, h[k]) for k in ("ila1", "tila2")]
+    transition = training["summary"]["transition_step"]
+    gap = max(abs(j - transition) for j in jumps)
+    every = steps[1] - steps[0]
+    within = int(np.ceil(gap / every))
+    c["train.jump"] = (
+        f"jump within {within} evaluation{'s' if within > 1 else ''} of it (halfway at steps {jumps[0]:.0f} and "
+        f"{jumps[1]:.0f}; evaluated every {every:.0f} steps)"
+    )
+    ablation = _load("network_ablation")
+    chance = 1 / ablation["setting"]["N"]
+    off = max(abs(ablation["results"][k]["icl_acc"] - chance) for k in ("layer 1 removed", "layer 2 removed"))
+    c["ablation.chance"] = f"within {off:.3f} of chance among the labels in context, 1/N = {chance:.3f}"
+
+    heads = _load("induction_heads")
+    rise = {k: [r["rise_minus_transition"][k] for r in heads["runs"]] for k in ("previous_token", "prefix_matching")}
+    within = all(abs(x) <= heads["eval_every"] for v in rise.values() for x in v)
+    c["heads.within"] = (
+        "So the previous-token and prefix-matching heads form within one evaluation of the in-context transition"
+        if within
+        else "So the previous-token and prefix-matching heads do not all form within one evaluation of the "
+        "in-context transition"
+    )
+    copy = [r["rise_minus_transition"]["copying"] for r in heads["runs"]]
+    c["heads.copying"] = (
+        f"while the copying map is in place {min(-x for x in copy):.0f} steps or more before it"
+        if max(copy) < 0
+        else "while the copying map is not in place before it in every seed"
+    )
+
+    c.update(_data_trends(_load("data_dependence")))
+
+    comp = _load("compare")
+    cs = comp["summary"]
+    flow_order = _order(cs["flow_time_each_parameter_rises_by_1"])
+    same = all(_order(r) == flow_order for r in cs["net_time_each_parameter_rises_by_1"])
+    gaps = [g for r in comp["reconstruction"] for g in r["gap"] if g is not None]
+    worst = max(gaps, key=abs)
+    c["compare.agree"] = (
+        f"The order of learning is {'the same' if same else 'not the same'} in the flow and "
+        f"{'every seed' if same else 'the network'} ({flow_order}); the loss the coordinates imply is up to "
+        f"{abs(worst):.2f} {'below' if worst < 0 else 'above'} the network's"
+    )
+    c["compare.both"] = "both learn" if same else "the flow learns"
+    c["chain.order"] = (
+        "rise in the mean-field flow's order on the mapped time axis"
+        if same
+        else "do not rise in the mean-field flow's order on the mapped time axis"
+    )
+    minimal = _load("minimal_vs_mean_field")["summary"]
+    c["chain.coincide"] = f"coincide (to {minimal['numpy_minimal_vs_exact_max_rel']:.0e} relative)"
+
+    sc = _load("scaling")
+    mf = sc["mean_field"]
+    within_mf = [v for v in mf["within_N_spearman"].values() if v is not None]
+    c["scaling.mf.orders"] = (
+        "orders the transitions across N but not across L"
+        if mf["spearman"] >= 0.8 and max(within_mf) < 0.5
+        else "orders the transitions as follows"
+    )
+    preds: dict[int, list[tuple[int, float]]] = {}
+    for p in mf["predictions"]:
+        preds.setdefault(p["N"], []).append((p["L"], p["predicted_step"]))
+    sooner = all(_monotone([s for _, s in sorted(set(v))], -1) for v in preds.values())
+    c["scaling.mf.sooner"] = (
+        "Its transition comes sooner as L grows at every N"
+        if sooner
+        else "Its transition does not always come sooner as L grows"
+    )
+
+    runs = _load("growth")["runs"]
+    start = max(abs(r["network"]["beta"][0] - r["models"]["time_scales"]["theta0"][0]) for r in runs)
+    c["growth.start"] = f"The model starts within {start:.2f} in β of where the network starts"
+    ratio = [r["network_rise_step"]["alpha"] / r["models"]["time_scales"]["rise_step"]["alpha"] - 1 for r in runs]
+    c["growth.alpha"] = f"α rises by 1 within {_pct(max(abs(x) for x in ratio))} of the model's step"
+    xi = [r["network_rise_step"]["xi"] / r["models"]["time_scales"]["rise_step"]["xi"] for r in runs]
+    c["growth.xi"] = "ξ does not" if max(xi) < 0.5 else "ξ does as well"
+    beta = [r["plateau_median_C"]["beta"] for r in runs]
+    model_beta = [r["model_C"]["beta"] for r in runs]
+    negative = sum(b < 0 for b in beta)
+    c["growth.beta"] = (
+        f"({negative} of {len(beta)} negative, against the model's {min(model_beta):.2g} to {max(model_beta):.2g}"
+    )
+    return c
+
+
+def _data_trends(r: dict) -> dict[str, str]:
+    sw, se = r["sweeps"], r["binomial_se_at_half"]
+
+    def acc(factor: str, key: str) -> list[float]:
+        return [e[key] for e in sw[factor]]
+
+    def agrees(factor: str, ic_sign: int) -> str:
+        ok = _monotone(acc(factor, "icl_acc"), ic_sign) and _monotone(acc(factor, "iwl_acc"), -ic_sign)
+        return "Ours agrees" if ok else "Ours agrees only in part"
+
+    c = {}
+    ic_B, iw_B = acc("B", "icl_acc"), acc("B", "iwl_acc")
+    c["data.B.agree"] = "Ours agrees" if ic_B[0] == min(ic_B) and iw_B[0] == max(iw_B) else "Ours does not agree"
+    c["data.B.iwl"] = (
+        "IWL falls at every step up in B" if _monotone(iw_B, -1) else "IWL does not fall at every step up in B"
+    )
+    B = [e["value"] for e in sw["B"]]
+    top = B[int(np.argmax(ic_B))]
+
+    def seed_acc(factor: str, value, key: str = "icl_acc") -> dict[int, float]:
+        e = next(e for e in sw[factor] if e["value"] == value)
+        return {s["seed"]: s[key] for s in e["seeds"]}
+
+    last = B[-1]
+    lower = all(seed_acc("B", last)[s] < seed_acc("B", top)[s] for s in seed_acc("B", top))
+    c["data.B.icl"] = (
+        ("*Where ours differs:* ICL is not monotone in B" if not _monotone(ic_B, 1) else "ICL rises with B")
+        + f". It is highest at B = {top} and lower at B = {last} "
+        + ("in both seeds" if lower else "in the mean, not in both seeds")
+    )
+    c["data.K.agree"] = agrees("K", 1)
+    span = {f: max(acc(f, "icl_acc")) - min(acc(f, "icl_acc")) for f in sw}
+    c["data.K.widest"] = (
+        f"over the widest range of any factor (IC spans {span['K']:.3f})"
+        if max(span, key=lambda f: span[f]) == "K"
+        else f"(IC spans {span['K']:.3f})"
+    )
+    c["data.eps.agree"] = agrees("eps", 1)
+    zipf_ok = _monotone(acc("zipf", "icl_acc"), -1) and _monotone(acc("zipf", "iwl_acc"), 1)
+    c["data.zipf.tradeoff"] = "Ours shows the trade-off" if zipf_ok else "Ours shows the trade-off only in part"
+    ic_chance, iw_chance = r["chance"]["IC_labels_in_context"], r["chance"]["IW"]
+    both = {
+        e["value"]: min((e["icl_acc"] - ic_chance) / (1 - ic_chance), (e["iwl_acc"] - iw_chance) / (1 - iw_chance))
+        for e in sw["zipf"]
+    }
+    best = max(both, key=lambda a: both[a])
+    c["data.zipf.coexist"] = (
+        ("*Where ours differs:* " if best != 1 else "")
+        + f"the two coexist most at a = {best:g}"
+        + (", not at a = 1" if best != 1 else ", as in the papers")
+        + ": the smaller of the two "
+        f"accuracies' gains over chance (IC over {ic_chance:g}, IW over 1/{round(1 / iw_chance)}, each as a "
+        f"fraction of the way to 1) is {both[best]:.2f} at a = {best:g} and {both[1.0]:.2f} at a = 1"
+    )
+    ic1 = next(e for e in sw["zipf"] if e["value"] == 1.0)
+    c["data.zipf.ic1"] = f"At a = 1, IC is {ic1['icl_acc'] - ic_chance:.3f} above the {ic_chance:g} of guessing"
+
+    def last_rise(e) -> list[float]:
+        return [s["curve"]["IC"][-1] - s["curve"]["IC"][-2] for s in e["seeds"]]
+
+    every = sw["B"][0]["seeds"][0]["curve"]["step"][-1] - sw["B"][0]["seeds"][0]["curve"]["step"][-2]
+    rise1 = last_rise(ic1)
+    c["data.zipf.rising"] = (
+        f"the IC curves at a = 1 {'are still rising' if min(rise1) > 0 else 'are not all rising'} "
+        f"(by {' and '.join(f'{x:+.3f}' for x in rise1)} over the last {every} steps)"
+    )
+    drop = r["transience"]["largest_drop"]
+    c["data.transient"] = (
+        ("Neither is it in ours" if drop < 2 * se else "In ours it is")
+        + f": the largest fall of IC accuracy from its peak to the end of a run is {drop:.3f}, "
+        f"{drop / se:.1f} binomial standard errors"
+    )
+    b1 = next(e for e in sw["B"] if e["value"] == 1)
+    c["data.B1.rising"] = (
+        f"IC at B = 1 rises by {' and '.join(f'{x:+.3f}' for x in last_rise(b1))} over the last {every} steps"
+    )
+    curves = [x for f in sw for e in sw[f] for x in last_rise(e)]
+    c["data.rising"] = (
+        f"{sum(x > 2 * se for x in curves)} of {len(curves)} IC curves rise by more than two binomial standard "
+        f"errors over their last {every} steps"
+    )
     return c
 
 
@@ -286,9 +535,10 @@ def _data_claims(r: dict) -> dict[str, str]:
         f"N = {base['N']}, L = {base['L']}, D = {base['D']}, K = {base['K']}, B = {base['B']}, "
         f"ε = {base['eps']:g}, Zipf exponent a = {base['zipf']:g}, p_B = 1, p_C = 0"
     )
+    never = at("B", 0)["icl_acc"] < r["chance"]["IW"] + 2 * r["binomial_se_at_half"]
     c["data.B0"] = (
-        f"IC {at('B', 0)['icl_acc']:.3f} against chance {r['chance']['IW']:.3f}, IC2 {at('B', 0)['ic2_acc']:.3f}"
-    )
+        "ICL never starts" if never else "ICL starts"
+    ) + f" (IC {at('B', 0)['icl_acc']:.3f} against chance {r['chance']['IW']:.3f}, IC2 {at('B', 0)['ic2_acc']:.3f}"
     c["data.K32"] = f"IC2 {at('K', 32)['ic2_acc']:.3f}"
     c["data.zipf1"] = f"IC2 {at('zipf', 1.0)['ic2_acc']:.3f} at a = 1 and {at('zipf', 2.0)['ic2_acc']:.3f} at a = 2"
     c["data.B4"] = (
@@ -423,7 +673,9 @@ def _growth_claims(runs: list[dict]) -> dict[str, str]:
         f"c/√L = {listed(model['xi'], '.2g')}"
     )
     ratio = [m / x for m, x in zip(medians["xi"], model["xi"], strict=True)]
-    g["growth.xi_ratio"] = f"{min(ratio):.0f} to {max(ratio):.0f} times"
+    g["growth.xi_ratio"] = f"{min(ratio):.0f} to {max(ratio):.0f} times " + (
+        "faster on its plateau than the model's" if min(ratio) > 1 else "the model's rate on its plateau"
+    )
     pairs = []
     for N in sorted({r["N"] for r in runs}):
         same = sorted((r for r in runs if r["N"] == N), key=lambda r: r["L"])
@@ -627,3 +879,50 @@ def test_readme_speed_numbers_come_from_the_benchmark_results():
         if text not in README
     }
     assert not missing, f"README does not say: {missing}"
+
+
+TREND = re.compile(
+    r"\b(agrees?|agreement|differs|every step|at every|within one|always|never|monotone|hundreds|sooner|"
+    r"worst|coincide|matches|the same order|climbs|jumps?|faster|slower|highest|lowest|falls?|rises?)\b"
+)
+"""Words that state a trend or an agreement in the README's own voice."""
+
+PAPERS = ("The papers:", "Chan et al.:", "Reddy finds", "Reddy (2024")
+"""Sentences that report what the papers found (not our results) begin so."""
+
+DEFINITIONS = (
+    "the flow falls off the cliff (red star)",
+    "fresh sequences every step",
+    "Each score's halfway rise",
+    "answering from the weights is always wrong",
+    "IC and IC2 always use the base's B",
+    "are at different points of the rise",
+    "it differs from the exact loss by up to",
+    "so they always exist",
+)
+"""Words of a definition or a method, not of a result (the numbers that follow are claims)."""
+
+
+def test_every_trend_sentence_is_worded_from_the_results():
+    # A comparative word in the results sections must sit inside a claim's text (worded from
+    # figures/*.json by the functions above), in a sentence reporting the papers, or in the
+    # description of a method; a hand-typed "agrees" is a failure.
+    part = _results_part(README)
+    spans = []
+    for text in claims().values():
+        start = part.find(text)
+        while start >= 0:
+            spans.append((start, start + len(text)))
+            start = part.find(text, start + 1)
+    loose = []
+    for m in TREND.finditer(part):
+        if any(a <= m.start() < b for a, b in spans):
+            continue
+        sentence_start = max(
+            part.rfind(". ", 0, m.start()), part.rfind("\n\n", 0, m.start()), part.rfind("- ", 0, m.start())
+        )
+        sentence = " ".join(part[sentence_start : m.end() + 40].split())
+        if any(p in sentence for p in PAPERS) or any(d in sentence for d in DEFINITIONS):
+            continue
+        loose.append(part[max(0, m.start() - 50) : m.end() + 30].replace("\n", " "))
+    assert not loose, "comparative words typed by hand:\n" + "\n".join(loose)
