@@ -2,6 +2,9 @@
 
 import json
 import os
+import signal
+import subprocess
+import sys
 import time
 from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor
 
@@ -254,25 +257,52 @@ def test_a_broken_pool_reports_unfinished_configurations_not_failures(tmp_path):
     assert rows[:2] == [{"y": 0}, {"y": 1}] and rows[2:] == [{"y": 8}, {"y": 27}, {"y": 64}]  # resumed
 
 
-def test_pool_workers_exit_when_their_parent_is_killed(tmp_path):
-    """A pool's parent killed with SIGKILL cannot shut its pool down: the workers notice within
-    ORPHAN_CHECK_S and exit rather than run on or wait forever."""
-    import signal
-    import subprocess
-    import sys
+ORPHAN_SCRIPT = """
+import os, sys, time
+from pathlib import Path
 
-    script = (
-        "import os, sys, time\n"
-        "from phenom.figures.sweep import local_pool\n"
-        "pool = local_pool(2, start='spawn')\n"
-        "pids = [pool.submit(os.getpid).result() for _ in range(4)]\n"
-        "pool.submit(time.sleep, 600)\n"  # one worker busy, one waiting
-        "print(' '.join(map(str, sorted(set(pids)))), flush=True)\n"
-        "time.sleep(600)\n"
-    )
-    parent = subprocess.Popen([sys.executable, "-c", script], stdout=subprocess.PIPE, text=True)
-    workers = [int(p) for p in parent.stdout.readline().split()]
-    assert workers and all(_alive(p) for p in workers)
+from phenom.figures.sweep import local_pool
+
+
+def meet(folder):
+    # Each worker's first task waits until two workers have started one: two distinct processes.
+    Path(folder, f"{os.getpid()}.started").touch()
+    deadline = time.time() + 60
+    while len(list(Path(folder).glob("*.started"))) < 2 and time.time() < deadline:
+        time.sleep(0.01)
+    return os.getpid()
+
+
+def busy(folder):
+    Path(folder, f"{os.getpid()}.busy").touch()
+    time.sleep(600)
+
+
+if __name__ == "__main__":
+    folder = sys.argv[1]
+    pool = local_pool(2, start="spawn")
+    pids = sorted({f.result() for f in [pool.submit(meet, folder) for _ in range(2)]})
+    pool.submit(busy, folder)  # one worker busy; the other waits for work that never comes
+    while not list(Path(folder).glob("*.busy")):
+        time.sleep(0.01)
+    (marker,) = Path(folder).glob("*.busy")
+    print(" ".join(map(str, pids)), marker.stem, flush=True)
+    time.sleep(600)
+"""
+
+
+def test_pool_workers_exit_when_their_parent_is_killed(tmp_path):
+    """A pool's parent killed with SIGKILL cannot shut its pool down: both its workers, one busy
+    with a task and one idle, notice within ORPHAN_CHECK_S and exit rather than run on or wait
+    forever."""
+    script = tmp_path / "orphans.py"
+    script.write_text(ORPHAN_SCRIPT)
+    folder = tmp_path / "markers"
+    folder.mkdir()
+    parent = subprocess.Popen([sys.executable, str(script), str(folder)], stdout=subprocess.PIPE, text=True)
+    assert parent.stdout is not None
+    *workers, busy = (int(p) for p in parent.stdout.readline().split())
+    assert len(workers) == 2 and busy in workers and all(_alive(p) for p in workers)
     parent.send_signal(signal.SIGKILL)
     parent.wait()
     deadline = time.time() + 10

@@ -44,13 +44,18 @@ def test_divergence_is_one_error_naming_the_step_and_what_to_try():
 
 def test_a_folder_keeps_one_checkpoint_per_configuration(tmp_path):
     folder = tmp_path / "runs"
-    with pytest.raises(Diverged):
+    with pytest.raises(Diverged) as info:
         train(_net(), TASK, steps=30, checkpoint=folder, resume=True, **(KW | {"lr": 1e5}))
+    # It diverged before its first checkpoint (step 10, the evaluation cadence): nothing written.
+    assert info.value.step < 10 and not folder.exists()
     h = train(_net(), TASK, steps=30, checkpoint=folder, resume=True, **KW)  # neither blocked nor mixed
     again = train(_net(), TASK, steps=30, checkpoint=folder, resume=True, **KW)
     assert _same(h.records, again.records) and h.step[-1] == 30
-    files = sorted(p.name for p in folder.iterdir())
-    assert len(files) >= 1 and all(f.startswith("run_") and f.endswith(".npz") for f in files)
+    # One file, the finished run's: named by its configuration and the code of the training loop,
+    # the network's module and the task's (no temporary file left behind).
+    modules = sorted({type(_net()).__module__, type(TASK).__module__})
+    assert modules == ["phenom.nets.attention", "phenom.nets.tasks"]
+    assert [p.name for p in folder.iterdir()] == [checkpoint_file(folder, h.config, modules=modules).name]
     config = {**h.config}
     assert checkpoint_file(folder, config) == checkpoint_file(folder, {**config, "steps": 60})  # extendable
     assert checkpoint_file(folder, config) != checkpoint_file(folder, {**config, "lr": 0.1})
