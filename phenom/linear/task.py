@@ -44,7 +44,7 @@ def sample_regression(task, n: int, rng: np.random.Generator) -> RegressionBatch
     L_sigma = np.linalg.cholesky(task.Sigma)
     L_omega = np.linalg.cholesky(task.Omega)
     w = rng.standard_normal((n, d)) @ L_omega.T
-    x = rng.standard_normal((n, N + 1, d)) @ L_sigma.T
+    x = (rng.standard_normal((n * (N + 1), d)) @ L_sigma.T).reshape(n, N + 1, d)  # one product, not one per sequence
     noise = np.sqrt(task.noise) * rng.standard_normal((n, N + 1))
     y = np.einsum("nid,nd->ni", x, w) + noise
     return RegressionBatch(X=x[:, :N], y=y[:, :N], x_q=x[:, N], y_q=y[:, N], w=w)

@@ -24,6 +24,7 @@ import numpy as np
 
 from phenom import _rng, _validate
 from phenom.linear.task import RegressionBatch
+from phenom.nets._lsa_compiled import layer_backward, layer_forward
 
 __all__ = ["LinearAttention"]
 
@@ -93,34 +94,35 @@ class LinearAttention:
     # -- forward and backward -----------------------------------------------------------------
 
     def forward(self, Z: np.ndarray):
-        """Predictions (B,) for tokens Z (B, d+1, N+1), and the cache for :meth:`backward`."""
+        """Predictions (B,) for tokens Z (B, d+1, N+1), and the cache for :meth:`backward`.
+
+        The layers are compiled loops over arrays that hold the batch last (:mod:`._lsa_compiled`:
+        numpy's products of stacks of tiny matrices, entry for entry)."""
         N = self.N
         if Z.ndim != 3 or Z.shape[1:] != (self.d + 1, N + 1):
             raise ValueError(f"Z must have shape (n, {self.d + 1}, {N + 1}), got {Z.shape}")
+        m, B = self.d + 1, len(Z)
+        Z = np.ascontiguousarray(np.moveaxis(np.asarray(Z, dtype=np.float64), 0, -1))  # (m, N+1, B)
         cache = []
         for P, Q in zip(self.P, self.Q, strict=True):
-            ctx = Z[:, :, :N]
-            A = ctx @ np.swapaxes(ctx, 1, 2)
-            C = P @ A @ Q
+            A, C, Z_next = np.empty((m, m, B)), np.empty((m, m, B)), np.empty_like(Z)
+            layer_forward(Z, P, Q, N, A, C, Z_next)
             cache.append((Z, A, C))
-            Z = Z + (C @ Z) / N
-        return Z[:, self.d, N], cache
+            Z = Z_next
+        return Z[self.d, N].copy(), cache
 
     def backward(self, dy: np.ndarray, cache) -> dict[str, np.ndarray]:
         """Gradients of a loss with ∂loss/∂prediction = ``dy`` (B,)."""
         N, d = self.N, self.d
         G = np.zeros_like(cache[-1][0])
-        G[:, d, N] = dy
+        G[d, N] = dy
         dP, dQ = np.zeros_like(self.P), np.zeros_like(self.Q)
         for layer in reversed(range(self.layers)):
             Z, A, C = cache[layer]
-            P, Q = self.P[layer], self.Q[layer]
-            dC = G @ np.swapaxes(Z, 1, 2) / N  # Z_next = Z + C Z / N
-            dP[layer] = np.sum(dC @ Q.T @ A, axis=0)  # C = P A Q, A symmetric
-            dQ[layer] = np.sum(A @ P.T @ dC, axis=0)
-            dA = P.T @ dC @ Q.T
-            G = G + np.swapaxes(C, 1, 2) @ G / N
-            G[:, :, :N] += (dA + np.swapaxes(dA, 1, 2)) @ Z[:, :, :N]  # A = Z_ctx Z_ctxᵀ
+            G_prev = np.empty_like(G)
+            # Z_next = Z + C Z / N with C = P A Q and A = Z_ctx Z_ctxᵀ (symmetric).
+            layer_backward(G, Z, A, C, self.P[layer], self.Q[layer], N, dP[layer], dQ[layer], G_prev)
+            G = G_prev
         return {"P": dP, "Q": dQ}
 
     def predict(self, batch: RegressionBatch) -> np.ndarray:

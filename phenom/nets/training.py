@@ -104,7 +104,9 @@ def train(
     so curves are comparable. ``eval_size`` defaults to 4096, or fewer in a short run: the
     evaluations together see at most a sixth as many sequences as training does (a sequence's
     forward pass costs about a third of its training step, so default evaluation stays under a
-    tenth of the time; benchmarks/bench_network.py measures it).
+    tenth of the time; benchmarks/bench_network.py measures it). ``eval_size=0`` evaluates
+    nothing: the history keeps the step and the running training loss on the same cadence (a run
+    that scores the network on sets of its own, in ``stop_when``, pays for no held-out set).
     ``schedule`` is ``"constant"`` or ``"cosine"`` (lr → 0 at the last step); ``clip_norm``
     rescales a gradient whose global norm exceeds it (deep linear attention has heavy-tailed
     gradients: its output is a high-degree polynomial of Gaussian data).
@@ -161,7 +163,9 @@ def train(
     rate = _schedule(schedule, run["lr"], run["steps"])
     data_rng = _rng.stream(run["seed"], "data")
     options = getattr(net, "sample_options", {})  # e.g. float32 batches for a float32 network
-    eval_batch = task.sample(run["eval_size"], _rng.stream(run["eval_seed"], "eval"), **options)
+    eval_batch = (
+        task.sample(run["eval_size"], _rng.stream(run["eval_seed"], "eval"), **options) if run["eval_size"] else None
+    )
     start = 0
     running: list[float] = []
     if resume and checkpoint is not None and checkpoint.exists():
@@ -220,7 +224,7 @@ def _checked(
         "seed": seed,
         "eval_seed": seed + 1 if eval_seed is None else _validate.count("eval_seed", eval_seed, minimum=0),
         "eval_every": eval_every,
-        "eval_size": _validate.count("eval_size", eval_size),
+        "eval_size": _validate.count("eval_size", eval_size, minimum=0),
         "weight_decay": _validate.nonnegative("weight_decay", weight_decay),
         "clip_norm": None if clip_norm is None else _validate.positive("clip_norm", clip_norm),
         "checkpoint_every": None if checkpoint_every is None else _validate.count("checkpoint_every", checkpoint_every),
@@ -262,8 +266,10 @@ def _loop(
                 if step % eval_every:
                     final_running = list(running)  # the last, off-cadence evaluation: kept for extending
                 train_loss = float(np.mean(running)) if running else float("nan")
-                with np.errstate(all="ignore"):
-                    row = {"step": step, "loss": train_loss, **net.metrics(eval_batch, task)}
+                row = {"step": step, "loss": train_loss}
+                if eval_batch is not None:
+                    with np.errstate(all="ignore"):
+                        row.update(net.metrics(eval_batch, task))
                 hist.append(**row)
                 _report(bar, step, row)
                 running = []

@@ -36,6 +36,59 @@ def test_backward_matches_finite_differences(layers):
         assert rel.max() < 1e-6, (name, rel.max())
 
 
+def _stacked_forward(P, Q, N, Z):
+    """The layers of the module docstring with numpy's products of stacked matrices (as the
+    network computed them before its compiled layers): Z ← Z + (1/N) P (Z_ctx Z_ctxᵀ) Q Z."""
+    cache = []
+    for P_l, Q_l in zip(P, Q, strict=True):
+        ctx = Z[:, :, :N]
+        A = ctx @ np.swapaxes(ctx, 1, 2)
+        C = P_l @ A @ Q_l
+        cache.append((Z, A, C))
+        Z = Z + (C @ Z) / N
+    return Z, cache
+
+
+def _stacked_backward(P, Q, N, dy, cache):
+    d = P.shape[-1] - 1
+    G = np.zeros_like(cache[-1][0])
+    G[:, d, N] = dy
+    dP, dQ = np.zeros_like(P), np.zeros_like(Q)
+    for layer in reversed(range(len(P))):
+        Z, A, C = cache[layer]
+        dC = G @ np.swapaxes(Z, 1, 2) / N
+        dP[layer] = np.sum(dC @ Q[layer].T @ A, axis=0)
+        dQ[layer] = np.sum(A @ P[layer].T @ dC, axis=0)
+        dA = P[layer].T @ dC @ Q[layer].T
+        G = G + np.swapaxes(C, 1, 2) @ G / N
+        G[:, :, :N] += (dA + np.swapaxes(dA, 1, 2)) @ Z[:, :, :N]
+    return dP, dQ
+
+
+@pytest.mark.parametrize(
+    ("d", "N", "layers", "n"), [(5, 20, 4, 64), (2, 4, 2, 7), (1, 1, 3, 5), (8, 30, 1, 3), (3, 2, 2, 1)]
+)
+def test_compiled_layers_are_the_stacked_products(d, N, layers, n):
+    # Forward: against einsum, one product at a time. Gradients: against the stacked-product
+    # backward pass (itself checked against finite differences above). The compiled layers sum
+    # each entry in the products' own order, so they agree to rounding (bit for bit where the BLAS
+    # chains fused multiply-adds: benchmarks/bench_work.py).
+    rng = np.random.default_rng(d + 10 * N + 100 * layers)
+    net = LinearAttention.init(d, N, layers, scale=1.0, seed=n)
+    Z = rng.standard_normal((n, d + 1, N + 1))
+    pred, cache = net.forward(Z)
+    expected = Z
+    for P_l, Q_l in zip(net.P, net.Q, strict=True):
+        A = np.einsum("bin,bjn->bij", expected[:, :, :N], expected[:, :, :N])
+        expected = expected + np.einsum("ij,bjk,kl,blt->bit", P_l, A, Q_l, expected) / N
+    np.testing.assert_allclose(pred, expected[:, d, N], rtol=1e-12, atol=1e-12)
+    dy = rng.standard_normal(n)
+    grads = net.backward(dy, cache)
+    dP, dQ = _stacked_backward(net.P, net.Q, N, dy, _stacked_forward(net.P, net.Q, N, Z)[1])
+    np.testing.assert_allclose(grads["P"], dP, rtol=1e-11, atol=1e-11)
+    np.testing.assert_allclose(grads["Q"], dQ, rtol=1e-11, atol=1e-11)
+
+
 @pytest.mark.parametrize("layers", [1, 2, 3])
 def test_preconditioner_weights_are_pgd_steps_numerically(layers):
     # P = [[0,0],[0,1]], Q = −[[A,0],[0,0]] per layer: −(read-out) is `layers` steps of

@@ -1,6 +1,6 @@
 """The training loop (phenom.nets.training): exact resume from a checkpoint, the progress bar,
 unreadable checkpoints, the default evaluation cadence, no side effects on the calling process,
-the History's summary."""
+the History's summary, a run without held-out evaluation."""
 
 import numpy as np
 import pytest
@@ -169,3 +169,25 @@ def test_history_shows_a_summary_not_its_arrays():
     from phenom.nets.history import History
 
     assert repr(History(config={})) == "History(0 evaluations; columns: none)"
+
+
+def test_a_run_without_held_out_evaluation_is_the_same_run(monkeypatch):
+    # eval_size=0: no held-out set is drawn or scored, the history keeps the step and the mean
+    # training loss since the last row, and the training itself (batches, weights) is the one an
+    # evaluated run takes: its running losses and final weights equal an evaluated run's.
+    task = CopyingTask(N=3, L=6, D=8)
+    kw = dict(steps=30, lr=0.1, batch_size=16, seed=5, eval_every=10)
+    evaluated, silent = AttentionNetwork.init(task, seed=2), AttentionNetwork.init(task, seed=2)
+    h_evaluated = train(evaluated, task, eval_size=64, **kw)
+    calls = []
+    monkeypatch.setattr(AttentionNetwork, "metrics", lambda *a, **k: calls.append(1))
+    h_silent = train(silent, task, eval_size=0, **kw)
+    assert calls == []
+    assert sorted(h_silent.records) == ["loss", "step"]
+    assert h_silent.config["eval_size"] == 0
+    np.testing.assert_array_equal(h_silent.step, [0, 10, 20, 30])
+    np.testing.assert_array_equal(h_silent.loss, h_evaluated.loss)
+    for key in evaluated.weights:
+        np.testing.assert_array_equal(silent.weights[key], evaluated.weights[key])
+    with pytest.raises(ValueError, match="^eval_size must be an integer >= 0"):
+        train(silent, task, eval_size=-1, **kw)

@@ -248,6 +248,7 @@ def data_point(config: dict) -> dict:
         weight_decay=c["weight_decay"],
         seed=c["seed"],
         eval_every=min(100, c["curve_every"]),
+        eval_size=0,  # no held-out set of train()'s own: the run is scored on the IC, IC2 and IW sets
         stop_when=record,
         progress=False,
     )
