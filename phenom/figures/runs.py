@@ -49,7 +49,11 @@ def metric_along_training(config: dict, *, probe_every: int, probe_size: int = 2
             probe["batch"] = task.sample(probe_size, _rng.stream(probe_seed, "eval"), dtype=np.float64)
         state = net.metrics(probe["batch"], task)
         rows.append(
-            {"step": step, **{k: state[k] for k in PARAMETERS}, "C": measured_metric(net, task, probe["batch"])}
+            {
+                "step": step,
+                **{k: state[k] for k in PARAMETERS},
+                "C": measured_metric(net, task, probe["batch"], state=state),
+            }
         )
 
     _, hist = scaling_run(config, on_evaluation=measure, stop_at=0.9)

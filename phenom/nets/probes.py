@@ -54,12 +54,16 @@ def tangent_rates(net, task, batch, *, eps: float = 1e-5) -> dict[str, float]:
     return {k: (values[0][k] - values[1][k]) / (2 * eps) for k in MEASURES}
 
 
-def measured_metric(net, task, batch, *, eps: float = 1e-5, floor: float = 1e-12) -> dict[str, float | None]:
+def measured_metric(
+    net, task, batch, *, eps: float = 1e-5, floor: float = 1e-12, state: dict | None = None
+) -> dict[str, float | None]:
     """C_k for k = β, α, ξ at the network's current state: its effective parameter's rate
     (:func:`tangent_rates`) over the mean-field flow's rate −∂loss/∂θ_k at the effective θ.
-    None where the mean-field rate is below ``floor`` (α and β at θ = 0, where only ξ moves)."""
+    None where the mean-field rate is below ``floor`` (α and β at θ = 0, where only ξ moves).
+    ``state`` is ``net.metrics(batch, task)`` when the caller has it already (it is not measured
+    twice)."""
     rates = tangent_rates(net, task, batch, eps=eps)
-    state = net.metrics(batch, task)
+    state = net.metrics(batch, task) if state is None else state
     theta = [state[k] for k in PARAMETERS]
     if not np.all(np.isfinite(theta)):
         return {k: None for k in PARAMETERS}
