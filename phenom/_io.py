@@ -329,13 +329,19 @@ def _module_file(root: Path, package: str, name: str) -> Path | None:
 
 def _syntax(path: Path, name: str, package: str) -> tuple[str, list[str]]:
     """A module's syntax tree without docstrings (``ast.dump``, positions left out) and the
-    package's modules it imports (by name; a name may turn out to be a function or a class)."""
-    source = path.read_bytes()
+    package's modules it imports (by name; a name may turn out to be a function or a class).
+    Remembered by the module's bytes, so the code versions of several module sets (a figure
+    check asks for eight) parse each shared module once, and an edited file is read afresh."""
+    syntax, imported = _parsed(path.read_bytes(), name, package, path.name == "__init__.py")
+    return syntax, list(imported)
+
+
+@functools.lru_cache(maxsize=1024)
+def _parsed(source: bytes, name: str, package: str, is_package: bool) -> tuple[str, tuple[str, ...]]:
     try:
         tree = ast.parse(source)
     except SyntaxError:  # not Python we can read: its bytes stand for it
-        return hashlib.sha256(source).hexdigest(), []
-    is_package = path.name == "__init__.py"
+        return hashlib.sha256(source).hexdigest(), ()
     imported = []
     for node in _executed(tree):
         if isinstance(node, (ast.Module, ast.ClassDef, ast.FunctionDef, ast.AsyncFunctionDef)) and node.body:
@@ -354,8 +360,7 @@ def _syntax(path: Path, name: str, package: str) -> tuple[str, list[str]]:
                 here = name.split(".") if is_package else name.split(".")[:-1]
                 base = ".".join(here[: len(here) - node.level + 1] + ([base] if base else []))
             imported += [base] + [f"{base}.{alias.name}" for alias in node.names]
-    imported = [m for m in imported if m == package or m.startswith(package + ".")]
-    return ast.dump(tree), imported
+    return ast.dump(tree), tuple(m for m in imported if m == package or m.startswith(package + "."))
 
 
 def _executed(tree):

@@ -1,8 +1,10 @@
 """The figures: a registry of every figure, its setting, the job that computes its result, the
 plot that draws it from the saved result, the sweeps behind the long ones, and the CLI.
 
-``phenom.figures.reproduce``, ``make``, ``draw``, ``check`` and ``FIGURES`` come from
-:mod:`phenom.figures.registry`, imported on first use (so the CLI starts fast).
+``phenom.figures.reproduce``, ``make``, ``draw``, ``FIGURES`` … come from
+:mod:`phenom.figures.registry`, imported on first use (so the CLI starts fast);
+``phenom.figures.check`` is the package that checks saved figures (hashes, code versions, derived
+numbers), callable as its function: ``phenom.figures.check("figures")``.
 """
 
 from __future__ import annotations
@@ -17,7 +19,6 @@ if TYPE_CHECKING:
         FIGURES,
         Figure,
         FigureError,
-        check,
         default_setting,
         draw,
         make,
@@ -27,6 +28,8 @@ if TYPE_CHECKING:
 
 
 def __getattr__(name: str) -> Any:
+    if name == "check":  # the package (importing it makes it this package's attribute)
+        return importlib.import_module("phenom.figures.check")
     if name in __all__:
         value = getattr(importlib.import_module("phenom.figures.registry"), name)
         globals()[name] = value

@@ -1,12 +1,14 @@
 """Command line (also ``python -m phenom``): one command per figure or family of figures, plus
-``reproduce`` (every figure) and ``draw`` (redraw from saved results).
+``reproduce`` (every figure), ``draw`` (redraw from saved results) and ``check`` (the saved
+figures' hashes, code versions and derived numbers: :mod:`phenom.figures.check`).
 
 A thin layer over :mod:`phenom.figures.registry`: each figure command's options are generated from the
 fields of its setting (:mod:`phenom.figures.settings`), so defaults, ranges and policy live there, and an
 option given on the command line only overrides the field it names. Bad input prints one line
 naming the argument and its range and exits with status 2; a run that fails after its input was
 accepted prints one line naming the figure and the step that failed, and exits with status 1.
-Neither shows a traceback.
+Neither shows a traceback. ``check`` prints one summary line and exits with 0 when everything
+holds, else one line per problem and 1.
 """
 
 from __future__ import annotations
@@ -31,6 +33,12 @@ COMMANDS: dict[str, tuple[str, list[str]]] = {
 }
 """Command → (help, the figures it makes): one command per figure, named as the figure (the
 hyphenated spelling is accepted too), and the groups."""
+
+
+def _checker() -> ModuleType:
+    """:mod:`phenom.figures.check`, imported once ``check`` runs (numpy and scipy, not the jobs,
+    the plots or matplotlib)."""
+    return importlib.import_module("phenom.figures.check")
 
 
 def _registry() -> ModuleType:
@@ -112,6 +120,15 @@ def _parser() -> argparse.ArgumentParser:
     p = sub.add_parser("draw", help="redraw figures from their saved results, computing nothing")
     p.add_argument("names", nargs="*", metavar="FIGURE", help="figures to redraw (default: all with results in --out)")
     p.add_argument("--out", default="figures", help="folder holding the results (default figures/)")
+
+    p = sub.add_parser(
+        "check",
+        help="check saved figures: file hashes, code versions, derived numbers recomputed from the raw data",
+        description="For every figure in OUT/manifest.json: its files against their recorded sha256, the code "
+        "that computed and drew it against today's, and every derived number of its JSON recomputed from the "
+        "raw data saved beside it. One line when all hold (exit 0), else one line per problem (exit 1).",
+    )
+    p.add_argument("--out", default="figures", help="folder holding the figures and manifest.json (default figures/)")
     return parser
 
 
@@ -171,6 +188,8 @@ def main(argv: list[str] | None = None) -> int:
         args = _parser().parse_args(_spelled(sys.argv[1:] if argv is None else list(argv)))
     except SystemExit as done:  # argparse has printed its one line (or the help, or the version)
         return int(done.code or 0)
+    if args.command == "check":
+        return _check(args.out)
     try:
         _run(args)
     except ValueError as err:  # bad input: the message names the argument and its range
@@ -183,6 +202,25 @@ def main(argv: list[str] | None = None) -> int:
         print(f"phenom {args.command}: interrupted; figures already written are complete", file=sys.stderr)
         return 130
     return 0
+
+
+def _check(out: str) -> int:
+    """``phenom check``: the summary line (0), or one line per problem (1); a folder that is not
+    one of saved figures is bad input (2), an unreadable manifest a failure (1)."""
+    try:
+        report = _checker().check(out)
+    except ValueError as err:
+        print(f"phenom check: error: {err}", file=sys.stderr)
+        return 2
+    except OSError as err:
+        print(f"phenom check: failed: {' '.join(str(err).split())}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        print("phenom check: interrupted", file=sys.stderr)
+        return 130
+    for line in report.lines():
+        print(line)
+    return 0 if report.ok else 1
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -12,10 +12,12 @@ Every figure is made in three steps, each in one place:
    computing anything.
 
 A figure's files (JSON, CSV, PNG) are written to temporary files and renamed into place together;
-then its entry in ``manifest.json`` (files and their sha256, setting, seeds, versions, wall time)
-is updated, last: an interrupted run keeps every figure that finished, and :func:`check` finds a
-figure whose files are not the ones its manifest entry names. ``phenom reproduce``, the
-per-figure commands and ``phenom draw`` all go through :func:`make` and :func:`draw`.
+then its entry in ``manifest.json`` (files and their sha256, setting, seeds, versions, the code
+versions of the modules that compute and draw it, wall time) is updated, last: an interrupted run
+keeps every figure that finished, and :func:`check` finds a figure whose files are not the ones
+its manifest entry names (:func:`phenom.figures.check` checks the code versions and recomputes the
+derived numbers too). ``phenom reproduce``, the per-figure commands and ``phenom draw`` all go
+through :func:`make` and :func:`draw`.
 """
 
 from __future__ import annotations
@@ -35,6 +37,7 @@ from phenom import _io
 from phenom.figures import settings
 from phenom.figures._main_guard import require_main_guard
 from phenom.figures.catalog import CATALOG, Entry
+from phenom.figures.check import figure_code
 from phenom.figures.jobs import compare as compare_jobs
 from phenom.figures.jobs import induction as induction_jobs
 from phenom.figures.jobs import lsa as lsa_jobs
@@ -182,6 +185,7 @@ def make(
         "seeds": record["seeds"],
         "inputs": list(figure.inputs),
         "versions": record["versions"],
+        "code": figure_code(name),
         "wall_time_s": round(time.perf_counter() - started, 3),
         "sha256": {f: _io.file_hash(out / f) for f in files + side_files},
     }
@@ -198,7 +202,8 @@ def _draw(figure: Figure[Any], saved: dict, out: Path) -> None:
 def check(out: str | Path = "figures") -> dict[str, list[str]]:
     """Figures of ``out`` whose files are not those its manifest names (a run killed between
     writing a figure's files and its manifest entry, or files edited by hand): figure → the
-    files whose contents differ from their recorded hash, or that are missing."""
+    files whose contents differ from their recorded hash, or that are missing. Hashes only:
+    :func:`phenom.figures.check` also checks code versions and recomputes the derived numbers."""
     out = Path(out)
     manifest = _io.read_json(out / "manifest.json")
     bad: dict[str, list[str]] = {}
@@ -233,8 +238,9 @@ def draw(
         saved = _stage(n, "load", _io.read_json, out / f"{n}.json")
         _draw(FIGURES[n], saved, out)
         entry = _manifest_entry(out, n)
-        if "sha256" in entry:
-            entry["sha256"] = {**entry["sha256"], f"{n}.png": _io.file_hash(out / f"{n}.png")}
+        # The new PNG's hash and the drawing code's version; the other files keep what their run recorded.
+        entry["sha256"] = {**entry.get("sha256", {}), f"{n}.png": _io.file_hash(out / f"{n}.png")}
+        entry["code"] = {**entry.get("code", {}), "draw": figure_code(n)["draw"]}
         _io.update_manifest(out / "manifest.json", n, {**entry, "drawn_s": round(time.perf_counter() - started, 3)})
         log(f"drew {out / f'{n}.png'}  ({time.perf_counter() - started:.1f} s)")
     return names

@@ -11,6 +11,7 @@ import pytest
 
 from phenom import _io
 from phenom.figures import registry as figures
+from phenom.figures.check import check as check_figures
 from phenom.figures.jobs import network
 from phenom.figures.registry import FIGURES, FigureError, default_setting, draw, make, reproduce
 from phenom.figures.settings import InductionFlowSetting, NetworkTrainingSetting
@@ -39,6 +40,15 @@ def test_every_figure_is_computed_saved_and_drawn(made, name):
     assert "seeds" in saved
     manifest = json.loads((out / "manifest.json").read_text())
     assert manifest[name]["files"] == entry["files"] and manifest[name]["wall_time_s"] > 0
+
+
+def test_every_quick_figure_passes_the_check(made):
+    """reproduce records every file's hash and the code that computed and drew it, and every derived
+    number of every figure holds when recomputed from the data saved beside it."""
+    out, _ = made
+    report = check_figures(out)
+    assert report.problems == ()
+    assert report.figures == tuple(sorted(FIGURES)) and report.numbers > 300
 
 
 def test_draw_uses_only_the_saved_results(made, monkeypatch):

@@ -1,0 +1,101 @@
+"""A figure's files and code: the sha256 of every file against its manifest entry, the code
+versions of the modules that compute and draw it against today's, and the command that makes
+it again."""
+
+from __future__ import annotations
+
+import shlex
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+from phenom import _io
+from phenom.figures import settings
+from phenom.figures.catalog import CATALOG
+from phenom.figures.check._base import Tally
+
+
+def file_problems(out: str | Path, entry: Mapping) -> tuple[list[str], list[str], list[str]]:
+    """The files of one manifest entry that are missing, that differ from their recorded sha256,
+    and that have no recorded sha256."""
+    out = Path(out)
+    files = list(entry.get("files", []))
+    hashes = entry.get("sha256") or {}
+    missing = [f for f in files if not (out / f).is_file()]
+    wrong = [f for f, h in hashes.items() if (out / f).is_file() and _io.file_hash(out / f) != h]
+    wrong += [f for f in hashes if not (out / f).is_file() and f not in missing]
+    unrecorded = [f for f in files if f not in hashes]
+    return missing, wrong, unrecorded
+
+
+def figure_code(name: str) -> dict[str, dict[str, str]]:
+    """The modules that compute and draw figure ``name`` and their code versions today:
+    ``{"compute": {"module": …, "version": …}, "draw": {…}}`` (what the manifest records)."""
+    family = CATALOG[name].family
+    modules = {"compute": f"phenom.figures.jobs.{family}", "draw": f"phenom.figures.plots.{family}"}
+    return {stage: {"module": m, "version": _io.code_version(m)} for stage, m in modules.items()}
+
+
+def remake_command(name: str, setting: Mapping | None, out: str | Path) -> str:
+    """The command that makes figure ``name`` again with its saved ``setting`` into ``out``:
+    ``phenom NAME --out OUT``, with ``--quick`` for the quick setting and an option for each
+    field that differs from the nearer of the two."""
+    cls = settings.setting_class(name)
+    where = f"--out {shlex.quote(str(out))}"
+    if setting is None:
+        return f"phenom {name} {where}"
+    best: tuple[int, str, list[str]] | None = None
+    for flag, base in (("", cls()), (" --quick", cls().quick())):
+        known = _io.plain(base.to_dict())
+        changed = [k for k in known if k != "setting" and k in setting and setting[k] != known[k]]
+        if best is None or len(changed) < best[0]:
+            best = (len(changed), flag, [_option(k, setting[k]) for k in changed])
+    assert best is not None
+    return " ".join([f"phenom {name}{best[1]}", *best[2], where])
+
+
+def _option(field: str, value: Any) -> str:
+    flag = "--" + field.replace("_", "-")
+    if isinstance(value, list):
+        return " ".join([flag, *(shlex.quote(str(v)) for v in value)])
+    return f"{flag} {shlex.quote(str(value))}"
+
+
+def check_files(tally: Tally, folder: Path, out: str | Path, entry: Mapping) -> None:
+    name = tally.name
+    if f"{name}.json" not in entry.get("files", []):
+        tally.problem(f"the manifest names no {name}.json among its files")
+    missing, wrong, unrecorded = file_problems(folder, entry)
+    for f in missing:
+        tally.problem(f"{f} is missing")
+    for f in wrong:
+        tally.problem(f"{f} differs from the sha256 its manifest records (edited, or left by another run)")
+    if unrecorded:
+        command = remake_command(name, entry.get("setting"), out)
+        tally.problem(f"the manifest records no sha256 for {', '.join(unrecorded)}; remake it with `{command}`")
+
+
+def check_code(tally: Tally, out: str | Path, entry: Mapping) -> None:
+    name = tally.name
+    today = figure_code(name)
+    recorded: dict = entry["code"] if isinstance(entry.get("code"), dict) else {}
+    remake = remake_command(name, entry.get("setting"), out)
+    computed = recorded.get("compute")
+    if not isinstance(computed, dict):
+        tally.problem(
+            f"the manifest records no code version of {today['compute']['module']}; remake it with `{remake}`"
+        )
+        return
+    if computed != today["compute"]:
+        tally.problem(
+            f"computed by other code than today's ({computed.get('module')} {computed.get('version')}, today "
+            f"{today['compute']['module']} {today['compute']['version']}); remake it with `{remake}`"
+        )
+        return
+    drawn = recorded.get("draw")
+    if drawn != today["draw"]:
+        was = "none recorded" if not isinstance(drawn, dict) else f"{drawn.get('module')} {drawn.get('version')}"
+        tally.problem(
+            f"drawn by other code than today's ({was}, today {today['draw']['module']} {today['draw']['version']}); "
+            f"redraw it with `phenom draw {name} --out {shlex.quote(str(out))}`"
+        )
