@@ -23,9 +23,10 @@ __all__ = ["layer_forward", "layer_backward"]
 
 
 @numba.njit(cache=True, error_model="numpy")
-def layer_forward(Z, P, Q, N, A, C, Z_next):  # pragma: no cover - compiled
+def layer_forward(Z, P, Q, N, A, C, Z_next, last):  # pragma: no cover - compiled
     """One layer for every sequence b of Z (m, N+1, B): A = Z_ctx Z_ctxᵀ (the first N columns),
-    C = (P A) Q and Z_next = Z + (C Z) / N, written into A, C (m, m, B) and Z_next."""
+    C = (P A) Q and Z_next = Z + (C Z) / N, written into A, C (m, m, B) and Z_next. With
+    ``last``, only the prediction's entry of Z_next (its last row and column) is computed."""
     m, T, B = Z.shape
     PA = np.empty((m, m, B))
     CZ = np.empty(B)
@@ -54,8 +55,8 @@ def layer_forward(Z, P, Q, N, A, C, Z_next):  # pragma: no cover - compiled
                 q = Q[k, j]
                 for b in range(B):
                     C[i, j, b] = fma(PA[i, k, b], q, C[i, j, b])
-    for i in range(m):
-        for t in range(T):
+    for i in range(m - 1 if last else 0, m):
+        for t in range(T - 1 if last else 0, T):
             for b in range(B):
                 CZ[b] = 0.0
             for k in range(m):
@@ -78,10 +79,11 @@ def _batch_sum(X, out):  # pragma: no cover - compiled
 
 
 @numba.njit(cache=True, error_model="numpy")
-def layer_backward(G, Z, A, C, P, Q, N, dP, dQ, G_prev):  # pragma: no cover - compiled
+def layer_backward(G, Z, A, C, P, Q, N, dP, dQ, G_prev, first):  # pragma: no cover - compiled
     """One layer's backward pass, batch last, from G = ∂loss/∂Z_next (m, N+1, B):
     dC = (G Zᵀ) / N; dP = Σ_b (dC Qᵀ) A and dQ = Σ_b (A Pᵀ) dC, written into dP, dQ (m, m);
-    dA = (Pᵀ dC) Qᵀ; G_prev = G + (Cᵀ G) / N, then its first N columns += (dA + dAᵀ) Z_ctx."""
+    dA = (Pᵀ dC) Qᵀ; G_prev = G + (Cᵀ G) / N, then its first N columns += (dA + dAᵀ) Z_ctx.
+    With ``first`` (the input layer: the tokens are data) G_prev and dA are not computed."""
     m, T, B = Z.shape
     dC = np.empty((m, m, B))
     left = np.empty((m, m, B))
@@ -131,6 +133,8 @@ def layer_backward(G, Z, A, C, P, Q, N, dP, dQ, G_prev):  # pragma: no cover - c
                 for b in range(B):
                     out[i, j, b] = fma(left[i, k, b], dC[k, j, b], out[i, j, b])
     _batch_sum(out, dQ)
+    if first:
+        return
     # dA = (Pᵀ dC) Qᵀ
     for i in range(m):
         for j in range(m):

@@ -104,9 +104,9 @@ class LinearAttention:
         m, B = self.d + 1, len(Z)
         Z = np.ascontiguousarray(np.moveaxis(np.asarray(Z, dtype=np.float64), 0, -1))  # (m, N+1, B)
         cache = []
-        for P, Q in zip(self.P, self.Q, strict=True):
+        for layer, (P, Q) in enumerate(zip(self.P, self.Q, strict=True)):
             A, C, Z_next = np.empty((m, m, B)), np.empty((m, m, B)), np.empty_like(Z)
-            layer_forward(Z, P, Q, N, A, C, Z_next)
+            layer_forward(Z, P, Q, N, A, C, Z_next, layer == self.layers - 1)  # the last: the prediction only
             cache.append((Z, A, C))
             Z = Z_next
         return Z[self.d, N].copy(), cache
@@ -121,7 +121,7 @@ class LinearAttention:
             Z, A, C = cache[layer]
             G_prev = np.empty_like(G)
             # Z_next = Z + C Z / N with C = P A Q and A = Z_ctx Z_ctxᵀ (symmetric).
-            layer_backward(G, Z, A, C, self.P[layer], self.Q[layer], N, dP[layer], dQ[layer], G_prev)
+            layer_backward(G, Z, A, C, self.P[layer], self.Q[layer], N, dP[layer], dQ[layer], G_prev, layer == 0)
             G = G_prev
         return {"P": dP, "Q": dQ}
 
