@@ -2,10 +2,16 @@
 sweep, the summary figures' inputs, leave-one-out time constants, and settings that name a bad
 field."""
 
+import json
+from concurrent.futures import ThreadPoolExecutor
+from types import SimpleNamespace
+
 import numpy as np
 import pytest
 
-from phenom.figures.settings import CompareSetting, ScalingSetting
+from phenom.figures.jobs import compare, lsa
+from phenom.figures.jobs.compare import _held_out_distances, _stored_constant, scaling
+from phenom.figures.settings import CompareSetting, GrowthSetting, ScalingSetting, SummarySetting
 
 
 def test_compare_refuses_L_equal_N():
@@ -14,10 +20,6 @@ def test_compare_refuses_L_equal_N():
 
 
 def test_scaling_resumes_from_its_results(tmp_path):
-    import json
-    from concurrent.futures import ThreadPoolExecutor
-
-    from phenom.figures.jobs.compare import scaling
 
     setting = ScalingSetting(
         Ns=(2,),
@@ -53,8 +55,6 @@ def test_scaling_resumes_from_its_results(tmp_path):
 
 
 def test_summary_figures_need_their_inputs(tmp_path):
-    from phenom.figures.jobs import compare, lsa
-    from phenom.figures.settings import SummarySetting
 
     with pytest.raises(OSError, match="minimal_vs_mean_field.json is missing"):
         compare.chain(SummarySetting(), tmp_path)
@@ -66,9 +66,6 @@ def test_held_out_time_scale_leaves_each_seed_out():
     # Flow P(correct) = t/100. Seed 0 transitions at step 10, seed 1 at step 20; the flow at
     # t = 10, lr = 1. Left out, seed 0 gets c = 10/20 and seed 1 gets c = 10/10; networks built
     # to follow the flow exactly on those axes are at distance 0 (the pooled c = 10/15 is not).
-    from types import SimpleNamespace
-
-    from phenom.figures.jobs.compare import _held_out_distances
 
     t = np.linspace(0, 100, 1001)
     flow = {"p_correct": t / 100}
@@ -98,7 +95,6 @@ def test_scaling_setting_cannot_hold_out_the_reference():
     ],
 )
 def test_growth_setting_names_the_bad_field(kwargs, message):
-    from phenom.figures.settings import GrowthSetting
 
     with pytest.raises(ValueError, match=message):
         GrowthSetting(**kwargs)
@@ -109,7 +105,6 @@ def test_stored_constant_curve_predicts_the_reference_step_it_was_fitted_on():
     # time: the predicted step is flow_time / (c * lr) = 97.675921924 / (0.18821138817 * 0.5)
     # = 1037.94 (by hand), and the relative error against a mean of 1000 steps is +3.79%.
     # Elsewhere the comparison is flagged as held out of the fit.
-    from phenom.figures.jobs.compare import _stored_constant
 
     ref = _stored_constant(CompareSetting(steps=2000, samples=5), 1000.0)
     assert ref["held_out"] is False and ref["fitted_at"] == [8, 32]
