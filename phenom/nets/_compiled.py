@@ -1,4 +1,5 @@
-"""Compiled loops of the attention network's layer 1 on one-hot positions (numba, cached on disk).
+"""Compiled loops of the attention network's layer 1 on one-hot positions, and of the gradient of its
+scores (numba, cached on disk).
 
 Each is one pass over an (n, T, T) or (n, T, k) array where numpy would make several passes with
 temporaries, or use slow fancy indexing. Token i of sequence a sits at position slot
@@ -100,3 +101,24 @@ def add_position_weights(out, M, offset):  # pragma: no cover - compiled
         for i in range(T):
             for c in range(k):
                 out[a, i, c] += M[o + i, c]
+
+
+@numba.njit(cache=True, error_model="numpy")
+def score_gradient(A, a2, w, ds, q, last, dA):  # pragma: no cover - compiled
+    """dA ← the gradient of layer 1's scores in one pass over (n, T, T): first the gradient of its
+    attention A, a2_i w_j + ds_i q_j with ``last`` added on the target's (last) row, then through
+    the row softmax, dA ← A ⊙ (dA − Σ_j A dA); each value rounded as the separate passes of
+    numpy products and :func:`softmax_backward` round it."""
+    n, T, K = A.shape
+    for a in range(n):
+        for i in range(T):
+            for j in range(K):
+                dA[a, i, j] = a2[a, i] * w[a, j] + ds[a, i] * q[a, j]
+            if i == T - 1:
+                for j in range(K):
+                    dA[a, i, j] = dA[a, i, j] + last[a, j]
+            dot = 0.0
+            for j in range(K):
+                dot += A[a, i, j] * dA[a, i, j]
+            for j in range(K):
+                dA[a, i, j] = A[a, i, j] * (dA[a, i, j] - dot)

@@ -1,10 +1,11 @@
 """A fused multiply-add for compiled loops (numba): ``fma(a, b, c)`` = a·b + c rounded once.
 
 Compiled matrix products here accumulate each entry as the chain ``acc = fma(a_k, b_k, acc)``
-over k in increasing order, from acc = 0. That is how OpenBLAS's double-precision kernels for
-x86-64 with FMA (Haswell and later) compute a product's entries, so on such a machine the
-compiled products give numpy's ``@`` bit for bit (``benchmarks/bench_work.py`` checks it);
-elsewhere they are an equally exact product with its own last-bit rounding. numba has no FMA
+over k in increasing order, from acc = 0. That is how OpenBLAS's kernels for x86-64 with FMA
+(Haswell and later) compute the entries of small products (the linear-attention layers' in
+float64, the attention network's products with two vectors in float32), so on such a machine
+the compiled products give numpy's ``@`` bit for bit (the tests and ``benchmarks/bench_work.py``
+check it); elsewhere they are an equally exact product with its own last-bit rounding. numba has no FMA
 of its own (and does not contract a·b + c without fastmath), so this is LLVM's ``llvm.fma``.
 """
 
@@ -20,14 +21,16 @@ __all__ = ["fma"]
 
 @intrinsic
 def fma(typingctx, a, b, c):  # pragma: no cover - compiled
-    """a·b + c with one rounding, for float64 arguments inside compiled functions."""
-    if not all(isinstance(x, types.Float) and x.bitwidth == 64 for x in (a, b, c)):
+    """a·b + c with one rounding, inside compiled functions, for three float64 or three float32
+    arguments (LLVM's ``llvm.fma.f64`` or ``llvm.fma.f32``)."""
+    if not (isinstance(a, types.Float) and a == b == c and a.bitwidth in (32, 64)):
         return None
-    sig = types.float64(types.float64, types.float64, types.float64)
+    sig = a(a, a, a)
 
     def codegen(context, builder, signature, args):
-        double = ir.DoubleType()
-        fn = cgutils.get_or_insert_function(builder.module, ir.FunctionType(double, [double] * 3), "llvm.fma.f64")
+        kind = ir.DoubleType() if a.bitwidth == 64 else ir.FloatType()
+        name = f"llvm.fma.f{a.bitwidth}"
+        fn = cgutils.get_or_insert_function(builder.module, ir.FunctionType(kind, [kind] * 3), name)
         return builder.call(fn, args)
 
     return sig, codegen

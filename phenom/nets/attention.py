@@ -33,7 +33,7 @@ from phenom.nets._compiled import (
     add_position_weights,
     causal_softmax,
     scatter_positions,
-    softmax_backward,
+    score_gradient,
 )
 from phenom.nets.heads import scores_from_cache
 from phenom.nets.measures import progress_measures
@@ -331,10 +331,7 @@ class AttentionNetwork:
         dx_t = dh
         n, T = a2.shape
         work = getattr(tok, "work", None)
-        dA = None
-        if layer1:
-            dA = _array(work, "dA", A1.shape, A1.dtype)
-            dA.fill(0)
+        rank2 = None  # the part of ∂loss/∂A1 that layer 2 sends: a2 ⊗ (∂/∂w) + ds ⊗ (X q)
         if cache["ablate"] != "layer2":
             # h = x_t + V2 m, m = Xᵀ a2 + V1 Xᵀ w, w = Aᵀ a2.
             g["V2"] = dh.T @ cache["m"]
@@ -344,15 +341,12 @@ class AttentionNetwork:
             if layer1:
                 gV1 += dm.T @ cache["Xw"]
                 da2 = da2 + (A1 @ dmw[..., 1:])[..., 0]
-                np.multiply(a2[:, :, None], dmw[:, None, :, 1], out=dA)  # dA was zero
             # a2 = softmax(s), s = X r + A X q with q = V1ᵀ r, r = G2ᵀ x_t.
             ds = a2 * (da2 - np.sum(a2 * da2, axis=1, keepdims=True))
             back = tok.weighted(np.stack([ds, (ds[:, None, :] @ A1)[:, 0]], axis=1))  # Xᵀ ds, Xᵀ Aᵀ ds
             dr = back[:, 0]
             if layer1:
-                dA += np.multiply(
-                    ds[:, :, None], cache["Xq"][:, None, :], out=_array(work, "dA_term", A1.shape, A1.dtype)
-                )
+                rank2 = (a2, np.ascontiguousarray(dmw[..., 1]), ds, np.ascontiguousarray(cache["Xq"]))
                 dq = back[:, 1]
                 dr = dr + dq @ V1.T
                 gV1 += r.T @ dq
@@ -363,10 +357,13 @@ class AttentionNetwork:
             g["V2"] = g["Q2"] = g["K2"] = np.zeros_like(p["V2"])
         # x_t = x_T + V1 y, y = Xᵀ A_t. The input tokens are data: no gradient flows into X.
         if layer1:
-            assert dA is not None  # made above when layer1
             gV1 += dx_t.T @ cache["y"]
-            dA[:, -1] += tok.dot((dx_t @ V1)[:, None, :])[..., 0]
-            softmax_backward(A1, dA)  # dA becomes the gradient of the scores
+            last = np.ascontiguousarray(tok.dot((dx_t @ V1)[:, None, :])[..., 0])  # ∂/∂A1's target row, via y
+            if rank2 is None:  # layer 2 removed: only the target's row is reached
+                zero = np.zeros((n, T), dtype=A1.dtype)
+                rank2 = (zero, zero, zero, zero)
+            dA = _array(work, "dA", A1.shape, A1.dtype)
+            score_gradient(A1, *rank2, last, dA)  # dA: the gradient of layer 1's scores
             dG1 = tok.sandwich(dA)  # Σ Xᵀ dS X
             g["V1"], g["Q1"], g["K1"] = gV1, p["K1"] @ dG1.T, p["Q1"] @ dG1
         else:

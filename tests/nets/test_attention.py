@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 
 from phenom.nets import AttentionNetwork, CopyingTask, train
+from phenom.nets._compiled import score_gradient, softmax_backward
 
 # N = 8 as in the reference, with a smaller content dimension to keep the tests quick.
 SMALL = dict(N=8, L=32, D=32, eps=0.1)
@@ -278,3 +279,23 @@ def test_a_pickled_network_carries_its_weights_not_its_work_arrays():
     assert len(net._workspace) >= 5 and len(copy._workspace) == 0
     assert copy.loss_and_grads(batch)[0] == net.loss_and_grads(batch)[0]
     assert all(np.array_equal(copy.weights[k], v) for k, v in net.weights.items())
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_fused_score_gradient_is_the_separate_passes(dtype):
+    # The backward pass builds ∂loss/∂A1 = a2 ⊗ w + ds ⊗ q (+ a vector on the target's row) and
+    # takes it through the row softmax in one compiled pass; here the same steps one numpy pass
+    # at a time, then the softmax's backward pass on its own: equal bit for bit (each value is
+    # rounded where the separate passes round it).
+    rng = np.random.default_rng(7)
+    n, T = 9, 11
+    A = np.tril(rng.random((n, T, T))).astype(dtype)
+    A /= A.sum(axis=2, keepdims=True)
+    a2, w, ds, q, last = (rng.standard_normal((n, T)).astype(dtype) for _ in range(5))
+    expected = a2[:, :, None] * w[:, None, :]
+    expected += ds[:, :, None] * q[:, None, :]
+    expected[:, -1] += last
+    softmax_backward(A, expected)
+    fused = np.empty_like(A)
+    score_gradient(A, a2, w, ds, q, last, fused)
+    assert np.array_equal(fused.view(np.uint8), expected.view(np.uint8))
