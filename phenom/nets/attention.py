@@ -363,7 +363,8 @@ class AttentionNetwork:
                 zero = np.zeros((n, T), dtype=A1.dtype)
                 rank2 = (zero, zero, zero, zero)
             dA = _array(work, "dA", A1.shape, A1.dtype)
-            score_gradient(A1, *rank2, last, dA)  # dA: the gradient of layer 1's scores
+            a2_, w_, ds_, q_ = rank2
+            score_gradient(A1, a2_, w_, ds_, q_, last, dA)  # dA: the gradient of layer 1's scores
             dG1 = tok.sandwich(dA)  # Σ Xᵀ dS X
             g["V1"], g["Q1"], g["K1"] = gV1, p["K1"] @ dG1.T, p["Q1"] @ dG1
         else:
