@@ -14,6 +14,9 @@ For one layer, the part of the prediction linear in the labels is x_qᵀ Γ h, h
 the remaining terms do not involve y linearly and vanish at the optimum.
 
 Loss: mean squared error (no ½), so SGD with step lr follows dθ/dt = −∇R at t = lr · step.
+Forward and backward are written by hand (the backward checked against finite differences in
+float64); each layer runs as a compiled loop over the batch (:mod:`._lsa_compiled`), the products
+of every sequence's tiny matrices summed in the order numpy's stacked products sum them.
 """
 
 from __future__ import annotations
