@@ -29,14 +29,14 @@ def compare(result: dict) -> Figure:
     ax_a.plot(t, arr(flow["p_correct"]), color="k", lw=2.2, label="flow: P(correct)")
     ax_a.plot(t, arr(flow["p_context"]), color="k", lw=1.2, ls=":", label="flow: P(label in context)")
     stored = result["stored_constant"]
-    where = "fitted at this (N, L)" if not stored["held_out"] else f"fitted at (N, L) = {tuple(stored['fitted_at'])}"
+    where = "fitted here" if not stored["held_out"] else f"fitted at (N, L) = {tuple(stored['fitted_at'])}"
     ax_a.plot(
         summary["c"] * s["lr"] * arr(stored["step"]),
         arr(stored["p_correct"]),
         color="tab:green",
         lw=1.6,
         ls="--",
-        label=f"predicted from steps with the stored c = {stored['c']:.3g} ({where})",
+        label=f"flow on the steps by the stored c = {stored['c']:.3g} ({where})",
     )
     for name in PARAMETERS:
         ax_p.plot(t, arr(flow[name]), color=COLOR[name], lw=2.2, label=f"flow {SYMBOL[name]}")
@@ -106,7 +106,7 @@ def compare(result: dict) -> Figure:
             f"({stored['relative_error']:+.0%})"
         ),
     )
-    ax_a.legend(loc="lower right", fontsize=8.5)
+    ax_a.legend(loc="center right", fontsize=8)
     ax_p.set(xlabel=TIME, ylabel="parameter", title="β, α, ξ: flow (solid) and network readings (dashed)")
     ax_p.legend(loc="upper left", fontsize=8, ncol=2)
     ax_r.set(
