@@ -23,6 +23,47 @@ __all__ = ["layer_forward", "layer_backward"]
 
 
 @numba.njit(cache=True, error_model="numpy")
+def _mat_bat(M, X, out):  # pragma: no cover - compiled
+    """out[:, :, b] = M X[:, :, b] for a matrix M (any strides: a transpose is a view)."""
+    m, n, B = out.shape
+    for i in range(m):
+        for j in range(n):
+            for b in range(B):
+                out[i, j, b] = 0.0
+            for k in range(M.shape[1]):
+                w = M[i, k]
+                for b in range(B):
+                    out[i, j, b] = fma(w, X[k, j, b], out[i, j, b])
+
+
+@numba.njit(cache=True, error_model="numpy")
+def _bat_mat(X, M, out):  # pragma: no cover - compiled
+    """out[:, :, b] = X[:, :, b] M for a matrix M (any strides: a transpose is a view)."""
+    m, n, B = out.shape
+    for i in range(m):
+        for j in range(n):
+            for b in range(B):
+                out[i, j, b] = 0.0
+            for k in range(M.shape[0]):
+                w = M[k, j]
+                for b in range(B):
+                    out[i, j, b] = fma(X[i, k, b], w, out[i, j, b])
+
+
+@numba.njit(cache=True, error_model="numpy")
+def _bat_bat(X, Y, out):  # pragma: no cover - compiled
+    """out[:, :, b] = X[:, :, b] Y[:, :, b] for every sequence b."""
+    m, n, B = out.shape
+    for i in range(m):
+        for j in range(n):
+            for b in range(B):
+                out[i, j, b] = 0.0
+            for k in range(X.shape[1]):
+                for b in range(B):
+                    out[i, j, b] = fma(X[i, k, b], Y[k, j, b], out[i, j, b])
+
+
+@numba.njit(cache=True, error_model="numpy")
 def layer_forward(Z, P, Q, N, A, C, Z_next, last):  # pragma: no cover - compiled
     """One layer for every sequence b of Z (m, N+1, B): A = Z_ctx Z_ctxᵀ (the first N columns),
     C = (P A) Q and Z_next = Z + (C Z) / N, written into A, C (m, m, B) and Z_next. With
@@ -39,22 +80,8 @@ def layer_forward(Z, P, Q, N, A, C, Z_next, last):  # pragma: no cover - compile
                     A[i, j, b] = fma(Z[i, k, b], Z[j, k, b], A[i, j, b])
             for b in range(B):
                 A[j, i, b] = A[i, j, b]
-    for i in range(m):
-        for j in range(m):
-            for b in range(B):
-                PA[i, j, b] = 0.0
-            for k in range(m):
-                p = P[i, k]
-                for b in range(B):
-                    PA[i, j, b] = fma(p, A[k, j, b], PA[i, j, b])
-    for i in range(m):
-        for j in range(m):
-            for b in range(B):
-                C[i, j, b] = 0.0
-            for k in range(m):
-                q = Q[k, j]
-                for b in range(B):
-                    C[i, j, b] = fma(PA[i, k, b], q, C[i, j, b])
+    _mat_bat(P, A, PA)
+    _bat_mat(PA, Q, C)
     for i in range(m - 1 if last else 0, m):
         for t in range(T - 1 if last else 0, T):
             for b in range(B):
@@ -100,58 +127,18 @@ def layer_backward(G, Z, A, C, P, Q, N, dP, dQ, G_prev, first):  # pragma: no co
             for b in range(B):
                 dC[i, j, b] = acc[b] / N
     # dP = Σ_b (dC Qᵀ) A
-    for i in range(m):
-        for j in range(m):
-            for b in range(B):
-                left[i, j, b] = 0.0
-            for k in range(m):
-                q = Q[j, k]
-                for b in range(B):
-                    left[i, j, b] = fma(dC[i, k, b], q, left[i, j, b])
-    for i in range(m):
-        for j in range(m):
-            for b in range(B):
-                out[i, j, b] = 0.0
-            for k in range(m):
-                for b in range(B):
-                    out[i, j, b] = fma(left[i, k, b], A[k, j, b], out[i, j, b])
+    _bat_mat(dC, Q.T, left)
+    _bat_bat(left, A, out)
     _batch_sum(out, dP)
     # dQ = Σ_b (A Pᵀ) dC
-    for i in range(m):
-        for j in range(m):
-            for b in range(B):
-                left[i, j, b] = 0.0
-            for k in range(m):
-                p = P[j, k]
-                for b in range(B):
-                    left[i, j, b] = fma(A[i, k, b], p, left[i, j, b])
-    for i in range(m):
-        for j in range(m):
-            for b in range(B):
-                out[i, j, b] = 0.0
-            for k in range(m):
-                for b in range(B):
-                    out[i, j, b] = fma(left[i, k, b], dC[k, j, b], out[i, j, b])
+    _bat_mat(A, P.T, left)
+    _bat_bat(left, dC, out)
     _batch_sum(out, dQ)
     if first:
         return
     # dA = (Pᵀ dC) Qᵀ
-    for i in range(m):
-        for j in range(m):
-            for b in range(B):
-                left[i, j, b] = 0.0
-            for k in range(m):
-                p = P[k, i]
-                for b in range(B):
-                    left[i, j, b] = fma(p, dC[k, j, b], left[i, j, b])
-    for i in range(m):
-        for j in range(m):
-            for b in range(B):
-                dA[i, j, b] = 0.0
-            for k in range(m):
-                q = Q[j, k]
-                for b in range(B):
-                    dA[i, j, b] = fma(left[i, k, b], q, dA[i, j, b])
+    _mat_bat(P.T, dC, left)
+    _bat_mat(left, Q.T, dA)
     # G_prev = G + (Cᵀ G) / N; then G_prev[:, :N] += (dA + dAᵀ) Z_ctx
     for i in range(m):
         for t in range(T):
