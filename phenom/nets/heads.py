@@ -82,15 +82,39 @@ def _repeated_random(task, n: int, rng: np.random.Generator, dtype) -> SequenceB
     return SequenceBatch(content, offset, zeros, np.zeros((n, N), dtype=int), np.full(n, -1))
 
 
+def _check_network(net, task) -> None:
+    """A ValueError unless ``net`` is a network instance with finite weights (an
+    :class:`~phenom.nets.attention.AttentionNetwork`) built for ``task``'s token width and labels."""
+    weights = getattr(net, "weights", None)
+    if isinstance(net, type) or not isinstance(weights, dict) or not callable(getattr(net, "check_task", None)):
+        raise ValueError(f"net must be an AttentionNetwork instance, got {_validate.shown(net)}")
+    net.check_task(task)  # names the task and both shapes when they differ
+    if not all(np.all(np.isfinite(w)) for w in weights.values()):
+        raise ValueError("net must have finite weights (no nan or inf)")
+
+
+def _forward(net, batch) -> dict:
+    """The forward pass's cache, or a ValueError when the network's (finite) weights are so large
+    that its attention overflows its precision on these sequences."""
+    with np.errstate(all="ignore"):
+        _, cache = net.forward(batch)
+    if not (np.all(np.isfinite(cache["A1"])) and np.all(np.isfinite(cache["a2"]))):
+        raise ValueError(f"net's weights are too large: its attention overflows {net.dtype} on these sequences")
+    return cache
+
+
 def head_scores(net, task, *, seed: int = 0, n: int = 2048) -> dict[str, float | None]:
     """The scores of the module docstring for ``net`` on ``n`` held-out sequences of ``task``
-    (from ``seed``'s evaluation stream) and ``n`` repeated random sequences."""
+    (from ``seed``'s evaluation stream) and ``n`` repeated random sequences. ``net`` must be an
+    AttentionNetwork built for ``task``'s token width and labels; ``n`` from 1 to the task's
+    :func:`~phenom.nets.tasks.batch_limit`."""
+    _check_network(net, task)
     seed = _validate.count("seed", seed, minimum=0)
     n = _validate.count("n", n)
     rng = _rng.stream(seed, "eval")
     batch = task.sample(n, rng, dtype=net.dtype)
-    _, cache = net.forward(batch)
-    _, repeated = net.forward(_repeated_random(task, n, rng, net.dtype))
+    cache = _forward(net, batch)
+    repeated = _forward(net, _repeated_random(task, n, rng, net.dtype))
     T = batch.content.shape[1]
     N = task.N
     scores: dict[str, float | None] = {

@@ -14,6 +14,7 @@
 
 from __future__ import annotations
 
+import numbers
 from dataclasses import dataclass
 from functools import cached_property
 from typing import Any
@@ -28,6 +29,10 @@ __all__ = [
     "MAX_ZIPF",
     "MAX_D",
     "MAX_K",
+    "MAX_EPS",
+    "MAX_MEANS",
+    "MAX_BATCH",
+    "batch_limit",
     "SequenceBatch",
     "assemble",
     "CopyingTask",
@@ -46,6 +51,20 @@ MAX_D = 4096  # the largest content width of the sequence tasks
 
 
 MAX_K = 2**20  # the largest number of classes of the classification task
+
+
+MAX_EPS = 1e30
+"""The largest within-class noise ε. ε multiplies a standard normal, at most 5.77 in float32
+(:func:`_box_muller32`), in practice below 40 in float64: ε η stays below 1e32, far inside
+float32's largest number (3.4e38), and ε² inside float64's. Beyond ε ~ 1e8 an item is pure noise
+in float32 anyway (its class mean weighs 1/ε, below float32's resolution)."""
+
+MAX_MEANS = 2**27
+"""The most class-mean numbers K · D: stored in float64 and float32, 12 bytes each, 1.5 GiB."""
+
+MAX_BATCH = 2**26
+"""The most token numbers n · (2N + 1) · (P + D) one ``sample`` call draws (n sequences of 2N + 1
+tokens of P position slots and D content numbers): 512 MiB as float64 tokens."""
 
 
 @dataclass(frozen=True)
@@ -95,6 +114,55 @@ class SequenceBatch:
         X[np.arange(n)[:, None], np.arange(T), self.positions] = 1.0
         X[..., POSITIONS:] = self.content
         return X
+
+
+def _sizes(N, L, D) -> tuple[int, int, int]:
+    """The sequence tasks' N (2N + 1 tokens in the position slots), L >= N and D from L to MAX_D."""
+    N, L = _validate.pairs(N, L)
+    if 2 * N + 1 > POSITIONS:
+        raise ValueError(
+            f"N must be an integer <= {(POSITIONS - 1) // 2} (2N+1 tokens in {POSITIONS} position slots), got {N}"
+        )
+    bound = f"L = {L} (L label vectors need L dimensions to be independent)"
+    return N, L, _validate.at_most("D", _validate.count("D", D, minimum=L, bound=bound), MAX_D, "content width")
+
+
+def _eps(eps) -> float:
+    """The within-class noise ε: a number from 0 to :data:`MAX_EPS`."""
+    eps = _validate.nonnegative("eps", eps)
+    if eps > MAX_EPS:
+        raise ValueError(
+            f"eps must be a number from 0 to {MAX_EPS:g} (eps times a normal draw stays inside float32), got {eps!r}"
+        )
+    return eps
+
+
+def batch_limit(N: int, D: int) -> int:
+    """The most sequences one ``sample`` call of a task with N pairs and content width D draws
+    (:data:`MAX_BATCH` token numbers)."""
+    return MAX_BATCH // ((2 * N + 1) * (POSITIONS + D))
+
+
+def _sampling(task, n, rng, dtype) -> tuple[int, np.dtype]:
+    """``sample``'s checked arguments: ``n`` from 0 to :func:`batch_limit`, ``rng`` a numpy
+    Generator, ``dtype`` float32 or float64."""
+    n = _validate.count("n", n, minimum=0)
+    largest = batch_limit(task.N, task.D)
+    if n > largest:
+        gib = n * (2 * task.N + 1) * (POSITIONS + task.D) * 8 / 2**30
+        raise ValueError(
+            f"n must be an integer from 0 to {largest} for N = {task.N}, D = {task.D} (at most 2^26 token "
+            f"numbers per batch, 512 MiB in float64), got {n}: {gib:.3g} GiB"
+        )
+    if not isinstance(rng, np.random.Generator):
+        raise ValueError(f"rng must be a numpy Generator (np.random.default_rng(seed)), got {_validate.shown(rng)}")
+    try:
+        dt = None if dtype is None else np.dtype(dtype)
+    except (TypeError, ValueError):
+        dt = None
+    if dt is None or dt.name not in ("float32", "float64"):
+        raise ValueError(f"dtype must be float32 or float64, got {_validate.shown(dtype)}")
+    return n, dt
 
 
 def _gauss(rng: np.random.Generator, shape, D: int, dtype=np.float64) -> np.ndarray:
@@ -163,22 +231,10 @@ class CopyingTask:
     """
 
     def __init__(self, N: int = 8, L: int = 32, D: int = 63, eps: float = 0.1, seed: int = 0):
-        self.N, self.L = _validate.pairs(N, L)
-        if 2 * self.N + 1 > POSITIONS:
-            raise ValueError(
-                f"N must be an integer <= {(POSITIONS - 1) // 2} (2N+1 tokens in {POSITIONS} position slots), got {N}"
-            )
-        self.D = _validate.at_most(
-            "D",
-            _validate.count(
-                "D", D, minimum=self.L, bound=f"L = {self.L} (L label vectors need L dimensions to be independent)"
-            ),
-            MAX_D,
-            "content width",
-        )
-        self.eps = _validate.nonnegative("eps", eps)
-        self.seed = int(seed)
-        self.label_vectors = _rng.stream(seed, "task").standard_normal((self.L, self.D)) / np.sqrt(self.D)
+        self.N, self.L, self.D = _sizes(N, L, D)
+        self.eps = _eps(eps)
+        self.seed = _validate.count("seed", seed, minimum=0)
+        self.label_vectors = _rng.stream(self.seed, "task").standard_normal((self.L, self.D)) / np.sqrt(self.D)
         self._label_vectors32 = self.label_vectors.astype(np.float32)
 
     def __repr__(self) -> str:
@@ -196,7 +252,9 @@ class CopyingTask:
         """``n`` sequences. Each item is marginally N(0, I/D) and only the target's item is
         correlated with the target (correlation ρ = 1/(1+ε²) in every coordinate), so items are
         drawn directly and the target as ρ·item + sqrt(1 − ρ²)·ζ, ζ ~ N(0, I/D): exactly the
-        joint law of the class-mean construction above, with half the Gaussian draws."""
+        joint law of the class-mean construction above, with half the Gaussian draws.
+        ``n`` from 0 to :func:`batch_limit`; ``dtype`` float32 or float64."""
+        n, dtype = _sampling(self, n, rng, dtype)
         N, L, D = self.N, self.L, self.D
         items = _gauss(rng, (n, N, D), D, dtype)
         labels = np.argsort(rng.random((n, L)), axis=1)[:, :N]  # N distinct labels each
@@ -240,20 +298,8 @@ class ClassificationTask:
         p_C: float = 0.0,
         seed: int = 0,
     ):
-        self.N, self.L = _validate.pairs(N, L)
-        if 2 * self.N + 1 > POSITIONS:
-            raise ValueError(
-                f"N must be an integer <= {(POSITIONS - 1) // 2} (2N+1 tokens in {POSITIONS} position slots), got {N}"
-            )
-        self.D = _validate.at_most(
-            "D",
-            _validate.count(
-                "D", D, minimum=self.L, bound=f"L = {self.L} (L label vectors need L dimensions to be independent)"
-            ),
-            MAX_D,
-            "content width",
-        )
-        self.eps = _validate.nonnegative("eps", eps)
+        self.N, self.L, self.D = _sizes(N, L, D)
+        self.eps = _eps(eps)
         self.K = _validate.at_most(
             "K",
             _validate.count("K", K, minimum=self.L, bound=f"L = {self.L}"),
@@ -262,6 +308,11 @@ class ClassificationTask:
         )
         if self.K % self.L:
             raise ValueError(f"K must be a multiple of L = {self.L}, got {K}")
+        if self.K * self.D > MAX_MEANS:
+            raise ValueError(
+                f"K × D must be at most 2^27 (the class means, 12 bytes each in float64 and float32: 1.5 GiB), "
+                f"got K = {self.K}, D = {self.D}: {self.K * self.D * 12 / 2**30:.3g} GiB"
+            )
         self.B = _validate.count("B", B, minimum=0)
         if self.B and (self.N % self.B or self.N // self.B > self.L):
             raise ValueError(f"B must divide N = {self.N} with N/B <= L = {self.L} (or be 0), got {B}")
@@ -272,8 +323,8 @@ class ClassificationTask:
                 f"frequencies underflow), got {a!r}"
             )
         self.p_B, self.p_C = (_validate.probability(name, v) for name, v in (("p_B", p_B), ("p_C", p_C)))
-        self.seed = int(seed)
-        rng = _rng.stream(seed, "task")
+        self.seed = _validate.count("seed", seed, minimum=0)
+        rng = _rng.stream(self.seed, "task")
         self.label_vectors = rng.standard_normal((self.L, self.D)) / np.sqrt(self.D)
         self.means = rng.standard_normal((self.K, self.D)) / np.sqrt(self.D)
         self._float32 = (self.means.astype(np.float32), self.label_vectors.astype(np.float32))
@@ -347,9 +398,16 @@ class ClassificationTask:
     ) -> SequenceBatch:
         """``n`` sequences from the training mixture; ``bursty``/``novel`` force a kind,
         ``shift_labels`` relabels every class l → l + shift (mod L) and ``B`` sets the copies per
-        class of forced bursty sequences (default: the task's B, or 1 when it is 0)."""
+        class of forced bursty sequences (default: the task's B, or 1 when it is 0). ``n`` from 0
+        to :func:`batch_limit`; ``dtype`` float32 or float64; ``shift_labels`` any integer."""
+        n, dtype = _sampling(self, n, rng, dtype)
+        for name, kind in (("bursty", bursty), ("novel", novel)):
+            if kind is not None and not isinstance(kind, (bool, np.bool_)):
+                raise ValueError(f"{name} must be None, True or False, got {_validate.shown(kind)}")
+        shift_labels = self._shift(shift_labels)
+        forced = self._burst(B)  # checked even when no sequence is forced bursty
         N, L, D = self.N, self.L, self.D
-        burst = self._burst(B) if bursty else self.B
+        burst = forced if bursty else self.B
         is_bursty = (rng.random(n) < self.p_B) & (self.B > 0) if bursty is None else np.full(n, bool(bursty))
         is_novel = rng.random(n) < self.p_C if novel is None else np.full(n, bool(novel))
         classes = np.empty((n, N), dtype=int)
@@ -394,6 +452,13 @@ class ClassificationTask:
     def _arrays(self, dtype) -> tuple[np.ndarray, np.ndarray]:
         """The class means and label vectors in ``dtype`` (float32 copies made once)."""
         return self._float32 if np.dtype(dtype) == np.float32 else (self.means, self.label_vectors)
+
+    def _shift(self, shift) -> int:
+        """``shift_labels`` reduced mod L: an integer (integral floats accepted)."""
+        whole = isinstance(shift, numbers.Integral) or (isinstance(shift, numbers.Real) and float(shift).is_integer())
+        if isinstance(shift, (bool, np.bool_)) or not whole:
+            raise ValueError(f"shift_labels must be an integer (taken mod L = {self.L}), got {_validate.shown(shift)}")
+        return int(shift) % self.L
 
     def _burst(self, B: int | None) -> int:
         """Copies per class in a forced bursty sequence: ``B``, else the task's B (1 if it is 0)."""

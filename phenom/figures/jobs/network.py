@@ -21,7 +21,7 @@ from phenom.figures.settings import (
     NetworkTrainingSetting,
 )
 from phenom.figures.sweep import sweep
-from phenom.nets import AttentionNetwork, train
+from phenom.nets import AttentionNetwork, Diverged, train
 from phenom.nets.heads import head_scores
 from phenom.nets.measures import transition_level, transition_step
 from phenom.nets.tasks import ClassificationTask, CopyingTask, make_task
@@ -220,7 +220,8 @@ def data_point(config: dict) -> dict:
     """One run of the data-dependence sweep (a :func:`data_configs` entry): train
     the network with a linear read-out by SGD on the classification task of ``config`` (p_B = 1,
     p_C = 0; class means from ``seed``), scoring it on fixed IC, IC2 and IW sets (IC and IC2 with
-    ``eval_B`` copies per class) every ``curve_every`` steps and at the end."""
+    ``eval_B`` copies per class) every ``curve_every`` steps and at the end. A run whose loss or
+    held-out loss stops being finite raises :class:`~phenom.nets.training.Diverged`."""
     c = config
     task = data_task(c)
     net = AttentionNetwork.init(task, "linear", seed=c["seed"])
@@ -228,9 +229,16 @@ def data_point(config: dict) -> dict:
     curve: dict[str, list] = {"step": [], **{kind: [] for kind in EVAL_KINDS}}
 
     def score(step: int) -> None:
+        # Weights that blew up in a diverging run stop it here, as train() stops it: with
+        # Diverged, and no floating-point warning first.
+        with np.errstate(all="ignore"):
+            measured = {kind: net.metrics(batch, task) for kind, batch in sets.items()}
+        losses = np.array([m["eval_loss"] for m in measured.values()], dtype=float)
+        if not np.all(np.isfinite(losses)):
+            raise Diverged(step, float(losses[~np.isfinite(losses)][0]), c["lr"])
         curve["step"].append(step)
-        for kind, batch in sets.items():
-            curve[kind].append(net.metrics(batch, task)["icl_acc"])
+        for kind, m in measured.items():
+            curve[kind].append(m["icl_acc"])
 
     def record(hist) -> bool:  # called after each evaluation: score on the sets every curve_every steps
         if 0 < hist.step[-1] and hist.step[-1] % c["curve_every"] == 0:
