@@ -1,0 +1,238 @@
+"""The extended model (phenom.induction.extended): its exact reduction to the β, α, ξ model (sympy,
+symbolic N and L; numbers at random points), its functions against a literal mpmath typing of the
+formula, finite values for finite input, every counted coefficient against a direct count on the
+network's own initialisation, and the Gram-entry flow against an integration of the factor
+vectors themselves."""
+
+import itertools
+from fractions import Fraction
+
+import mpmath
+import numpy as np
+import pytest
+import sympy as sp
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from scipy.integrate import solve_ivp
+
+from phenom.induction._softmax import to_exp
+from phenom.induction.derivation import derive
+from phenom.induction.extended import (
+    READOUT_WIDTH,
+    ExtendedModel,
+    attention_scale,
+    coefficients,
+    derive_extended,
+    factor_flow,
+    gamma,
+    rho,
+)
+from phenom.induction.model import InductionHeadModel
+from phenom.induction.timescales import POSITIONS, initial_state
+from phenom.nets import AttentionNetwork, CopyingTask
+from phenom.nets.attention import HIDDEN
+
+
+@pytest.mark.parametrize("stable", [False, True])
+def test_reduces_to_the_three_parameter_model_for_symbolic_N_and_L(stable):
+    ext, three = derive_extended(stable=stable), derive(stable=stable)
+    vanish = {gamma: 0, rho: 0}
+    for name in ("loss", "p_correct", "p_context"):
+        difference = to_exp(getattr(ext, name).subs(vanish)) - to_exp(getattr(three, name))
+        assert sp.simplify(difference) == 0, name
+    assert sp.simplify(to_exp(ext.z.subs(vanish) - three.z)) == 0
+    assert sp.simplify(to_exp(ext.z_label.subs(vanish) - three.z_other)) == 0
+    if not stable:  # and the gradient in β, α, ξ (ext.grad rows 0, 1, 3)
+        for row, k in ((0, 0), (1, 1), (3, 2)):
+            assert sp.simplify(ext.grad[row].subs(vanish) - three.grad[k]) == 0
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    st.floats(-30, 30),
+    st.floats(-30, 30),
+    st.floats(-60, 60),
+    st.integers(1, 32),
+    st.integers(0, 40),
+)
+def test_numbers_equal_the_three_parameter_model_where_gamma_and_rho_vanish(b, a, x, N, extra):
+    L = N + extra
+    ext, three = ExtendedModel(N, L), InductionHeadModel(N, L)
+    np.testing.assert_allclose(ext.loss(b, a, 0, x, 0), three.loss(b, a, x), rtol=1e-12, atol=1e-300)
+    np.testing.assert_allclose(ext.p_correct(b, a, 0, x, 0), three.p_correct(b, a, x), rtol=1e-12, atol=1e-300)
+    np.testing.assert_allclose(ext.p_context(b, a, 0, x, 0), three.p_context(b, a, x), rtol=1e-12, atol=1e-300)
+    g, g3 = ext.grad(b, a, 0, x, 0), three.grad(b, a, x)
+    np.testing.assert_allclose(g[[0, 1, 3]], g3, rtol=1e-9, atol=1e-12 * max(1.0, float(np.abs(g3).max())))
+
+
+def _literal_loss(b, a, c, x, r, N, L):
+    """The loss typed from the module docstring's formula, in 50-digit arithmetic."""
+    y = mpmath.exp(b) / (mpmath.exp(b) + N)
+    Z = mpmath.exp(a * y + c) + (N - 1) * mpmath.exp(c) + N + 1
+    z, z_label = mpmath.exp(a * y + c) / Z, mpmath.exp(c) / Z
+    return mpmath.log(1 + (N - 1) * mpmath.exp(-x * (z - z_label)) + (L - N) * mpmath.exp(-(x * z + r)))
+
+
+def test_loss_and_gradient_against_a_literal_typing_of_the_formula():
+    mpmath.mp.dps = 50
+    rng = np.random.default_rng(7)
+    for _ in range(12):
+        theta = rng.uniform(-3, 3, size=5) * np.array([1, 3, 1, 5, 2])
+        N = int(rng.integers(2, 9))
+        L = N + int(rng.integers(0, 20))
+        model = ExtendedModel(N, L)
+        args = [mpmath.mpf(float(v)) for v in theta]
+        assert float(model.loss(*theta)) == pytest.approx(float(_literal_loss(*args, N, L)), rel=1e-12)
+        for k in range(5):
+
+            def along(h, k=k, args=args, N=N, L=L):
+                return _literal_loss(*(v + h * (i == k) for i, v in enumerate(args)), N, L)
+
+            expected = float(mpmath.diff(along, 0))
+            assert model.grad(*theta)[k] == pytest.approx(expected, rel=1e-10, abs=1e-14)
+
+
+def test_gamma_and_rho_by_hand():
+    m = ExtendedModel(4, 12)
+    # ξ = 0: the labels' logits are ρ (in context) and 0 (absent), whatever β, α, γ.
+    for r in (-2.0, 0.0, 1.5):
+        assert m.p_context(0.3, 2.0, 1.7, 0.0, r) == pytest.approx(4 * np.exp(r) / (4 * np.exp(r) + 8), rel=1e-13)
+        assert m.loss(0.3, 2.0, 1.7, 0.0, r) == pytest.approx(np.log(4 + 8 * np.exp(-r)), rel=1e-13)
+    # Attention: Z = e^{αy+γ} + 3e^γ + 5 at N = 4.
+    y = np.exp(0.4) / (np.exp(0.4) + 4)
+    Z = np.exp(1.5 * y + 0.8) + 3 * np.exp(0.8) + 5
+    np.testing.assert_allclose(m.attention(0.4, 1.5, 0.8), [y, np.exp(1.5 * y + 0.8) / Z, np.exp(0.8) / Z], rtol=1e-13)
+    # At the origin only the read-out moves: ∂/∂ρ = −(1 − N/L), ∂/∂ξ = that times 1/(2N + 1).
+    np.testing.assert_allclose(m.grad(0, 0, 0, 0, 0), [0, 0, 0, -(2 / 3) / 9, -2 / 3], rtol=1e-13, atol=1e-16)
+
+
+@settings(max_examples=80, deadline=None)
+@given(st.lists(st.floats(-1e6, 1e6), min_size=5, max_size=5), st.integers(1, 32), st.integers(0, 64))
+def test_finite_numbers_for_finite_input(theta, N, extra):
+    m = ExtendedModel(N, N + extra)  # warnings are errors in the test configuration
+    values = [m.loss(*theta), m.p_correct(*theta), m.p_context(*theta), *m.grad(*theta)]
+    assert np.all(np.isfinite(values))
+    assert 0 <= m.p_correct(*theta) <= m.p_context(*theta) * (1 + 1e-12) <= 1 + 1e-12
+
+
+def test_bad_input_is_one_clear_error():
+    with pytest.raises(ValueError, match="^L must be an integer >= N = 4"):
+        ExtendedModel(4, 3)
+    with pytest.raises(ValueError, match="^gamma must be finite"):
+        ExtendedModel(4, 8).loss(0, 0, np.nan, 0, 0)
+    with pytest.raises(ValueError, match="^D must be an integer >= L = 32"):
+        coefficients(8, 32, 16)
+    with pytest.raises(ValueError, match="^t_max must be a finite number > 0"):
+        factor_flow(2, 4, t_max=-1.0)
+
+
+# -- counted coefficients, against the network's own initialisation --------------------------
+
+
+def test_attention_scale_and_readout_norm_on_the_network_initialisation():
+    assert attention_scale(63) == 128 / 63 and READOUT_WIDTH == HIDDEN
+    for D in (63, 127):
+        task = CopyingTask(N=8, L=32, D=D)
+        d, s = POSITIONS + D, attention_scale(D)
+        ratios, rows = [], []
+        for seed in range(4):
+            net = AttentionNetwork.init(task, "linear", seed=seed, dtype=np.float64)
+            for name in ("Q1", "K1", "V1", "Q2", "K2", "V2"):
+                M = net.weights[name]
+                x = np.zeros((d, 32))
+                x[POSITIONS:] = task.label_vectors.T
+                ratios.append(np.sum((M @ x) ** 2, axis=0) / np.sum(x**2, axis=0))
+            rows.append(np.sum(net.weights["W"] ** 2, axis=1))
+        # |Mx|²/|x|² = s: 768 draws of relative spread sqrt(2/d) ≈ 0.1 → 1% error at most ~3.5σ.
+        assert np.mean(ratios) == pytest.approx(s, rel=0.015)
+        assert np.mean(rows) == pytest.approx(coefficients(8, 32, D).norms["readout"][0], rel=0.015)
+        assert coefficients(8, 32, D).norms["readout"] == (d / 128, s, s)
+
+
+def test_a_two_matrix_factor_moves_at_twice_the_scale():
+    # q = K V c under dK = p (Vc)ᵀ, dV = Kᵀ p cᵀ (gradient descent on p·q): dq = (|Vc|² + K Kᵀ) p.
+    task = CopyingTask(N=8, L=32, D=63)
+    rng = np.random.default_rng(0)
+    rates = []
+    for seed in range(6):
+        net = AttentionNetwork.init(task, "linear", seed=seed, dtype=np.float64)
+        K, V = net.weights["K2"], net.weights["V1"]
+        for _ in range(4):
+            c, p = rng.standard_normal(128), rng.standard_normal(128)
+            c /= np.linalg.norm(c)
+            dq = np.outer(p, V @ c) @ (V @ c) + K @ (K.T @ np.outer(p, c)) @ c
+            rates.append(dq @ p / (p @ p))
+    assert np.mean(rates) == pytest.approx(coefficients(8, 32, 63).rates["alpha"][1], rel=0.05)
+    assert coefficients(8, 32, 63).rates["alpha"][1] == 2 * 128 / 63
+
+
+@pytest.mark.parametrize("N", [2, 4, 8])
+def test_kappa_is_the_target_uniform_layer1_share_of_a_label(N):
+    task = CopyingTask(N=N, L=4 * N, D=63)
+    net = AttentionNetwork.init(task, "linear", dtype=np.float64)
+    net.weights["Q1"][...] = 0  # layer 1 uniform, as the count assumes
+    _, cache = net.forward(task.sample(8, np.random.default_rng(0), dtype=np.float64))
+    shares = cache["A1"][:, -1, 1 : 2 * N : 2]
+    np.testing.assert_allclose(shares, coefficients(N, 4 * N).kappa, rtol=1e-14)
+    assert coefficients(N, 4 * N).kappa == 1 / (2 * N + 1)
+
+
+def test_readout_row_share_by_enumeration():
+    # Every context (ordered distinct labels) and target pair, equally likely: answer ℓ in 1/L of them.
+    N, L = 2, 5
+    cases = [labels[k] for labels in itertools.permutations(range(L), N) for k in range(N)]
+    shares = {ell: Fraction(cases.count(ell), len(cases)) for ell in range(L)}
+    assert set(shares.values()) == {Fraction(1, L)}
+    assert coefficients(N, L).rates["readout"][0] == float(Fraction(1, L))
+
+
+# -- the flow ------------------------------------------------------------------------------
+
+
+def test_gram_flow_equals_gradient_descent_on_the_factor_vectors():
+    N, L, D, t_end = 4, 16, 63, 12.0
+    coef, model = coefficients(N, L, D), ExtendedModel(N, L)
+    k = 6
+
+    def pair(theta, P, Q):
+        p, q = np.zeros(k), np.zeros(k)
+        p[0] = np.sqrt(P)
+        q[0], q[1] = theta / np.sqrt(P), np.sqrt(Q - theta**2 / P)
+        return p, q
+
+    vecs = [*pair(initial_state(N)[0], *coef.norms["beta"]), *pair(0, *coef.norms["alpha"])]
+    vecs += [*pair(0, *coef.norms["gamma"])]
+    U, V, W = coef.norms["readout"]
+    vecs += [np.sqrt(U) * np.eye(k)[2], np.sqrt(V) * np.eye(k)[3], np.sqrt(W) * np.eye(k)[4]]
+
+    def rhs(_t, flat):
+        p = flat.reshape(9, k)
+        theta = [p[0] @ p[1], p[2] @ p[3], p[4] @ p[5], p[6] @ p[7], coef.kappa * p[6] @ p[8]]
+        g = -model.grad(*theta)
+        out = np.empty_like(p)
+        for i, name in enumerate(("beta", "alpha", "gamma")):
+            rp, rq = coef.rates[name]
+            out[2 * i], out[2 * i + 1] = rp * p[2 * i + 1] * g[i], rq * p[2 * i] * g[i]
+        ru, rv, rw = coef.rates["readout"]
+        out[6] = ru * (p[7] * g[3] + coef.kappa * p[8] * g[4])
+        out[7], out[8] = rv * p[6] * g[3], rw * coef.kappa * p[6] * g[4]
+        return out.ravel()
+
+    sol = solve_ivp(rhs, (0, t_end), np.concatenate(vecs), rtol=1e-11, atol=1e-13, t_eval=[t_end / 2, t_end])
+    flow = factor_flow(N, L, D, t_max=t_end, n_times=3)
+    for j in (0, 1):
+        p = sol.y[:, j].reshape(9, k)
+        explicit = [p[0] @ p[1], p[2] @ p[3], p[4] @ p[5], p[6] @ p[7], coef.kappa * p[6] @ p[8]]
+        np.testing.assert_allclose(flow.theta[j + 1], explicit, rtol=1e-6, atol=1e-9)
+        assert flow.state[j + 1, 11] == pytest.approx(p[6] @ p[6], rel=1e-6)
+
+
+def test_flow_at_L_equal_N_stays_at_chance_and_learns_otherwise():
+    stuck = factor_flow(4, 4, t_max=200.0, n_times=5)
+    np.testing.assert_allclose(stuck.loss, np.log(4), rtol=1e-12)
+    np.testing.assert_allclose(stuck.theta[:, 1:], 0.0, atol=1e-12)
+    learns = factor_flow(4, 16, t_max=40.0, n_times=401)
+    assert learns.loss[-1] < 0.1 * np.log(16)
+    # the read-out moves first: ξ is positive before α is a tenth of its final value
+    first = np.argmax(learns.theta[:, 1] > 0.1 * learns.theta[-1, 1])
+    assert learns.theta[first, 3] > 0
