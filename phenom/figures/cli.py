@@ -53,7 +53,12 @@ class _Parser(argparse.ArgumentParser):
 
 
 def _number(text: str) -> float | int:
-    """A number as typed; ranges and integrality are checked by the setting, which names the field."""
+    """A number as typed (an integer exactly, however long); ranges and integrality are checked
+    by the setting, which names the field."""
+    try:
+        return int(text)
+    except ValueError:
+        pass
     try:
         value = float(text)
     except ValueError:

@@ -52,12 +52,10 @@ MAX_D = 4096  # the largest content width of the sequence tasks
 
 MAX_K = 2**20  # the largest number of classes of the classification task
 
-
 MAX_EPS = 1e30
 """The largest within-class noise ε. ε multiplies a standard normal, at most 5.77 in float32
-(:func:`_box_muller32`), in practice below 40 in float64: ε η stays below 1e32, far inside
-float32's largest number (3.4e38), and ε² inside float64's. Beyond ε ~ 1e8 an item is pure noise
-in float32 anyway (its class mean weighs 1/ε, below float32's resolution)."""
+(:func:`_box_muller32`), below 40 in float64 in practice: ε η < 1e32 stays far inside float32
+(3.4e38), ε² inside float64. Beyond ε ~ 1e8 an item is pure noise in float32 anyway."""
 
 MAX_MEANS = 2**27
 """The most class-mean numbers K · D: stored in float64 and float32, 12 bytes each, 1.5 GiB."""
@@ -138,14 +136,12 @@ def _eps(eps) -> float:
 
 
 def batch_limit(N: int, D: int) -> int:
-    """The most sequences one ``sample`` call of a task with N pairs and content width D draws
-    (:data:`MAX_BATCH` token numbers)."""
+    """The most sequences one ``sample`` call draws at N pairs and width D (:data:`MAX_BATCH`)."""
     return MAX_BATCH // ((2 * N + 1) * (POSITIONS + D))
 
 
 def _sampling(task, n, rng, dtype) -> tuple[int, np.dtype]:
-    """``sample``'s checked arguments: ``n`` from 0 to :func:`batch_limit`, ``rng`` a numpy
-    Generator, ``dtype`` float32 or float64."""
+    """``sample``'s arguments checked: n (0 to :func:`batch_limit`), rng, dtype (float32, float64)."""
     n = _validate.count("n", n, minimum=0)
     largest = batch_limit(task.N, task.D)
     if n > largest:
@@ -157,7 +153,7 @@ def _sampling(task, n, rng, dtype) -> tuple[int, np.dtype]:
     if not isinstance(rng, np.random.Generator):
         raise ValueError(f"rng must be a numpy Generator (np.random.default_rng(seed)), got {_validate.shown(rng)}")
     try:
-        dt = None if dtype is None else np.dtype(dtype)
+        dt = np.dtype(dtype) if dtype is not None else None
     except (TypeError, ValueError):
         dt = None
     if dt is None or dt.name not in ("float32", "float64"):
@@ -398,8 +394,8 @@ class ClassificationTask:
     ) -> SequenceBatch:
         """``n`` sequences from the training mixture; ``bursty``/``novel`` force a kind,
         ``shift_labels`` relabels every class l → l + shift (mod L) and ``B`` sets the copies per
-        class of forced bursty sequences (default: the task's B, or 1 when it is 0). ``n`` from 0
-        to :func:`batch_limit`; ``dtype`` float32 or float64; ``shift_labels`` any integer."""
+        class of forced bursty sequences (default: the task's B, or 1 when it is 0); n and dtype as
+        for :meth:`CopyingTask.sample`."""
         n, dtype = _sampling(self, n, rng, dtype)
         for name, kind in (("bursty", bursty), ("novel", novel)):
             if kind is not None and not isinstance(kind, (bool, np.bool_)):

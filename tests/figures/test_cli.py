@@ -197,3 +197,36 @@ def test_module_and_console_script_entry_points(tmp_path):
         assert done.stderr == "phenom induction_flow: error: N must be an integer >= 1, got 0\n"
     done = subprocess.run([sys.executable, "-m", "phenom", "--version"], capture_output=True, text=True)
     assert done.returncode == 0 and done.stdout.startswith("phenom ")
+
+
+@pytest.mark.parametrize(
+    "argv, message",
+    [
+        (["growth", "--lr", "5e-324"], "lr must be a number >= 1e-11 (below it a predicted step count passes 2^62)"),
+        (["growth", "--min-D", "5000"], "D must be at most 4096 (content width), got 5000"),
+        (["growth", "--samples", "1e12"], "samples must be at most 100000"),
+        (["induction_heads", "--eps", "1e308"], "eps must be a number from 0 to 1e+30"),
+        (["induction_heads", "--score-size", "1e9"], "score_size must be at most 30840"),
+        (["induction_heads", "--seeds", "4611686018427387000"], "got 4611686018427387000"),  # exactly as typed
+        (["data_dependence", "--eps", "1e308"], "eps must be a number from 0 to 1e+30"),
+        (["data_dependence", "--eps-values", "0", "1e31"], "eps_values: eps must be a number from 0 to 1e+30"),
+        (["data_dependence", "--eval-size", "1e7"], "eval_size must be at most 30840"),
+        (["data_dependence", "--weight-decay", "5"], "weight_decay must be a number from 0 to 1"),
+        (["data_dependence", "--K", "1048576", "--D", "4096"], "K × D must be at most 2^27"),
+    ],
+)
+def test_network_side_input_the_computation_cannot_take_is_refused_before_computing(argv, message, capsys, tmp_path):
+    code = main([*argv, "--quick", "--out", str(tmp_path)])
+    err = capsys.readouterr().err
+    assert code == 2, err
+    assert message in err
+    assert err.count("\n") == 1 and "Traceback" not in err and "Warning" not in err
+    assert not any(tmp_path.iterdir())  # nothing computed, nothing written
+
+
+def test_integer_options_are_read_exactly_however_long():
+    from phenom.figures.cli import _number
+
+    # 2^62 − 1000 is not a float64: read through float it would become 4611686018427386880.
+    assert _number("4611686018427387000") == 4611686018427387000
+    assert (_number("1e3"), _number("2.5"), _number("-3")) == (1000, 2.5, -3)

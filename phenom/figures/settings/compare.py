@@ -7,8 +7,18 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import ClassVar
 
-from phenom.figures.settings._base import SGD_LR, WEIGHT_DECAY, Setting, SummarySetting, option, validate
-from phenom.figures.settings.network import CopyingBase
+from phenom.figures.settings._base import SGD_LR, WEIGHT_DECAY, Setting, SummarySetting, option, tasks, validate
+from phenom.figures.settings.network import CopyingBase, check_batches, check_decay
+
+MIN_GROWTH_LR = 1e-11
+"""The smallest learning rate of the growth figure. Its models put flow time t on the network's
+step axis as t / (c · lr); a cliff is searched up to t = 1e6 and the smaller of the stored
+constants c is 0.188 (:data:`phenom.induction.prediction.TIME_CONSTANTS`), so below
+1e6 / (0.188 · 2^62) = 1.2e-12 a predicted step passes 2^62, the range of a step count (and at
+lr = 5e-324, c · lr is 0)."""
+
+MAX_SAMPLES = 100_000
+"""The most time samples of a saved flow curve (each run's curves stay within megabytes)."""
 
 __all__ = ["CompareSetting", "ScalingSetting", "GrowthSetting", "ChainSetting"]
 
@@ -138,21 +148,37 @@ class GrowthSetting(ScalingRunBase):
         8000, "training budget (runs stop once two evaluations in a row reach ICL accuracy 0.9)", "count"
     )
     eval_every: int = option(25, "evaluation interval, >= 1", "count")
-    samples: int = option(400, "time samples of each model flow in the saved curves, >= 2")
+    samples: int = option(400, "time samples of each model flow in the saved curves, 2 to 100000")
     probe_every: int = option(100, "steps between measurements of C (a multiple of eval_every)", "count")
     probe_size: int = option(1024, "sequences each measurement of C uses, >= 1", "count")
 
     def _check(self) -> None:
         self._set("samples", validate.count("samples", self.samples, minimum=2))
+        validate.at_most("samples", self.samples, MAX_SAMPLES, "time samples of each saved flow curve")
+        if self.lr < MIN_GROWTH_LR:
+            raise ValueError(
+                f"lr must be a number >= {MIN_GROWTH_LR:g} (below it a predicted step count passes 2^62), "
+                f"got {self.lr!r}"
+            )
+        check_decay(self.weight_decay)
+        validate.at_most("seed", self.seed, validate.MAX_COUNT - 1, "its evaluation stream is seed + 1")
         if self.probe_every % self.eval_every:
             raise ValueError(
                 f"probe_every must be a multiple of eval_every = {self.eval_every}, got {self.probe_every}"
             )
         if len(self.Ns) != len(self.Ls) or not self.Ns:
             raise ValueError(f"Ns and Ls must pair up (one L per N), got {len(self.Ns)} Ns and {len(self.Ls)} Ls")
+        widest = (0, 0)  # the (N, D) with the longest sequences of tokens: the smallest batch bound
         for N, L in zip(self.Ns, self.Ls, strict=True):
             if not 2 <= N <= 32 or L <= N:
                 raise ValueError(f"each (N, L) must have 2 <= N <= 32 and L > N, got ({N}, {L})")
+            D = max(self.min_D, L)
+            try:
+                tasks.CopyingTask(N=N, L=L, D=D, eps=self.eps)  # the run's task: checks D and eps
+            except ValueError as err:
+                raise ValueError(f"at (N, L) = ({N}, {L}) with D = max(min_D, L) = {D}: {err}") from None
+            widest = max(widest, (N, D), key=lambda nd: (2 * nd[0] + 1) * (tasks.POSITIONS + nd[1]))
+        check_batches(self, ("batch_size", "eval_size", "probe_size"), *widest)
 
 
 @dataclass(frozen=True)

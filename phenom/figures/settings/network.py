@@ -15,7 +15,7 @@ import dataclasses
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
-from phenom.figures.settings._base import ADAM_LR, SGD_LR, WEIGHT_DECAY, Setting, option, tasks
+from phenom.figures.settings._base import ADAM_LR, SGD_LR, WEIGHT_DECAY, Setting, option, tasks, validate
 
 __all__ = [
     "NetworkSetting",
@@ -26,6 +26,33 @@ __all__ = [
 ]
 
 
+EVAL_SEED_OFFSET = 20_000
+"""The largest offset of a seed's evaluation streams (the classification sets use seed + 20000,
+the head scores seed + 10000): seeds stop that much below 2^62."""
+
+
+def check_seeds(name: str, seeds) -> None:
+    """Every seed in ``seeds`` leaves room for its evaluation streams (:data:`EVAL_SEED_OFFSET`)."""
+    for seed in seeds:
+        validate.at_most(name, seed, validate.MAX_COUNT - EVAL_SEED_OFFSET, "its evaluation streams add 20000")
+
+
+def check_decay(weight_decay: float) -> None:
+    """Multiplicative decay p ← (1 − weight_decay) p shrinks the weights only for a decay up to 1."""
+    if weight_decay > 1:
+        raise ValueError(
+            f"weight_decay must be a number from 0 to 1 (p <- (1 - weight_decay) p shrinks p), got {weight_decay!r}"
+        )
+
+
+def check_batches(setting: Setting, names: tuple[str, ...], N: int, D: int) -> None:
+    """Each field of ``names`` (a number of sequences sampled at once) within the task's batch
+    bound (:func:`phenom.nets.tasks.batch_limit`)."""
+    largest = tasks.batch_limit(N, D)
+    for name in names:
+        validate.at_most(name, getattr(setting, name), largest, f"one batch at N = {N}, D = {D}: 2^26 token numbers")
+
+
 @dataclass(frozen=True)
 class CopyingBase(Setting):
     """What every setting on the copying task holds: its sizes, noise, batch and evaluation size."""
@@ -33,7 +60,7 @@ class CopyingBase(Setting):
     N: int = option(8, "item-label pairs, 1 to 32")
     L: int = option(32, "labels, integer >= N")
     D: int = option(63, "content dimension, integer >= L")
-    eps: float = option(0.1, "within-class noise, >= 0")
+    eps: float = option(0.1, "within-class noise, 0 to 1e30")
     batch_size: int = option(128, "sequences per step, >= 1", "count")
     eval_size: int = option(2048, "held-out sequences per evaluation, >= 1", "count")
 
@@ -41,6 +68,7 @@ class CopyingBase(Setting):
         task = tasks.CopyingTask(N=self.N, L=self.L, D=self.D, eps=self.eps)  # checks N, L, D, eps
         for name in ("N", "L", "D", "eps"):
             self._set(name, getattr(task, name))
+        check_batches(self, ("batch_size", "eval_size"), self.N, self.D)
 
 
 @dataclass(frozen=True)
@@ -65,7 +93,7 @@ class NetworkSetting(CopyingBase):
         None, f"learning rate, > 0 (default {SGD_LR} for sgd, {ADAM_LR} for adam)", "positive", kind=float
     )
     weight_decay: float = option(
-        WEIGHT_DECAY, "multiplicative weight decay with sgd, >= 0 (none with adam)", "nonnegative"
+        WEIGHT_DECAY, "multiplicative weight decay with sgd, 0 to 1 (none with adam)", "nonnegative"
     )
     steps: int = option(2000, "training steps, >= 1", "count")
     evals: int = option(50, "evaluations over the run (every steps // evals steps), >= 1", "count")
@@ -87,6 +115,8 @@ class NetworkSetting(CopyingBase):
         self._set("optimizer", optimizer)
         if self.lr is None:
             self._set("lr", ADAM_LR if optimizer == "adam" else SGD_LR)
+        check_decay(self.weight_decay)
+        check_seeds("seed", (self.seed,))
         self._check_task()
 
     def _check_task(self, L: int | None = None) -> None:
@@ -133,6 +163,7 @@ class NetworkTrainingSetting(NetworkSetting):
         super()._check()
         if self.controls:
             self._check_task(L=self.N)  # the L = N controls' task must be valid too
+        check_batches(self, ("eval_sets",), self.N, self.D)
 
 
 @dataclass(frozen=True)
@@ -140,6 +171,10 @@ class NetworkAblationSetting(NetworkSetting):
     """Train (or reuse the identical training run), then remove each head's contribution."""
 
     ablation_size: int = option(8192, "held-out sequences for the ablation, >= 1", "count")
+
+    def _check(self) -> None:
+        super()._check()
+        check_batches(self, ("ablation_size",), self.N, self.D)
 
 
 @dataclass(frozen=True)
@@ -155,6 +190,8 @@ class InductionHeadsSetting(NetworkSetting):
         super()._check()
         if not self.seeds:
             raise ValueError("seeds must name at least one seed")
+        check_seeds("seeds", self.seeds)
+        check_batches(self, ("score_size",), self.N, self.D)
 
 
 @dataclass(frozen=True)
@@ -180,16 +217,16 @@ class DataDependenceSetting(Setting):
     D: int = option(63, "content dimension, integer >= L")
     K: int = option(512, "base: classes, a multiple of L", "count")
     B: int = option(2, "base: burstiness (copies of each class in a bursty context), divides N", "count")
-    eps: float = option(0.1, "base: within-class noise, >= 0", "nonnegative")
+    eps: float = option(0.1, "base: within-class noise, 0 to 1e30", "nonnegative")
     zipf: float = option(0.0, "base: Zipf exponent a of the class frequencies, >= 0", "nonnegative")
     B_values: tuple = option((0, 1, 2, 4), "burstiness sweep (0 = i.i.d. contexts)", kind=int)
     K_values: tuple = option((32, 128, 512, 2048), "class-count sweep, multiples of L", kind=int)
-    eps_values: tuple = option((0.0, 0.1, 0.3, 1.0), "within-class noise sweep, each >= 0", kind=float)
+    eps_values: tuple = option((0.0, 0.1, 0.3, 1.0), "within-class noise sweep, each 0 to 1e30", kind=float)
     zipf_values: tuple = option((0.0, 0.5, 1.0, 1.5, 2.0), "Zipf exponent sweep, each >= 0", kind=float)
     seeds: tuple = option((0, 1), "seeds (network initialisation, data and class means), each >= 0", "seeds", kind=int)
     steps: int = option(2500, "SGD steps per run", "count")
     lr: float = option(SGD_LR, "SGD learning rate, > 0", "positive")
-    weight_decay: float = option(WEIGHT_DECAY, "multiplicative weight decay, >= 0", "nonnegative")
+    weight_decay: float = option(WEIGHT_DECAY, "multiplicative weight decay, 0 to 1", "nonnegative")
     batch_size: int = option(128, "sequences per step, >= 1", "count")
     eval_size: int = option(2048, "sequences in each of the IC, IC2 and IW sets, >= 1", "count")
     curve_every: int = option(500, "steps between IC/IC2/IW evaluations during training (to see transience)", "count")
@@ -199,6 +236,9 @@ class DataDependenceSetting(Setting):
     """Each factor of the data and the field holding its values."""
 
     def _check(self) -> None:
+        base = tasks.ClassificationTask(N=self.N, L=self.L, D=self.D, eps=self.eps, K=self.K, B=self.B, a=self.zipf)
+        for name in ("N", "L", "D"):
+            self._set(name, getattr(base, name))
         for factor, field_name in self.SWEEPS.items():
             values = tuple(getattr(self, field_name))
             if len(values) < 2 or len(set(values)) != len(values):
@@ -221,11 +261,11 @@ class DataDependenceSetting(Setting):
                     )
                 except ValueError as err:
                     raise ValueError(f"{field_name}: {err}") from None
-        base = tasks.ClassificationTask(N=self.N, L=self.L, D=self.D, eps=self.eps, K=self.K, B=self.B, a=self.zipf)
-        for name in ("N", "L", "D"):
-            self._set(name, getattr(base, name))
         if not self.seeds:
             raise ValueError("seeds must name at least one seed")
+        check_seeds("seeds", self.seeds)
+        check_decay(self.weight_decay)
+        check_batches(self, ("batch_size", "eval_size"), self.N, self.D)
 
     def base(self) -> dict[str, Any]:
         """The base task's data factors (each sweep changes one of them)."""
