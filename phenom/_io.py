@@ -1,7 +1,9 @@
 """Result files, written atomically: a temporary file in the same folder, then a rename.
 
 An interrupted run therefore leaves either the previous file or the new one, never half of one.
-Every JSON result carries :func:`provenance` (package and library versions).
+Every JSON result carries :func:`provenance` (package and library versions). Runs that write into
+one folder at once take turns through :func:`manifest_lock` (a POSIX file lock): a figure's files
+and its manifest entry are written by one run at a time.
 """
 
 from __future__ import annotations
@@ -15,8 +17,10 @@ import io
 import json
 import os
 import platform
+import threading
 import uuid
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
 from pathlib import Path
 
 import numpy as np
@@ -26,12 +30,16 @@ from phenom._version import __version__
 __all__ = [
     "atomic_write",
     "atomic_set",
+    "write_set",
+    "manifest_lock",
     "file_hash",
     "file_stem",
     "remove_stale",
     "json_text",
     "text_writer",
+    "csv_text",
     "csv_writer",
+    "figure_bytes",
     "figure_writer",
     "write_json",
     "write_csv",
@@ -110,6 +118,77 @@ def atomic_set(writers: Mapping[str | os.PathLike, Callable[[str], object]]) -> 
     return paths
 
 
+def write_set(files: Mapping[str | os.PathLike, bytes]) -> dict[Path, str]:
+    """Write each file's bytes, as one set (:func:`atomic_set`). Returns each path's sha256, of the
+    bytes in memory: what this call wrote, whatever another process renames over it later."""
+    hashes = {Path(p): hashlib.sha256(data).hexdigest() for p, data in files.items()}
+    atomic_set({p: _bytes_writer(data) for p, data in files.items()})
+    return hashes
+
+
+def _bytes_writer(data: bytes) -> Callable[[str], object]:
+    return lambda tmp: Path(tmp).write_bytes(data)
+
+
+_held = threading.local()
+"""The locks this thread holds (their paths): a lock taken again inside itself is already held."""
+
+
+@contextmanager
+def manifest_lock(path: str | os.PathLike) -> Iterator[None]:
+    """Hold the lock of the manifest at ``path`` and of the files it names, for writing them: one
+    process (and one thread) at a time, the others wait. Taken again inside itself by the same
+    thread, it is already held.
+
+    The lock is ``flock`` on a file beside the manifest, ``.NAME.lock``: POSIX only (Linux,
+    macOS); elsewhere it raises OSError. The system releases it when its process dies, killed
+    or not, so no dead process holds it. The holder removes the file on release; a waiter that
+    then holds a removed file's lock opens the file again, so one file's lock is the lock."""
+    path = Path(path)
+    lock = path.parent / f".{path.name}.lock"
+    key = os.path.realpath(lock)  # one key however the folder is named
+    held = _held.__dict__.setdefault("paths", set())
+    if key in held:
+        yield
+        return
+    fd = _acquire(lock)
+    held.add(key)
+    try:
+        yield
+    finally:
+        held.discard(key)
+        lock.unlink(missing_ok=True)  # before the release: a waiter finds the file gone and opens anew
+        os.close(fd)
+
+
+def _acquire(lock: Path) -> int:
+    """An open descriptor of ``lock`` holding its exclusive flock, once no one else holds it."""
+    try:
+        import fcntl
+    except ImportError:
+        raise OSError("writing figures takes a POSIX file lock (fcntl.flock); this platform has none") from None
+    lock.parent.mkdir(parents=True, exist_ok=True)
+    while True:
+        fd = os.open(lock, os.O_RDWR | os.O_CREAT, 0o666)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX)
+            if _same_file(fd, lock):
+                return fd
+        except BaseException:
+            os.close(fd)
+            raise
+        os.close(fd)  # its holder removed it on release: lock the file that is there now
+
+
+def _same_file(fd: int, path: Path) -> bool:
+    try:
+        there = os.stat(path)
+    except FileNotFoundError:
+        return False
+    mine = os.fstat(fd)
+    return (there.st_dev, there.st_ino) == (mine.st_dev, mine.st_ino)
+
+
 def file_hash(path: str | os.PathLike) -> str:
     """The sha256 of a file's bytes (the manifest records one per file of a figure)."""
     return hashlib.sha256(Path(path).read_bytes()).hexdigest()
@@ -183,8 +262,13 @@ def read_json(path) -> dict:
 
 
 def csv_writer(columns: Mapping[str, np.ndarray]) -> Callable[[str], object]:
-    """A writer of equal-length named columns as CSV: integer columns as integers, the rest as
-    floats at full precision."""
+    """A writer of equal-length named columns as CSV (:func:`csv_text`)."""
+    return text_writer(csv_text(columns))
+
+
+def csv_text(columns: Mapping[str, np.ndarray]) -> str:
+    """Equal-length named columns as CSV: integer columns as integers, the rest as floats at full
+    precision."""
     names = list(columns)
     data = [np.asarray(columns[n]).ravel() for n in names]
     fmt = [(lambda v: str(int(v))) if np.issubdtype(c.dtype, np.integer) else (lambda v: repr(float(v))) for c in data]
@@ -193,7 +277,7 @@ def csv_writer(columns: Mapping[str, np.ndarray]) -> Callable[[str], object]:
     writer.writerow(names)
     for row in zip(*data, strict=True):
         writer.writerow([f(v) for f, v in zip(fmt, row, strict=True)])
-    return text_writer(buf.getvalue())
+    return buf.getvalue()
 
 
 def write_csv(path, columns: Mapping[str, np.ndarray]) -> Path:
@@ -212,6 +296,19 @@ def figure_writer(fig, dpi: int = 110) -> Callable[[str], None]:
             plt.close(fig)
 
     return write
+
+
+def figure_bytes(fig, dpi: int = 110) -> bytes:
+    """A matplotlib figure as PNG bytes, in memory (what :func:`figure_writer` writes); it closes
+    the figure."""
+    import matplotlib.pyplot as plt
+
+    buf = io.BytesIO()
+    try:
+        fig.savefig(buf, format="png", dpi=dpi)
+    finally:
+        plt.close(fig)
+    return buf.getvalue()
 
 
 def save_figure(fig, path, dpi: int = 110) -> Path:
@@ -383,11 +480,13 @@ def _is_type_checking(test) -> bool:
 
 
 def update_manifest(path, name: str, entry: Mapping) -> Path:
-    """Set ``manifest[name] = entry`` in a JSON manifest, keeping every other entry."""
+    """Set ``manifest[name] = entry`` in a JSON manifest, keeping every other entry, under the
+    manifest's lock (:func:`manifest_lock`): runs that update it at once all keep their entries."""
     path = Path(path)
-    try:
-        manifest = json.loads(path.read_text()) if path.exists() else {}
-    except json.JSONDecodeError as err:
-        raise OSError(f"{path} is not valid JSON ({err.msg}); move it aside to start a new manifest") from None
-    manifest[name] = _jsonable(entry)
-    return write_json(path, dict(sorted(manifest.items())))
+    with manifest_lock(path):
+        try:
+            manifest = json.loads(path.read_text()) if path.exists() else {}
+        except json.JSONDecodeError as err:
+            raise OSError(f"{path} is not valid JSON ({err.msg}); move it aside to start a new manifest") from None
+        manifest[name] = _jsonable(entry)
+        return write_json(path, dict(sorted(manifest.items())))

@@ -1,6 +1,10 @@
 """Result files (phenom._io): atomic writes, the manifest, the code version."""
 
 import json
+import signal
+import subprocess
+import sys
+import threading
 from pathlib import Path
 
 import numpy as np
@@ -43,6 +47,79 @@ def test_manifest_keeps_other_entries_and_refuses_a_corrupt_file(tmp_path):
     with pytest.raises(OSError, match="manifest.json is not valid JSON"):
         _io.update_manifest(path, "c", {})
     assert path.read_text() == "{not json"
+
+
+def test_write_set_returns_the_sha256_of_the_bytes_it_wrote(tmp_path):
+    hashes = _io.write_set({tmp_path / "a.txt": b"abc", tmp_path / "b.txt": b""})
+    assert hashes == {  # FIPS 180-2's example, and the hash of nothing
+        tmp_path / "a.txt": "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad",
+        tmp_path / "b.txt": "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855",
+    }
+    assert (tmp_path / "a.txt").read_bytes() == b"abc" and (tmp_path / "b.txt").read_bytes() == b""
+
+
+def test_manifest_updates_from_many_threads_keep_every_entry(tmp_path):
+    path = tmp_path / "manifest.json"
+
+    def update(k):
+        for j in range(10):
+            _io.update_manifest(path, f"t{k}-{j}", {"k": k, "j": j})
+
+    threads = [threading.Thread(target=update, args=(k,)) for k in range(6)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    manifest = json.loads(path.read_text())
+    assert manifest == {f"t{k}-{j}": {"k": k, "j": j} for k in range(6) for j in range(10)}
+    assert [p.name for p in tmp_path.iterdir()] == ["manifest.json"]  # the lock file goes with its holder
+
+
+def test_the_manifest_lock_is_held_again_inside_itself_and_released_on_exit(tmp_path):
+    path = tmp_path / "manifest.json"
+    with _io.manifest_lock(path):
+        _io.update_manifest(path, "a", {"files": []})  # the same thread: already held, no deadlock
+        assert (tmp_path / ".manifest.json.lock").exists()
+    assert not (tmp_path / ".manifest.json.lock").exists()
+    with pytest.raises(KeyboardInterrupt), _io.manifest_lock(path):
+        raise KeyboardInterrupt
+    assert _taker(path).wait(5)
+
+
+HOLD = """
+import sys, time
+from phenom import _io
+with _io.manifest_lock(sys.argv[1]):
+    print("held", flush=True)
+    time.sleep(60)
+"""
+
+
+def _taker(path) -> threading.Event:
+    """An event set once another thread of this process has taken the lock (and let it go)."""
+    taken = threading.Event()
+
+    def take():
+        with _io.manifest_lock(path):
+            taken.set()
+
+    threading.Thread(target=take, daemon=True).start()
+    return taken
+
+
+def test_a_killed_holder_releases_the_manifest_lock(tmp_path):
+    path = tmp_path / "manifest.json"
+    holder = subprocess.Popen([sys.executable, "-c", HOLD, str(path)], stdout=subprocess.PIPE, text=True)
+    try:
+        assert holder.stdout is not None and holder.stdout.readline() == "held\n"
+        taken = _taker(path)
+        assert not taken.wait(0.5)  # the live holder keeps it
+        holder.send_signal(signal.SIGKILL)
+        holder.wait(timeout=10)
+        assert taken.wait(10)  # the system released the dead holder's lock
+    finally:
+        holder.kill()
+        holder.wait(timeout=10)
 
 
 def test_csv_writes_integers_as_integers(tmp_path):

@@ -11,18 +11,22 @@ Every figure is made in three steps, each in one place:
    file holds), so ``phenom draw`` redraws every figure from its results in seconds, without
    computing anything.
 
-A figure's files (JSON, CSV, PNG) are written to temporary files and renamed into place together;
-then its entry in ``manifest.json`` (files and their sha256, setting, seeds, versions, the code
-versions of the modules that compute and draw it, wall time) is updated, last: an interrupted run
-keeps every figure that finished, and :func:`check` finds a figure whose files are not the ones
-its manifest entry names (:func:`phenom.figures.check` checks the code versions and recomputes the
-derived numbers too). ``phenom reproduce``, the per-figure commands and ``phenom draw`` all go
-through :func:`make` and :func:`draw`.
+A figure's files (JSON, CSV, PNG) are made in memory, written to temporary files and renamed into
+place together; then its entry in ``manifest.json`` (files and the sha256 of the bytes written,
+setting, seeds, versions, the code versions of the modules that compute and draw it, wall time)
+is updated, last. Both happen under the manifest's lock (:func:`phenom._io.manifest_lock`), so
+runs writing into one folder at once take turns: each figure's files come from one run and its
+entry names them, and every figure's entry is kept. An interrupted run keeps every figure that
+finished, and :func:`check` finds a figure whose files are not the ones its manifest entry names
+(:func:`phenom.figures.check` checks the code versions and recomputes the derived numbers too).
+``phenom reproduce``, the per-figure commands and ``phenom draw`` all go through :func:`make` and
+:func:`draw`.
 """
 
 from __future__ import annotations
 
 import json
+import pickle
 import time
 from collections.abc import Callable, Iterable
 from concurrent.futures import FIRST_COMPLETED, wait
@@ -62,13 +66,22 @@ class FigureError(RuntimeError):
         super().__init__(f"{name} ({stage}): {type(error).__name__}: {message}")
         self.name, self.stage, self.error = name, stage, error
 
-    def __reduce__(self) -> tuple:  # from a worker process: the message survives, the original error as text
-        return _figure_error, (self.name, self.stage, type(self.error).__name__, " ".join(str(self.error).split()))
+    def __reduce__(self) -> tuple:
+        """Pickled (from a worker process) with its arguments, name, stage and any other attribute;
+        the original error too if it pickles, else a RuntimeError with its type and message."""
+        return _rebuilt, (type(self), self.args), {**self.__dict__, "error": _portable(self.error)}
 
 
-def _figure_error(name: str, stage: str, kind: str, message: str) -> FigureError:
-    error = FigureError(name, stage, RuntimeError(message))
-    error.args = (f"{name} ({stage}): {kind}: {message}",)
+def _rebuilt(cls: type[FigureError], args: tuple) -> FigureError:
+    return cls.__new__(cls, *args)
+
+
+def _portable(error: BaseException) -> BaseException:
+    """``error`` if it comes back from pickling, else a RuntimeError naming its type and message."""
+    try:
+        pickle.loads(pickle.dumps(error))
+    except Exception:
+        return RuntimeError(f"{type(error).__name__}: {' '.join(str(error).split())}")
     return error
 
 
@@ -171,32 +184,31 @@ def make(
     }
     text = _stage(name, "save", _io.json_text, record)
     saved = json.loads(text)  # exactly what the file will hold: tables and figure are made from it
-    writers = {out / f"{name}.json": _io.text_writer(text)}
+    files = {f"{name}.json": text.encode()}
     for file, columns in (figure.tables(saved) if figure.tables else {}).items():
-        writers[out / file] = _stage(name, "save", _io.csv_writer, columns)
+        files[file] = _stage(name, "save", _io.csv_text, columns).encode()
     fig = _stage(name, "draw", figure.draw, saved)
-    writers[out / f"{name}.png"] = _io.figure_writer(fig)
-    _stage(name, "save", _io.atomic_set, writers)  # all files of this run, renamed into place together
-    files = [f"{name}.png", f"{name}.json", *[p.name for p in writers if p.suffix == ".csv"]]
-    entry = {
-        "files": files + side_files,
-        "setting": record["setting"],
-        "digest": record["digest"],
-        "seeds": record["seeds"],
-        "inputs": list(figure.inputs),
-        "versions": record["versions"],
-        "code": figure_code(name),
-        "wall_time_s": round(time.perf_counter() - started, 3),
-        "sha256": {f: _io.file_hash(out / f) for f in files + side_files},
-    }
-    if manifest:  # written last: it names the files of one run, by their hashes
-        _io.update_manifest(out / "manifest.json", name, entry)
+    files[f"{name}.png"] = _stage(name, "save", _io.figure_bytes, fig)
+    listed = [f"{name}.png", f"{name}.json", *[f for f in files if f.endswith(".csv")]] + side_files
+    with _io.manifest_lock(out / "manifest.json"):  # one run at a time writes a figure's files and entry
+        written = _stage(name, "save", _io.write_set, {out / f: files[f] for f in files})  # renamed together
+        hashes = {p.name: h for p, h in written.items()}
+        # Side files (a sweep's rows) were written by the computation: read under the lock.
+        hashes.update({f: _io.file_hash(out / f) for f in side_files})
+        entry = {
+            "files": listed,
+            "setting": record["setting"],
+            "digest": record["digest"],
+            "seeds": record["seeds"],
+            "inputs": list(figure.inputs),
+            "versions": record["versions"],
+            "code": figure_code(name),
+            "wall_time_s": round(time.perf_counter() - started, 3),
+            "sha256": {f: hashes[f] for f in listed},
+        }
+        if manifest:  # written last: it names the files of this run, by the hashes of the bytes written
+            _io.update_manifest(out / "manifest.json", name, entry)
     return entry
-
-
-def _draw(figure: Figure[Any], saved: dict, out: Path) -> None:
-    fig = _stage(figure.name, "draw", figure.draw, saved)
-    _stage(figure.name, "save", _io.save_figure, fig, out / f"{figure.name}.png")
 
 
 def check(out: str | Path = "figures") -> dict[str, list[str]]:
@@ -235,13 +247,17 @@ def draw(
             raise ValueError(f"names must have saved results in {out}; missing: {files}")
     for n in names:
         started = time.perf_counter()
-        saved = _stage(n, "load", _io.read_json, out / f"{n}.json")
-        _draw(FIGURES[n], saved, out)
-        entry = _manifest_entry(out, n)
-        # The new PNG's hash and the drawing code's version; the other files keep what their run recorded.
-        entry["sha256"] = {**entry.get("sha256", {}), f"{n}.png": _io.file_hash(out / f"{n}.png")}
-        entry["code"] = {**entry.get("code", {}), "draw": figure_code(n)["draw"]}
-        _io.update_manifest(out / "manifest.json", n, {**entry, "drawn_s": round(time.perf_counter() - started, 3)})
+        with _io.manifest_lock(out / "manifest.json"):  # no other run replaces the JSON it is drawn from meanwhile
+            saved = _stage(n, "load", _io.read_json, out / f"{n}.json")
+            fig = _stage(n, "draw", FIGURES[n].draw, saved)
+            png = _stage(n, "save", _io.figure_bytes, fig)
+            [digest] = _stage(n, "save", _io.write_set, {out / f"{n}.png": png}).values()
+            entry = _manifest_entry(out, n)
+            # The new PNG's hash and the drawing code's version; the other files keep what their run recorded.
+            entry["sha256"] = {**entry.get("sha256", {}), f"{n}.png": digest}
+            entry["code"] = {**entry.get("code", {}), "draw": figure_code(n)["draw"]}
+            entry["drawn_s"] = round(time.perf_counter() - started, 3)
+            _io.update_manifest(out / "manifest.json", n, entry)
         log(f"drew {out / f'{n}.png'}  ({time.perf_counter() - started:.1f} s)")
     return names
 
@@ -268,11 +284,6 @@ def start_order(names: Iterable[str], out: str | Path) -> list[str]:
     return sorted(names, key=lambda n: -cost.get(n, _figure(n).expected_s))
 
 
-def _make_unrecorded(name: str, setting: Setting, out: Path) -> dict:
-    """:func:`make` without the manifest update, for a worker process (the parent records it)."""
-    return make(name, setting, out, manifest=False)
-
-
 def reproduce(
     out: str | Path | None = None,
     *,
@@ -288,8 +299,9 @@ def reproduce(
     Figures are independent computations, most of them single-threaded, so they run side by side
     on ``workers`` fresh processes (default: one per core; each limits its BLAS threads to
     cores // workers, as sweeps do), the slowest first (:func:`start_order`); a figure that reads
-    others' results starts once they are saved. This process writes each figure's manifest entry
-    as it finishes, so an interrupted run keeps every finished figure. ``workers=1`` makes them
+    others' results starts once they are saved. Each figure's process writes its files and its
+    manifest entry together, under the manifest's lock (:func:`make`), so an interrupted run keeps
+    every finished figure. ``workers=1`` makes them
     one after another in this process. The first failure stops what has not started and is raised
     once the running figures have finished.
 
@@ -307,21 +319,20 @@ def reproduce(
     setting = {n: default_setting(n, quick=quick) for n in names}
     done: dict[str, dict] = {}
 
-    def record(name: str, entry: dict) -> None:
-        _io.update_manifest(out / "manifest.json", name, entry)
+    def record(name: str, entry: dict) -> None:  # made and recorded by make, in whichever process
         log(f"wrote {out / entry['files'][0]}  ({entry['wall_time_s']:.1f} s)")
         done[name] = entry
 
     if workers == 1:
         for name in names:
-            record(name, _make_unrecorded(name, setting[name], out))
+            record(name, make(name, setting[name], out))
         return done
     waiting = {n: [i for i in FIGURES[n].inputs if i in names] for n in names}
     ready = start_order([n for n in names if not waiting[n]], out)
     failures: list[FigureError] = []
     require_main_guard("phenom.figures.reproduce")
     with local_pool(workers, start="spawn") as pool:  # fresh interpreters: fork after numba's threads is unsafe
-        running = {pool.submit(_make_unrecorded, n, setting[n], out): n for n in ready}
+        running = {pool.submit(make, n, setting[n], out): n for n in ready}
         try:
             while running:
                 finished, _ = wait(running, return_when=FIRST_COMPLETED)
@@ -338,7 +349,7 @@ def reproduce(
                         if name in waiting[later]:
                             waiting[later].remove(name)
                             if not waiting[later] and later not in done:
-                                running[pool.submit(_make_unrecorded, later, setting[later], out)] = later
+                                running[pool.submit(make, later, setting[later], out)] = later
         except BaseException:
             pool.shutdown(wait=False, cancel_futures=True)
             raise
