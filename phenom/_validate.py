@@ -21,6 +21,13 @@ __all__ = [
     "broadcast",
     "shown",
     "at_most",
+    "within",
+    "count_within",
+    "real",
+    "array_within",
+    "allocation",
+    "MAX_BYTES",
+    "plain",
 ]
 
 MAX_COUNT = 2**62
@@ -185,3 +192,64 @@ def at_most(name: str, value: int, largest: int, why: str) -> int:
     if value > largest:
         raise ValueError(f"{name} must be at most {largest} ({why}), got {value}")
     return value
+
+
+MAX_BYTES = 2**30
+"""The most memory (1 GiB) one call may allocate for its arrays; :func:`allocation` checks it."""
+
+
+def within(name: str, value, lo: float, hi: float, why: str = "") -> float:
+    """A finite real number in [lo, hi]; ``why`` (if given) says where the range comes from."""
+    x = _real(value)
+    if x is None or not (lo <= x <= hi):
+        because = f" ({why})" if why else ""
+        raise ValueError(f"{name} must be a number from {lo:g} to {hi:g}{because}, got {shown(value)}")
+    return x
+
+
+def count_within(name: str, value, lo: int, hi: int, why: str = "") -> int:
+    """An integer in [lo, hi] (integral floats and numpy scalars of any width accepted, without
+    the cast warnings numpy gives when a narrow scalar meets a wide bound)."""
+    x = _real(value)
+    because = f" ({why})" if why else ""
+    if x is None or not (math.isfinite(x) and x == int(x) and lo <= x <= hi):
+        raise ValueError(f"{name} must be an integer from {lo} to {hi}{because}, got {shown(value)}")
+    return int(x)
+
+
+def real(name: str, value) -> float:
+    """A finite real number (not a bool, string, complex number or array)."""
+    x = _real(value)
+    if x is None or not math.isfinite(x):
+        raise ValueError(f"{name} must be a finite real number, got {shown(value)}")
+    return x
+
+
+def array_within(name: str, value, lo: float, hi: float, why: str = "") -> np.ndarray:
+    """A non-empty float array of finite real entries, each in [lo, hi] (:func:`finite_array`)."""
+    because = f" ({why})" if why else ""
+    message = f"{name} must hold numbers from {lo:g} to {hi:g}{because}, got {shown(value)}"
+    try:
+        arr = finite_array(name, value)
+    except ValueError:
+        raise ValueError(message) from None
+    if arr.size == 0 or not np.all((arr >= lo) & (arr <= hi)):
+        raise ValueError(message)
+    return arr
+
+
+def allocation(name: str, elements: int, itemsize: int = 8) -> int:
+    """``elements`` (a count that an argument sets) if an array of them fits in :data:`MAX_BYTES`,
+    else a ValueError naming the argument and the memory it would take."""
+    needed = int(elements) * itemsize
+    if needed > MAX_BYTES:
+        raise ValueError(
+            f"{name} asks for arrays of {needed / 2**30:.3g} GiB, more than the bound of {MAX_BYTES / 2**30:g} GiB"
+        )
+    return int(elements)
+
+
+def plain(value):
+    """A numpy scalar as the Python number it holds (others unchanged), so that a narrow one
+    (float16) meets the checks' wide bounds without numpy's cast warnings."""
+    return value.item() if isinstance(value, np.generic) else value

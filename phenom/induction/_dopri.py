@@ -10,7 +10,11 @@ as the body of that module: the names it uses but does not define are those.
 Step control is scipy's (``scipy.integrate.RK45``; Hairer, Nørsett and Wanner 1993, Sec. II.4):
 the initial step of :func:`select_initial_step`, the RMS error norm, acceptance when it is < 1,
 the step multiplied by SAFETY · err^(−1/5) within [MIN_FACTOR, MAX_FACTOR], never grown right
-after a rejection, and a failure when the step falls below ten floating-point spacings of t. Each
+after a rejection, and a failure when the step falls below ten floating-point spacings of t. Two
+departures, neither of which moves a well-scaled flow: a step that would end less than those ten
+spacings short of t_max is stretched to end on it (scipy would take one more step of a few
+spacings), and where |f| / (atol + |y| rtol) overflows the initial step starts from the smallest
+one (scipy would divide by zero). Each
 member of a batch has its own steps. What a member keeps (all optional, by the sizes of the arrays
 it is given): its accepted points and the continuous extension of each step (scipy's
 ``Q = Kᵀ P``, times the step), its state and loss on a time grid, and the summary quantities of
@@ -27,6 +31,10 @@ MAX_FACTOR = 10.0
 """Largest factor an accepted step is grown by."""
 ERROR_EXPONENT = -1.0 / 5.0
 """−1/(q + 1) for the embedded 4th-order error estimate (q = 4)."""
+
+END_TOLERANCE = 4.0
+"""A member whose time is within this many float spacings of t_max has finished (its last step
+lands on t_max; a member stopped that close to it by the step budget has finished too)."""
 
 RESULT_SIZE = 9
 """Per member: cliff, loss at the end, accepted steps, t at the end, θ at the end (3), complete,
@@ -52,6 +60,8 @@ def select_initial_step(y, f, N, L, c, lr, t_span, rtol, atol, g, y1, f1):
     d1 = rms(f[0] / s0, f[1] / s1, f[2] / s2)
     h0 = 1e-6 if d0 < 1e-5 or d1 < 1e-5 else 0.01 * d0 / d1
     h0 = min(h0, t_span)
+    if not h0 > 0.0:  # |f| / scale overflowed (d1 = inf): no estimate; the step grows from the smallest
+        return 0.0
     for k in range(3):
         y1[k] = y[k] + h0 * f[k]
     rhs(y1, N, L, c, lr, g, f1)
@@ -222,6 +232,8 @@ def one(
                 break
             attempts += 1
             t_new = min(t + h_abs, t_max)
+            if t_max - t_new < min_step:  # land on t_max, not a few spacings short of it
+                t_new = t_max
             h = t_new - t
             h_abs = h
             for k in range(3):
@@ -303,7 +315,7 @@ def one(
             best_speed, best_t = top, st_prev + sigma * (t - st_prev)
     # The cliff is the largest interior maximum, if it beats both ends (else the path's
     # largest |∇loss| is at t = 0 or t_max: no cliff, as Trajectory.cliff).
-    complete = not failed and t >= t_max
+    complete = t_max - t <= END_TOLERANCE * (t_max - np.nextafter(t_max, 0.0))
     result[0] = best_t if complete and best_speed > max(speed_start, speed_now) else np.nan
     result[1] = loss_now
     result[2] = steps

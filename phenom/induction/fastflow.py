@@ -40,6 +40,14 @@ from phenom.induction.derivation import PARAMETERS
 
 __all__ = ["flow_quantities", "trajectories", "model_values"]
 
+THETA_MAX = 1e6
+"""The largest |β|, |α|, |ξ| of a start: logits far past saturation (e^−745 underflows), small
+enough that the loss, its gradient and its Hessian stay far inside float64."""
+RTOL_MIN = 100 * float(np.finfo(float).eps)
+"""The tightest relative tolerance (as scipy's RK45): float64 cannot meet a tighter one."""
+MAX_STEPS = 10**8
+"""The most step attempts one member may take (minutes of compiled work)."""
+
 PARALLEL_MIN = 32
 """Members from which a batch is spread over threads."""
 
@@ -48,6 +56,8 @@ ROW_BUDGET = 1 << 19
 (from :data:`MIN_ROWS` to :data:`MAX_ROWS` each); a member with more steps is integrated again
 into exactly as many rows as it needs."""
 MIN_ROWS, MAX_ROWS = 256, 4096
+MEMBER_FLOATS = 32
+"""Floats a member's inputs and summary take (θ₀, N, L, C, lr, results, and copies of them)."""
 
 
 def _module():
@@ -150,10 +160,14 @@ def _per_member(name: str, value) -> np.ndarray:
 def _members(theta0, N, L, metric, lr):
     """Checked per-member inputs: θ0 (B, 3), N, L, lr (B,), C (B, 3) as fresh float arrays, and B."""
     theta0 = _validate.finite_array("theta0", theta0, last_dim=3)
-    if theta0.ndim > 2:
-        raise ValueError(f"theta0 must have shape (3,) or (B, 3), got {theta0.shape}")
+    if theta0.ndim > 2 or theta0.size == 0:
+        raise ValueError(f"theta0 must have shape (3,) or (B, 3) with B >= 1, got {theta0.shape}")
+    if np.any(np.abs(theta0) > THETA_MAX):
+        raise ValueError(
+            f"theta0 must hold numbers from {-THETA_MAX:g} to {THETA_MAX:g}, got {_validate.shown(theta0)}"
+        )
     C = np.ones(3) if metric is None else _validate.finite_array("metric", metric, last_dim=3)
-    if C.ndim > 2 or np.any(C <= 0):
+    if C.ndim > 2 or C.size == 0 or np.any(C <= 0):
         raise ValueError("metric must hold numbers > 0 (the rate of each parameter), shape (3,) or (B, 3)")
     Ns, Ls, lrs = _per_member("N", N), _per_member("L", L), _per_member("lr", lr)
     sizes = {a.shape[0] for a in (Ns, Ls, lrs, theta0.reshape(-1, 3), C.reshape(-1, 3)) if a.shape[0] != 1}
@@ -162,11 +176,16 @@ def _members(theta0, N, L, metric, lr):
             f"theta0, N, L, metric and lr must have one length (or 1), the batch size; got lengths {sorted(sizes)}"
         )
     size = sizes.pop() if sizes else 1
+    _validate.allocation("the batch (theta0, N, L, metric, lr)", size * MEMBER_FLOATS)
     keys = list(zip(np.broadcast_to(Ns, size), np.broadcast_to(Ls, size), strict=True))
     checked = {}
     for key in keys:
-        if key not in checked:
-            checked[key] = _validate.pairs(*key)
+        try:
+            known = key in checked
+        except TypeError:  # a dict or a list: no count (pairs says so)
+            known = False
+        if not known:
+            checked[key] = _validate.pairs(*(_validate.plain(v) for v in key))
     pairs = np.array([checked[key] for key in keys], dtype=float)
     lrs = np.array([_validate.positive("lr", v) for v in lrs])
     return (
@@ -177,6 +196,27 @@ def _members(theta0, N, L, metric, lr):
         _full(lrs, size),
         size,
     )
+
+
+def _controls(t_max, rtol, atol, max_steps) -> tuple[float, float, float, int]:
+    """Checked t_max > 0, rtol >= :data:`RTOL_MIN`, atol > 0 and max_steps <= :data:`MAX_STEPS`."""
+    t_max = _validate.positive("t_max", t_max)
+    rtol = _validate.positive("rtol", rtol)
+    if rtol < RTOL_MIN:
+        raise ValueError(
+            f"rtol must be >= {RTOL_MIN:.3g} (100 float64 spacings: a tighter one cannot be met), got {rtol:g}"
+        )
+    atol = _validate.positive("atol", atol)
+    max_steps = _validate.count_within("max_steps", max_steps, 1, MAX_STEPS, "minutes of work per member")
+    return t_max, rtol, atol, max_steps
+
+
+def _levels(levels) -> np.ndarray:
+    """Loss levels: a finite real number or a 1-D sequence of them (possibly empty)."""
+    arr = _validate.finite_array("levels", levels)
+    if arr.ndim > 1:
+        raise ValueError(f"levels must be a finite number or a 1-D sequence of them, got shape {arr.shape}")
+    return np.array(np.atleast_1d(arr), dtype=float, order="C")
 
 
 def flow_quantities(
@@ -208,21 +248,24 @@ def flow_quantities(
       that underflowed, e.g. from a non-finite gradient); its other quantities are then NaN or
       partial.
 
-    ``theta0`` (3,) or (B, 3); ``N``, ``L``, ``lr`` numbers or length-B sequences; ``metric`` the
-    diagonal C > 0, (3,) or (B, 3) (default 1). ``rtol`` (default 1e-7: transition times within
-    about 1e-7 of a tight solve) and ``atol`` > 0. Members are processed ``chunk`` at a time.
+    ``theta0`` (3,) or (B, 3), entries within ±:data:`THETA_MAX`; ``N``, ``L``, ``lr`` numbers or
+    length-B sequences (N >= 1, L >= N, lr finite and > 0); ``metric`` the diagonal C, entries
+    finite and > 0, (3,) or (B, 3) (default 1): a rate so large that lr C ∇loss overflows leaves
+    the member incomplete at t = 0. ``t_max`` > 0; ``rtol`` >= :data:`RTOL_MIN`
+    (default 1e-7: transition times within about 1e-7 of a tight solve) and ``atol`` > 0;
+    ``levels`` finite numbers; ``crossing`` a finite number; ``max_steps`` from 1 to
+    :data:`MAX_STEPS`. Work: at most ``max_steps`` attempted steps per member; memory: the
+    batch's arrays (about (32 + len(levels)) numbers per member) within
+    :data:`phenom._validate.MAX_BYTES`, else a ValueError before anything is allocated. A member
+    that ends within a few float spacings of ``t_max`` has finished. Members are processed
+    ``chunk`` at a time.
     """
     theta0, Ns, Ls, C, lrs, size = _members(theta0, N, L, metric, lr)
-    t_max = _validate.positive("t_max", t_max)
-    rtol, atol = _validate.positive("rtol", rtol), _validate.positive("atol", atol)
-    levels = np.asarray(levels, dtype=float)
-    if levels.ndim > 1 or not np.all(np.isfinite(levels)):
-        raise ValueError(f"levels must be a finite number or a 1-D sequence of them, got {levels!r}")
-    levels = np.array(np.atleast_1d(levels), order="C")
-    if crossing is not None and not np.isfinite(_validate.finite_array("crossing", crossing)).all():
-        raise ValueError(f"crossing must be a finite number, got {crossing!r}")
-    cross = np.full(3, np.inf) if crossing is None else np.full(3, float(crossing))
-    max_steps, chunk = _validate.count("max_steps", max_steps), _validate.count("chunk", chunk)
+    t_max, rtol, atol, max_steps = _controls(t_max, rtol, atol, max_steps)
+    levels = _levels(levels)
+    _validate.allocation("levels (per member)", size * levels.size)
+    cross = np.full(3, np.inf) if crossing is None else np.full(3, _validate.real("crossing", crossing))
+    chunk = _validate.count("chunk", chunk)
     results = np.empty((size, 9))
     firsts = np.empty((size, levels.size + 3))
     for start in range(0, size, chunk):
@@ -303,16 +346,19 @@ def trajectories(
 
     Memory: a member's dense output is 17 numbers per accepted step (t, θ, loss and the 3 × 4
     extension), in one block shared by the batch (rows reserved per member, :data:`ROW_BUDGET`);
-    with ``t_eval``, 4 numbers per grid time.
+    with ``t_eval``, 4 numbers per grid time. What is reserved at first must fit in
+    :data:`phenom._validate.MAX_BYTES` (else a ValueError before allocating). The arguments'
+    ranges are those of :func:`flow_quantities`.
     """
     theta0, Ns, Ls, C, lrs, size = _members(theta0, N, L, metric, lr)
-    t_max = _validate.positive("t_max", t_max)
-    rtol, atol = _validate.positive("rtol", rtol), _validate.positive("atol", atol)
-    max_steps = _validate.count("max_steps", max_steps)
+    t_max, rtol, atol, max_steps = _controls(t_max, rtol, atol, max_steps)
     grid = np.empty(0) if t_eval is None else _t_grid(t_eval, t_max)
     rows = np.zeros(size, dtype=np.int64)
     if t_eval is None:
         rows[:] = min(MAX_ROWS, max(MIN_ROWS, ROW_BUDGET // size))
+        _validate.allocation("the batch's dense output (theta0, N, L, lr)", int(rows.sum()) * 17)
+    else:
+        _validate.allocation("t_eval (4 numbers per member and time)", size * grid.size * 4)
     options = dict(levels=np.empty(0), crossing=np.full(3, np.inf), max_steps=max_steps, t_eval=grid)
     run = _integrate(theta0, Ns, Ls, C, lrs, t_max, rtol, atol, rows=rows, **options)
     failed = np.flatnonzero(run.results[:, 7] != 1.0)

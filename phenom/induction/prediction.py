@@ -88,8 +88,14 @@ _T_MAX = 1e6
 (N = 32, L = 33, time-scale model) is at t ≈ 7.5e3."""
 
 
+LR_RANGE = (1e-12, 1e12)
+"""The rates a prediction takes: the latest flow time over c (about 3e4 for 2 <= N <= 32) over
+1e-12 keeps the predicted step below 1e17, a count that float64 holds exactly to within 16 steps;
+at 1e12 the step is far below one, the prediction's end of meaning."""
+
+
 def _model(model: str) -> str:
-    if model not in MODELS:
+    if not isinstance(model, str) or model not in MODELS:
         raise ValueError(f"model must be one of {MODELS}, got {model!r}")
     return model
 
@@ -131,7 +137,7 @@ def model_flow(N: int, L: int, *, model: str = "time_scales", t_max: float = 2e4
 
 def _check_study_options(N, L, D, eps, lr, batch_size) -> tuple[int, int, float]:
     """(N, L, lr) checked against the range the constants were fitted for (:func:`predicted_step`)."""
-    N, L = _validate.pairs(N, L)
+    N, L = _validate.pairs(_validate.plain(N), _validate.plain(L))
     if not 2 <= N <= 32:
         raise ValueError(f"N must be an integer from 2 to 32, got {N}")
     if L == N:
@@ -141,7 +147,7 @@ def _check_study_options(N, L, D, eps, lr, batch_size) -> tuple[int, int, float]
     )
     _validate.nonnegative("eps", eps)
     _validate.count("batch_size", batch_size)
-    return N, L, _validate.positive("lr", lr)
+    return N, L, _validate.within("lr", lr, *LR_RANGE, "the predicted step stays a finite count")
 
 
 def predicted_step(
@@ -158,7 +164,7 @@ def predicted_step(
     (N, L): ``model``'s flow cliff time t (lr = 1) over c · lr, with c from :data:`TIME_CONSTANTS`.
 
     N from 2 to 32, L from N + 1 to D, D (default max(63, L), as in the scaling study) >= L,
-    eps >= 0, lr > 0, batch_size >= 1. D, eps and batch_size are checked but do not enter: the
+    eps >= 0, lr in :data:`LR_RANGE`, batch_size >= 1. D, eps and batch_size are checked but do not enter: the
     counting behind the model does not involve D or ε, and a gradient flow follows the mean
     gradient whatever the batch size; the constant was fitted at D = 63, ε = 0.1, batch 128,
     lr 0.5, and the study holds D = max(63, L), ε = 0.1, batch 128 (other values are untested).
@@ -262,8 +268,9 @@ def predicted_curves(
     N, L, lr, D, eps, batch_size
         As for :func:`predicted_step` (same ranges; D, eps and batch_size are checked only).
     steps : None or 1-D array of steps >= 0
-        Where to evaluate the curves; None: ``samples`` evenly spaced steps from 0 to twice the
-        predicted transition step.
+        Where to evaluate the curves, at most 1e6 / (c · lr) (flow times up to the predictions'
+        horizon); None: ``samples`` evenly spaced steps from 0 to twice the predicted transition
+        step.
     model : str
         ``"time_scales"`` or ``"mean_field"``.
     samples : int
@@ -286,7 +293,13 @@ def predicted_curves(
     steps = _validate.times("steps", steps)
     if steps.ndim != 1 or steps.size == 0:
         raise ValueError(f"steps must be a non-empty 1-D array of steps >= 0, got shape {steps.shape}")
+    _validate.allocation("steps (8 numbers a step)", steps.size * 8)
     c = TIME_CONSTANTS[model]["c"]
+    if float(steps.max()) > _T_MAX / (c * lr):
+        raise ValueError(
+            f"steps must be at most {_T_MAX:g} / (c · lr) = {_T_MAX / (c * lr):.6g} (flow times up to the "
+            f"predictions' horizon {_T_MAX:g}), got up to {float(steps.max()):.6g}"
+        )
     t = c * lr * steps
     theta = model_flow(N, L, model=model, t_max=max(float(t.max()), 1.0))(t)
     head = InductionHeadModel(N, L)

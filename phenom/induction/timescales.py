@@ -63,10 +63,8 @@ test checks against; kept here so that the theory imports nothing from the netwo
 def label_slot_shares(N: int) -> np.ndarray:
     """f_p: the share of label occurrences at each of the 65 position slots, for sequences of
     2N + 1 tokens (labels at tokens 1, 3, …, 2N − 1) at a uniformly random offset."""
-    N = _validate.count("N", N)
+    N = _validate.count_within("N", N, 1, (POSITIONS - 1) // 2, "2N + 1 tokens fit the 65 position slots")
     T = 2 * N + 1
-    if T > POSITIONS:
-        raise ValueError(f"N must be an integer from 1 to {(POSITIONS - 1) // 2}, got {N}")
     counts = np.zeros(POSITIONS)
     for offset in range(POSITIONS - T + 1):
         counts[offset + 2 * np.arange(N) + 1] += 1
@@ -75,13 +73,14 @@ def label_slot_shares(N: int) -> np.ndarray:
 
 def time_scales(N: int, L: int) -> np.ndarray:
     """The metric (C_β, C_α, C_ξ) = (Σ_p f_p², 1, 1/√L) of the time-scale model (module docstring)."""
-    N, L = _validate.pairs(N, L)
+    N, L = _validate.pairs(_validate.plain(N), _validate.plain(L))
     return np.array([float(np.sum(label_slot_shares(N) ** 2)), 1.0, 1.0 / np.sqrt(L)])
 
 
 def initial_state(N: int) -> np.ndarray:
     """(β₀, α₀, ξ₀) = (log(N y/(1 − y)), 0, 0) with y = H_N/(2N): the untrained network's
-    effective parameters under uniform attention (module docstring)."""
-    N = _validate.count("N", N)
+    effective parameters under uniform attention (module docstring), for N from 1 to 32 (the
+    2N + 1 tokens of a sequence fit the :data:`POSITIONS` slots, as in :func:`label_slot_shares`)."""
+    N = _validate.count_within("N", N, 1, (POSITIONS - 1) // 2, "2N + 1 tokens fit the 65 position slots")
     y = float(np.sum(1.0 / (2.0 * np.arange(1, N + 1)))) / N
     return np.array([float(np.log(N * y / (1 - y))), 0.0, 0.0])

@@ -50,7 +50,7 @@ import sympy as sp
 from scipy.special import erfcx
 
 from phenom import _validate
-from phenom.induction.fastflow import flow_quantities
+from phenom.induction.fastflow import THETA_MAX, flow_quantities
 from phenom.induction.model import THETA, L_sym, N_sym, alpha, beta, derive, grad, xi
 
 __all__ = [
@@ -61,6 +61,25 @@ __all__ = [
     "flow_transition_times",
     "gd_transition_steps",
 ]
+
+
+GD_MAX_STEPS = 10**6
+"""The most steps :func:`gd_transition_steps` takes (t_max / lr): minutes of numpy work, about
+0.3 ms a step on one core."""
+GD_MAX_WORK = 10**8
+"""The most member-steps (members × steps) of one :func:`gd_transition_steps` call."""
+GD_MAX_MEMBERS = 10**6
+"""The most (rate, start) members of one :func:`gd_transition_steps` call (tens of MB each array)."""
+
+
+def _starts(theta0) -> np.ndarray:
+    """θ₀ (..., 3) of finite numbers within ±THETA_MAX."""
+    theta0 = _validate.finite_array("theta0", theta0, last_dim=3)
+    if np.any(np.abs(theta0) > THETA_MAX):
+        raise ValueError(
+            f"theta0 must hold numbers from {-THETA_MAX:g} to {THETA_MAX:g}, got {_validate.shown(theta0)}"
+        )
+    return theta0
 
 
 @functools.cache
@@ -108,13 +127,27 @@ def asymptotic_transition_time(N, L, theta0=(0.0, 0.0, 0.0)) -> np.ndarray:
     """
     N = np.asarray(_validate.integers("N", N, minimum=2), dtype=float)
     L = np.asarray(_validate.integers("L", L, minimum=3), dtype=float)
+    theta0 = _starts(theta0)
+    N, L, _ = _validate.broadcast({"N": N, "L": L, "theta0[..., 0]": theta0[..., 0]})
+    _validate.allocation("the broadcast of N, L and theta0", N.size * 8)
     if np.any(L <= N):
         raise ValueError("L must be > N (at L = N the flow from θ = 0 never leaves it)")
-    theta0 = _validate.finite_array("theta0", theta0, last_dim=3)
     A, B, C = closed_form_coefficients(N, L)
     b0, a0, x0 = np.moveaxis(theta0, -1, 0)
-    tau = np.exp(-b0) * np.sqrt(np.pi / (2 * B * C)) * erfcx(a0 * np.sqrt(C / (2 * B)))
-    return 2 * tau / (np.sqrt(x0**2 + 2 * A * tau) + x0)  # the positive root of x0 t + A t²/2 = τ*
+    with np.errstate(over="ignore", under="ignore"):
+        tau = np.exp(-b0) * np.sqrt(np.pi / (2 * B * C)) * erfcx(a0 * np.sqrt(C / (2 * B)))
+    if not np.all(np.isfinite(tau)):
+        raise ValueError(
+            "theta0 must leave the plateau time τ* = e^−β₀ √(π/2BC) erfcx(α₀ √(C/2B)) finite in float64 "
+            f"(β₀ above about −700, α₀ above about −26 √(2B/C)), got {_validate.shown(theta0)}"
+        )
+    # The positive root of x0 t + A t²/2 = τ*, in the form without cancellation for each sign of x0
+    # (t = 0 when τ* underflows to 0 from x0 = 0: the plateau has no length).
+    root = np.sqrt(x0**2 + 2 * A * tau)
+    ahead = x0 >= 0
+    with np.errstate(divide="ignore", invalid="ignore"):
+        t = np.where(ahead, 2 * tau / (root + x0), (root - x0) / A)
+    return np.where(ahead & (root + x0 == 0), 0.0, t)
 
 
 def flow_transition_times(
@@ -140,7 +173,9 @@ def flow_transition_times(
         Relative tolerance of the integration (absolute: rtol/100); at 1e-10 the cliff is good to
         about 1e-9.
 
-    ``N``, ``L``, ``lr``, ``theta0[..., 0]`` and ``metric[..., 0]`` broadcast together.
+    ``N``, ``L``, ``lr``, ``theta0[..., 0]`` and ``metric[..., 0]`` broadcast together. Ranges
+    and bounds on work and memory are those of :func:`~phenom.induction.fastflow.flow_quantities`
+    (θ₀ within ±THETA_MAX, rtol >= RTOL_MIN).
 
     Returns
     -------
@@ -148,7 +183,7 @@ def flow_transition_times(
         Flow times; NaN where there is no cliff before ``t_max`` (at L = N the start θ = 0 is a
         fixed point, and a start past the cliff has none).
     """
-    theta0 = _validate.finite_array("theta0", theta0, last_dim=3)
+    theta0 = _starts(theta0)
     C = np.ones(3) if metric is None else _validate.finite_array("metric", metric, last_dim=3)
     N, L = _validate.integers("N", N), _validate.integers("L", L)
     lr = _validate.finite_array("lr", lr)
@@ -158,6 +193,7 @@ def flow_transition_times(
         {"N": N, "L": L, "lr": lr, "theta0[..., 0]": theta0[..., 0], "metric[..., 0]": C[..., 0]}
     )
     shape = N.shape
+    _validate.allocation("the broadcast of N, L, lr, theta0 and metric (32 numbers a flow)", N.size * 32)
     if N.size == 0:
         return np.empty(shape)
     theta0 = np.broadcast_to(theta0, (*shape, 3)).reshape(-1, 3)
@@ -179,27 +215,47 @@ def gd_transition_steps(N: int, L: int, lr, theta0, *, t_max: float) -> np.ndarr
 
     Returns the transition step k* of each, shape the broadcast shape: the step of the largest
     |∇ℓ| (the discrete counterpart of the flow's cliff), NaN where it falls at the first or last
-    step of the budget ceil(t_max / lr) or θ stops being finite."""
-    N, L = _validate.pairs(N, L)
+    step of the budget ceil(t_max / lr) or θ stops being finite (a rate past stability diverges).
+
+    Ranges: ``t_max`` > 0, ``lr`` finite and > 0, θ₀ within ±THETA_MAX. Work is bounded before
+    anything runs: t_max / lr at most :data:`GD_MAX_STEPS` steps (so lr >= t_max / 10⁶), at most
+    :data:`GD_MAX_MEMBERS` members and :data:`GD_MAX_WORK` member-steps; beyond, a ValueError
+    says by how much."""
+    N, L = _validate.pairs(_validate.plain(N), _validate.plain(L))
     t_max = _validate.positive("t_max", t_max)
-    theta0 = _validate.finite_array("theta0", theta0, last_dim=3)
+    theta0 = _starts(theta0)
     rates = _validate.finite_array("lr", lr)
     if rates.size == 0 or np.any(rates <= 0):
         raise ValueError(f"lr must hold finite numbers > 0, got {_validate.shown(lr)}")
     lr, _ = _validate.broadcast({"lr": rates, "theta0[..., 0]": theta0[..., 0]})
     shape = lr.shape
-    theta = np.broadcast_to(theta0, (*shape, 3)).reshape(-1, 3).copy()
+    if lr.size > GD_MAX_MEMBERS:
+        raise ValueError(f"lr and theta0 broadcast to {lr.size} members, more than the bound of {GD_MAX_MEMBERS}")
+    with np.errstate(over="ignore"):
+        longest = t_max / float(lr.min())
+    if not longest <= GD_MAX_STEPS:
+        raise ValueError(
+            f"t_max / lr = {longest:.3g} steps exceeds the budget of {GD_MAX_STEPS} steps "
+            f"(minutes of work): lr must be >= t_max / {GD_MAX_STEPS} = {t_max / GD_MAX_STEPS:.3g}"
+        )
     lr = lr.ravel()
     budget = np.ceil(t_max / lr).astype(np.int64)
+    if int(budget.sum()) > GD_MAX_WORK:
+        raise ValueError(
+            f"the members' budgets ceil(t_max / lr) add up to {int(budget.sum())} steps, more than the "
+            f"bound of {GD_MAX_WORK}: fewer rates or starts, larger rates or a shorter t_max"
+        )
+    theta = np.broadcast_to(theta0, (*shape, 3)).reshape(-1, 3).copy()
     best, best_step = np.full(len(theta), -1.0), np.zeros(len(theta), dtype=np.int64)
-    for k in range(int(budget.max()) + 1):
-        live = budget >= k
-        g = grad(theta[live], N, L)
-        norm = np.sqrt(np.sum(g * g, axis=-1))
-        better = norm > best[live]
-        idx = np.flatnonzero(live)[better]
-        best[idx], best_step[idx] = norm[better], k
-        theta[live] -= lr[live, None] * g
+    with np.errstate(all="ignore"):  # a diverging member turns non-finite: reported as NaN below
+        for k in range(int(budget.max()) + 1):
+            live = budget >= k
+            g = grad(theta[live], N, L)
+            norm = np.sqrt(np.sum(g * g, axis=-1))
+            better = norm > best[live]
+            idx = np.flatnonzero(live)[better]
+            best[idx], best_step[idx] = norm[better], k
+            theta[live] -= lr[live, None] * g
     steps = best_step.astype(float)
     steps[(best_step == 0) | (best_step == budget) | ~np.all(np.isfinite(theta), axis=-1)] = np.nan
     return steps.reshape(shape)

@@ -142,3 +142,65 @@ def test_settings_import_numpy_at_most():
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert out.strip() == "[]"
+
+
+# -- the phase figure's setting: refused before computing what would fail or run for hours -----
+
+
+@pytest.mark.parametrize(
+    "kwargs, message",
+    [
+        (dict(t_max=5e-324), r"^t_max must be >= 6952.32, twice the latest transition time"),
+        (dict(scale_max=1e308), r"^scale_max must be a number > 0 and <= 1e\+06"),
+        (dict(lr_max=1e308), r"^lr_max must be > lr_min = 0.03 and <= 1000"),
+        (dict(lr_min=1e-7), r"^lr_min must be >= 0.000\d+: gradient descent runs gd_budget × t\* = 499.3"),
+        (dict(gd_budget=9007199254740993), "^gd_budget must be a number > 1 and <= 1000"),
+        (dict(ratio_max=1025), "^ratio_max must be an integer from 2 to 1024"),
+        (dict(scale_points=1001), "^scale_points must be an integer from 2 to 1000"),
+        (dict(reference=(33, 40)), r"^reference must be \(N, L\) with 2 <= N <= 32 and L > N"),
+        (dict(lr_min=0.001, lr_max=0.002, scale_points=1000, lr_points=1000), "^scale_points × lr_points must be"),
+    ],
+)
+def test_phase_settings_that_would_fail_or_run_for_hours_are_refused(kwargs, message):
+    with pytest.raises(ValueError, match=message):
+        S.PhaseSetting(**kwargs)
+
+
+def test_phase_setting_bounds_are_the_flows_and_gradient_descents():
+    # The setting keeps copies (the command line imports no sympy); they must be the modules' own.
+    from phenom.figures.settings.induction import PHASE_LIMITS, formula_time
+    from phenom.induction.fastflow import THETA_MAX
+    from phenom.induction.transition import GD_MAX_STEPS, GD_MAX_WORK, asymptotic_transition_time
+
+    assert PHASE_LIMITS["scale_max"] == THETA_MAX
+    assert (PHASE_LIMITS["gd_steps"], PHASE_LIMITS["gd_work"]) == (GD_MAX_STEPS, GD_MAX_WORK)
+    N, L = [2, 8, 32, 8], [3, 32, 33, 10**15]
+    assert formula_time(N, L) == pytest.approx(asymptotic_transition_time(N, L), rel=1e-12)
+
+
+def test_the_published_phase_setting_is_accepted_unchanged():
+    # The published figure's digest (figures/phase.json) and its quick variant still pass.
+    assert S.PhaseSetting().digest() == "6e0139c04edd"
+    S.PhaseSetting().quick()
+
+
+def test_an_accepted_phase_setting_holds_every_cliff_and_keeps_gradient_descent_in_its_budget():
+    # The setting reads the formula; here the flows themselves: at the smallest accepted t_max
+    # (twice the formula's latest t*, 265.6 at (8, 9)) every numeric cliff of the grid is found,
+    # and at the smallest accepted lr_min gradient descent's longest run is within 10^6 steps.
+    import numpy as np
+
+    from phenom.induction.transition import GD_MAX_STEPS, flow_transition_times
+
+    S.PhaseSetting(N_max=8, t_max=531.2)
+    with pytest.raises(ValueError, match="^t_max must be >= 531.17"):
+        S.PhaseSetting(N_max=8, t_max=531.1)
+    N = np.concatenate([np.full(15 * n, n) for n in range(2, 9)])
+    L = np.concatenate([np.arange(n + 1, 16 * n + 1) for n in range(2, 9)])
+    numeric = flow_transition_times(N, L, t_max=531.2)
+    assert np.all(np.isfinite(numeric)) and numeric.max() < 531.2 / 2
+
+    S.PhaseSetting(lr_min=5e-4)
+    with pytest.raises(ValueError, match="^lr_min must be >= 0.000499"):
+        S.PhaseSetting(lr_min=4.9e-4)
+    assert 4.0 * float(flow_transition_times(8, 32, t_max=1e4)) / 5e-4 <= GD_MAX_STEPS

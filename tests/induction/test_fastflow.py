@@ -99,10 +99,11 @@ def test_no_interior_maximum_is_nan():
         (dict(N=8.5), "^N must be an integer >= 1"),
         (dict(atol=0.0), "^atol must be a finite number > 0"),
         (dict(rtol=-1.0), "^rtol must be a finite number > 0"),
-        (dict(levels=[np.nan]), "^levels must be a finite number"),
-        (dict(crossing=-np.inf), "^crossing must be finite"),
+        (dict(rtol=1e-15), "^rtol must be >= 2.22e-14"),
+        (dict(levels=[np.nan]), "^levels must be finite"),
+        (dict(crossing=-np.inf), "^crossing must be a finite real number"),
         (dict(lr=[]), "^lr must be a number or a non-empty 1-D sequence"),
-        (dict(max_steps=0), "^max_steps must be an integer >= 1"),
+        (dict(max_steps=0), "^max_steps must be an integer from 1 to 100000000"),
     ],
 )
 def test_bad_input_names_the_argument(kwargs, message):

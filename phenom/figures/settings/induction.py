@@ -7,8 +7,11 @@ the transition time over N and L, and the exact minimal network against it.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from typing import ClassVar
+
+import numpy as np
 
 from phenom.figures.settings._base import MAX_GRID, Setting, grid_size, integers, option, validate
 
@@ -57,6 +60,37 @@ class InductionLandscapeSetting(_FlowBase):
         self._set("grid", grid_size(self.grid, MAX_GRID))
 
 
+PHASE_LIMITS = {
+    "ratio_max": 1024,
+    "points": 1000,
+    "scale_max": 1e6,
+    "gd_budget": 1000.0,
+    "lr_max": 1e3,
+    "gd_steps": 10**6,
+    "gd_work": 10**8,
+    "formula_margin": 1.25,
+}
+"""Bounds of the phase figure's setting, so that a run is refused before computing rather than
+failing or running for hours: at most 1023 L/N values per N (about 5·10⁵ flows at 0.7 ms each),
+1000 scales or rates, start scales within the flows' ±1e6 (``phenom.induction.fastflow.THETA_MAX``),
+rates up to 1e3 (from lr = 100 on, gradient descent at (8, 32) reaches its largest gradient within
+two steps or diverges: larger rates show nothing more),
+gradient descent for at most 1000 transition times, 10⁶ steps and 10⁸ member-steps
+(``phenom.induction.transition.GD_MAX_STEPS`` and ``GD_MAX_WORK``). The flow's transition time
+is estimated by the asymptotic formula, which overestimates the flow's by 0.9% to 12% on the
+published grid; the work bound allows it a 25% margin the other way."""
+
+
+def formula_time(N, L):
+    """The asymptotic formula's t* (lr = 1, θ₀ = 0) at (N, L), L > N >= 2: (2π)^{1/4} A^{−1/2}
+    (BC)^{−1/4} with the closed forms of ``phenom.induction.transition`` (kept here in numpy so
+    that the command line's checks import no sympy; a test checks that they agree)."""
+    N, L = np.asarray(N, dtype=float), np.asarray(L, dtype=float)
+    A = (L - N) / (L * (2 * N + 1))
+    B = ((N - 1) * (2 * N + 1) + 2 * N * (L - N)) / (L * (2 * N + 1) ** 2 * (N + 1))
+    return (2 * math.pi) ** 0.25 / np.sqrt(A) / (B * B * N / (N + 1)) ** 0.25
+
+
 @dataclass(frozen=True)
 class PhaseSetting(Setting):
     """The flow's transition time over every (N, L) with 2 <= N <= N_max and N < L <= ratio_max·N
@@ -65,32 +99,81 @@ class PhaseSetting(Setting):
 
     QUICK: ClassVar[dict] = {"N_max": 8, "lr_points": 9, "scale_points": 7}
     N_max: int = option(32, "largest N of the (N, L) grid, 2 to 32", "count")
-    ratio_max: int = option(16, "largest L/N of the grid, >= 2", "count")
-    t_max: float = option(1e6, "longest flow time searched for a cliff, > 0", "positive")
-    reference: tuple = option((8, 32), "the (N, L), L > N, of the θ₀ and learning-rate panels", "counts", kind=int)
-    scale_max: float = option(3.0, "largest start scale s, θ₀ = s·(1, 1, 1), > 0", "positive")
-    scale_points: int = option(13, "start scales from 0 to scale_max, >= 2", "count")
-    lr_min: float = option(0.03, "smallest gradient-descent rate, > 0", "positive")
-    lr_max: float = option(30.0, "largest gradient-descent rate, > lr_min", "positive")
-    lr_points: int = option(25, "rates, log-spaced, >= 2", "count")
+    ratio_max: int = option(16, "largest L/N of the grid, 2 to 1024", "count")
+    t_max: float = option(
+        1e6, "longest flow time searched for a cliff, >= twice the latest cliff (formula)", "positive"
+    )
+    reference: tuple = option(
+        (8, 32), "the (N, L), 2 <= N <= 32 and L > N, of the θ₀ and learning-rate panels", "counts", kind=int
+    )
+    scale_max: float = option(3.0, "largest start scale s, θ₀ = s·(1, 1, 1), > 0 and <= 1e6", "positive")
+    scale_points: int = option(13, "start scales from 0 to scale_max, 2 to 1000", "count")
+    lr_min: float = option(
+        0.03, "smallest gradient-descent rate, > 0 (at most 10^6 steps of gradient descent)", "positive"
+    )
+    lr_max: float = option(30.0, "largest gradient-descent rate, > lr_min and <= 1e3", "positive")
+    lr_points: int = option(25, "rates, log-spaced, 2 to 1000", "count")
     gd_budget: float = option(
-        4.0, "gradient descent runs for gd_budget × the flow's t* from θ = 0 (in lr·steps), > 1", "positive"
+        4.0, "gradient descent runs for gd_budget × the flow's t* from θ = 0 (in lr·steps), > 1 and <= 1000", "positive"
     )
 
     def _check(self) -> None:
+        limits = PHASE_LIMITS
         if not 2 <= self.N_max <= 32:
             raise ValueError(f"N_max must be an integer from 2 to 32, got {self.N_max!r}")
-        if self.ratio_max < 2:
-            raise ValueError(f"ratio_max must be an integer >= 2, got {self.ratio_max!r}")
-        if len(self.reference) != 2 or not 2 <= self.reference[0] < self.reference[1]:
-            raise ValueError(f"reference must be (N, L) with 2 <= N < L, got {self.reference!r}")
+        if not 2 <= self.ratio_max <= limits["ratio_max"]:
+            raise ValueError(f"ratio_max must be an integer from 2 to {limits['ratio_max']}, got {self.ratio_max!r}")
+        if len(self.reference) != 2 or not 2 <= self.reference[0] <= 32 or self.reference[1] <= self.reference[0]:
+            raise ValueError(f"reference must be (N, L) with 2 <= N <= 32 and L > N, got {self.reference!r}")
         for name in ("scale_points", "lr_points"):
-            if getattr(self, name) < 2:
-                raise ValueError(f"{name} must be an integer >= 2, got {getattr(self, name)!r}")
-        if self.lr_max <= self.lr_min:
-            raise ValueError(f"lr_max must be > lr_min = {self.lr_min:g}, got {self.lr_max:g}")
-        if self.gd_budget <= 1:
-            raise ValueError(f"gd_budget must be a number > 1, got {self.gd_budget:g}")
+            if not 2 <= getattr(self, name) <= limits["points"]:
+                raise ValueError(f"{name} must be an integer from 2 to {limits['points']}, got {getattr(self, name)!r}")
+        if self.scale_max > limits["scale_max"]:
+            raise ValueError(
+                f"scale_max must be a number > 0 and <= {limits['scale_max']:g} (the flows' range of starts), "
+                f"got {self.scale_max:g}"
+            )
+        if not self.lr_min < self.lr_max <= limits["lr_max"]:
+            raise ValueError(
+                f"lr_max must be > lr_min = {self.lr_min:g} and <= {limits['lr_max']:g}, got {self.lr_max:g}"
+            )
+        if not 1 < self.gd_budget <= limits["gd_budget"]:
+            raise ValueError(f"gd_budget must be a number > 1 and <= {limits['gd_budget']:g}, got {self.gd_budget:g}")
+        self._check_flow_time()
+        self._check_gd_work()
+
+    def _check_flow_time(self) -> None:
+        """t_max must hold every cliff of the figure's flows from θ = 0 (the grid's and the
+        reference's, which sets gradient descent's budget): at least twice the formula's t*."""
+        N = np.concatenate(
+            [np.full(self.ratio_max * n - n, n) for n in range(2, self.N_max + 1)] + [[self.reference[0]]]
+        )
+        L = np.concatenate([np.arange(n + 1, self.ratio_max * n + 1) for n in range(2, self.N_max + 1)])
+        latest = float(max(formula_time(N[:-1], L).max(), formula_time(*self.reference)))
+        if self.t_max < 2 * latest:
+            raise ValueError(
+                f"t_max must be >= {2 * latest:.6g}, twice the latest transition time of the figure's flows "
+                f"(the asymptotic formula's), got {self.t_max:g}"
+            )
+
+    def _check_gd_work(self) -> None:
+        """Gradient descent's steps, gd_budget · t* / lr for each rate, within its bounds."""
+        limits = PHASE_LIMITS
+        horizon = self.gd_budget * limits["formula_margin"] * float(formula_time(*self.reference))
+        lrs = np.logspace(np.log10(self.lr_min), np.log10(self.lr_max), self.lr_points)
+        longest = horizon / self.lr_min
+        if longest > limits["gd_steps"]:
+            raise ValueError(
+                f"lr_min must be >= {horizon / limits['gd_steps']:.3g}: gradient descent runs gd_budget × t* = "
+                f"{horizon:.4g} (with a margin) / lr_min = {longest:.3g} steps, more than the budget of "
+                f"{limits['gd_steps']} steps"
+            )
+        work = self.scale_points * float(np.sum(np.ceil(horizon / lrs)))
+        if work > limits["gd_work"]:
+            raise ValueError(
+                f"scale_points × lr_points must be smaller: gradient descent would take {work:.3g} member-steps, "
+                f"more than the budget of {limits['gd_work']:g}"
+            )
 
 
 @dataclass(frozen=True)
