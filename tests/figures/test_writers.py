@@ -27,8 +27,8 @@ from phenom.figures.registry import FigureError
 SPAWN = multiprocessing.get_context("spawn")  # fresh interpreters, as reproduce's workers
 ROUNDS = 40
 """Rounds of each race between two cheap runs (each run writes three small files and an entry)."""
-REAL_ROUNDS = 2
-"""Rounds of the race between two real quick runs of induction_flow (about a second each)."""
+REAL_ROUNDS = 1
+"""Rounds of the race between two real quick runs of induction_flow (a second or two each)."""
 COLOURS = ((1.0, 0.0, 0.0), (0.0, 0.0, 1.0))
 """The face colour of each run's PNG in the cheap runs: the picture says which run drew it."""
 CHEAP = ("induction_flow", "lsa_landscape")
