@@ -64,9 +64,9 @@ def scaling_point(config: dict) -> dict:
     """One network run of the scaling study (module-level, so process pools and Dask can ship it).
 
     ``config``: N, L, D, eps, seed, lr, steps, eval_every, eval_size, batch_size, weight_decay
-    (:meth:`phenom.figures.settings.ScalingSetting.configs` makes them). Training stops once two held-out
-    evaluations in a row reach :func:`stop_level`. Returns the network's transition step
-    (None if it never reaches :func:`transition_level`) and the last step trained.
+    (:func:`~phenom.figures.jobs.compare.scaling_configs` makes them). Training stops once two held-out
+    evaluations in a row reach :func:`~phenom.nets.measures.stop_level`. Returns the network's transition step
+    (None if it never reaches :func:`~phenom.nets.measures.transition_level`) and the last step trained.
     """
     _, hist = scaling_run(config)
     return {
@@ -79,7 +79,7 @@ def scaling_point(config: dict) -> dict:
 
 def scaling_run(config: dict, on_evaluation=None, stop_at: float | None = None):
     """The training run behind :func:`scaling_point`: (network, History). Training stops once two
-    evaluations in a row reach ICL accuracy ``stop_at`` (default :func:`stop_level`, which leaves
+    evaluations in a row reach ICL accuracy ``stop_at`` (default :func:`~phenom.nets.measures.stop_level`, which leaves
     the transition step unchanged: the history up to it is the same). ``on_evaluation(net, task,
     history)`` is called after every evaluation (e.g. to measure the network there); it must not
     change the network."""

@@ -125,7 +125,7 @@ def numeric_functions(N: int, L: int):
 
 class ExactInductionModel:
     """The minimal network's exact loss (:func:`derive_exact`) with the interface of
-    :class:`InductionHeadModel`: ``loss``, ``grad`` and ``flow``, for one (N, L). The numeric
+    :class:`~phenom.induction.model.InductionHeadModel`: ``loss``, ``grad`` and ``flow``, for one (N, L). The numeric
     functions are derived on first use and cached on disk (:func:`numeric_functions`)."""
 
     def __init__(self, N: int = 8, L: int = 32):

@@ -12,7 +12,7 @@ Only the target's output is needed from layer 2, so layer 2 computes only the ta
 per sequence instead of O(T d²). Layer 1's output reaches layer 2 only through products with a
 few vectors per sequence, so it is never formed, and its attention receives a gradient of rank
 at most 3 (see :meth:`AttentionNetwork.forward`). The one-hot position half of every token of a
-:class:`~phenom.tasks.SequenceBatch` is read as an index: its products are gathers and scatters
+:class:`~phenom.nets.tasks.SequenceBatch` is read as an index: its products are gathers and scatters
 (compiled loops in ``_compiled``), and the only matrix products of size n·T × d × d left are
 X Q1ᵀK1 and Σ Xᵀ dS X, each over the content coordinates. Forward and backward are written by
 hand; the float64 backward is checked against finite differences (on batches and on dense
@@ -122,7 +122,7 @@ class _Dense:
 
 
 class _OneHotPositions:
-    """Tokens [e_{p_i} | c_i] of a :class:`~phenom.tasks.SequenceBatch`: a one-hot position
+    """Tokens [e_{p_i} | c_i] of a :class:`~phenom.nets.tasks.SequenceBatch`: a one-hot position
     p_i = offset + i in the first P coordinates, then the content. Every product with the
     one-hot half is a gather or a scatter of rows (compiled loops), not a matrix product: the
     content is D of the d = P + D coordinates."""
@@ -255,7 +255,7 @@ class AttentionNetwork:
     def forward(self, X, ablate: str | None = None, *, workspace: Workspace | None = None):
         """Logits (n, L) for tokens ``X`` and the cache for :meth:`backward`.
 
-        ``X`` is a :class:`~phenom.tasks.SequenceBatch` (its one-hot positions are read as
+        ``X`` is a :class:`~phenom.nets.tasks.SequenceBatch` (its one-hot positions are read as
         indices) or an array (n, T, d) of any tokens. ``ablate`` = ``"layer1"`` or ``"layer2"``
         removes that head's contribution to the residual stream. With a ``workspace``, the
         largest arrays (the cache's included) are written into its arrays: the cache is then valid

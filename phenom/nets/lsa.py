@@ -9,7 +9,7 @@ query (x_q, 0). Layer ℓ, with full projection-value P_ℓ and key-query Q_ℓ 
 last layer (Zhang–Frei–Bartlett's sign; von Oswald's and Ahn's constructions read −y-slot).
 For one layer, the part of the prediction linear in the labels is x_qᵀ Γ h, h = (1/N) Σ y_i x_i,
 
-    Γ_eff = P[d, d] · Q[:d, :d]ᵀ + Q[d, :d]ᵀ P[d, :d]     (:meth:`effective_preconditioner`);
+    Γ_eff = P[d, d] · Q[:d, :d]ᵀ + Q[d, :d]ᵀ P[d, :d]     (:meth:`~LinearAttention.effective_preconditioner`);
 
 the remaining terms do not involve y linearly and vanish at the optimum.
 

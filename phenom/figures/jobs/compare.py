@@ -349,10 +349,10 @@ def _cliff_exponents(N: int, L: int) -> dict:
 def growth(setting: GrowthSetting, out: Path) -> dict:
     """Each (N, L)'s training run (the scaling study's algebra, seed and batches) and both models'
     flows on the network's step axis, step = t / (c · lr) with the stored constants
-    (:data:`TIME_CONSTANTS`): the effective β, α, ξ (NaN where ξ is undefined), the transition
-    steps, the step at which each parameter first rises by 1 above its start; and, every
-    ``probe_every`` steps, the network's measured metric C_k (its rate over the mean-field rate,
-    :func:`phenom.timescales.metric_along_training`) against the model's c · C_k, with the medians
+    (:data:`~phenom.induction.prediction.TIME_CONSTANTS`): the effective β, α, ξ (NaN where ξ is
+    undefined), the transition steps, the step at which each parameter first rises by 1 above its
+    start; and, every ``probe_every`` steps, the network's measured metric C_k (its rate over the mean-field rate,
+    :func:`~phenom.figures.runs.metric_along_training`) against the model's c · C_k, with the medians
     over the plateau (10–90% of the transition step); and how the model's cliff time depends on
     each C_k (``cliff_exponent_in_C``)."""
     s = setting

@@ -34,7 +34,7 @@ __all__ = [
 
 def regression_task(setting: LinearSetting) -> LinearICL:
     """The in-context regression task of ``setting``: Σ with distinct eigenvalues in the random
-    basis of ``basis_seed``, Ω = I (:meth:`LinearICL.reference`)."""
+    basis of ``basis_seed``, Ω = I (:meth:`~phenom.linear.model.LinearICL.reference`)."""
     return LinearICL.reference(setting.d, setting.N, setting.noise, seed=setting.basis_seed)
 
 

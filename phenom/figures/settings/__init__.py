@@ -2,15 +2,16 @@
 the figure (``induction_flow`` → :class:`InductionFlowSetting`, :func:`setting_class`).
 
 A setting is the whole input of a figure's computation: the figure registry
-(:mod:`phenom.figures.registry`) computes from it, saves it (with its :meth:`~Setting.digest`) beside
-the result, and the command line is generated from its fields, so a default lives here and
-nowhere else. Settings hold data and checks only: the jobs (:mod:`phenom.figures.jobs`) build tasks
-and expand sweeps from them. One module per family of figures: :mod:`.induction`, :mod:`.network`,
-:mod:`.compare`, :mod:`.lsa`; what they share is in :mod:`._base`.
+(:mod:`phenom.figures.registry`) computes from it, saves it (with its
+:meth:`~phenom.figures.settings._base.Setting.digest`) beside the result, and the command line is
+generated from its fields, so a default lives here and nowhere else. Settings hold data and checks
+only: the jobs (:mod:`phenom.figures.jobs`) build tasks and expand sweeps from them. One module per
+family of figures: :mod:`.induction`, :mod:`.network`, :mod:`.compare`, :mod:`.lsa`; what they
+share is in :mod:`._base`.
 
 Each setting validates itself on construction (a ``ValueError`` naming the field and its range)
-and has a :meth:`~Setting.quick` variant: shorter runs, fewer seeds, coarser grids, the same
-science.
+and has a :meth:`~phenom.figures.settings._base.Setting.quick` variant: shorter runs, fewer seeds,
+coarser grids, the same science.
 
 >>> setting_class("minimal_vs_mean_field").__name__
 'MinimalVsMeanFieldSetting'
