@@ -30,6 +30,7 @@ import pickle
 import time
 from collections.abc import Callable, Iterable
 from concurrent.futures import FIRST_COMPLETED, wait
+from contextlib import ExitStack
 from dataclasses import dataclass
 from pathlib import Path
 from types import ModuleType
@@ -190,7 +191,8 @@ def make(
     fig = _stage(name, "draw", figure.draw, saved)
     files[f"{name}.png"] = _stage(name, "save", _io.figure_bytes, fig)
     listed = [f"{name}.png", f"{name}.json", *[f for f in files if f.endswith(".csv")]] + side_files
-    with _io.manifest_lock(out / "manifest.json"):  # one run at a time writes a figure's files and entry
+    with ExitStack() as held:  # one run at a time writes a figure's files and entry
+        _stage(name, "save", held.enter_context, _io.manifest_lock(out / "manifest.json"))
         written = _stage(name, "save", _io.write_set, {out / f: files[f] for f in files})  # renamed together
         hashes = {p.name: h for p, h in written.items()}
         # Side files (a sweep's rows) were written by the computation: read under the lock.
@@ -247,7 +249,8 @@ def draw(
             raise ValueError(f"names must have saved results in {out}; missing: {files}")
     for n in names:
         started = time.perf_counter()
-        with _io.manifest_lock(out / "manifest.json"):  # no other run replaces the JSON it is drawn from meanwhile
+        with ExitStack() as held:  # no other run replaces the JSON it is drawn from meanwhile
+            _stage(n, "save", held.enter_context, _io.manifest_lock(out / "manifest.json"))
             saved = _stage(n, "load", _io.read_json, out / f"{n}.json")
             fig = _stage(n, "draw", FIGURES[n].draw, saved)
             png = _stage(n, "save", _io.figure_bytes, fig)
