@@ -51,7 +51,7 @@ _EXTERNAL = [
     r"(int|float|complex|bool|str|bytes|dict|list|tuple|set|frozenset|object|type|None|slice|range|Any)",
     r"(Path|PathLike|Executor|Future|Generator|Callable|Iterable|Iterator|Mapping|Sequence|Hashable)",
     r"(ValueError|TypeError|RuntimeError|OSError|KeyError|Exception|BaseException|ArithmeticError)",
-    r"(dtype|Figure|Axes|Expr|Symbol|Matrix|Basic|OdeSolution|OdeResult|Generator|TextIO|BinaryIO)",
+    r"(dtype|Axes|Expr|Symbol|Matrix|Basic|OdeSolution|OdeResult|Generator|TextIO|BinaryIO)",
     r"(distributed|dask|types|functools|dataclasses|threading|multiprocessing)(\..+)?",
 ]
 nitpick_ignore_regex = [(kind, pattern) for kind in ("py:class", "py:obj", "py:data") for pattern in _EXTERNAL]

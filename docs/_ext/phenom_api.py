@@ -22,8 +22,6 @@ import pkgutil
 import re
 from pathlib import Path
 
-from sphinx.pycode import ModuleAnalyzer
-
 PACKAGE = "phenom"
 OUT = Path(__file__).resolve().parents[1] / "api" / "generated"
 ROLE = re.compile(r":(?:py:)?(?:func|data|obj|class|meth|attr|const|exc):`~?\.?([A-Za-z_][\w.]*)`")
@@ -115,11 +113,17 @@ def directive(value) -> str:
     return "autodata"
 
 
+ABBREVIATIONS = {"Sec", "Fig", "Eq", "al", "e.g", "i.e", "cf", "vs", "Ch", "Thm"}
+
+
 def summary(value) -> str:
     """The first sentence of a docstring as plain text (roles become literals)."""
     doc = inspect.getdoc(value) if not isinstance(value, (int, float, str, tuple, dict, list)) else None
     first = (doc or "").split("\n\n")[0].replace("\n", " ")
-    first = re.split(r"(?<=[.!?])\s", first)[0]
+    for end in re.finditer(r"[.!?](?=\s+[A-Z(])", first):  # the first full stop that ends a sentence
+        if first[: end.start()].rsplit(" ", 1)[-1] not in ABBREVIATIONS:
+            first = first[: end.end()]
+            break
     first = re.sub(r":\w+:`~?\.?([^`]*)`", r"``\1``", first)
     return escape_text(first).replace("*", r"\*") if first else ""
 
@@ -136,10 +140,13 @@ def data(module, item: str, binder: str) -> list[str]:
 
 
 def attribute_docs(name: str) -> dict[tuple[str, str], list[str]]:
-    """The doc comments and strings that follow assignments in a module's source."""
+    """The doc comments and strings that follow assignments in a module's source (none where
+    Sphinx, which reads them, is not installed: the tests check the pages' other content)."""
     try:
+        from sphinx.pycode import ModuleAnalyzer
+
         return dict(ModuleAnalyzer.for_module(name).find_attr_docs())
-    except Exception:  # no source to read
+    except Exception:  # no Sphinx, or no source to read
         return {}
 
 
@@ -178,8 +185,20 @@ def alias(module, item: str, home: str) -> list[str]:
     """A short entry for a name re-exported from ``home``: a target that links to the full one."""
     value = getattr(module, item)
     kind = {"autoclass": "py:class", "autoexception": "py:exception", "autofunction": "py:function"}
-    lines = [f".. {kind.get(directive(value), 'py:data')}:: {item}", "   :no-index-entry:", ""]
+    signature = plain_signature(value) if directive(value) == "autofunction" else ""
+    lines = [f".. {kind.get(directive(value), 'py:data')}:: {item}{signature}", "   :no-index-entry:", ""]
     return lines + [f"   The same object as :obj:`{home}.{item}` (defined there, exported here too).", ""]
+
+
+def plain_signature(function) -> str:
+    """A function's parameters and defaults without annotations (the full entry has those)."""
+    try:
+        signature = inspect.signature(function)
+    except (TypeError, ValueError):
+        return ""
+    empty = inspect.Parameter.empty
+    parameters = [p.replace(annotation=empty) for p in signature.parameters.values()]
+    return str(signature.replace(parameters=parameters, return_annotation=empty))
 
 
 def page(name: str, modules: list[str], binder: dict[tuple[str, int], str]) -> str:

@@ -48,7 +48,7 @@ ax_l.plot(hist.step, hist.eval_loss, color="k", label="network: held-out loss (h
 ax_l.plot(flow.step, flow.loss, color="tab:blue", ls="--", label="flow (time-scale model)")
 ax_l.axhline(np.log(16), color="0.8", ls=":", label="log L")
 ax_l.set(xlabel="SGD step", ylabel="cross-entropy", title="Copying task, N = 4, L = 16: loss")
-ax_l.legend(fontsize="small")
+ax_l.legend(fontsize="small", loc="lower left")
 
 for name, color in (("xi", "tab:green"), ("alpha", "tab:orange"), ("beta", "tab:purple")):
     ax_p.plot(hist.step, getattr(hist, name), color=color, label=f"network: effective {name}")

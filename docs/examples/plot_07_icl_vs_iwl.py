@@ -75,7 +75,7 @@ for ax, (B, curve) in zip(axes, curves.items(), strict=True):
     ax.axhline(1 / 4, color="0.6", ls=":", label="1/N: a guess among context labels")
     ax.set(xlabel="SGD step", title=f"K = 512 classes, B = {B}" + (" (i.i.d. contexts)" if B == 0 else " (bursty)"))
 axes[0].set_ylabel("held-out accuracy (N = 4, L = 16)")
-axes[1].legend(loc="upper left")
+axes[1].legend(loc="center right")
 plt.show()
 
 # %%
