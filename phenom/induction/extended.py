@@ -31,7 +31,7 @@ so a reading moves at a rate that grows with its factors' norms (ξ grows faster
 on the plateau, as the network's does). ξ and ρ share the read-out factor u (label ℓ's read-out
 row): ξ = u·v with v = V2 l (V2's copy of the label vector), ρ = κ u·w with w = V1 l (V1's copy,
 which reaches the read-out through the target's layer-1 mixture with weight κ). Their six Gram
-entries (ξ, σ = u·w, |u|², |v|², |w|², τ = v·w) close the same way (:func:`_readout_rhs`).
+entries (ξ, σ = u·w, |u|², |v|², |w|², τ = v·w) close the same way (``_readout_rhs``).
 
 **Coefficients, counted** (:func:`coefficients`; none is fitted to the network):
 

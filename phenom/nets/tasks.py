@@ -1,8 +1,8 @@
 """The in-context tasks the networks train on, sampled vectorised and seeded.
 
-- In-context linear regression (Garg et al. 2022; von Oswald et al., ICML 2023): for each
-  sequence a fresh task vector w ~ N(0, Ω), N context inputs and one query x ~ N(0, Σ), labels
-  y = wᵀx + ε, ε ~ N(0, σ²) (:func:`sample_regression`, used by :class:`phenom.linear.model.LinearICL`).
+- In-context linear regression (Garg et al. 2022; von Oswald et al., ICML 2023;
+  :func:`~phenom.linear.task.sample_regression`): for each sequence a fresh task vector w ~ N(0, Ω),
+  N context inputs and one query x ~ N(0, Σ), labels y = wᵀx + ε, ε ~ N(0, σ²).
 - The in-context copying task (Reddy, ICLR 2024, Sec. 2): N item–label pairs and a target item
   that is a noisy copy of one of them (:class:`CopyingTask`).
 - In-context classification with K classes, Zipf rank-frequencies, burstiness and novel
@@ -54,7 +54,7 @@ MAX_K = 2**20  # the largest number of classes of the classification task
 
 MAX_EPS = 1e30
 """The largest within-class noise ε. ε multiplies a standard normal, at most 5.77 in float32
-(:func:`_box_muller32`), below 40 in float64 in practice: ε η < 1e32 stays far inside float32
+(``_box_muller32``), below 40 in float64 in practice: ε η < 1e32 stays far inside float32
 (3.4e38), ε² inside float64. Beyond ε ~ 1e8 an item is pure noise in float32 anyway."""
 
 MAX_MEANS = 2**27
@@ -67,14 +67,14 @@ tokens of P position slots and D content numbers): 512 MiB as float64 tokens."""
 
 @dataclass(frozen=True)
 class SequenceBatch:
-    """``n`` item–label sequences as network input.
+    """``n`` item–label sequences as network input, in the fields::
 
-    content : (n, 2N+1, D)   the items, labels and target (the target last)
-    offset : (n,)            each sequence's first position slot: token i sits at slot offset + i
-    answer : (n,)            the correct label (0..L−1)
-    context_labels : (n, N)  the label of each context pair
-    target_pair : (n,)       index of a context pair whose item matches the target's class
-                             (−1 when the target's class is absent from the context)
+        content : (n, 2N+1, D)   the items, labels and target (the target last)
+        offset : (n,)            each sequence's first position slot: token i sits at slot offset + i
+        answer : (n,)            the correct label (0..L−1)
+        context_labels : (n, N)  the label of each context pair
+        target_pair : (n,)       index of a context pair whose item matches the target's class
+                                 (−1 when the target's class is absent from the context)
 
     A token is a one-hot position (P slots) followed by its content: :attr:`tokens` builds
     that dense (n, 2N+1, P+D) array on first use; the networks read the positions as indices.

@@ -33,7 +33,7 @@ PARAMETERS = ("beta", "alpha", "xi")
 
 @dataclass(frozen=True)
 class Report:
-    """What :func:`check` found: the figures checked, how many derived numbers were recomputed,
+    """What :func:`~phenom.figures.check.check` found: the figures checked, how many derived numbers were recomputed,
     and one line per problem (none when every check holds)."""
 
     out: Path

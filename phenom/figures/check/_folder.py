@@ -1,6 +1,7 @@
 """Checking a folder of saved figures: for each figure its manifest names, the files, the code,
 and its family's recomputation of its derived numbers (the function named after the figure in
-:mod:`.induction`, :mod:`.network`, :mod:`.compare` or :mod:`.lsa`)."""
+:mod:`~phenom.figures.check.induction`, :mod:`~phenom.figures.check.network`,
+:mod:`~phenom.figures.check.compare` or :mod:`~phenom.figures.check.lsa`)."""
 
 from __future__ import annotations
 
@@ -24,7 +25,8 @@ FAMILIES: dict[str, ModuleType] = {"induction": induction, "network": network, "
 def check(out: str | Path = "figures") -> Report:
     """Check every figure that ``out/manifest.json`` names: its files against their recorded
     sha256, its recorded code versions against today's, and every derived number of its JSON
-    recomputed from the raw data saved beside it (:mod:`phenom.figures.check`). Returns a :class:`Report`.
+    recomputed from the raw data saved beside it (:mod:`phenom.figures.check`). Returns a
+    :class:`~phenom.figures.check._base.Report`.
 
     ``out`` must be a folder with a manifest (ValueError otherwise); an unreadable manifest
     raises OSError naming it. A figure's missing or damaged files are problems in the report.
