@@ -67,7 +67,7 @@ tokens of P position slots and D content numbers): 512 MiB as float64 tokens."""
 
 @dataclass(frozen=True)
 class SequenceBatch:
-    """``n`` item–label sequences as network input, in the fields::
+    """``n`` item–label sequences as network input. Fields::
 
         content : (n, 2N+1, D)   the items, labels and target (the target last)
         offset : (n,)            each sequence's first position slot: token i sits at slot offset + i
