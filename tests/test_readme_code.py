@@ -1,7 +1,8 @@
 """Every Python block of the README runs as written, each in a fresh namespace and an empty folder.
 
-The README's first bash block (install and run, install and test) is what CI runs; the command
-line's synopsis is a ``text`` block. A block may print and write files; it must not raise.
+The README's first bash block (install and run, install and test) is what CI runs, and so is its
+second, the documentation's build; the command line's synopsis is a ``text`` block. A block may
+print and write files; it must not raise.
 """
 
 from __future__ import annotations
@@ -20,7 +21,11 @@ def test_the_readme_has_its_python_blocks_and_only_those_kinds():
     kinds = re.findall(r"^```(\w*)$", (ROOT / "README.md").read_text(), flags=re.M)[::2]
     assert len(BLOCKS) >= 6
     assert set(kinds) <= {"python", "bash", "text"}, kinds
-    assert kinds[0] == "bash" and kinds.count("bash") == 1  # the set-up: install and run, install and test
+    assert kinds[0] == "bash"  # the set-up: install and run, install and test
+    # The only other bash block is the documentation's build, which CI runs as written there.
+    bash = re.findall(r"^```bash\n(.*?)^```", (ROOT / "README.md").read_text(), flags=re.S | re.M)
+    assert len(bash) == 2 and bash[1].startswith("pip install -e '.[docs]' && python -m sphinx -W "), bash
+    assert "^pip install -e '\\.\\[docs\\]' && python -m sphinx\" README.md" in (ROOT / ".ci" / "run").read_text()
 
 
 @pytest.mark.parametrize("code", BLOCKS, ids=[f"block{i}" for i in range(len(BLOCKS))])
