@@ -18,7 +18,7 @@ import numpy as np
 
 from phenom import _rng, _validate
 from phenom.induction.model import PARAMETERS
-from phenom.nets import AttentionNetwork, CopyingTask, train
+from phenom.nets import AttentionNetwork, CopyingTask, Diverged, train
 from phenom.nets.measures import stop_level, transition_level, transition_step
 from phenom.nets.probes import measured_metric
 
@@ -47,14 +47,13 @@ def metric_along_training(config: dict, *, probe_every: int, probe_size: int = 2
             return
         if "batch" not in probe:
             probe["batch"] = task.sample(probe_size, _rng.stream(probe_seed, "eval"), dtype=np.float64)
-        state = net.metrics(probe["batch"], task)
-        rows.append(
-            {
-                "step": step,
-                **{k: state[k] for k in PARAMETERS},
-                "C": measured_metric(net, task, probe["batch"], state=state),
-            }
-        )
+        # Weights that blew up stop the run as train() stops it: with Diverged, no warning first.
+        with np.errstate(all="ignore"):
+            state = net.metrics(probe["batch"], task)
+            if not np.isfinite(state["eval_loss"]):
+                raise Diverged(step, float(state["eval_loss"]), config["lr"])
+            C = measured_metric(net, task, probe["batch"], state=state)
+        rows.append({"step": step, **{k: state[k] for k in PARAMETERS}, "C": C})
 
     _, hist = scaling_run(config, on_evaluation=measure, stop_at=0.9)
     return {"config": dict(config), "probe_seed": probe_seed, "probes": rows, "history": hist.records}

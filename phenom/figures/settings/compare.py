@@ -116,6 +116,7 @@ class ScalingSetting(ScalingRunBase):
         ref = self.reference
         if len(ref) != 2 or ref not in self.pairs() or ref[1] == ref[0]:
             raise ValueError(f"reference must be one of the sweep's (N, L) pairs with L > N, got {ref!r}")
+        check_runs(self, self.pairs(), ("batch_size", "eval_size"))
 
     def pairs(self) -> list[tuple[int, int]]:
         """Every (N, L) of the sweep: L = N, then L = round(ratio · N) (at least N + 1)."""
@@ -160,7 +161,6 @@ class GrowthSetting(ScalingRunBase):
                 f"lr must be a number >= {MIN_GROWTH_LR:g} (below it a predicted step count passes 2^62), "
                 f"got {self.lr!r}"
             )
-        check_decay(self.weight_decay)
         validate.at_most("seed", self.seed, validate.MAX_COUNT - 1, "its evaluation stream is seed + 1")
         if self.probe_every % self.eval_every:
             raise ValueError(
@@ -168,17 +168,26 @@ class GrowthSetting(ScalingRunBase):
             )
         if len(self.Ns) != len(self.Ls) or not self.Ns:
             raise ValueError(f"Ns and Ls must pair up (one L per N), got {len(self.Ns)} Ns and {len(self.Ls)} Ls")
-        widest = (0, 0)  # the (N, D) with the longest sequences of tokens: the smallest batch bound
         for N, L in zip(self.Ns, self.Ls, strict=True):
             if not 2 <= N <= 32 or L <= N:
                 raise ValueError(f"each (N, L) must have 2 <= N <= 32 and L > N, got ({N}, {L})")
-            D = max(self.min_D, L)
-            try:
-                tasks.CopyingTask(N=N, L=L, D=D, eps=self.eps)  # the run's task: checks D and eps
-            except ValueError as err:
-                raise ValueError(f"at (N, L) = ({N}, {L}) with D = max(min_D, L) = {D}: {err}") from None
-            widest = max(widest, (N, D), key=lambda nd: (2 * nd[0] + 1) * (tasks.POSITIONS + nd[1]))
-        check_batches(self, ("batch_size", "eval_size", "probe_size"), *widest)
+        check_runs(self, list(zip(self.Ns, self.Ls, strict=True)), ("batch_size", "eval_size", "probe_size"))
+
+
+def check_runs(setting: ScalingRunBase, pairs: list[tuple[int, int]], sizes: tuple[str, ...]) -> None:
+    """A ValueError unless every training run of ``setting`` at the (N, L) ``pairs`` can run: its
+    task (D = max(min_D, L), eps) is valid, ``sizes`` (fields counting sequences) are within the
+    tasks' batch bound at the longest sequences, and the weight decay is at most 1."""
+    check_decay(setting.weight_decay)
+    widest = (0, 0)  # the (N, D) with the longest sequences of tokens: the smallest batch bound
+    for N, L in pairs:
+        D = max(setting.min_D, L)
+        try:
+            tasks.CopyingTask(N=N, L=L, D=D, eps=setting.eps)  # the run's task: checks D and eps
+        except ValueError as err:
+            raise ValueError(f"at (N, L) = ({N}, {L}) with D = max(min_D, L) = {D}: {err}") from None
+        widest = max(widest, (N, D), key=lambda nd: (2 * nd[0] + 1) * (tasks.POSITIONS + nd[1]))
+    check_batches(setting, sizes, *widest)
 
 
 @dataclass(frozen=True)
