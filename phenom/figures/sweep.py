@@ -19,7 +19,10 @@ With ``out``, every finished configuration is appended to a JSON-lines file (rew
 atomically), and a sweep started again with the same ``out`` skips what is already there: an
 interrupted sweep keeps what finished and resumes without redoing it. A configuration that fails
 is recorded with its error and does not stop the others; the sweep reports every failure at the
-end (:class:`SweepError`) and a re-run retries them.
+end (:class:`SweepError`) and a re-run retries them. A configuration the executor did not
+complete (its pool broken, its worker killed, its work cancelled, a Dask cluster restarted) is
+unfinished, not failed: nothing is recorded for it, :class:`SweepError` counts it, and a re-run
+runs it.
 """
 
 from __future__ import annotations
@@ -31,9 +34,18 @@ import os
 import sys
 import threading
 import time
+import uuid
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from concurrent.futures import BrokenExecutor, Executor, ProcessPoolExecutor, as_completed
-from contextlib import contextmanager
+from concurrent.futures import (
+    BrokenExecutor,
+    CancelledError,
+    Executor,
+    Future,
+    InvalidStateError,
+    ProcessPoolExecutor,
+    as_completed,
+)
+from contextlib import contextmanager, suppress
 from pathlib import Path
 
 from threadpoolctl import threadpool_limits
@@ -80,14 +92,20 @@ class SweepResult(list):
 
 
 class SweepError(RuntimeError):
-    """Some configurations of a sweep failed. The others' results were saved as they finished.
+    """Some configurations of a sweep failed or did not finish. The others' results were saved as
+    they finished.
 
     ``failures``: one ``{"config", "type", "message"}`` per failed configuration; ``results``: the
     :class:`SweepResult` (results in the order of the configurations, None where one failed or did
-    not run, and the configurations beside them)."""
+    not finish, and the configurations beside them); ``unfinished``: how many configurations the
+    executor did not complete, and ``reason`` why (the first cause seen). It pickles whole, so it
+    can be raised in a worker process and caught in its parent."""
 
-    def __init__(self, failures: list[dict], results: list, total: int, broken: str | None = None, unfinished: int = 0):
-        self.failures, self.results, self.unfinished = failures, results, unfinished
+    def __init__(
+        self, failures: list[dict], results: SweepResult, total: int, reason: str | None = None, unfinished: int = 0
+    ):
+        self.failures, self.results, self.total = failures, results, total
+        self.reason, self.unfinished = reason, unfinished
         parts = []
         if failures:
             first = failures[0]
@@ -96,12 +114,15 @@ class SweepError(RuntimeError):
                 f"{len(failures)} of {total} configurations failed; first {_key(first['config'])}: "
                 f"{first['type']}: {first['message']}{more}"
             )
-        if broken:
+        if unfinished:
             parts.append(
-                f"the executor broke ({broken}) with {unfinished} of {total} configurations unfinished; "
+                f"{reason or 'not run'} with {unfinished} of {total} configurations unfinished; "
                 f"the finished ones are saved and a re-run resumes"
             )
         super().__init__("; ".join(parts))
+
+    def __reduce__(self) -> tuple:
+        return type(self), (self.failures, self.results, self.total, self.reason, self.unfinished), self.__dict__
 
 
 def load_results(path: str | os.PathLike) -> list[dict]:
@@ -193,6 +214,48 @@ def local_pool(workers: int | None = None, *, start: str | None = None) -> Proce
     )
 
 
+def _one_line(err: BaseException) -> str:
+    """An exception as one line: its type, and its message with whitespace runs as single spaces."""
+    message = " ".join(str(err).split())
+    return f"{type(err).__name__}: {message}" if message else type(err).__name__
+
+
+def _attempt(fn: Callable[[dict], object], config: dict, run: str) -> tuple:
+    """``fn(config)`` where a worker runs it, its outcome as plain data: ``("result", value as a
+    sweep file stores it)`` or ``("error", exception type, one-line message)``.
+
+    Whatever ``fn`` raises, its outcome crosses back intact: an exception or result that cannot
+    be unpickled in the sweep's process would break a process pool, and with it every other
+    configuration; and a failure of ``fn`` is told apart from the executor's own (a worker lost,
+    work cancelled), which leaves its configuration unfinished instead. ``run`` is not used: it
+    makes each sweep's tasks distinct, as Dask names a task by its function and arguments and
+    would hand a re-run the failed task of an earlier run still in its memory."""
+    try:
+        return ("result", _as_stored(fn(config)))
+    except Exception as err:  # reported as the configuration's failure; KeyboardInterrupt stops the sweep
+        return ("error", type(err).__name__, " ".join(str(err).split()))
+
+
+CANCELLED = "work was cancelled (an executor shut down or a cluster restarted)"
+STOPPED = "the sweep stopped at the first failure (stop_on_error)"
+
+
+def _outcome(future: Future) -> tuple:
+    """A done future's outcome: :func:`_attempt`'s, or ``("unfinished", why)`` when the executor
+    did not complete it. Every exception the future raises is the executor's, since
+    :func:`_attempt` returns ``fn``'s: a broken pool, a cancellation, Dask's ``KilledWorker``."""
+    if future.cancelled():
+        return ("unfinished", CANCELLED)
+    try:
+        return future.result()
+    except CancelledError:
+        return ("unfinished", CANCELLED)
+    except BrokenExecutor as err:  # the pool died: which configuration killed it is unknown
+        return ("unfinished", f"the executor broke ({_one_line(err)})")
+    except Exception as err:
+        return ("unfinished", f"a worker was lost ({_one_line(err)})")
+
+
 def sweep(
     fn: Callable[[dict], dict],
     configs: Iterable[Mapping],
@@ -218,12 +281,15 @@ def sweep(
     processes. A progress bar goes to stderr on a terminal (``progress`` forces it on or off).
 
     A configuration that raises is recorded (in ``out`` too, with its exception's type and
-    message) and the others go on; at the end a :class:`SweepError` reports every failure, and
-    carries the results that were obtained. With ``stop_on_error`` the configurations still
-    waiting are cancelled after the first failure (those an executor has already started, or
-    moved to its workers' queue, finish and are saved). If the executor itself breaks (a worker
-    killed), the configurations it did not finish are reported as unfinished, not as failed.
-    A re-run retries the failed and the unfinished configurations.
+    message, taken where it ran: the exception need not be picklable) and the others go on; at
+    the end a :class:`SweepError` reports every failure, and carries the results that were
+    obtained. With ``stop_on_error`` the configurations still waiting are cancelled after the
+    first failure (those an executor has already started, or moved to its workers' queue, finish
+    and are saved). A configuration the executor did not complete (its pool broken by a killed
+    worker, a Dask worker lost, its work cancelled or its cluster restarted) is unfinished, not
+    failed: nothing is recorded for it and :class:`SweepError` counts it. The sweep returns only
+    when every configuration has its result. A re-run retries the failed and the unfinished
+    configurations.
     """
     configs = [dict(c) for c in configs]
     keys = [_key(c) for c in configs]
@@ -232,8 +298,9 @@ def sweep(
     path = Path(out) if out is not None else None
     rows = {_key(r["config"]): r for r in (load_results(path) if path is not None else [])}
     done = {k: r["result"] for k, r in rows.items() if r.get("version") == version and "result" in r}
-    todo = [c for c, k in zip(configs, keys, strict=True) if k not in done]
-    failures, broken = {}, None
+    todo: list[dict] = [dict(c) for c, k in zip(configs, keys, strict=True) if k not in done]
+    failures: dict[str, dict] = {}
+    reasons: list[str] = []  # why configurations were left unfinished, in the order seen
     show = sys.stderr.isatty() if progress is None else progress
     stamp = {"version": version} if version else {}
     if todo:
@@ -248,33 +315,89 @@ def sweep(
                 file=sys.stderr,
             ) as bar,
         ):
-            futures = {pool.submit(fn, c): c for c in todo}
+            futures = _submit(pool, fn, todo, reasons)
+            stopped = False
             for future in as_completed(futures):
-                config = futures[future]
-                key = _key(config)
-                if future.cancelled():
+                config, key = futures[future], _key(futures[future])
+                kind, *outcome = _outcome(future)
+                if kind == "unfinished":
+                    reasons.append(STOPPED if stopped and outcome[0] == CANCELLED else outcome[0])
                     continue
-                try:
-                    done[key] = _as_stored(future.result())
+                if kind == "result":
+                    done[key] = outcome[0]
                     rows[key] = {"config": config, "result": done[key], **stamp}
-                except BrokenExecutor as err:  # the pool died: which configuration killed it is unknown
-                    broken = broken or f"{type(err).__name__}: {' '.join(str(err).split())}"
-                    continue
-                except Exception as err:  # recorded, reported at the end; KeyboardInterrupt stops the sweep
-                    failures[key] = {
-                        "config": config,
-                        "type": type(err).__name__,
-                        "message": " ".join(str(err).split()),
-                    }
-                    rows[key] = {"config": config, "error": {k: failures[key][k] for k in ("type", "message")}, **stamp}
-                    if stop_on_error:
+                else:
+                    failures[key] = {"config": config, "type": outcome[0], "message": outcome[1]}
+                    rows[key] = {"config": config, "error": {"type": outcome[0], "message": outcome[1]}, **stamp}
+                    if stop_on_error and not stopped:
+                        stopped = True
                         for f in futures:
                             f.cancel()
                 if path is not None:
                     _write(path, rows)
                 bar.update()
+            futures.clear()  # the executor's handles go now, not with this frame
     results = SweepResult([done.get(k) for k in keys], configs)
-    if failures or broken:
-        unfinished = sum(k not in done and k not in failures for k in keys)
-        raise SweepError([failures[k] for k in keys if k in failures], results, len(configs), broken, unfinished)
+    unfinished = sum(k not in done and k not in failures for k in keys)
+    if failures or unfinished:
+        reason = reasons[0] if reasons else None
+        raise SweepError([failures[k] for k in keys if k in failures], results, len(configs), reason, unfinished)
     return results
+
+
+def _submit(pool: Executor, fn: Callable[[dict], object], todo: list[dict], reasons: list[str]) -> dict[Future, dict]:
+    """Submit every configuration of ``todo`` (as one run: see :func:`_attempt`); ``{future:
+    config}``. An executor that refuses more work (it broke) leaves the rest unfinished, its
+    reason added to ``reasons``."""
+    run, client = uuid.uuid4().hex, _dask_client(pool)
+    futures: dict[Future, dict] = {}
+    for config in todo:
+        try:
+            if client is None:
+                futures[pool.submit(_attempt, fn, config, run)] = config
+            else:
+                futures[_dask_submit(client, pool, fn, config, run)] = config
+        except BrokenExecutor as err:
+            reasons.append(f"the executor broke ({_one_line(err)})")
+            break
+    return futures
+
+
+def _dask_client(executor: Executor):
+    """The Dask client behind ``executor`` when it is one's ``client.get_executor()`` (else None).
+
+    A sweep then watches the client's own futures (:func:`_dask_submit`): the futures that
+    executor hands out are settled by a coroutine that stops, leaving its future pending for ever,
+    when a result it is fetching is lost (a cluster restarted just after a task finished), and
+    a sweep waiting for that future would never end."""
+    if type(executor).__name__ == "ClientExecutor" and type(executor).__module__.startswith("distributed"):
+        return getattr(executor, "_client", None)
+    return None
+
+
+def _dask_submit(client, executor: Executor, fn: Callable[[dict], object], config: dict, run: str) -> Future:
+    """``_attempt(fn, config, run)`` submitted through a Dask ``client`` with ``executor``'s
+    options, as a Future that settles however the task ends: with its outcome, or with the
+    exception that getting it raised (cancelled, its worker lost, its result lost to a restart).
+    Cancelling that Future (``stop_on_error``) cancels the task."""
+    task = client.submit(_attempt, fn, config, run, **getattr(executor, "_kwargs", {}))
+    settled: Future = Future()
+
+    def cancelled(settled: Future) -> None:
+        if settled.cancelled():
+            settled.set_running_or_notify_cancel()  # wakes as_completed, which cancel() alone does not
+            task.cancel()
+
+    settled.add_done_callback(cancelled)
+
+    def settle(task) -> None:
+        with suppress(InvalidStateError):  # the sweep cancelled it first
+            try:
+                outcome = task.result()
+            except BaseException as err:  # the executor's: fn's own exceptions are in the outcome
+                settled.set_exception(err)
+            else:
+                settled.set_result(outcome)
+
+    task.add_done_callback(settle)
+    return settled

@@ -309,3 +309,6 @@ class Diverged(FloatingPointError):
             f"training diverged at step {step} (loss {loss}) with lr {lr:g}: try a smaller lr "
             f"(e.g. {lr / 10:g}) or clip_norm"
         )
+
+    def __reduce__(self) -> tuple:  # rebuilt from its arguments, so it crosses from a worker process intact
+        return type(self), (self.step, self.loss, self.lr), self.__dict__

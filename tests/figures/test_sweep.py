@@ -180,6 +180,7 @@ def test_stop_on_error_starts_nothing_new_and_keeps_what_was_running(tmp_path):
     with ThreadPoolExecutor(1) as pool, pytest.raises(SweepError) as info:
         sweep(slow_after_one, configs, executor=pool, out=out, progress=False, stop_on_error=True)
     assert info.value.results == [{"y": 1}, None, {"y": 3}, None, None]
+    assert info.value.unfinished == 2 and info.value.reason == "the sweep stopped at the first failure (stop_on_error)"
     assert sorted(r["config"]["x"] for r in load_results(out)) == [0, 1, 2]
 
 
