@@ -11,6 +11,7 @@ import importlib
 import math
 import pickle
 import pkgutil
+from collections.abc import Callable
 from concurrent.futures import ProcessPoolExecutor
 
 import pytest
@@ -29,10 +30,10 @@ def _sweep_error() -> SweepError:
     configs = [{"x": 0}, {"x": 1}, {"x": 2}, {"x": 3}]
     failure = {"config": configs[1], "type": "Diverged", "message": "training diverged at step 3"}
     results = SweepResult([{"y": NAN, "z": [1.5, -math.inf]}, None, None, {"y": 2.0}], configs)
-    return SweepError([failure], results, 4, "a worker was lost (KilledWorker: gone)", 1)
+    return SweepError([failure], results, 4, "the executor failed (KilledWorker: gone)", 1)
 
 
-SAMPLES = {
+SAMPLES: dict[str, list[Callable[[], BaseException]]] = {
     "phenom.nets.training.Diverged": [
         lambda: Diverged(12, NAN, 0.5),
         lambda: Diverged(0, math.inf, 1e4),

@@ -253,7 +253,7 @@ def _outcome(future: Future) -> tuple:
     except BrokenExecutor as err:  # the pool died: which configuration killed it is unknown
         return ("unfinished", f"the executor broke ({_one_line(err)})")
     except Exception as err:
-        return ("unfinished", f"a worker was lost ({_one_line(err)})")
+        return ("unfinished", f"the executor failed ({_one_line(err)})")
 
 
 def sweep(
