@@ -28,8 +28,11 @@ class Entry:
     about: str
     inputs: tuple[str, ...] = ()
     expected_s: float = 1.0
-    """Rough wall time of the full-size figure (2-core benchmark machine): ``reproduce`` starts
-    the longest first, by this when the output folder has no manifest of an earlier run."""
+    """Rough wall time of the full-size figure (seconds, on the 2-core machine of the benchmarks, on
+    a slow day): ``reproduce`` starts the longest first, by this when the output folder has no
+    manifest of an earlier run."""
+    quick_s: float = 1.0
+    """The same for the quick (reduced) figure."""
 
 
 CATALOG: dict[str, Entry] = {
@@ -38,13 +41,20 @@ CATALOG: dict[str, Entry] = {
     "phase": Entry(
         "induction",
         "the flow's transition time over N and L, the start and the GD rate, against its asymptotic formula",
-        expected_s=7,
+        expected_s=23,
+        quick_s=6,
     ),
     "lsa_landscape": Entry("lsa", "risk landscape of one preconditioned GD step, with both flows"),
-    "lsa_learning_curves": Entry("lsa", "the factored flow against the one-layer network trained by SGD", expected_s=2),
-    "lsa_preconditioner": Entry("lsa", "the trained network's preconditioner against the optimal one", expected_s=6),
-    "lsa_depth": Entry("lsa", "K-layer networks against K steps of GD and PGD", expected_s=200),
-    "network_training": Entry("network", "train the two-layer attention network, with L = N controls", expected_s=32),
+    "lsa_learning_curves": Entry(
+        "lsa", "the factored flow against the one-layer network trained by SGD", expected_s=2, quick_s=1.3
+    ),
+    "lsa_preconditioner": Entry(
+        "lsa", "the trained network's preconditioner against the optimal one", expected_s=8, quick_s=2
+    ),
+    "lsa_depth": Entry("lsa", "K-layer networks against K steps of GD and PGD", expected_s=230, quick_s=10),
+    "network_training": Entry(
+        "network", "train the two-layer attention network, with L = N controls", expected_s=70, quick_s=12
+    ),
     "network_ablation": Entry(
         "network", "train (or reuse the identical run) and remove each attention head", expected_s=9
     ),
@@ -52,22 +62,31 @@ CATALOG: dict[str, Entry] = {
         "network",
         "Olsson's induction-head scores through training against ICL accuracy (reuses the training run)",
         inputs=("network_training",),
-        expected_s=18,
+        expected_s=38,
     ),
     "data_dependence": Entry(
         "network",
         "in-context vs in-weights learning against burstiness, classes, noise and Zipf exponent (a resumable sweep)",
-        expected_s=150,
+        expected_s=600,
+        quick_s=28,
     ),
     "minimal_vs_mean_field": Entry(
-        "induction", "the exact minimal network against the mean-field model", expected_s=36
+        "induction", "the exact minimal network against the mean-field model", expected_s=66, quick_s=7.5
     ),
-    "compare": Entry("compare", "flow and trained networks on shared axes, steps mapped to flow time", expected_s=29),
+    "compare": Entry(
+        "compare", "flow and trained networks on shared axes, steps mapped to flow time", expected_s=55, quick_s=13
+    ),
     "scaling": Entry(
-        "compare", "the network's transition step against both models' over N and L (a resumable sweep)", expected_s=360
+        "compare",
+        "the network's transition step against both models' over N and L (a resumable sweep)",
+        expected_s=900,
+        quick_s=16,
     ),
     "growth": Entry(
-        "compare", "the network's effective beta, alpha, xi against the time-scale model's flow", expected_s=90
+        "compare",
+        "the network's effective beta, alpha, xi against the time-scale model's flow",
+        expected_s=110,
+        quick_s=6.3,
     ),
     "chain": Entry(
         "compare",

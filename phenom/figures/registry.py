@@ -100,6 +100,8 @@ class Figure(Generic[S]):
     """Figures whose saved results this one reads."""
     expected_s: float = 1.0
     """Rough wall time of the full-size figure (:class:`phenom.figures.catalog.Entry`)."""
+    quick_s: float = 1.0
+    """Rough wall time of the quick figure."""
 
 
 _JOBS: dict[str, ModuleType] = {
@@ -127,6 +129,7 @@ def _found(name: str, entry: Entry) -> Figure[Any]:
         getattr(jobs, f"{name}_tables", None),
         entry.inputs,
         entry.expected_s,
+        entry.quick_s,
     )
 
 
@@ -281,10 +284,11 @@ def _last_wall_times(path: Path) -> dict[str, float]:
     return {n: float(e["wall_time_s"]) for n, e in manifest.items() if isinstance(e, dict) and "wall_time_s" in e}
 
 
-def start_order(names: Iterable[str], out: str | Path) -> list[str]:
-    """``names`` longest first: by their wall times in ``out``'s manifest, else by ``expected_s``."""
+def start_order(names: Iterable[str], out: str | Path, *, quick: bool = False) -> list[str]:
+    """``names`` longest first: by their wall times in ``out``'s manifest, else by ``expected_s``
+    (``quick_s`` with ``quick``)."""
     cost = _last_wall_times(Path(out) / "manifest.json")
-    return sorted(names, key=lambda n: -cost.get(n, _figure(n).expected_s))
+    return sorted(names, key=lambda n: -cost.get(n, _figure(n).quick_s if quick else _figure(n).expected_s))
 
 
 def reproduce(
@@ -331,7 +335,7 @@ def reproduce(
             record(name, make(name, setting[name], out))
         return done
     waiting = {n: [i for i in FIGURES[n].inputs if i in names] for n in names}
-    ready = start_order([n for n in names if not waiting[n]], out)
+    ready = start_order([n for n in names if not waiting[n]], out, quick=quick)
     failures: list[FigureError] = []
     require_main_guard("phenom.figures.reproduce")
     with local_pool(workers, start="spawn") as pool:  # fresh interpreters: fork after numba's threads is unsafe

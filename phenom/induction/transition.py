@@ -44,18 +44,22 @@ transition step times lr approaches the flow's time as lr → 0.
 from __future__ import annotations
 
 import functools
+import hashlib
+import json
+from pathlib import Path
 
 import numpy as np
 import sympy as sp
 from scipy.special import erfcx
 
-from phenom import _validate
+from phenom import _cache, _io, _validate
 from phenom.induction.fastflow import THETA_MAX, flow_quantities
 from phenom.induction.model import THETA, L_sym, N_sym, alpha, beta, derive, grad, xi
 
 __all__ = [
     "early_time_coefficients",
     "transition_time_expr",
+    "formula_text",
     "closed_form_coefficients",
     "asymptotic_transition_time",
     "flow_transition_times",
@@ -101,6 +105,30 @@ def transition_time_expr() -> sp.Expr:
     a, k = sp.symbols("a k", positive=True)
     blow_up = sp.integrate(sp.exp(-k * a**2), (a, 0, sp.oo)).subs(k, c["C"] / (2 * c["B"])) / c["B"]  # τ*
     return sp.sqrt(2 * blow_up / c["A"])  # A t*²/2 = τ*
+
+
+def formula_text() -> dict[str, str]:
+    """t* (:func:`transition_time_expr`) and A, B, C (:func:`early_time_coefficients`) as printed
+    by sympy, the derivation's record in saved results. Deriving them takes seconds of sympy, so
+    the strings are kept in the cache folder (:func:`phenom._cache.cache_dir`) under a key of this
+    module's and the model's code and sympy's version; a missing or damaged file is derived again."""
+    digest = hashlib.sha256(sp.__version__.encode())
+    for module in ("transition.py", "derivation.py", "_softmax.py", "model.py"):
+        digest.update((Path(__file__).parent / module).read_bytes())
+    path = _cache.cache_dir() / f"phenom_formula_{digest.hexdigest()[:16]}.json"
+    keys = ("t_star", "A", "B", "C")
+    try:
+        text = json.loads(path.read_text())
+        if isinstance(text, dict) and set(text) == set(keys) and all(isinstance(v, str) for v in text.values()):
+            return text
+    except (OSError, ValueError):
+        pass  # no cache file yet, or a damaged one: derive (again) and replace it
+    text = {"t_star": str(transition_time_expr()), **{k: str(v) for k, v in early_time_coefficients().items()}}
+    try:
+        _io.atomic_write(path, lambda tmp: Path(tmp).write_text(json.dumps(text)))
+    except OSError:
+        pass  # an unwritable cache: derive again next time
+    return text
 
 
 def closed_form_coefficients(N, L) -> tuple:

@@ -162,8 +162,10 @@ def test_the_longest_figures_start_first(tmp_path):
     from phenom.figures.registry import start_order
 
     names = ["induction_flow", "scaling", "network_training", "lsa_depth"]
-    # No manifest: by the registry's expected times (scaling ~6 min, lsa_depth ~3, training ~0.5).
+    # No manifest: by the registry's expected times (scaling ~15 min, lsa_depth ~4, training ~1),
+    # and for the quick figures by theirs (scaling 16 s, training 12, lsa_depth 10).
     assert start_order(names, tmp_path) == ["scaling", "lsa_depth", "network_training", "induction_flow"]
+    assert start_order(names, tmp_path, quick=True) == ["scaling", "network_training", "lsa_depth", "induction_flow"]
     # An earlier run's manifest wins where it has a time; the others keep their expected times.
     _io.write_json(
         tmp_path / "manifest.json", {"induction_flow": {"wall_time_s": 500.0}, "scaling": {"wall_time_s": 2.0}}

@@ -3,6 +3,8 @@ expansion, the early-time solution against a tight solve of the full flow, the r
 blow-up against numeric integration and quadrature, the formula against the numeric cliff, and
 discrete gradient descent against a plain loop and against the flow."""
 
+import json
+
 import numpy as np
 import pytest
 import sympy as sp
@@ -15,6 +17,7 @@ from phenom.induction.transition import (
     closed_form_coefficients,
     early_time_coefficients,
     flow_transition_times,
+    formula_text,
     gd_transition_steps,
     transition_time_expr,
 )
@@ -52,6 +55,23 @@ def test_formula_needs_no_symbolic_work(monkeypatch):
     A, B, C = (float(v) for v in _hand(8, 32))
     t = (2 * np.pi) ** 0.25 * A**-0.5 * (B * C) ** -0.25  # t* = (2π)^{1/4} A^{−1/2} (BC)^{−1/4}
     assert asymptotic_transition_time(8, 32) == pytest.approx(t, rel=1e-14)
+
+
+def test_formula_text_is_the_derivation_printed_and_a_damaged_cache_is_derived_again(tmp_path, monkeypatch):
+    # The cached strings are sympy's printing of the derivation; each parses back to an expression
+    # identical to the hand expansion (A, B, C) and to t* = (2π)^{1/4} A^{−1/2} (BC)^{−1/4}.
+    monkeypatch.setenv("PHENOM_CACHE", str(tmp_path))
+    text = formula_text()
+    A, B, C = _hand(N_sym, L_sym)
+    symbols = {"N": N_sym, "L": L_sym}
+    for name, want in (("A", A), ("B", B), ("C", C)):
+        assert sp.simplify(sp.sympify(text[name], locals=symbols) - want) == 0
+    t_star = sp.sympify(text["t_star"], locals=symbols)
+    assert sp.simplify(t_star**4 - 2 * sp.pi / (A**2 * B * C)) == 0
+    (cached,) = tmp_path.glob("phenom_formula_*.json")
+    assert formula_text() == text  # read back
+    cached.write_text("{damaged")
+    assert formula_text() == text and json.loads(cached.read_text()) == text  # derived again and replaced
 
 
 def test_early_time_solution_against_a_tight_solve():

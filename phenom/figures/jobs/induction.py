@@ -22,10 +22,9 @@ from phenom.induction.landscape import loss_slice
 from phenom.induction.model import PARAMETERS, InductionHeadModel
 from phenom.induction.transition import (
     asymptotic_transition_time,
-    early_time_coefficients,
     flow_transition_times,
+    formula_text,
     gd_transition_steps,
-    transition_time_expr,
 )
 from phenom.nets.minimal import MinimalNetwork
 
@@ -240,7 +239,7 @@ def phase(setting: PhaseSetting, out: Path) -> dict:
         "flows_without_cliff": int(np.sum(~np.isfinite(numeric))),
         "errors": errors,
         "exponent_in_N_at_widest_L_over_N": exponents,
-        "formula": {"t_star": str(transition_time_expr()), **{k: str(v) for k, v in early_time_coefficients().items()}},
+        "formula": formula_text(),
         "start_scale": {
             "N": Nr,
             "L": Lr,

@@ -155,7 +155,7 @@ class NetworkSetting(CopyingBase):
 class NetworkTrainingSetting(NetworkSetting):
     """The training figure: one run, and ``controls`` runs at L = N (seeds 0, 1, …)."""
 
-    QUICK: ClassVar[dict] = {"steps": 1500, "controls": 1}
+    QUICK: ClassVar[dict] = {"steps": 1500, "controls": 0}
     controls: int = option(3, "L = N control runs with the same budget, >= 0", "seed")
     eval_sets: int = option(4096, "classify: sequences in each of the IC, IC2, IW evaluation sets, >= 1", "count")
 
@@ -203,14 +203,14 @@ class DataDependenceSetting(Setting):
     burstiness, so that every run answers the same in-context question)."""
 
     QUICK: ClassVar[dict] = {
-        "steps": 1000,
+        "steps": 800,
         "seeds": (0,),
         "B_values": (0, 2),
         "K_values": (128, 512),
         "eps_values": (0.1, 0.5),
         "zipf_values": (0.0, 1.0),
         "eval_size": 1024,
-        "curve_every": 250,
+        "curve_every": 200,
     }
     N: int = option(8, "item-label pairs, 1 to 32")
     L: int = option(32, "labels, integer >= N")
