@@ -253,3 +253,15 @@ def plain(value):
     """A numpy scalar as the Python number it holds (others unchanged), so that a narrow one
     (float16) meets the checks' wide bounds without numpy's cast warnings."""
     return value.item() if isinstance(value, np.generic) else value
+
+
+def float_dtype(name: str, value) -> np.dtype:
+    """float32 or float64 (a numpy dtype or anything ``np.dtype`` reads as one), or a ValueError
+    naming ``name`` and the choices."""
+    try:
+        dt = np.dtype(value) if value is not None else None
+    except (TypeError, ValueError):
+        dt = None
+    if dt is None or dt.name not in ("float32", "float64"):
+        raise ValueError(f"{name} must be float32 or float64, got {shown(value)}")
+    return dt

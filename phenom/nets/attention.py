@@ -398,13 +398,7 @@ class AttentionNetwork:
 
 def float_dtype(dtype) -> np.dtype:
     """float32 or float64, or a ValueError naming ``dtype`` and the choices."""
-    try:
-        dt = np.dtype(dtype) if dtype is not None else None
-    except (TypeError, ValueError):
-        dt = None
-    if dt is None or dt.name not in ("float32", "float64"):
-        raise ValueError(f"dtype must be float32 or float64, got {dtype!r}")
-    return dt
+    return _validate.float_dtype("dtype", dtype)
 
 
 def _check_sequence_task(task) -> None:

@@ -152,13 +152,7 @@ def _sampling(task, n, rng, dtype) -> tuple[int, np.dtype]:
         )
     if not isinstance(rng, np.random.Generator):
         raise ValueError(f"rng must be a numpy Generator (np.random.default_rng(seed)), got {_validate.shown(rng)}")
-    try:
-        dt = np.dtype(dtype) if dtype is not None else None
-    except (TypeError, ValueError):
-        dt = None
-    if dt is None or dt.name not in ("float32", "float64"):
-        raise ValueError(f"dtype must be float32 or float64, got {_validate.shown(dtype)}")
-    return n, dt
+    return n, _validate.float_dtype("dtype", dtype)
 
 
 def _gauss(rng: np.random.Generator, shape, D: int, dtype=np.float64) -> np.ndarray:
