@@ -854,28 +854,27 @@ def induction_speed_claims() -> dict[str, str]:
 
 def reproduce_claims() -> dict[str, str]:
     """The README's reproduction times, from benchmarks/results/reproduce.json, with the machine's
-    speed on the day (a probe) and today's code against the earlier one in the same hour
-    (benchmarks/results/reproduce_ab.json)."""
+    speed on the day (a probe)."""
     r = json.loads((ROOT / "benchmarks" / "results" / "reproduce.json").read_text())
-    ab = json.loads((ROOT / "benchmarks" / "results" / "reproduce_ab.json").read_text())
     flows = json.loads((ROOT / "benchmarks" / "results" / "flows.json").read_text())
     q, f, prev = r["quick"], r["full"], r["previous_full"]
     sweep = f["alone"]["figures_s"]["scaling"]
     probe = float(np.median([p["one_flow_ms"] for p in r["machine_probe"].values()]))
     return {
-        "quick": f"in {q['alone']['wall_s']:.0f} s on two cores",
-        "full": f"{f['alone']['wall_s'] / 60:.1f} minutes here today, {sweep / 60:.1f} of them the scaling sweep",
-        "busy": f"Beside a busy single-threaded process the quick run takes {q['slowdown']:.2f}× as long",
+        "quick": (
+            f"in {q['alone']['wall_s']:.0f} s on two cores ({q['beside_a_busy_process']['wall_s']:.0f} s beside a "
+            "busy single-threaded process)"
+        ),
+        "full": (
+            f"{f['alone']['wall_s'] / 60:.1f} minutes here today ({f['beside_a_busy_process']['wall_s'] / 60:.1f} "
+            f"beside a busy process), {sweep / 60:.1f} of them the scaling sweep"
+        ),
         "probe": (
             f"one compiled flow took {probe:.2f} ms against {flows['one_flow']['induction_flow_ms']:.2f} ms on "
             "the day of the flow benchmark"
         ),
         "previous": (
             f"took {prev['alone']['wall_s'] / 60:.1f} minutes ({prev['slowdown']:.2f}× beside a busy process)"
-        ),
-        "ab": (
-            f"today's quick reproduction takes {ab['median_wall_ratio_today_over_baseline']:.2f}× the time of "
-            "that earlier code's"
         ),
     }
 
