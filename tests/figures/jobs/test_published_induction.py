@@ -107,9 +107,8 @@ def _gd_step(N, L, lr, theta0, budget):
 def test_phase_error_is_formula_over_numeric_minus_one(monkeypatch):
     """The README: the formula is *above* the numeric time everywhere (positive errors). On the
     grid N = 2, L = 3 and 4: t* by the formula typed by hand against the independent flow's cliff."""
-    # The sympy derivation of the formula's text takes half a minute; its numbers do not use it.
-    monkeypatch.setattr(ji, "transition_time_expr", lambda: "t*")
-    monkeypatch.setattr(ji, "early_time_coefficients", lambda: {"A": "A", "B": "B", "C": "C"})
+    # The sympy derivation of the formula's text takes seconds (uncached); its numbers do not use it.
+    monkeypatch.setattr(ji, "formula_text", lambda: {"t_star": "t*", "A": "A", "B": "B", "C": "C"})
     setting = PhaseSetting(
         N_max=2, ratio_max=2, reference=(2, 4), scale_max=0.5, scale_points=2, lr_min=0.5, lr_max=2.0, lr_points=2
     )
