@@ -47,9 +47,17 @@ def finite_batch(batch, n: int, N: int, D: int, L: int, dtype) -> None:
 @given(N=SMALL, L=SMALL, D=SMALL, seed=SMALL)
 def test_fuzz_copying_task_construction(N, L, D, seed):
     task = outcome(lambda: CopyingTask(N=N, L=L, D=D, seed=seed), ("N ", "L ", "D ", "seed "))
-    if task is not None:  # accepted only as the integers given, 1 <= N <= L <= D
+    plain = all(isinstance(v, int) and not isinstance(v, bool) for v in (N, L, D, seed))
+    # The documented range, written out here: 1 <= N <= L <= D <= 4096, 2N + 1 <= 65 slots, seed >= 0.
+    in_range = plain and 1 <= N <= L <= D <= 4096 and 2 * N + 1 <= 65 and seed >= 0
+    if in_range:
+        assert task is not None, (N, L, D, seed)
+    if (
+        task is not None
+    ):  # accepted only as the integers given; its label vectors are N(0, I/D) from the seed's task stream
         assert (task.N, task.L, task.D, task.seed) == (int(N), int(L), int(D), int(seed))
-        assert 1 <= task.N <= task.L <= task.D and task.label_vectors.shape == (task.L, task.D)
+        drawn = np.random.default_rng([4, int(seed)]).standard_normal((int(L), int(D))) / np.sqrt(int(D))
+        np.testing.assert_array_equal(task.label_vectors, drawn)
 
 
 @settings(max_examples=examples(300), deadline=None, derandomize=True)
