@@ -1,0 +1,250 @@
+"""Every public class and function of phenom documents itself in numpydoc form, with an example
+that runs.
+
+A public name is a class or function (a cached function counts as the function it wraps) in the
+``__all__`` of a public module (no dotted part starting with ``_``), tested once, under the
+module that defines it: ``pytest tests/test_docstring_examples.py -k phenom.nets`` selects one
+family. For each one:
+
+- its docstring opens with a one-line summary (the first paragraph is one line);
+- a ``Parameters`` section (or ``Other Parameters``) names every parameter of a function, and every
+  public constructor argument of a class, except a class whose every such field carries its own
+  attribute docstring or ``option(...)`` help;
+- a ``Returns`` (or ``Yields``) section documents a function annotated to return something other
+  than None, or, unannotated, one that returns a value;
+- an ``Examples`` section holds a doctest (``>>>``), and every example of the docstring passes:
+  run by :mod:`doctest` with empty globals (an example imports what it uses, so a reader can copy
+  it), in a fresh temporary working directory, with every warning an error, in under
+  :data:`TIME_LIMIT` seconds (the aim is well under one).
+
+The sections are read by their numpydoc underlines, without numpydoc (not in the test extra).
+"""
+
+from __future__ import annotations
+
+import ast
+import dataclasses
+import doctest
+import importlib
+import inspect
+import pkgutil
+import re
+import textwrap
+import time
+import warnings
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+
+import phenom
+
+TIME_LIMIT = 10.0
+"""Seconds one docstring's examples may take (generous for a shared two-core machine; a first
+call may compile numba kernels that later processes load from the cache)."""
+
+
+def _public_modules() -> list[str]:
+    names = [m.name for m in pkgutil.walk_packages(phenom.__path__, "phenom.")]
+    return sorted(["phenom"] + [n for n in names if not any(part.startswith("_") for part in n.split("."))])
+
+
+def _public_names() -> dict[str, Any]:
+    """``"<defining module>.<name>"`` → the class or function, each object once."""
+    found: dict[str, Any] = {}
+    for module_name in _public_modules():
+        module = importlib.import_module(module_name)
+        for item in getattr(module, "__all__", []):
+            value = getattr(module, item)
+            target = inspect.unwrap(value) if callable(value) else value
+            if not (inspect.isclass(target) or inspect.isfunction(target)):
+                continue
+            if not target.__module__.startswith("phenom"):
+                continue
+            found.setdefault(f"{target.__module__}.{target.__qualname__}", value)
+    return dict(sorted(found.items()))
+
+
+PUBLIC = _public_names()
+IDS = list(PUBLIC)
+
+SECTION = re.compile(r"^([A-Z][A-Za-z ]+)\n(-+)\n", re.M)
+
+
+def sections(doc: str) -> dict[str, str]:
+    """The numpydoc sections of a cleaned docstring: header → body (up to the next header)."""
+    heads = [m for m in SECTION.finditer(doc) if len(m.group(2)) == len(m.group(1))]
+    out: dict[str, str] = {}
+    for i, m in enumerate(heads):
+        end = heads[i + 1].start() if i + 1 < len(heads) else len(doc)
+        out[m.group(1)] = doc[m.end() : end]
+    return out
+
+
+def listed_names(body: str) -> set[str]:
+    """Names of a Parameters-style section: unindented lines ``name : type`` or ``a, b : type``."""
+    names: set[str] = set()
+    for line in body.splitlines():
+        if not line.strip() or line[0].isspace():
+            continue
+        head = line.split(" : ", 1)[0].rstrip(":").strip()
+        for part in head.split(","):
+            part = part.strip().lstrip("*")
+            if re.fullmatch(r"\w+", part):
+                names.add(part)
+    return names
+
+
+def _doc(obj: Any) -> str:
+    doc = obj.__doc__
+    return inspect.cleandoc(doc) if doc else ""
+
+
+def _signature(obj: Any) -> inspect.Signature | None:
+    try:
+        return inspect.signature(obj)
+    except (TypeError, ValueError):
+        return None
+
+
+def _parameters(obj: Any) -> list[str]:
+    """Parameters a caller passes: a function's, or a class's public constructor arguments."""
+    sig = _signature(obj)
+    if sig is None:
+        return []
+    names = [p.name for p in sig.parameters.values() if p.name not in ("self", "cls")]
+    if inspect.isclass(obj):
+        names = [n for n in names if not n.startswith("_")]
+    return names
+
+
+def _attribute_docstrings(cls: type) -> set[str]:
+    """Fields with a docstring of their own (a string right after ``name: type [= value]``) in the
+    class or its phenom bases, or with ``option(...)``'s help."""
+    documented: set[str] = set()
+    for klass in cls.__mro__:
+        if not klass.__module__.startswith("phenom"):
+            continue
+        try:
+            tree = ast.parse(textwrap.dedent(inspect.getsource(klass)))
+        except (OSError, TypeError):
+            continue
+        body = tree.body[0].body if tree.body and isinstance(tree.body[0], ast.ClassDef) else []
+        for node, after in zip(body, body[1:], strict=False):
+            if (
+                isinstance(node, ast.AnnAssign | ast.Assign)
+                and isinstance(after, ast.Expr)
+                and isinstance(after.value, ast.Constant)
+                and isinstance(after.value.value, str)
+            ):
+                targets = [node.target] if isinstance(node, ast.AnnAssign) else node.targets
+                documented |= {t.id for t in targets if isinstance(t, ast.Name)}
+    if dataclasses.is_dataclass(cls):
+        documented |= {f.name for f in dataclasses.fields(cls) if f.metadata.get("help")}
+    return documented
+
+
+def _returns_value(func: Callable) -> bool:
+    """Whether a function returns something: by its annotation, else by a ``return <value>`` or a
+    ``yield`` in its own body (not in nested functions)."""
+    sig = _signature(func)
+    if sig is not None and sig.return_annotation is not inspect.Signature.empty:
+        return sig.return_annotation not in (None, "None", "NoReturn", "Never")
+    try:
+        tree = ast.parse(textwrap.dedent(inspect.getsource(func)))
+    except (OSError, TypeError):
+        return False
+    stack: list[ast.AST] = list(ast.iter_child_nodes(tree.body[0]))
+    while stack:
+        node = stack.pop()
+        if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef | ast.Lambda | ast.ClassDef):
+            continue
+        if isinstance(node, ast.Yield | ast.YieldFrom):
+            return True
+        if isinstance(node, ast.Return) and node.value is not None:
+            if not (isinstance(node.value, ast.Constant) and node.value.value is None):
+                return True
+        stack.extend(ast.iter_child_nodes(node))
+    return False
+
+
+def test_the_public_names_are_collected():
+    """The collection is the one the documentation's own test makes (classes and functions of
+    public ``__all__``), plus cached functions: it finds names of every family."""
+    assert len(PUBLIC) >= 180
+    for expected in (
+        "phenom.induction.model.InductionHeadModel",
+        "phenom.induction.kernels.source",
+        "phenom.linear.model.LinearICL",
+        "phenom.flow.gradient_flow",
+        "phenom.nets.training.train",
+        "phenom.figures.registry.Figure",
+    ):
+        assert expected in PUBLIC, expected
+    assert not any(name.split(".")[-1].startswith("_") for name in PUBLIC)
+
+
+@pytest.mark.parametrize(
+    ("doc", "expected"),
+    [
+        (
+            "Sum.\n\nParameters\n----------\na, b : int\n    Terms.\n*args : float\n    More.\n\n"
+            "Returns\n-------\nint\n    The sum.\n\nExamples\n--------\n>>> 1 + 1\n2\n",
+            {"Parameters": {"a", "b", "args"}, "Returns": {"int"}},
+        ),
+        ("Sum.\n\nParameters\n--------\nx : int\n", {}),
+    ],
+)
+def test_sections_are_read_by_their_underlines(doc, expected):
+    found = sections(doc)
+    assert {k: listed_names(v) for k, v in found.items() if k in expected} == expected
+
+
+@pytest.mark.parametrize("name", IDS)
+def test_docstring_has_numpydoc_sections(name):
+    obj = PUBLIC[name]
+    target = obj if inspect.isclass(obj) else inspect.unwrap(obj)
+    doc = _doc(obj)
+    assert doc, f"{name} has no docstring"
+    found = sections(doc)
+    problems = []
+    if "\n" in doc.split("\n\n")[0].strip():
+        problems.append("the summary (first paragraph) is not one line")
+
+    examples = found.get("Examples", "")
+    if ">>>" not in examples:
+        problems.append("no Examples section with a >>> line")
+
+    params = _parameters(obj)
+    if params:
+        listed = listed_names(found.get("Parameters", "") + found.get("Other Parameters", ""))
+        missing = [p for p in params if p not in listed]
+        if inspect.isclass(obj) and missing and set(params) <= _attribute_docstrings(obj):
+            missing = []
+        if missing:
+            problems.append(f"Parameters section does not list {missing}")
+
+    if not inspect.isclass(obj) and _returns_value(target):
+        if not (found.get("Returns", "").strip() or found.get("Yields", "").strip()):
+            problems.append("no Returns section")
+
+    assert problems == [], f"{name}: " + "; ".join(problems)
+
+
+@pytest.mark.parametrize("name", IDS)
+def test_docstring_examples_run(name, tmp_path, monkeypatch):
+    obj = PUBLIC[name]
+    doc = obj.__doc__ or ""
+    parser = doctest.DocTestParser()
+    test = parser.get_doctest(doc, {"__name__": "__main__"}, name, None, 0)
+    assert test.examples, f"{name} has no example"
+    monkeypatch.chdir(tmp_path)
+    report: list[str] = []
+    runner = doctest.DocTestRunner(optionflags=doctest.ELLIPSIS)
+    start = time.perf_counter()
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        result = runner.run(test, out=report.append, clear_globs=True)
+    elapsed = time.perf_counter() - start
+    assert result.failed == 0, "".join(report)
+    assert elapsed < TIME_LIMIT, f"{name}: the examples took {elapsed:.1f} s"
