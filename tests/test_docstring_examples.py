@@ -8,8 +8,9 @@ family. For each one:
 
 - its docstring opens with a one-line summary (the first paragraph is one line);
 - a ``Parameters`` section (or ``Other Parameters``) names every parameter of a function, and every
-  public constructor argument of a class, except a class whose every such field carries its own
-  attribute docstring or ``option(...)`` help;
+  public constructor argument of a class (for a class, an ``Attributes`` section naming a field
+  counts too), except a class whose every such field carries its own attribute docstring or
+  ``option(...)`` help;
 - a ``Returns`` (or ``Yields``) section documents a function annotated to return something other
   than None, or, unannotated, one that returns a value;
 - an ``Examples`` section holds a doctest (``>>>``), and every example of the docstring passes:
@@ -217,7 +218,8 @@ def test_docstring_has_numpydoc_sections(name):
 
     params = _parameters(obj)
     if params:
-        listed = listed_names(found.get("Parameters", "") + found.get("Other Parameters", ""))
+        documenting = ("Parameters", "Other Parameters") + (("Attributes",) if inspect.isclass(obj) else ())
+        listed = listed_names("".join(found.get(section, "") for section in documenting))
         missing = [p for p in params if p not in listed]
         if inspect.isclass(obj) and missing and set(params) <= _attribute_docstrings(obj):
             missing = []
