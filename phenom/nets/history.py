@@ -20,14 +20,38 @@ SUMMARY = ("loss", "eval_loss", "icl_acc")
 class History:
     """Learning curves: one row per evaluation; columns read as arrays (``hist.step``, ``hist.loss``).
 
-    ``config`` is the run's configuration (network, task, optimiser, seeds, evaluation cadence);
-    ``records`` maps each column to its list of values, one per evaluation.
+    :func:`~phenom.nets.training.train` returns one, with a row per evaluation: the step, the
+    running training loss and the network's ``metrics`` on the held-out set. A column that was
+    never recorded is an AttributeError naming the columns there are.
+
+    Parameters
+    ----------
+    config : dict
+        The run's configuration (network, task, optimiser, seeds, evaluation cadence), as
+        :func:`~phenom.nets.training.train` records it; saved with the curves.
+    records : dict of str to list, default empty
+        Each column's values, one per evaluation (all columns of one length); :meth:`append`
+        adds a row.
+
+    Examples
+    --------
+    >>> from phenom.nets.history import History
+    >>> hist = History(config={"lr": 0.1})
+    >>> hist.append(step=0, loss=1.5, icl_acc=0.25)
+    >>> hist.append(step=10, loss=0.75, icl_acc=0.5)
+    >>> hist
+    History(2 evaluations, last step 10, loss 0.75, icl_acc 0.5; columns: step, loss, icl_acc)
+    >>> hist.loss.tolist(), int(hist.step[-1])
+    ([1.5, 0.75], 10)
+    >>> [path.name for path in hist.save("run")]
+    ['history.csv', 'history.json']
     """
 
     config: dict
     records: dict[str, list] = field(default_factory=dict)
 
     def append(self, **row) -> None:
+        """Add one evaluation's values, a keyword per column (a new column starts at this row)."""
         for key, value in row.items():
             self.records.setdefault(key, []).append(value)
 
@@ -45,6 +69,7 @@ class History:
         return f"History({len(steps)} evaluations{last}{finals}; columns: {', '.join(self.records) or 'none'})"
 
     def columns(self) -> dict[str, np.ndarray]:
+        """Every column as a float array (None read as NaN), in the order they were first recorded."""
         return {k: np.asarray(v, dtype=float) for k, v in self.records.items()}
 
     def save(self, out: str | Path, stem: str = "history") -> list[Path]:

@@ -45,7 +45,43 @@ _EPS = 1e-12
 
 
 def effective_parameters(ila1: float, tila2: float, margin: float, N: int, L: int) -> tuple[float, float, float]:
-    """(β, α, ξ) whose mean-field model has attention ILA1, TILA2 and the given logit margin."""
+    """(β, α, ξ) whose mean-field model has attention ILA1, TILA2 and the given logit margin.
+
+    The inversions of the module docstring (Reddy, ICLR 2024, Sec. 4). ILA1 and TILA2 are
+    clipped to [1e-12, 1 − 1e-12] first, so that β and α stay finite.
+
+    Parameters
+    ----------
+    ila1 : float
+        The layer-1 attention of each label token to its item, y in (0, 1).
+    tila2 : float
+        The layer-2 attention of the target to the correct label's token(s), z in (0, 1).
+    margin : float
+        The correct label's mean logit over the mean logit of its rivals (the absent labels; the
+        other in-context labels when L = N).
+    N : int
+        Item–label pairs in context, >= 1.
+    L : int
+        Labels, >= N.
+
+    Returns
+    -------
+    tuple of three floats
+        β = log(N y / (1 − y)), α = log(2N z / (1 − z)) / y and ξ = margin / z (margin / (z − z')
+        when L = N; NaN while z − z' < 0.01).
+
+    Examples
+    --------
+    The attention and margin of the mean-field model at β = 1, α = 2, ξ = 3 give them back:
+
+    >>> import math
+    >>> from phenom.nets.measures import effective_parameters
+    >>> N, L = 8, 32
+    >>> y = math.e / (math.e + N)
+    >>> z = math.exp(2 * y) / (math.exp(2 * y) + 2 * N)
+    >>> [round(v, 4) for v in effective_parameters(y, z, 3 * z, N, L)]
+    [1.0, 2.0, 3.0]
+    """
     y = float(np.clip(ila1, _EPS, 1 - _EPS))
     z = float(np.clip(tila2, _EPS, 1 - _EPS))
     beta = np.log(N * y / (1 - y))
@@ -58,8 +94,41 @@ def effective_parameters(ila1: float, tila2: float, margin: float, N: int, L: in
 def progress_measures(logits: np.ndarray, cache: dict, batch, task) -> dict[str, float]:
     """The measures listed above, and the effective (β, α, ξ), of one evaluation batch.
 
-    ``logits`` are the network's (n, L) outputs on ``batch``; ``cache`` holds its layer-1
-    attention ``A1`` and layer-2 attention ``a2`` from the same forward pass.
+    :meth:`~phenom.nets.attention.AttentionNetwork.metrics` calls it on each held-out batch.
+
+    Parameters
+    ----------
+    logits : numpy.ndarray
+        The network's outputs (n, L) on ``batch``.
+    cache : dict
+        The same forward pass's cache: its layer-1 attention ``A1`` (n, T, T) and layer-2
+        attention ``a2`` (n, T) of the target, T = 2N + 1.
+    batch : SequenceBatch
+        The sequences (a :class:`~phenom.nets.tasks.SequenceBatch`): their answers and context labels.
+    task : CopyingTask or ClassificationTask
+        The task the batch is from (its N and L).
+
+    Returns
+    -------
+    dict of str to float
+        ``eval_loss`` (mean cross-entropy), ``icl_acc``, ``p_correct``, ``cla``, ``margin``,
+        ``ila1``, ``tila2`` and the effective ``beta``, ``alpha``, ``xi``
+        (:func:`effective_parameters`).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from phenom.nets.attention import AttentionNetwork
+    >>> from phenom.nets.measures import progress_measures
+    >>> from phenom.nets.tasks import CopyingTask
+    >>> task = CopyingTask(N=2, L=4, D=8)
+    >>> batch = task.sample(64, np.random.default_rng(0))
+    >>> logits, cache = AttentionNetwork.init(task, dtype=np.float64).forward(batch)
+    >>> m = progress_measures(logits, cache, batch, task)
+    >>> sorted(m)
+    ['alpha', 'beta', 'cla', 'eval_loss', 'icl_acc', 'ila1', 'margin', 'p_correct', 'tila2', 'xi']
+    >>> m["icl_acc"] == float(np.mean(logits.argmax(axis=1) == batch.answer))
+    True
     """
     n = len(logits)
     N, L = task.N, task.L
@@ -100,7 +169,24 @@ def progress_measures(logits: np.ndarray, cache: dict, batch, task) -> dict[str,
 
 
 def transition_level(N: int) -> float:
-    """ICL accuracy halfway from the plateau at 1/N (guessing among the labels in context) to 1."""
+    """ICL accuracy halfway from the plateau at 1/N (guessing among the labels in context) to 1.
+
+    Parameters
+    ----------
+    N : int
+        Item–label pairs in context, >= 1.
+
+    Returns
+    -------
+    float
+        (1 + 1/N) / 2: where :func:`transition_step` places a network's ICL transition.
+
+    Examples
+    --------
+    >>> from phenom.nets.measures import transition_level
+    >>> transition_level(8)
+    0.5625
+    """
     return 0.5 * (1 + 1 / N)
 
 
@@ -122,21 +208,23 @@ def transition_step(
 
     Parameters
     ----------
-    step, values
+    step, values : sequence of float
         Equal-length 1-D sequences (a history's evaluation steps and a measure at them); a value
         of None or NaN is missing.
-    level
-        The level, measured according to ``relative_to``:
+    level : float, default 0.5
+        The level (any finite number), measured according to ``relative_to``.
+    relative_to : {"zero", "start", "range"}, default "zero"
+        What ``level`` is measured from:
 
         - ``"zero"``: ``level`` itself (ICL accuracy reaching :func:`transition_level`);
         - ``"start"``: the first value plus ``level`` (a parameter rising by 1 from where it starts,
           as the network's effective β starts near 0.48, not 0);
         - ``"range"``: the fraction ``level`` of the way from the first to the largest value
           (a head score rising halfway); None if the values never exceed their first one.
-    interpolate
+    interpolate : bool, default True
         Linear interpolation between the last value below the level and the first at or above
         it (True), or the step of the first value at or above it (False).
-    missing
+    missing : {"skip", "none"}, default "skip"
         ``"skip"``: missing values are left out (the first value is the first present one);
         ``"none"``: any missing value makes the answer None.
 
@@ -144,6 +232,23 @@ def transition_step(
     -------
     float or None
         ``step[0]`` when the first value already reaches the level.
+
+    Examples
+    --------
+    ICL accuracy at N = 2 crosses the transition level 0.75 halfway between steps 20 and 30:
+
+    >>> from phenom.nets.measures import transition_level, transition_step
+    >>> step, acc = [0, 10, 20, 30], [0.12, 0.3, 0.7, 0.9]
+    >>> transition_step(step, acc, transition_level(2))
+    22.5
+    >>> transition_step(step, acc, 0.75, interpolate=False)
+    30.0
+    >>> round(transition_step(step, [0.48, 0.9, 1.6, 2.0], 1.0, relative_to="start"), 2)  # 1.48
+    18.29
+    >>> transition_step(step, [0.1, None, 0.5, 0.9], 0.5, relative_to="range")  # halfway to 0.9
+    20.0
+    >>> transition_step(step, [0.1, None, 0.5, 0.9], 0.5, relative_to="range", missing="none") is None
+    True
     """
     if relative_to not in ("zero", "start", "range"):
         raise ValueError(f"relative_to must be 'zero', 'start' or 'range', got {relative_to!r}")
@@ -177,6 +282,25 @@ def transition_step(
 
 
 def stop_level(N: int) -> float:
-    """ICL accuracy three quarters of the way from the plateau at 1/N to 1: once two evaluations
-    in a row reach it, the transition (at :func:`transition_level`) is behind the run."""
+    """ICL accuracy three quarters of the way from the plateau at 1/N to 1.
+
+    Once two evaluations in a row reach it, the transition (at :func:`transition_level`) is
+    behind the run, and a run that only needs the transition's time can stop.
+
+    Parameters
+    ----------
+    N : int
+        Item–label pairs in context, >= 1.
+
+    Returns
+    -------
+    float
+        (1 + :func:`transition_level`) / 2 = (3 + 1/N) / 4.
+
+    Examples
+    --------
+    >>> from phenom.nets.measures import stop_level, transition_level
+    >>> stop_level(8), transition_level(8) < stop_level(8) < 1
+    (0.78125, True)
+    """
     return (1 + transition_level(N)) / 2
