@@ -60,7 +60,33 @@ S = TypeVar("S", bound=Setting)
 
 
 class FigureError(RuntimeError):
-    """A figure's computation, saving or drawing failed (not its input, which the setting checks)."""
+    """A figure's computation, saving or drawing failed (not its input, which the setting checks).
+
+    :func:`make`, :func:`draw` and :func:`reproduce` raise it with the figure and the stage that
+    failed, the original error kept as ``error`` (and as the ``__cause__``). Its message is one
+    line: ``NAME (STAGE): ErrorType: message``.
+
+    Parameters
+    ----------
+    name : str
+        The figure that failed (a key of :data:`FIGURES`).
+    stage : str
+        The step that failed: ``"compute"``, ``"save"``, ``"load"`` or ``"draw"``.
+    error : BaseException
+        The error raised in that step. Pickled from a worker process, an error that does not
+        pickle comes back as a RuntimeError naming its type and message.
+
+    Examples
+    --------
+    The summary figure reads two saved results; in an empty folder its computation fails:
+
+    >>> import tempfile
+    >>> try:
+    ...     make("lsa_summary", out=tempfile.mkdtemp())
+    ... except FigureError as err:
+    ...     print(err.name, err.stage, type(err.error).__name__)
+    lsa_summary compute OSError
+    """
 
     def __init__(self, name: str, stage: str, error: BaseException):
         message = " ".join(str(error).split())  # one line
@@ -88,7 +114,36 @@ def _portable(error: BaseException) -> BaseException:
 
 @dataclass(frozen=True)
 class Figure(Generic[S]):
-    """One figure: its setting class, how to compute its result and how to draw it."""
+    """One figure: its setting class, how to compute its result and how to draw it.
+
+    The registry builds one per name of :data:`phenom.figures.catalog.CATALOG` (:data:`FIGURES`);
+    :func:`make` runs it.
+
+    Parameters
+    ----------
+    name : str
+        The figure's name: its command (``phenom NAME``) and its files' stem (``NAME.json``, …).
+    setting : type
+        Its setting class (a frozen dataclass of :mod:`phenom.figures.settings`).
+    compute : callable
+        ``compute(setting, out) -> dict``: the JSON-able result (:mod:`phenom.figures.jobs`);
+        ``out`` is the output folder, for checkpoints, sweep files and the results it reads.
+    draw : callable
+        ``draw(saved) -> matplotlib.figure.Figure`` from the saved result (:mod:`phenom.figures.plots`).
+    tables : callable or None, default None
+        ``tables(saved) -> {file name: columns}``: extra CSV files.
+    inputs : tuple of str, default ()
+        Figures whose saved results this one reads.
+    expected_s, quick_s : float, default 1.0
+        Rough wall times, in seconds, of the full-size and the quick figure.
+
+    Examples
+    --------
+    >>> FIGURES["lsa_summary"].setting.__name__, FIGURES["lsa_summary"].inputs
+    ('LsaSummarySetting', ('lsa_learning_curves', 'lsa_preconditioner'))
+    >>> FIGURES["induction_flow"].compute.__module__
+    'phenom.figures.jobs.induction'
+    """
 
     name: str
     setting: type[S]
@@ -139,7 +194,25 @@ after the figures whose results it reads)."""
 
 
 def default_setting(name: str, *, quick: bool = False) -> Setting:
-    """The figure's default setting (its ``quick()`` variant with ``quick``)."""
+    """The figure's default setting (its ``quick()`` variant with ``quick``).
+
+    Parameters
+    ----------
+    name : str
+        A figure of :data:`FIGURES`; ValueError otherwise.
+    quick : bool, default False
+        Return the reduced setting (:meth:`~phenom.figures.settings._base.Setting.quick`).
+
+    Returns
+    -------
+    Setting
+        An instance of the figure's setting class with every field at its default.
+
+    Examples
+    --------
+    >>> default_setting("induction_landscape").grid, default_setting("induction_landscape", quick=True).grid
+    (201, 101)
+    """
     setting = _figure(name).setting()
     return setting.quick() if quick else setting
 
@@ -169,7 +242,46 @@ def make(
 ) -> dict:
     """Compute, save and draw figure ``name`` into ``out``; update ``out/manifest.json`` (unless
     ``manifest`` is False: the caller records the entry); return the manifest entry. ``setting``
-    defaults to the figure's default (``quick``: its quick one)."""
+    defaults to the figure's default (``quick``: its quick one).
+
+    Parameters
+    ----------
+    name : str
+        A figure of :data:`FIGURES`; ValueError otherwise.
+    setting : Setting or None, default None
+        An instance of the figure's setting class (ValueError for another class); None: the
+        figure's default (:func:`default_setting`).
+    out : str or Path, default "figures"
+        The output folder, made if needed.
+    quick : bool, default False
+        With ``setting`` None, start from the quick setting.
+    manifest : bool, default True
+        Record the entry in ``out/manifest.json`` (False: the caller records it).
+
+    Returns
+    -------
+    dict
+        The manifest entry: ``files``, ``setting``, ``digest``, ``seeds``, ``inputs``,
+        ``versions``, ``code``, ``wall_time_s`` and the ``sha256`` of every file.
+
+    Raises
+    ------
+    FigureError
+        When computing, saving or drawing fails.
+
+    Examples
+    --------
+    A small flow figure (50 time samples, one more L) into a temporary folder:
+
+    >>> import tempfile
+    >>> from phenom.figures.settings import InductionFlowSetting
+    >>> out = tempfile.mkdtemp()
+    >>> entry = make("induction_flow", InductionFlowSetting(samples=50, compare_L=(16,)), out)
+    >>> entry["files"]
+    ['induction_flow.png', 'induction_flow.json', 'induction_flow.csv']
+    >>> entry["setting"]["samples"], len(entry["digest"])
+    (50, 12)
+    """
     figure = _figure(name)
     setting = default_setting(name, quick=quick) if setting is None else setting
     if not isinstance(setting, figure.setting):
@@ -220,7 +332,32 @@ def check(out: str | Path = "figures") -> dict[str, list[str]]:
     """Figures of ``out`` whose files are not those its manifest names (a run killed between
     writing a figure's files and its manifest entry, or files edited by hand): figure → the
     files whose contents differ from their recorded hash, or that are missing. Hashes only:
-    :func:`phenom.figures.check` also checks code versions and recomputes the derived numbers."""
+    :func:`phenom.figures.check` also checks code versions and recomputes the derived numbers.
+
+    Parameters
+    ----------
+    out : str or Path, default "figures"
+        A folder holding a ``manifest.json`` (OSError if it has none).
+
+    Returns
+    -------
+    dict of str to list of str
+        Figure → its files that are missing or differ from their recorded sha256; empty when
+        every file is the one its manifest names.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> from pathlib import Path
+    >>> from phenom.figures.settings import InductionFlowSetting
+    >>> out = Path(tempfile.mkdtemp())
+    >>> _ = make("induction_flow", InductionFlowSetting(samples=50, compare_L=(16,)), out)
+    >>> check(out)
+    {}
+    >>> _ = (out / "induction_flow.csv").write_text("edited by hand")
+    >>> check(out)
+    {'induction_flow': ['induction_flow.csv']}
+    """
     out = Path(out)
     manifest = _io.read_json(out / "manifest.json")
     bad: dict[str, list[str]] = {}
@@ -236,7 +373,35 @@ def draw(
     names: Iterable[str] | None = None, out: str | Path = "figures", *, log: Callable[[str], object] = print
 ) -> list[str]:
     """Redraw figures from their saved results in ``out`` (all whose ``NAME.json`` is there, or
-    those in ``names``, each of which must have one); nothing is computed. Returns the names."""
+    those in ``names``, each of which must have one); nothing is computed. Returns the names.
+
+    Each new PNG's hash and the drawing code's version replace those in the figure's manifest
+    entry; its other files keep what their run recorded.
+
+    Parameters
+    ----------
+    names : iterable of str or None, default None
+        Figures to redraw; None: every figure with a ``NAME.json`` in ``out`` (ValueError if
+        there is none, or if a named figure has no saved result).
+    out : str or Path, default "figures"
+        The folder holding the saved results.
+    log : callable, default print
+        Called with one line per figure drawn.
+
+    Returns
+    -------
+    list of str
+        The figures redrawn, in order.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> from phenom.figures.settings import InductionFlowSetting
+    >>> out = tempfile.mkdtemp()
+    >>> _ = make("induction_flow", InductionFlowSetting(samples=50, compare_L=(16,)), out)
+    >>> draw(out=out, log=lambda line: None)
+    ['induction_flow']
+    """
     out = Path(out)
     if names is None:
         names = [n for n in FIGURES if (out / f"{n}.json").exists()]
@@ -286,7 +451,31 @@ def _last_wall_times(path: Path) -> dict[str, float]:
 
 def start_order(names: Iterable[str], out: str | Path, *, quick: bool = False) -> list[str]:
     """``names`` longest first: by their wall times in ``out``'s manifest, else by ``expected_s``
-    (``quick_s`` with ``quick``)."""
+    (``quick_s`` with ``quick``).
+
+    Parameters
+    ----------
+    names : iterable of str
+        Figures of :data:`FIGURES`.
+    out : str or Path
+        The output folder whose ``manifest.json`` (of an earlier run), if readable, gives the
+        wall times.
+    quick : bool, default False
+        Without a recorded time, use the figure's ``quick_s`` rather than its ``expected_s``.
+
+    Returns
+    -------
+    list of str
+        ``names`` sorted by decreasing expected wall time (a stable sort: ties keep their order).
+
+    Examples
+    --------
+    In a folder without a manifest, the catalogue's rough wall times decide:
+
+    >>> import tempfile
+    >>> start_order(["induction_flow", "scaling", "phase"], tempfile.mkdtemp())
+    ['scaling', 'phase', 'induction_flow']
+    """
     cost = _last_wall_times(Path(out) / "manifest.json")
     return sorted(names, key=lambda n: -cost.get(n, _figure(n).quick_s if quick else _figure(n).expected_s))
 
@@ -314,7 +503,41 @@ def reproduce(
 
     Call it under ``if __name__ == "__main__":`` in a script: every worker imports the script
     again, and a call at its top level raises :class:`~phenom.figures._main_guard.MainGuardError`
-    before any worker is started."""
+    before any worker is started.
+
+    Parameters
+    ----------
+    out : str or Path or None, default None
+        The output folder; None: ``figures/`` (``figures/quick/`` with ``quick``).
+    quick : bool, default False
+        Make every figure at its quick setting.
+    only : iterable of str or None, default None
+        Make just these figures (ValueError for a name not in :data:`FIGURES`); None: all.
+    workers : int or None, default None
+        Figures made side by side, each in a fresh process; None: one per core; 1: one after
+        another in this process (no main guard needed).
+    log : callable, default print
+        Called with one line per figure written.
+
+    Returns
+    -------
+    dict of str to dict
+        Figure → its manifest entry (as :func:`make` returns it), in the order finished.
+
+    Raises
+    ------
+    FigureError
+        The first figure that failed, once the running figures have finished.
+
+    Examples
+    --------
+    One quick figure, in this process:
+
+    >>> import tempfile
+    >>> done = reproduce(tempfile.mkdtemp(), quick=True, only=["induction_flow"], workers=1, log=lambda line: None)
+    >>> list(done), done["induction_flow"]["files"][0]
+    (['induction_flow'], 'induction_flow.png')
+    """
     out = Path(out if out is not None else ("figures/quick" if quick else "figures"))
     names = list(FIGURES)
     if only is not None:

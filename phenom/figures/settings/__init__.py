@@ -83,7 +83,25 @@ __all__ = [
 
 
 def setting_class(figure: str) -> type[Setting]:
-    """The setting class of ``figure``: its name in CamelCase followed by ``Setting``."""
+    """The setting class of ``figure``: its name in CamelCase followed by ``Setting``.
+
+    Parameters
+    ----------
+    figure : str
+        A figure's name, e.g. ``"induction_flow"`` (ValueError if no setting class has its name).
+
+    Returns
+    -------
+    type
+        The :class:`~phenom.figures.settings._base.Setting` subclass that holds the figure's input.
+
+    Examples
+    --------
+    >>> setting_class("lsa_depth").__name__
+    'LsaDepthSetting'
+    >>> setting_class("lsa_depth")().quick().layers
+    (1, 2, 3)
+    """
     name = "".join(word.capitalize() for word in figure.split("_")) + "Setting"
     found = globals().get(name)
     if not (isinstance(found, type) and issubclass(found, Setting)):

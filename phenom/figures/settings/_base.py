@@ -84,7 +84,43 @@ RULES = {
 def option(default: Any, help: str, rule: str | None = None, *, kind: type | None = None) -> Any:
     """A setting field with its command-line help, its check (a name in :data:`RULES`, applied on
     construction) and ``kind``: the element type of a tuple, or the type of a field whose
-    default is None."""
+    default is None.
+
+    Parameters
+    ----------
+    default : object
+        The field's default (immutable: a number, a string, a tuple or None).
+    help : str
+        One line for ``phenom NAME --help``: what the field is and its range.
+    rule : str or None, default None
+        A key of :data:`RULES` (``"count"``, ``"seed"``, ``"positive"``, …): the check that
+        normalises the field on construction; None: no per-field check (the setting's own
+        cross-field checks may still check it).
+    kind : type or None, default None
+        The element type of a tuple field, or the type of a field whose default is None (the
+        command line parses the option as this type).
+
+    Returns
+    -------
+    dataclasses.Field
+        A dataclass field carrying ``help``, ``rule`` and ``kind`` in its metadata.
+
+    Examples
+    --------
+    >>> import dataclasses
+    >>> @dataclasses.dataclass(frozen=True)
+    ... class Toy(Setting):
+    ...     steps: int = option(100, "training steps, >= 1", "count")
+    >>> Toy(steps=20.0).steps
+    20
+    >>> try:
+    ...     Toy(steps=0)
+    ... except ValueError as err:
+    ...     print("refused:", "steps" in str(err))
+    refused: True
+    >>> dataclasses.fields(Toy)[0].metadata["help"]
+    'training steps, >= 1'
+    """
     return field(default=default, metadata={"help": help, "rule": rule, "kind": kind})
 
 
@@ -93,7 +129,22 @@ _S = TypeVar("_S", bound="Setting")
 
 @dataclass(frozen=True)
 class Setting:
-    """Base of every setting: validation on construction, ``quick()``, ``digest()``, ``to_dict()``."""
+    """Base of every setting: validation on construction, ``quick()``, ``digest()``, ``to_dict()``.
+
+    A subclass is a frozen dataclass whose fields are made with :func:`option`: each field is
+    checked (and normalised, e.g. 20.0 → 20 for a count) by its rule on construction, then the
+    subclass's ``_check`` checks across fields; a bad value raises ValueError naming the field
+    and its range. ``QUICK`` lists the fields :meth:`quick` changes.
+
+    Examples
+    --------
+    >>> from phenom.figures.settings import InductionLandscapeSetting
+    >>> s = InductionLandscapeSetting()
+    >>> s.grid, s.quick().grid, s.replace(N=4).N
+    (201, 101, 4)
+    >>> s.to_dict()["setting"], s.digest() == InductionLandscapeSetting().digest()
+    ('InductionLandscapeSetting', True)
+    """
 
     QUICK: ClassVar[dict] = {}
     """Fields that :meth:`quick` changes."""
@@ -116,9 +167,11 @@ class Setting:
         return dataclasses.replace(self, **self.QUICK)
 
     def replace(self: _S, **changes: Any) -> _S:
+        """The same setting with ``changes`` (field → value), checked again."""
         return dataclasses.replace(self, **changes)
 
     def to_dict(self) -> dict:
+        """The class name (as ``setting``) and every field: what a result saves beside it."""
         return {"setting": type(self).__name__, **dataclasses.asdict(self)}
 
     def digest(self) -> str:
@@ -130,4 +183,11 @@ class Setting:
 
 @dataclass(frozen=True)
 class SummarySetting(Setting):
-    """A figure drawn from other figures' saved results: nothing to set."""
+    """A figure drawn from other figures' saved results: nothing to set.
+
+    Examples
+    --------
+    >>> from phenom.figures.settings import LsaSummarySetting
+    >>> LsaSummarySetting().to_dict()
+    {'setting': 'LsaSummarySetting'}
+    """

@@ -37,7 +37,21 @@ class _FlowBase(Setting):
 @dataclass(frozen=True)
 class InductionFlowSetting(_FlowBase):
     """The flow figure: loss, β, α, ξ and accuracy against time, with flows at other L beside it
-    (L = N always among them)."""
+    (L = N always among them).
+
+    Fields are documented one by one below; every L of ``compare_L`` must be at least N.
+
+    Examples
+    --------
+    >>> s = InductionFlowSetting(N=4, L=16, compare_L=(8,))
+    >>> s.theta0, s.quick() == s
+    ((0.0, 0.0, 0.0), True)
+    >>> try:
+    ...     InductionFlowSetting(N=16)
+    ... except ValueError as err:
+    ...     print(err)
+    compare_L must be an integer >= N = 16, got 9
+    """
 
     compare_L: tuple = option((9, 12, 16, 64), "more L values (each >= N) for the accuracy panel", kind=int)
     samples: int = option(600, "time samples per flow in the saved curves, >= 2")
@@ -50,7 +64,14 @@ class InductionFlowSetting(_FlowBase):
 
 @dataclass(frozen=True)
 class InductionLandscapeSetting(_FlowBase):
-    """Loss slices through the point where the flow falls off the cliff."""
+    """Loss slices through the point where the flow falls off the cliff.
+
+    Examples
+    --------
+    >>> s = InductionLandscapeSetting()
+    >>> (s.N, s.L, s.grid), s.quick().grid
+    ((8, 32, 201), 101)
+    """
 
     QUICK: ClassVar[dict] = {"grid": 101}
     grid: int = option(201, f"grid points per axis, 2 to {MAX_GRID}")
@@ -95,7 +116,22 @@ def formula_time(N, L):
 class PhaseSetting(Setting):
     """The flow's transition time over every (N, L) with 2 <= N <= N_max and N < L <= ratio_max·N
     (from θ = 0) against the asymptotic formula, then over θ₀ = s·(1, 1, 1) and over the rate of
-    discrete gradient descent at ``reference``."""
+    discrete gradient descent at ``reference``.
+
+    Construction refuses a run that would not finish in reasonable time (``PHASE_LIMITS``),
+    and a ``t_max`` shorter than twice the latest transition time of the figure's flows.
+
+    Examples
+    --------
+    >>> s = PhaseSetting().quick()
+    >>> s.N_max, s.lr_points, s.reference
+    (8, 9, (8, 32))
+    >>> try:
+    ...     PhaseSetting(t_max=10)
+    ... except ValueError as err:
+    ...     print(str(err)[:40])
+    t_max must be >= 6952.32, twice the late
+    """
 
     QUICK: ClassVar[dict] = {"N_max": 8, "lr_points": 9, "scale_points": 7}
     N_max: int = option(32, "largest N of the (N, L) grid, 2 to 32", "count")
@@ -178,7 +214,16 @@ class PhaseSetting(Setting):
 
 @dataclass(frozen=True)
 class MinimalVsMeanFieldSetting(Setting):
-    """The exact minimal network (sympy) against the mean-field model, for one (N, L)."""
+    """The exact minimal network (sympy) against the mean-field model, for one (N, L).
+
+    Examples
+    --------
+    The quick setting compares the two at a smaller N, whose exact loss is derived faster:
+
+    >>> s = MinimalVsMeanFieldSetting().quick()
+    >>> s.N, s.L, s.grid
+    (4, 16, 61)
+    """
 
     QUICK: ClassVar[dict] = {"N": 4, "L": 16}
     N: int = option(8, "item-label pairs, integer >= 1 (the exact loss is derived for each N: keep N <= 16)", "count")

@@ -21,7 +21,16 @@ __all__ = [
 @dataclass(frozen=True)
 class LinearSetting(Setting):
     """In-context linear regression: Σ with distinct eigenvalues in a random basis, Ω = I
-    (:meth:`phenom.linear.model.LinearICL.reference`)."""
+    (:meth:`phenom.linear.model.LinearICL.reference`).
+
+    The fields every linear-attention setting shares, documented one by one below.
+
+    Examples
+    --------
+    >>> s = LinearSetting()
+    >>> s.d, s.N, s.noise, s.basis_seed
+    (5, 20, 0.0, 3)
+    """
 
     d: int = option(5, "input dimension, integer >= 1", "count")
     N: int = option(20, "context pairs, integer >= 1", "count")
@@ -31,7 +40,14 @@ class LinearSetting(Setting):
 
 @dataclass(frozen=True)
 class LsaLandscapeSetting(LinearSetting):
-    """R(Γ) on the slice through Γ* along Σ's extreme eigen-directions, with both flows."""
+    """R(Γ) on the slice through Γ* along Σ's extreme eigen-directions, with both flows.
+
+    Examples
+    --------
+    >>> s = LsaLandscapeSetting()
+    >>> s.d, s.N, s.grid, s.quick() == s
+    (2, 4, 121, True)
+    """
 
     d: int = option(2, "input dimension, integer >= 1", "count")
     N: int = option(4, "context pairs, integer >= 1", "count")
@@ -45,7 +61,16 @@ class LsaLandscapeSetting(LinearSetting):
 
 @dataclass(frozen=True)
 class LsaLearningCurvesSetting(LinearSetting):
-    """The factored flow against the one-layer network trained by SGD from the same start."""
+    """The factored flow against the one-layer network trained by SGD from the same start.
+
+    The network trains ``t_max / lr`` SGD steps, so ``t_max`` must be at least ``lr``.
+
+    Examples
+    --------
+    >>> s = LsaLearningCurvesSetting()
+    >>> s.t_max, s.quick().t_max, round(s.t_max / s.lr)
+    (8.0, 4.0, 1600)
+    """
 
     QUICK: ClassVar[dict] = {"t_max": 4.0}
     eps: float = option(0.01, "scale of the small balanced start, > 0", "positive")
@@ -63,7 +88,14 @@ class LsaLearningCurvesSetting(LinearSetting):
 
 @dataclass(frozen=True)
 class LsaPreconditionerSetting(LinearSetting):
-    """A one-layer network trained with Adam (cosine schedule) from a small random start."""
+    """A one-layer network trained with Adam (cosine schedule) from a small random start.
+
+    Examples
+    --------
+    >>> s = LsaPreconditionerSetting()
+    >>> s.steps, s.quick().steps, s.lr
+    (3000, 800, 0.01)
+    """
 
     QUICK: ClassVar[dict] = {"steps": 800}
     steps: int = option(3000, "training steps, >= 1", "count")
@@ -75,7 +107,14 @@ class LsaPreconditionerSetting(LinearSetting):
 
 @dataclass(frozen=True)
 class LsaDepthSetting(LinearSetting):
-    """K-layer networks against K steps of GD and of PGD with Γ*, each step size tuned."""
+    """K-layer networks against K steps of GD and of PGD with Γ*, each step size tuned.
+
+    Examples
+    --------
+    >>> s = LsaDepthSetting().quick()
+    >>> s.layers, s.seeds, s.steps
+    ((1, 2, 3), (0,), 600)
+    """
 
     QUICK: ClassVar[dict] = {"layers": (1, 2, 3), "seeds": (0,), "steps": 600, "eval_size": 4000}
     layers: tuple = option((1, 2, 3, 4), "layer counts K, each >= 1", "distinct counts", kind=int)
@@ -97,4 +136,10 @@ class LsaDepthSetting(LinearSetting):
 @dataclass(frozen=True)
 class LsaSummarySetting(SummarySetting):
     """The linear-attention summary, drawn from the saved ``lsa_learning_curves`` and
-    ``lsa_preconditioner`` results."""
+    ``lsa_preconditioner`` results.
+
+    Examples
+    --------
+    >>> LsaSummarySetting().quick() == LsaSummarySetting()
+    True
+    """

@@ -73,7 +73,20 @@ class CopyingBase(Setting):
 
 @dataclass(frozen=True)
 class NetworkSetting(CopyingBase):
-    """One training run of the two-layer attention network (``task`` copy or classify)."""
+    """One training run of the two-layer attention network (``task`` copy or classify).
+
+    Fields are documented one by one below. The optimiser and rate default by policy: plain
+    SGD at :data:`~phenom.figures.settings.SGD_LR` with the linear read-out, Adam at
+    :data:`~phenom.figures.settings.ADAM_LR` with the MLP.
+
+    Examples
+    --------
+    >>> s = NetworkSetting()
+    >>> s.optimizer, s.lr, s.eval_every, s.quick().steps
+    ('sgd', 0.5, 40, 1500)
+    >>> NetworkSetting(task="classify", K=64).task_fields()["K"]
+    64
+    """
 
     QUICK: ClassVar[dict] = {"steps": 1500}
     task: str = option("copy", "copy or classify")
@@ -131,6 +144,7 @@ class NetworkSetting(CopyingBase):
 
     @property
     def eval_every(self) -> int:
+        """Steps between held-out evaluations: ``steps // evals``, at least 1."""
         return max(1, self.steps // self.evals)
 
     def run_options(self) -> dict[str, Any]:
@@ -153,7 +167,14 @@ class NetworkSetting(CopyingBase):
 
 @dataclass(frozen=True)
 class NetworkTrainingSetting(NetworkSetting):
-    """The training figure: one run, and ``controls`` runs at L = N (seeds 0, 1, …)."""
+    """The training figure: one run, and ``controls`` runs at L = N (seeds 0, 1, …).
+
+    Examples
+    --------
+    >>> s = NetworkTrainingSetting()
+    >>> s.controls, s.quick().controls, s.quick().steps
+    (3, 0, 1500)
+    """
 
     QUICK: ClassVar[dict] = {"steps": 1500, "controls": 0}
     controls: int = option(3, "L = N control runs with the same budget, >= 0", "seed")
@@ -168,7 +189,18 @@ class NetworkTrainingSetting(NetworkSetting):
 
 @dataclass(frozen=True)
 class NetworkAblationSetting(NetworkSetting):
-    """Train (or reuse the identical training run), then remove each head's contribution."""
+    """Train (or reuse the identical training run), then remove each head's contribution.
+
+    Examples
+    --------
+    The ablation trains the same run as the training figure (the same run fields), so a figure
+    made after it reuses its checkpoint:
+
+    >>> NetworkAblationSetting().run_fields() == NetworkTrainingSetting().run_fields()
+    True
+    >>> NetworkAblationSetting().ablation_size
+    8192
+    """
 
     ablation_size: int = option(8192, "held-out sequences for the ablation, >= 1", "count")
 
@@ -180,7 +212,14 @@ class NetworkAblationSetting(NetworkSetting):
 @dataclass(frozen=True)
 class InductionHeadsSetting(NetworkSetting):
     """Induction-head diagnostics (Olsson et al. 2022) through training, against ICL accuracy, for
-    several seeds of the training figure's run (seed 0 is that run, reused)."""
+    several seeds of the training figure's run (seed 0 is that run, reused).
+
+    Examples
+    --------
+    >>> s = InductionHeadsSetting()
+    >>> s.seeds, s.quick().seeds, s.quick().score_size
+    ((0, 1, 2), (0,), 512)
+    """
 
     QUICK: ClassVar[dict] = {"steps": 1500, "seeds": (0,), "score_size": 512}
     seeds: tuple = option((0, 1, 2), "network seeds, each >= 0", "seeds", kind=int)
@@ -200,7 +239,22 @@ class DataDependenceSetting(Setting):
     Chan et al., NeurIPS 2022): from one base classification task, one factor at a time (B, K,
     ε, the Zipf exponent), several seeds each; trained with plain SGD like the copying figures
     and scored on the IC, IC2 and IW sets at the end (IC and IC2 always with the base's
-    burstiness, so that every run answers the same in-context question)."""
+    burstiness, so that every run answers the same in-context question).
+
+    Fields are documented one by one below; every value of every sweep must make a valid
+    classification task with the base's other factors.
+
+    Examples
+    --------
+    >>> s = DataDependenceSetting()
+    >>> s.base(), s.quick().K_values
+    ({'B': 2, 'K': 512, 'eps': 0.1, 'zipf': 0.0}, (128, 512))
+    >>> try:
+    ...     DataDependenceSetting(K_values=(32, 100))
+    ... except ValueError as err:
+    ...     print(err)
+    K_values: K must be a multiple of L = 32, got 100
+    """
 
     QUICK: ClassVar[dict] = {
         "steps": 800,
