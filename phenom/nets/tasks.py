@@ -67,17 +67,38 @@ tokens of P position slots and D content numbers): 512 MiB as float64 tokens."""
 
 @dataclass(frozen=True)
 class SequenceBatch:
-    """``n`` item–label sequences as network input. Fields::
+    """``n`` item–label sequences as network input, as the tasks' ``sample`` methods return them.
 
-        content : (n, 2N+1, D)   the items, labels and target (the target last)
-        offset : (n,)            each sequence's first position slot: token i sits at slot offset + i
-        answer : (n,)            the correct label (0..L−1)
-        context_labels : (n, N)  the label of each context pair
-        target_pair : (n,)       index of a context pair whose item matches the target's class
-                                 (−1 when the target's class is absent from the context)
+    A token is a one-hot position (P = :data:`POSITIONS` slots) followed by its content:
+    :attr:`tokens` builds that dense (n, 2N+1, P+D) array on first use; the networks read the
+    positions as indices.
 
-    A token is a one-hot position (P slots) followed by its content: :attr:`tokens` builds
-    that dense (n, 2N+1, P+D) array on first use; the networks read the positions as indices.
+    Parameters
+    ----------
+    content : numpy.ndarray
+        (n, 2N+1, D): the items, labels and target, x1, l1, …, xN, lN, xq (the target last).
+    offset : numpy.ndarray
+        (n,) integers: each sequence's first position slot; token i sits at slot offset + i,
+        from 0 to P − 1.
+    answer : numpy.ndarray
+        (n,) integers: the correct label, 0 to L − 1.
+    context_labels : numpy.ndarray
+        (n, N) integers: the label of each context pair.
+    target_pair : numpy.ndarray
+        (n,) integers: the index of a context pair whose item matches the target's class
+        (−1 when the target's class is absent from the context).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from phenom.nets.tasks import CopyingTask
+    >>> batch = CopyingTask(N=2, L=4, D=8).sample(3, np.random.default_rng(0))
+    >>> len(batch), batch.content.shape, batch.tokens.shape  # 5 tokens of 65 + 8 numbers
+    (3, (3, 5, 8), (3, 5, 73))
+    >>> bool(np.all(batch.tokens[:, :, :65].argmax(axis=2) == batch.positions))
+    True
+    >>> len(batch.rows(slice(0, 2)))
+    2
     """
 
     content: np.ndarray
@@ -136,7 +157,30 @@ def _eps(eps) -> float:
 
 
 def batch_limit(N: int, D: int) -> int:
-    """The most sequences one ``sample`` call draws at N pairs and width D (:data:`MAX_BATCH`)."""
+    """The most sequences one ``sample`` call draws at N pairs and width D (:data:`MAX_BATCH`).
+
+    A batch of n sequences holds n · (2N + 1) · (P + D) token numbers (P = :data:`POSITIONS`
+    one-hot position slots); ``sample`` refuses more than :data:`MAX_BATCH` of them, 512 MiB as
+    float64 tokens.
+
+    Parameters
+    ----------
+    N : int
+        Item–label pairs per sequence, 1 to 32.
+    D : int
+        Content width, >= 1.
+
+    Returns
+    -------
+    int
+        MAX_BATCH // ((2N + 1) · (P + D)).
+
+    Examples
+    --------
+    >>> from phenom.nets.tasks import batch_limit
+    >>> batch_limit(8, 63), 2**26 // ((2 * 8 + 1) * (65 + 63))
+    (30840, 30840)
+    """
     return MAX_BATCH // ((2 * N + 1) * (POSITIONS + D))
 
 
@@ -195,8 +239,43 @@ def assemble(
     rng: np.random.Generator,
     dtype=np.float64,
 ) -> tuple[np.ndarray, np.ndarray]:
-    """Content x1, l1, …, xN, lN, xq and each sequence's random position offset: ``items``
-    (n, N, D), ``labels`` (n, N) indices into ``label_vectors`` (L, D), ``target`` (n, D)."""
+    """Content x1, l1, …, xN, lN, xq and each sequence's random position offset.
+
+    Parameters
+    ----------
+    items : numpy.ndarray
+        (n, N, D): the context items.
+    labels : numpy.ndarray
+        (n, N) integers: each item's label, an index into ``label_vectors``.
+    target : numpy.ndarray
+        (n, D): the target item of each sequence.
+    label_vectors : numpy.ndarray
+        (L, D): the content of each label's token.
+    rng : numpy.random.Generator
+        Draws the offsets, uniform from 0 to P − (2N + 1) (P = :data:`POSITIONS`), so that every
+        token has a position slot.
+    dtype : numpy.dtype, default numpy.float64
+        The content's dtype.
+
+    Returns
+    -------
+    content : numpy.ndarray
+        (n, 2N+1, D): items and their label vectors alternating, the target last.
+    offset : numpy.ndarray
+        (n,) integers: each sequence's first position slot.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from phenom.nets.tasks import assemble
+    >>> items = np.array([[[1.0, 0.0], [0.0, 1.0]]])  # one sequence of N = 2 items, D = 2
+    >>> label_vectors = np.array([[0.0, 0.0], [5.0, 5.0], [7.0, 7.0]])  # L = 3
+    >>> content, offset = assemble(items, np.array([[2, 1]]), items[:, 0], label_vectors, np.random.default_rng(0))
+    >>> content[0].tolist()
+    [[1.0, 0.0], [7.0, 7.0], [0.0, 1.0], [5.0, 5.0], [1.0, 0.0]]
+    >>> bool(0 <= offset[0] <= 65 - 5)
+    True
+    """
     n, N, D = items.shape
     T = 2 * N + 1
     content = np.empty((n, T, D), dtype=dtype)
@@ -209,15 +288,43 @@ def assemble(
 class CopyingTask:
     """The in-context copying task: N item–label pairs, then a noisy copy of one item.
 
-    Items are fresh for every sequence (class means μ ~ N(0, I/D), each item and the target a
-    noisy sample (μ + εη)/sqrt(1+ε²)), so only in-context learning solves it; the N labels are
-    distinct, drawn from L fixed label vectors ~ N(0, I/D) (from ``seed``). Chance accuracy is
-    1/L; guessing among the labels in context gives 1/N.
+    Reddy (ICLR 2024, Sec. 2). Items are fresh for every sequence (class means μ ~ N(0, I/D),
+    each item and the target a noisy sample (μ + εη)/sqrt(1+ε²)), so only in-context learning
+    solves it; the N labels are distinct, drawn from L fixed label vectors ~ N(0, I/D) (from
+    ``seed``). Chance accuracy is 1/L; guessing among the labels in context gives 1/N.
 
+    Parameters
+    ----------
+    N : int, default 8
+        Item–label pairs per sequence, 1 to 32 (the 2N + 1 tokens fit the :data:`POSITIONS`
+        = 65 position slots).
+    L : int, default 32
+        Labels, N to D (the N labels of a sequence are distinct).
+    D : int, default 63
+        Content width, L to :data:`MAX_D` = 4096 (L label vectors need L dimensions to be
+        independent).
+    eps : float, default 0.1
+        Within-class noise ε, 0 to :data:`MAX_EPS`; the target's correlation with its item is
+        1/(1 + ε²) in every coordinate.
+    seed : int, default 0
+        Seed of the label vectors, >= 0 (the sequences' randomness comes from the ``rng`` given
+        to :meth:`sample`).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from phenom.nets.tasks import CopyingTask
     >>> task = CopyingTask(N=2, L=4, D=8)
+    >>> task
+    CopyingTask(N=2, L=4, D=8, eps=0.1, seed=0)
     >>> batch = task.sample(3, np.random.default_rng(0))
-    >>> batch.tokens.shape, batch.answer.shape
-    ((3, 5, 73), (3,))
+    >>> batch.tokens.shape, batch.answer.shape, task.d_model
+    ((3, 5, 73), (3,), 73)
+
+    The answer is the label of the pair whose item the target copies:
+
+    >>> bool(np.all(batch.answer == batch.context_labels[np.arange(3), batch.target_pair]))
+    True
     """
 
     def __init__(self, N: int = 8, L: int = 32, D: int = 63, eps: float = 0.1, seed: int = 0):
@@ -273,6 +380,47 @@ class ClassificationTask:
     Evaluation sets (:meth:`eval_sets`): IC (bursty, novel: pure in-context), IC2 (bursty, the
     existing classes with labels shifted l → l+1 mod L, scored against the shifted label) and IW
     (i.i.d. existing classes: in-weights only).
+
+    Parameters
+    ----------
+    N : int, default 8
+        Item–label pairs per sequence, 1 to 32 (the 2N + 1 tokens fit the :data:`POSITIONS`
+        = 65 position slots).
+    L : int, default 32
+        Labels, N to D.
+    D : int, default 63
+        Content width, L to :data:`MAX_D` = 4096.
+    eps : float, default 0.1
+        Within-class noise ε, 0 to :data:`MAX_EPS`: an item is (μ + εη)/sqrt(1 + ε²).
+    K : int, default 256
+        Classes: a multiple of L, up to :data:`MAX_K`, with K · D at most :data:`MAX_MEANS`.
+    B : int, default 1
+        Copies of each class in a bursty sequence: 0 (no bursty sequences) or a divisor of N
+        with N/B <= L.
+    a : float, default 0.0
+        Zipf exponent of the classes' rank-frequency law, 0 (uniform) to :data:`MAX_ZIPF`.
+    p_B : float, default 1.0
+        Fraction of bursty sequences, in [0, 1].
+    p_C : float, default 0.0
+        Fraction of sequences of novel classes, in [0, 1].
+    seed : int, default 0
+        Seed of the class means and label vectors, >= 0.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from phenom.nets.tasks import ClassificationTask
+    >>> task = ClassificationTask(N=4, L=4, D=8, K=8, B=2)
+    >>> batch = task.sample(5, np.random.default_rng(0))
+
+    Every sequence is bursty (p_B = 1): two classes, twice each, the target's among them:
+
+    >>> all(np.unique(row, return_counts=True)[1].tolist() == [2, 2] for row in batch.context_labels)
+    True
+    >>> bool(np.all(batch.target_pair >= 0))
+    True
+    >>> {name: len(sequences) for name, sequences in task.eval_sets(3, np.random.default_rng(1)).items()}
+    {'IC': 3, 'IC2': 3, 'IW': 3}
     """
 
     def __init__(
@@ -484,8 +632,34 @@ def make_task(
     p_B: float | None = None,
     p_C: float | None = None,
 ):
-    """``"copy"`` (a :class:`CopyingTask` of N, L, D, eps) or ``"classify"`` (a
-    :class:`ClassificationTask`, also K, B, a, p_B, p_C; those left None take its defaults)."""
+    """A sequence task by name: ``"copy"`` or ``"classify"``.
+
+    Parameters
+    ----------
+    task : {"copy", "classify"}, default "copy"
+        ``"copy"``: a :class:`CopyingTask` of N, L, D, eps (K, B, a, p_B and p_C are ignored);
+        ``"classify"``: a :class:`ClassificationTask`. Anything else is a ValueError.
+    N, L, D : int
+        Pairs per sequence, labels and content width (ranges as for :class:`CopyingTask`).
+    eps : float
+        Within-class noise, 0 to :data:`MAX_EPS`.
+    K, B, a, p_B, p_C : optional
+        The classification task's classes, burstiness, Zipf exponent and fractions of bursty
+        and novel sequences; those left None take :class:`ClassificationTask`'s defaults.
+
+    Returns
+    -------
+    CopyingTask or ClassificationTask
+        The task, with label seed 0.
+
+    Examples
+    --------
+    >>> from phenom.nets.tasks import make_task
+    >>> make_task("copy", N=2, L=4, D=8, eps=0.5)
+    CopyingTask(N=2, L=4, D=8, eps=0.5, seed=0)
+    >>> make_task("classify", N=4, L=8, D=16, eps=0.1, K=64)
+    ClassificationTask(N=4, L=8, D=16, eps=0.1, K=64, B=1, a=0, p_B=1, p_C=0, seed=0)
+    """
     if task == "copy":
         return CopyingTask(N=N, L=L, D=D, eps=eps)
     if task == "classify":
