@@ -29,38 +29,58 @@ entries (θ, |p|², |q|²) then close:
 
 so a reading moves at a rate that grows with its factors' norms (ξ grows faster than linearly
 on the plateau, as the network's does). ξ and ρ share the read-out factor u (label ℓ's read-out
-row): ξ = u·v with v = V2 l (V2's copy of the label vector), ρ = κ u·w with w = V1 l (V1's copy,
-which reaches the read-out through the target's layer-1 mixture with weight κ). Their six Gram
-entries (ξ, σ = u·w, |u|², |v|², |w|², τ = v·w) close the same way (``_readout_rhs``).
+row), which meets three copies of the label vector l:
+
+- ξ = u·v, v = V2 l: the label's own token, through layer 2 (weighted by the attention z);
+- σ = u·w, w = V1 l: the target's own layer-1 mixture, read directly by the read-out, where l
+  has weight κ;
+- μ = u·m, m = V2 V1 l: the layer-1 memory of l in every later token (items and labels after
+  it, and the target), through layer 2, with total weight κ_m;
+
+and ρ = κ σ + κ_m μ. With the factors as the columns of X = [u, v, w, m], gradient descent is
+Ẋ = X A (A₀ᵢ = rᵢ gᵢ, Aᵢ₀ = r_u gᵢ for i = v, w, m, with g_v = g_ξ, g_w = κ g_ρ, g_m = κ_m g_ρ), so
+their Gram matrix G = XᵀX closes: Ġ = AᵀG + GA (``_readout_rhs``).
 
 **Coefficients, counted** (:func:`coefficients`; none is fitted to the network):
 
 - κ = 1/(2N + 1): the target's layer-1 attention on one label token while layer-1 attention is
   uniform over the target's 2N + 1 visible tokens (the untrained network's).
+- κ_m = (1/(2N + 1)) · (1/N) Σ_k Σ_{j = 2k+2}^{2N} 1/(j + 1): with both layers uniform, token j
+  (0-based; label k at 2k + 1, the target at 2N) holds l_k with weight 1/(j + 1) in its layer-1
+  mixture, and the target reads each token with weight 1/(2N + 1) in layer 2; the mean over the N
+  labels. Both are the untrained network's weights and stay so on the plateau as long as
+  attention stays near uniform (the network's does: Reddy, ICLR 2024, Sec. 4).
 - Initial factor norms, from the initialisation N(0, 1/D) of the d × d attention matrices,
   d = P + D (P = 65 position slots): for a unit vector x, E|Mx|² = Σ_ij E M_ij² x_j² = d/D = s,
   the initial attention scale ``s = (P + D)/D``. A factor that is one attention matrix applied to
-  a unit token direction (Q1 e_p, K1 e_{p−1}, Q2 c, K2 l, V2 l, V1 l) starts at |·|² = s; α's key
-  factor K2 V1 c, two matrices deep, at s². The read-out row W_ℓ (d entries of variance
-  1/128) starts at |u|² = d/128.
+  a unit token direction (Q1 e_p, K1 e_{p−1}, Q2 c, K2 l, V2 l, V1 l) starts at |·|² = s; a
+  factor two matrices deep (α's key factor K2 V1 c, the memory copy V2 V1 l) at s². The read-out
+  row W_ℓ (d entries of variance 1/128) starts at |u|² = d/128.
 - Rates of the factors (shares of the data pushing each, as in the time-scale model): β's two
   position factors C_β = Σ_p f_p² each; α's query factor 1; γ's two factors 1 (every sequence
   has a target and label tokens); V2 l and V1 l 1 (one map shared by all labels); the read-out
   row 1/L (the sequences whose answer is ℓ). A factor made of a chain of two matrices moves as
   both matrices do: for q = K V c, (dK) V c + K (dV) c = r g (|Vc|² + K Kᵀ) p ≈ 2 s r g p at
-  the initialisation (K Kᵀ ≈ s I), so α's key factor has rate 2s (tested on random matrices).
+  the initialisation (K Kᵀ ≈ s I), so α's key factor and the memory copy m have rate 2s (tested
+  on random matrices).
 
 So s enters the rates of products of s-scaled factors: an attention reading's initial rate is
 2 C_β s (β), 3 s² (α), 2 s (γ); ξ's is s/L + d/128, nearly independent of D (the read-out row
 gains what V2 loses). The flow starts from the untrained network's readings: β₀ of
 :func:`~phenom.induction.timescales.initial_state`, every other reading 0, the factors
-orthogonal. Network steps map to this flow's time through one constant, not fitted here.
+orthogonal.
+
+**On the network's step axis** (:func:`extended_curves`): network step ↦ flow time t = c · lr ·
+step, with one constant c (:data:`EXTENDED_TIME_CONSTANT`) fitted where the three-parameter
+model's are, at (N, L, D) = (8, 32, 63): the flow's cliff over lr times the network's mean
+transition step there. Nothing else is fitted.
 """
 
 from __future__ import annotations
 
 import functools
 from dataclasses import dataclass
+from fractions import Fraction
 
 import numpy as np
 import sympy as sp
@@ -82,6 +102,11 @@ __all__ = [
     "coefficients",
     "FactorFlow",
     "factor_flow",
+    "memory_share",
+    "cliff_time",
+    "EXTENDED_TIME_CONSTANT",
+    "ExtendedCurves",
+    "extended_curves",
     "gamma",
     "rho",
 ]
@@ -235,17 +260,32 @@ class Coefficients:
     s: float
     """initial attention scale (P + D)/D: |M x|² of a unit x under one attention matrix"""
     kappa: float
-    """ρ = κ u·w: the target's layer-1 attention on one label token, 1/(2N + 1)"""
+    """weight of σ = u·w in ρ: the target's layer-1 attention on one label token, 1/(2N + 1)"""
+    kappa_memory: float
+    """weight of μ = u·m in ρ: the layer-1 memory of a label in later tokens, read in layer 2"""
     rates: dict[str, tuple[float, ...]]
-    """factor rates (r_p, r_q) of β, α, γ; for the read-out block (r_u, r_v, r_w) under "readout\""""
+    """factor rates (r_p, r_q) of β, α, γ; for the read-out block (r_u, r_v, r_w, r_m) under "readout\""""
     norms: dict[str, tuple[float, ...]]
-    """initial factor norms² (|p|², |q|²) of β, α, γ; (|u|², |v|², |w|²) under "readout\""""
+    """initial factor norms² (|p|², |q|²) of β, α, γ; (|u|², |v|², |w|², |m|²) under "readout\""""
 
 
 def attention_scale(D: int) -> float:
     """s = (P + D)/D: E|Mx|² for a unit x and a (P + D)-square M of N(0, 1/D) entries."""
     D = _validate.count("D", D)
     return (POSITIONS + D) / D
+
+
+def memory_share(N: int) -> float:
+    """κ_m: the weight with which a label in context reaches the target through the layer-1
+    mixtures of the tokens after it, read in layer 2, when both layers attend uniformly (module
+    docstring), as an exact fraction's float.
+
+    >>> round(memory_share(2), 6)  # (1/5) · ½ · ((1/3 + 1/4 + 1/5) + 1/5)
+    0.098333
+    """
+    N = _validate.count("N", N)
+    total = sum(Fraction(1, j + 1) for k in range(N) for j in range(2 * k + 2, 2 * N + 1))
+    return float(total / (N * (2 * N + 1)))
 
 
 def coefficients(N: int, L: int, D: int = 63) -> Coefficients:
@@ -263,46 +303,58 @@ def coefficients(N: int, L: int, D: int = 63) -> Coefficients:
     return Coefficients(
         s=s,
         kappa=1.0 / (2 * N + 1),
-        rates={"beta": (c_beta, c_beta), "alpha": (1.0, 2.0 * s), "gamma": (1.0, 1.0), "readout": (1.0 / L, 1.0, 1.0)},
-        norms={"beta": (s, s), "alpha": (s, s * s), "gamma": (s, s), "readout": (readout, s, s)},
+        kappa_memory=memory_share(N),
+        rates={
+            "beta": (c_beta, c_beta),
+            "alpha": (1.0, 2.0 * s),
+            "gamma": (1.0, 1.0),
+            "readout": (1.0 / L, 1.0, 1.0, 2.0 * s),
+        },
+        norms={"beta": (s, s), "alpha": (s, s * s), "gamma": (s, s), "readout": (readout, s, s, s * s)},
     )
 
 
 _ATTENTION = ("beta", "alpha", "gamma")
-# State layout: (θ, |p|², |q|²) for β, α, γ, then the read-out block (ξ, σ, |u|², |v|², |w|², τ).
-_STATE = 15
+# State layout: (θ, |p|², |q|²) for β, α, γ, then the read-out Gram matrix G of (u, v, w, m),
+# its upper triangle row by row: (|u|², ξ, σ, μ, |v|², v·w, v·m, |w|², w·m, |m|²).
+_UPPER = np.triu_indices(4)
+_STATE = 9 + len(_UPPER[0])
+_XI, _SIGMA, _MU = 10, 11, 12
 
 
-def _readout_rhs(block: np.ndarray, g_xi: float, g_sigma: float, rates) -> np.ndarray:
-    """d/dt of the read-out Gram entries (ξ = u·v, σ = u·w, U = |u|², V = |v|², W = |w|², τ = v·w)
-    under u̇ = r_u (v g_ξ + w g_σ), v̇ = r_v u g_ξ, ẇ = r_w u g_σ."""
-    x, sig, U, V, W, tau = block
-    ru, rv, rw = rates
-    return np.array(
-        [
-            ru * (V * g_xi + tau * g_sigma) + rv * U * g_xi,
-            ru * (tau * g_xi + W * g_sigma) + rw * U * g_sigma,
-            2 * ru * (x * g_xi + sig * g_sigma),
-            2 * rv * x * g_xi,
-            2 * rw * sig * g_sigma,
-            rv * g_xi * sig + rw * g_sigma * x,
-        ]
-    )
+def _gram(block: np.ndarray) -> np.ndarray:
+    G = np.zeros((4, 4))
+    G[_UPPER] = block
+    return G + np.triu(G, 1).T
 
 
-def _readings(state: np.ndarray, kappa: float) -> np.ndarray:
-    """(β, α, γ, ξ, ρ) of flow states (..., 15)."""
-    return np.stack([state[..., 0], state[..., 3], state[..., 6], state[..., 9], kappa * state[..., 10]], axis=-1)
+def _readout_rhs(block: np.ndarray, grads, rates) -> np.ndarray:
+    """d/dt of the read-out Gram matrix's upper triangle under Ẋ = X A (module docstring), with
+    ``grads`` = (g_v, g_w, g_m) and ``rates`` = (r_u, r_v, r_w, r_m)."""
+    A = np.zeros((4, 4))
+    for i, g in enumerate(grads, start=1):
+        A[0, i], A[i, 0] = rates[i] * g, rates[0] * g
+    G = _gram(block)
+    return (A.T @ G + G @ A)[_UPPER]
+
+
+def _readings(state: np.ndarray, coef: Coefficients) -> np.ndarray:
+    """(β, α, γ, ξ, ρ) of flow states (..., _STATE)."""
+    rho = coef.kappa * state[..., _SIGMA] + coef.kappa_memory * state[..., _MU]
+    return np.stack([state[..., 0], state[..., 3], state[..., 6], state[..., _XI], rho], axis=-1)
 
 
 @dataclass(frozen=True)
 class FactorFlow:
-    """A flow on factors: times, the 15 Gram entries, the readings (β, α, γ, ξ, ρ) and the loss."""
+    """A flow on factors: times, the Gram entries (module docstring's layout), the readings
+    (β, α, γ, ξ, ρ), the loss, P(correct) and P(label in context)."""
 
     t: np.ndarray
     state: np.ndarray
     theta: np.ndarray
     loss: np.ndarray
+    p_correct: np.ndarray
+    p_context: np.ndarray
     coefficients: Coefficients
     N: int
     L: int
@@ -313,6 +365,57 @@ class FactorFlow:
         return float(self.t[int(np.argmin(slope))])
 
 
+def _start(N: int, coef: Coefficients) -> np.ndarray:
+    start = np.zeros(_STATE)
+    start[0] = initial_state(N)[0]
+    for k, name in enumerate(_ATTENTION):
+        start[3 * k + 1 : 3 * k + 3] = coef.norms[name]
+    start[9:] = np.diag(coef.norms["readout"])[_UPPER]
+    return start
+
+
+def _solve(N: int, L: int, D: int, t_max: float, lr: float, t_eval=None):
+    """scipy's DOP853 solution of the factor flow (dense output), and its coefficients."""
+    coef = coefficients(N, L, D)
+    model = ExtendedModel(N, L)
+    memory = (coef.kappa, coef.kappa_memory)
+
+    def rhs(_t, state):
+        g = -lr * model.grad(*_readings(state, coef))
+        out = np.empty(_STATE)
+        for k, name in enumerate(_ATTENTION):
+            theta, P, Q = state[3 * k : 3 * k + 3]
+            rp, rq = coef.rates[name]
+            out[3 * k : 3 * k + 3] = ((rp * Q + rq * P) * g[k], 2 * rp * theta * g[k], 2 * rq * theta * g[k])
+        out[9:] = _readout_rhs(state[9:], (g[3], memory[0] * g[4], memory[1] * g[4]), coef.rates["readout"])
+        return out
+
+    sol = solve_ivp(
+        rhs, (0.0, t_max), _start(N, coef), method="DOP853", t_eval=t_eval, dense_output=True, rtol=1e-9, atol=1e-12
+    )
+    if not sol.success:
+        raise RuntimeError(f"factor flow failed: {sol.message}")
+    return sol, coef
+
+
+def _flow_at(sol, coef: Coefficients, t: np.ndarray, N: int, L: int) -> FactorFlow:
+    state = sol.sol(t).T
+    theta = _readings(state, coef)
+    model = ExtendedModel(N, L)
+    args = np.moveaxis(theta, -1, 0)
+    return FactorFlow(
+        t=t,
+        state=state,
+        theta=theta,
+        loss=model.loss(*args),
+        p_correct=model.p_correct(*args),
+        p_context=model.p_context(*args),
+        coefficients=coef,
+        N=N,
+        L=L,
+    )
+
+
 def factor_flow(N: int, L: int, D: int = 63, *, t_max: float = 2e3, n_times: int = 2001, lr: float = 1.0):
     """The extended model's flow on factors (module docstring) from the untrained network's state,
     integrated by scipy's DOP853 and sampled at ``n_times`` equally spaced times in [0, t_max].
@@ -321,32 +424,170 @@ def factor_flow(N: int, L: int, D: int = 63, *, t_max: float = 2e3, n_times: int
     >>> bool(f.theta[-1, 3] > 0 and f.loss[-1] < f.loss[0])
     True
     """
-    coef = coefficients(N, L, D)
+    N, L = _validate.pairs(N, L)
     t_max = _validate.positive("t_max", t_max)
     n_times = _validate.count("n_times", n_times, minimum=2)
     lr = _validate.positive("lr", lr)
+    sol, coef = _solve(N, L, D, t_max, lr)
+    return _flow_at(sol, coef, np.linspace(0.0, t_max, n_times), N, L)
+
+
+_CLIFF_HORIZON = 1e5
+"""Latest flow time (lr = 1) searched for the extended flow's cliff."""
+
+
+@functools.cache
+def cliff_time(N: int, L: int, D: int = 63) -> float:
+    """The extended flow's cliff at lr = 1: the time of the steepest fall of its loss, found on a
+    grid of 20001 times up to where the loss first falls below a tenth of log L, then refined to
+    the grid's spacing / 100 on the dense output.
+
+    >>> round(cliff_time(4, 16), 1) > 0
+    True
+    """
+    N, L = _validate.pairs(N, L)
+    if L == N:
+        raise ValueError(f"L must be an integer > N = {N} (at L = N the flow has no cliff), got {L}")
+    target = 0.1 * np.log(L)
     model = ExtendedModel(N, L)
-    start = np.zeros(_STATE)
-    start[0] = initial_state(N)[0]
-    for k, name in enumerate(_ATTENTION):
-        start[3 * k + 1 : 3 * k + 3] = coef.norms[name]
-    start[11:14] = coef.norms["readout"]
+    coef = coefficients(N, L, D)
 
-    def rhs(_t, state):
-        g = -lr * model.grad(*_readings(state, coef.kappa))
-        out = np.empty(_STATE)
-        for k, name in enumerate(_ATTENTION):
-            theta, P, Q = state[3 * k : 3 * k + 3]
-            rp, rq = coef.rates[name]
-            out[3 * k : 3 * k + 3] = ((rp * Q + rq * P) * g[k], 2 * rp * theta * g[k], 2 * rq * theta * g[k])
-        out[9:] = _readout_rhs(state[9:], g[3], coef.kappa * g[4], coef.rates["readout"])
-        return out
+    def learned(_t, state):
+        return float(model.loss(*_readings(state, coef))) - target
 
-    t = np.linspace(0.0, t_max, n_times)
-    sol = solve_ivp(rhs, (0.0, t_max), start, method="DOP853", t_eval=t, rtol=1e-9, atol=1e-12)
-    if not sol.success:
-        raise RuntimeError(f"factor flow failed: {sol.message}")
-    state = sol.y.T
-    theta = _readings(state, coef.kappa)
-    loss = model.loss(*np.moveaxis(theta, -1, 0))
-    return FactorFlow(t=sol.t, state=state, theta=theta, loss=loss, coefficients=coef, N=N, L=L)
+    learned.terminal = True  # type: ignore[attr-defined]
+    sol, _ = _solve(N, L, D, _CLIFF_HORIZON, 1.0)
+    end = float(sol.t[-1])
+    for k in range(len(sol.t) - 1):  # the first step whose end has fallen below the target
+        if learned(0, sol.y[:, k + 1]) < 0:
+            end = float(sol.t[k + 1])
+            break
+    else:
+        raise RuntimeError(f"the extended flow at N = {N}, L = {L}, D = {D} has no cliff before t = {_CLIFF_HORIZON:g}")
+    t = np.linspace(0.0, end, 20001)
+    loss = _flow_at(sol, coef, t, N, L).loss
+    k = int(np.argmin(np.gradient(loss, t)))
+    fine = np.linspace(t[max(k - 1, 0)], t[min(k + 1, len(t) - 1)], 201)
+    fine_loss = _flow_at(sol, coef, fine, N, L).loss
+    return float(fine[int(np.argmin(np.gradient(fine_loss, fine)))])
+
+
+# c in t = c · lr · step, fitted once at the reference (N, L, D) = (8, 32, 63): the extended flow's
+# cliff (lr = 1) over lr = 0.5 times the network's mean transition step there, 1037.938489018
+# (the scaling study's three seeds, as for the three-parameter models' constants).
+EXTENDED_TIME_CONSTANT: dict = {
+    "c": 0.0516573414904,
+    "flow_time": 26.8085714866,
+    "reference": (8, 32, 63),
+    "net_step": 1037.938489018,
+    "lr": 0.5,
+}
+"""The extended model's c in t = c · lr · step, its reference and the flow time it was fitted from."""
+
+
+@dataclass(frozen=True)
+class ExtendedCurves:
+    """The extended model's learning curves on the network's step axis (:func:`extended_curves`).
+
+    Every array has the length of ``step``; ``t = c · lr · step`` is the flow time (lr = 1).
+    """
+
+    step: np.ndarray
+    t: np.ndarray
+    theta: np.ndarray
+    """(β, α, γ, ξ, ρ) at each step, shape (len(step), 5)"""
+    loss: np.ndarray
+    """the model's held-out loss (cross-entropy of the correct label)"""
+    p_correct: np.ndarray
+    p_context: np.ndarray
+    """probability on the N labels present in the context"""
+    transition_step: float
+    """the flow's cliff on the step axis: :func:`cliff_time` / (c · lr)"""
+    c: float
+    lr: float
+    ignored: tuple[str, ...]
+    """the options checked but not entering the prediction (ε, batch size)"""
+
+
+def extended_curves(
+    N: int,
+    L: int,
+    *,
+    D: int | None = None,
+    eps: float = 0.1,
+    lr: float = 0.5,
+    batch_size: int = 128,
+    steps=None,
+    samples: int = 201,
+) -> ExtendedCurves:
+    """The extended model's predicted learning curves (held-out loss, P(correct), P(label in
+    context)) against network steps, for the copying task at (N, L, D) trained by SGD at ``lr``,
+    with the stored constant :data:`EXTENDED_TIME_CONSTANT`.
+
+    Parameters
+    ----------
+    N, L : int
+        Pairs in context (2 to 32) and labels (L > N).
+    D : int or None
+        Content dimension, >= L (default max(63, L), the scaling study's). Enters through the
+        initial attention scale s = (P + D)/D.
+    eps, batch_size
+        Within-class noise (>= 0) and sequences per step (>= 1): checked, but they do not enter
+        (the counting involves neither; a gradient flow follows the mean gradient), and are named
+        in ``ignored``.
+    lr : float
+        The network's SGD learning rate, in :data:`phenom.induction.prediction.LR_RANGE`.
+    steps : None or 1-D array of steps >= 0
+        Where to evaluate; None: ``samples`` evenly spaced steps up to twice the predicted
+        transition.
+
+    Returns
+    -------
+    ExtendedCurves
+
+    >>> curves = extended_curves(8, 32, steps=[0.0, 3000.0])
+    >>> round(float(curves.loss[0]), 4) == round(float(np.log(32)), 4), bool(curves.p_correct[1] > 0.9)
+    (True, True)
+    """
+    from_D = max(63, L) if D is None else D
+    N, L, lr = _check_options(N, L, from_D, eps, lr, batch_size)
+    D = int(from_D)
+    c = EXTENDED_TIME_CONSTANT["c"]
+    transition = cliff_time(N, L, D) / (c * lr)
+    if steps is None:
+        steps = np.linspace(0.0, 2 * transition, _validate.count("samples", samples, minimum=2))
+    steps = _validate.times("steps", steps)
+    if steps.ndim != 1 or steps.size == 0:
+        raise ValueError(f"steps must be a non-empty 1-D array of steps >= 0, got shape {steps.shape}")
+    t = c * lr * steps
+    if float(t.max()) > _CLIFF_HORIZON:
+        raise ValueError(
+            f"steps must be at most {_CLIFF_HORIZON:g} / (c · lr) = {_CLIFF_HORIZON / (c * lr):.6g}, "
+            f"got up to {float(steps.max()):.6g}"
+        )
+    sol, coef = _solve(N, L, D, max(float(t.max()), 1e-9), 1.0)
+    flow = _flow_at(sol, coef, t, N, L)
+    return ExtendedCurves(
+        step=steps,
+        t=t,
+        theta=flow.theta,
+        loss=flow.loss,
+        p_correct=flow.p_correct,
+        p_context=flow.p_context,
+        transition_step=transition,
+        c=c,
+        lr=float(lr),
+        ignored=("eps", "batch_size"),
+    )
+
+
+def _check_options(N, L, D, eps, lr, batch_size) -> tuple[int, int, float]:
+    N, L = _validate.pairs(_validate.plain(N), _validate.plain(L))
+    if not 2 <= N <= 32:
+        raise ValueError(f"N must be an integer from 2 to 32, got {N}")
+    if L == N:
+        raise ValueError(f"L must be an integer > N = {N} (at L = N the flow has no transition), got {L}")
+    _validate.count("D", D, minimum=L, bound=f"L = {L} (L label vectors need L dimensions)")
+    _validate.nonnegative("eps", eps)
+    _validate.count("batch_size", batch_size)
+    return N, L, _validate.within("lr", lr, 1e-12, 1e12, "the predicted step stays a finite count")

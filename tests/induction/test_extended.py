@@ -18,16 +18,21 @@ from scipy.integrate import solve_ivp
 from phenom.induction._softmax import to_exp
 from phenom.induction.derivation import derive
 from phenom.induction.extended import (
+    EXTENDED_TIME_CONSTANT,
     READOUT_WIDTH,
     ExtendedModel,
     attention_scale,
+    cliff_time,
     coefficients,
     derive_extended,
+    extended_curves,
     factor_flow,
     gamma,
+    memory_share,
     rho,
 )
 from phenom.induction.model import InductionHeadModel
+from phenom.induction.prediction import TIME_CONSTANTS
 from phenom.induction.timescales import POSITIONS, initial_state
 from phenom.nets import AttentionNetwork, CopyingTask
 from phenom.nets.attention import HIDDEN
@@ -134,7 +139,7 @@ def test_attention_scale_and_readout_norm_on_the_network_initialisation():
     for D in (63, 127):
         task = CopyingTask(N=8, L=32, D=D)
         d, s = POSITIONS + D, attention_scale(D)
-        ratios, rows = [], []
+        ratios, rows, chains = [], [], []
         for seed in range(4):
             net = AttentionNetwork.init(task, "linear", seed=seed, dtype=np.float64)
             for name in ("Q1", "K1", "V1", "Q2", "K2", "V2"):
@@ -143,10 +148,13 @@ def test_attention_scale_and_readout_norm_on_the_network_initialisation():
                 x[POSITIONS:] = task.label_vectors.T
                 ratios.append(np.sum((M @ x) ** 2, axis=0) / np.sum(x**2, axis=0))
             rows.append(np.sum(net.weights["W"] ** 2, axis=1))
+            chains.append(np.sum((net.weights["V2"] @ net.weights["V1"] @ x) ** 2, axis=0) / np.sum(x**2, axis=0))
         # |Mx|²/|x|² = s: 768 draws of relative spread sqrt(2/d) ≈ 0.1 → 1% error at most ~3.5σ.
         assert np.mean(ratios) == pytest.approx(s, rel=0.015)
         assert np.mean(rows) == pytest.approx(coefficients(8, 32, D).norms["readout"][0], rel=0.015)
-        assert coefficients(8, 32, D).norms["readout"] == (d / 128, s, s)
+        # the memory copy V2 V1 l, two matrices deep: s² (128 draws, relative spread ≈ 0.15 each)
+        assert np.mean(chains) == pytest.approx(s * s, rel=0.05)
+        assert coefficients(8, 32, D).norms["readout"] == (d / 128, s, s, s * s)
 
 
 def test_a_two_matrix_factor_moves_at_twice_the_scale():
@@ -190,9 +198,11 @@ def test_readout_row_share_by_enumeration():
 
 
 def test_gram_flow_equals_gradient_descent_on_the_factor_vectors():
+    # The factors as explicit vectors in 7 dimensions, moved by gradient descent on the readings
+    # (ξ = u·v, ρ = κ u·w + κ_m u·m), against the flow on their Gram entries.
     N, L, D, t_end = 4, 16, 63, 12.0
     coef, model = coefficients(N, L, D), ExtendedModel(N, L)
-    k = 6
+    k = 7
 
     def pair(theta, P, Q):
         p, q = np.zeros(k), np.zeros(k)
@@ -202,29 +212,49 @@ def test_gram_flow_equals_gradient_descent_on_the_factor_vectors():
 
     vecs = [*pair(initial_state(N)[0], *coef.norms["beta"]), *pair(0, *coef.norms["alpha"])]
     vecs += [*pair(0, *coef.norms["gamma"])]
-    U, V, W = coef.norms["readout"]
-    vecs += [np.sqrt(U) * np.eye(k)[2], np.sqrt(V) * np.eye(k)[3], np.sqrt(W) * np.eye(k)[4]]
+    vecs += [np.sqrt(n) * np.eye(k)[2 + i] for i, n in enumerate(coef.norms["readout"])]
+
+    def readings(p):
+        rho = coef.kappa * p[6] @ p[8] + coef.kappa_memory * p[6] @ p[9]
+        return [p[0] @ p[1], p[2] @ p[3], p[4] @ p[5], p[6] @ p[7], rho]
 
     def rhs(_t, flat):
-        p = flat.reshape(9, k)
-        theta = [p[0] @ p[1], p[2] @ p[3], p[4] @ p[5], p[6] @ p[7], coef.kappa * p[6] @ p[8]]
-        g = -model.grad(*theta)
+        p = flat.reshape(10, k)
+        g = -model.grad(*readings(p))
         out = np.empty_like(p)
         for i, name in enumerate(("beta", "alpha", "gamma")):
             rp, rq = coef.rates[name]
             out[2 * i], out[2 * i + 1] = rp * p[2 * i + 1] * g[i], rq * p[2 * i] * g[i]
-        ru, rv, rw = coef.rates["readout"]
-        out[6] = ru * (p[7] * g[3] + coef.kappa * p[8] * g[4])
-        out[7], out[8] = rv * p[6] * g[3], rw * coef.kappa * p[6] * g[4]
+        ru, rv, rw, rm = coef.rates["readout"]
+        gw, gm = coef.kappa * g[4], coef.kappa_memory * g[4]
+        out[6] = ru * (p[7] * g[3] + p[8] * gw + p[9] * gm)
+        out[7], out[8], out[9] = rv * p[6] * g[3], rw * p[6] * gw, rm * p[6] * gm
         return out.ravel()
 
     sol = solve_ivp(rhs, (0, t_end), np.concatenate(vecs), rtol=1e-11, atol=1e-13, t_eval=[t_end / 2, t_end])
     flow = factor_flow(N, L, D, t_max=t_end, n_times=3)
     for j in (0, 1):
-        p = sol.y[:, j].reshape(9, k)
-        explicit = [p[0] @ p[1], p[2] @ p[3], p[4] @ p[5], p[6] @ p[7], coef.kappa * p[6] @ p[8]]
-        np.testing.assert_allclose(flow.theta[j + 1], explicit, rtol=1e-6, atol=1e-9)
-        assert flow.state[j + 1, 11] == pytest.approx(p[6] @ p[6], rel=1e-6)
+        p = sol.y[:, j].reshape(10, k)
+        np.testing.assert_allclose(flow.theta[j + 1], readings(p), rtol=1e-6, atol=1e-9)
+        assert flow.state[j + 1, 9] == pytest.approx(p[6] @ p[6], rel=1e-6)  # |u|²
+        assert flow.state[j + 1, 18] == pytest.approx(p[9] @ p[9], rel=1e-6)  # |m|²
+
+
+@pytest.mark.parametrize("N", [2, 4, 8])
+def test_memory_share_is_the_uniform_network_weight_of_a_label_through_later_tokens(N):
+    # Both layers uniform (Q1 = Q2 = 0): label k's weight in the target's layer-2 output through
+    # the layer-1 mixtures of the tokens after it, Σ_{j > j_k} a2_Tj A1_{j, j_k}, averaged over k.
+    task = CopyingTask(N=N, L=4 * N, D=63)
+    net = AttentionNetwork.init(task, "linear", dtype=np.float64)
+    net.weights["Q1"][...] = 0
+    net.weights["Q2"][...] = 0
+    _, cache = net.forward(task.sample(4, np.random.default_rng(1), dtype=np.float64))
+    A1, a2 = cache["A1"], cache["a2"]
+    weights = [np.sum(a2[:, 2 * k + 2 :] * A1[:, 2 * k + 2 :, 2 * k + 1], axis=1) for k in range(N)]
+    np.testing.assert_allclose(np.mean(weights, axis=0), memory_share(N), rtol=1e-12)
+    by_hand = {2: (1 / 5) * 0.5 * ((1 / 3 + 1 / 4 + 1 / 5) + 1 / 5)}
+    if N in by_hand:
+        assert memory_share(N) == pytest.approx(by_hand[N], rel=1e-15)
 
 
 def test_flow_at_L_equal_N_stays_at_chance_and_learns_otherwise():
@@ -236,3 +266,61 @@ def test_flow_at_L_equal_N_stays_at_chance_and_learns_otherwise():
     # the read-out moves first: ξ is positive before α is a tenth of its final value
     first = np.argmax(learns.theta[:, 1] > 0.1 * learns.theta[-1, 1])
     assert learns.theta[first, 3] > 0
+
+
+# -- on the network's step axis ---------------------------------------------------------------
+
+
+def test_cliff_time_is_the_steepest_fall_of_the_loss_on_a_fine_grid():
+    cliff = cliff_time(4, 16, 63)
+    flow = factor_flow(4, 16, 63, t_max=2 * cliff, n_times=40001)
+    slope = np.gradient(flow.loss, flow.t)
+    assert cliff == pytest.approx(flow.t[int(np.argmin(slope))], abs=2 * (flow.t[1] - flow.t[0]))
+    assert flow.loss[0] > flow.loss[len(flow.t) // 4] > 0.5 * flow.loss[0]  # at half the cliff time, a plateau
+
+
+def test_stored_constant_is_its_reference_cliff_over_the_reference_transition():
+    # c was fitted where the three-parameter models' were (the same step, lr, reference (N, L)).
+    ref = EXTENDED_TIME_CONSTANT
+    assert ref["net_step"] == pytest.approx(
+        TIME_CONSTANTS["time_scales"]["flow_time"] / (0.5 * TIME_CONSTANTS["time_scales"]["c"]), rel=1e-9
+    )
+    assert cliff_time(*ref["reference"]) == pytest.approx(ref["flow_time"], rel=1e-8)
+    assert ref["c"] == pytest.approx(ref["flow_time"] / (ref["lr"] * ref["net_step"]), rel=1e-10)
+    # so the reference's predicted transition is the network's mean step there
+    assert extended_curves(8, 32, steps=[0.0]).transition_step == pytest.approx(ref["net_step"], rel=1e-8)
+
+
+def test_curves_put_the_flow_at_c_lr_step_and_ignore_eps_and_batch():
+    steps = np.array([0.0, 750.0, 1500.0])
+    a = extended_curves(4, 16, lr=0.25, steps=steps)
+    b = extended_curves(4, 16, lr=0.25, steps=steps, eps=0.0, batch_size=7)
+    np.testing.assert_array_equal(a.loss, b.loss)
+    assert a.ignored == ("eps", "batch_size")
+    c = EXTENDED_TIME_CONSTANT["c"]
+    flow = factor_flow(4, 16, 63, t_max=c * 0.25 * 1500.0, n_times=3)
+    np.testing.assert_allclose(a.theta, flow.theta, rtol=1e-7, atol=1e-10)
+    assert a.loss[0] == pytest.approx(np.log(16), rel=1e-12)
+    np.testing.assert_allclose(a.p_correct, np.exp(-a.loss), rtol=1e-10)
+    # halving lr doubles the predicted transition; the default D is max(63, L)
+    assert extended_curves(4, 16, lr=0.125, steps=[0.0]).transition_step == pytest.approx(2 * a.transition_step)
+    d = extended_curves(8, 96, steps=[0.0])
+    assert d.transition_step == pytest.approx(cliff_time(8, 96, 96) / (c * 0.5), rel=1e-12)
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "message"),
+    [
+        ({"N": 1, "L": 4}, "N must be an integer from 2 to 32"),
+        ({"N": 4, "L": 4}, "L must be an integer > N"),
+        ({"N": 4, "L": 16, "D": 8}, "D must be"),
+        ({"N": 4, "L": 16, "eps": -1}, "eps"),
+        ({"N": 4, "L": 16, "lr": 0}, "lr"),
+        ({"N": 4, "L": 16, "batch_size": 0}, "batch_size"),
+        ({"N": 4, "L": 16, "steps": [-1.0]}, "steps"),
+        ({"N": 4, "L": 16, "steps": [1e12]}, "steps must be at most"),
+    ],
+)
+def test_curves_bad_input_is_one_clear_error(kwargs, message):
+    with pytest.raises(ValueError, match=message):
+        extended_curves(**kwargs)
