@@ -188,7 +188,33 @@ def _spelled(argv: list[str]) -> list[str]:
 
 
 def main(argv: list[str] | None = None) -> int:
-    """Run the command line ``argv`` (default: this process's); return the exit status."""
+    """Run the command line ``argv`` (default: this process's); return the exit status.
+
+    Parameters
+    ----------
+    argv : list of str or None, default None
+        The arguments after the program's name, e.g. ``["phase", "--quick"]``; None: ``sys.argv[1:]``.
+
+    Returns
+    -------
+    int
+        0 on success (for ``check``: everything holds); 1 when a run failed after its input was
+        accepted (for ``check``: a problem was found); 2 for bad input, printed as one line on
+        stderr; 130 when interrupted.
+
+    Examples
+    --------
+    >>> import contextlib, io, tempfile
+    >>> out = tempfile.mkdtemp()
+    >>> with contextlib.redirect_stdout(io.StringIO()) as printed:
+    ...     status = main(["induction-flow", "--samples", "200", "--compare-L", "16", "--out", out])
+    >>> status, printed.getvalue().count("wrote")
+    (0, 3)
+    >>> with contextlib.redirect_stdout(io.StringIO()) as printed:
+    ...     status = main(["check", "--out", out])
+    >>> status, printed.getvalue().startswith("1 figure checked: hashes, code versions and")
+    (0, True)
+    """
     try:
         args = _parser().parse_args(_spelled(sys.argv[1:] if argv is None else list(argv)))
     except SystemExit as done:  # argparse has printed its one line (or the help, or the version)

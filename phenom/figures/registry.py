@@ -271,16 +271,16 @@ def make(
 
     Examples
     --------
-    A small flow figure (50 time samples, one more L) into a temporary folder:
+    A small flow figure (200 time samples, one more L) into a temporary folder:
 
     >>> import tempfile
     >>> from phenom.figures.settings import InductionFlowSetting
     >>> out = tempfile.mkdtemp()
-    >>> entry = make("induction_flow", InductionFlowSetting(samples=50, compare_L=(16,)), out)
+    >>> entry = make("induction_flow", InductionFlowSetting(samples=200, compare_L=(16,)), out)
     >>> entry["files"]
     ['induction_flow.png', 'induction_flow.json', 'induction_flow.csv']
     >>> entry["setting"]["samples"], len(entry["digest"])
-    (50, 12)
+    (200, 12)
     """
     figure = _figure(name)
     setting = default_setting(name, quick=quick) if setting is None else setting
@@ -351,7 +351,7 @@ def check(out: str | Path = "figures") -> dict[str, list[str]]:
     >>> from pathlib import Path
     >>> from phenom.figures.settings import InductionFlowSetting
     >>> out = Path(tempfile.mkdtemp())
-    >>> _ = make("induction_flow", InductionFlowSetting(samples=50, compare_L=(16,)), out)
+    >>> _ = make("induction_flow", InductionFlowSetting(samples=200, compare_L=(16,)), out)
     >>> check(out)
     {}
     >>> _ = (out / "induction_flow.csv").write_text("edited by hand")
@@ -398,7 +398,7 @@ def draw(
     >>> import tempfile
     >>> from phenom.figures.settings import InductionFlowSetting
     >>> out = tempfile.mkdtemp()
-    >>> _ = make("induction_flow", InductionFlowSetting(samples=50, compare_L=(16,)), out)
+    >>> _ = make("induction_flow", InductionFlowSetting(samples=200, compare_L=(16,)), out)
     >>> draw(out=out, log=lambda line: None)
     ['induction_flow']
     """

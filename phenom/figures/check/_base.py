@@ -34,7 +34,29 @@ PARAMETERS = ("beta", "alpha", "xi")
 @dataclass(frozen=True)
 class Report:
     """What :func:`~phenom.figures.check.check` found: the figures checked, how many derived numbers were recomputed,
-    and one line per problem (none when every check holds)."""
+    and one line per problem (none when every check holds).
+
+    Parameters
+    ----------
+    out : Path
+        The folder checked.
+    figures : tuple of str
+        The figures its manifest names, in its order.
+    numbers : int
+        How many saved numbers (or whole columns, or files) were compared with what they were
+        made from.
+    problems : tuple of str
+        One line per problem, each starting with the figure's name; empty when all holds.
+
+    Examples
+    --------
+    >>> from pathlib import Path
+    >>> Report(Path("figures"), ("phase", "chain"), 120, ()).summary()
+    '2 figures checked: hashes, code versions and 120 derived numbers hold'
+    >>> bad = Report(Path("figures"), ("phase",), 60, ("phase: phase.png is missing",))
+    >>> bad.ok, bad.lines()
+    (False, ['phase: phase.png is missing'])
+    """
 
     out: Path
     figures: tuple[str, ...]
@@ -43,6 +65,7 @@ class Report:
 
     @property
     def ok(self) -> bool:
+        """Whether every check held (no problem)."""
         return not self.problems
 
     def summary(self) -> str:

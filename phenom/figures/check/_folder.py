@@ -30,6 +30,32 @@ def check(out: str | Path = "figures") -> Report:
 
     ``out`` must be a folder with a manifest (ValueError otherwise); an unreadable manifest
     raises OSError naming it. A figure's missing or damaged files are problems in the report.
+
+    Parameters
+    ----------
+    out : str or Path, default "figures"
+        A folder of saved figures holding their ``manifest.json`` (as :func:`phenom.figures.make`
+        and :func:`phenom.figures.reproduce` write it).
+
+    Returns
+    -------
+    Report
+        The figures checked, how many derived numbers were recomputed, and one line per problem.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> from pathlib import Path
+    >>> from phenom.figures import make
+    >>> from phenom.figures.settings import InductionFlowSetting
+    >>> out = Path(tempfile.mkdtemp())
+    >>> _ = make("induction_flow", InductionFlowSetting(samples=200, compare_L=(16,)), out)
+    >>> report = check(out)
+    >>> report.ok, report.figures, report.numbers > 0
+    (True, ('induction_flow',), True)
+    >>> (out / "induction_flow.csv").unlink()
+    >>> check(out).problems
+    ('induction_flow: induction_flow.csv is missing',)
     """
     folder = Path(out)
     if not folder.is_dir():

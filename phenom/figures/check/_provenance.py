@@ -17,7 +17,38 @@ from phenom.figures.check._base import Tally
 
 def file_problems(out: str | Path, entry: Mapping) -> tuple[list[str], list[str], list[str]]:
     """The files of one manifest entry that are missing, that differ from their recorded sha256,
-    and that have no recorded sha256."""
+    and that have no recorded sha256.
+
+    Parameters
+    ----------
+    out : str or Path
+        The folder holding the figure's files.
+    entry : mapping
+        The figure's manifest entry (``files`` and ``sha256``, as :func:`phenom.figures.make`
+        returns it).
+
+    Returns
+    -------
+    tuple of three lists of str
+        ``(missing, wrong, unrecorded)``: files named but absent; files present whose sha256
+        differs from the recorded one (or recorded but neither present nor named); files named
+        without a recorded sha256.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> from pathlib import Path
+    >>> from phenom.figures import make
+    >>> from phenom.figures.settings import InductionFlowSetting
+    >>> out = Path(tempfile.mkdtemp())
+    >>> entry = make("induction_flow", InductionFlowSetting(samples=200, compare_L=(16,)), out)
+    >>> file_problems(out, entry)
+    ([], [], [])
+    >>> _ = (out / "induction_flow.csv").write_text("edited by hand")
+    >>> (out / "induction_flow.png").unlink()
+    >>> file_problems(out, entry)
+    (['induction_flow.png'], ['induction_flow.csv'], [])
+    """
     out = Path(out)
     files = list(entry.get("files", []))
     hashes = entry.get("sha256") or {}
@@ -30,7 +61,30 @@ def file_problems(out: str | Path, entry: Mapping) -> tuple[list[str], list[str]
 
 def figure_code(name: str) -> dict[str, dict[str, str]]:
     """The modules that compute and draw figure ``name`` and their code versions today:
-    ``{"compute": {"module": …, "version": …}, "draw": {…}}`` (what the manifest records)."""
+    ``{"compute": {"module": …, "version": …}, "draw": {…}}`` (what the manifest records).
+
+    A version is :func:`phenom._io.code_version` of the module, which follows its imports within
+    phenom and ignores docstrings and comments: a figure is stale when the code that computed or
+    drew it has changed.
+
+    Parameters
+    ----------
+    name : str
+        A figure of :data:`phenom.figures.catalog.CATALOG`.
+
+    Returns
+    -------
+    dict
+        ``{"compute": {"module", "version"}, "draw": {"module", "version"}}``.
+
+    Examples
+    --------
+    >>> code = figure_code("phase")
+    >>> code["compute"]["module"], code["draw"]["module"]
+    ('phenom.figures.jobs.induction', 'phenom.figures.plots.induction')
+    >>> code == figure_code("induction_flow")  # one family, one pair of modules
+    True
+    """
     family = CATALOG[name].family
     modules = {"compute": f"phenom.figures.jobs.{family}", "draw": f"phenom.figures.plots.{family}"}
     return {stage: {"module": m, "version": _io.code_version(m)} for stage, m in modules.items()}
@@ -39,7 +93,33 @@ def figure_code(name: str) -> dict[str, dict[str, str]]:
 def remake_command(name: str, setting: Mapping | None, out: str | Path) -> str:
     """The command that makes figure ``name`` again with its saved ``setting`` into ``out``:
     ``phenom NAME --out OUT``, with ``--quick`` for the quick setting and an option for each
-    field that differs from the nearer of the two."""
+    field that differs from the nearer of the two.
+
+    Parameters
+    ----------
+    name : str
+        A figure with a setting class (:func:`phenom.figures.settings.setting_class`).
+    setting : mapping or None
+        The setting as its result saves it (JSON: tuples as lists); None: the command for the
+        default setting.
+    out : str or Path
+        The output folder the command names.
+
+    Returns
+    -------
+    str
+        A ``phenom`` command line, its values quoted for a POSIX shell.
+
+    Examples
+    --------
+    >>> import json
+    >>> from phenom.figures.settings import InductionLandscapeSetting
+    >>> saved = json.loads(json.dumps(InductionLandscapeSetting(N=4).quick().to_dict()))
+    >>> remake_command("induction_landscape", saved, "figures")
+    'phenom induction_landscape --quick --N 4 --out figures'
+    >>> remake_command("phase", None, "my figures")
+    "phenom phase --out 'my figures'"
+    """
     cls = settings.setting_class(name)
     where = f"--out {shlex.quote(str(out))}"
     if setting is None:
