@@ -64,11 +64,26 @@ def _softmax(s: np.ndarray, axis: int = -1) -> np.ndarray:
 
 
 class Workspace:
-    """The work arrays of a training step, kept from one step to the next: the step's largest
-    arrays (about a megabyte each at the reference size) are written into the same memory every
-    step instead of being allocated and freed, so the allocator never returns them to the
-    operating system and the step never pays again for fresh pages (whatever the process's
-    malloc settings). One array per name, replaced when the batch's shape or dtype changes."""
+    """The work arrays of a training step, kept from one step to the next.
+
+    The step's largest arrays (about a megabyte each at the reference size) are written into the
+    same memory every step instead of being allocated and freed, so the allocator never returns
+    them to the operating system and the step never pays again for fresh pages (whatever the
+    process's malloc settings). One array per name, replaced when the batch's shape or dtype
+    changes. Every :class:`AttentionNetwork` keeps one for :meth:`AttentionNetwork.loss_and_grads`;
+    a copied or pickled network starts with an empty one. It takes no arguments.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from phenom.nets.attention import Workspace
+    >>> work = Workspace()
+    >>> a = work.get("scores", (4, 5, 5), np.float32)
+    >>> work.get("scores", (4, 5, 5), np.float32) is a  # the same memory, step after step
+    True
+    >>> work.get("scores", (8, 5, 5), np.float32) is a, len(work)  # a new shape replaces it
+    (False, 1)
+    """
 
     def __init__(self):
         self._arrays: dict[str, np.ndarray] = {}
@@ -191,7 +206,51 @@ def _tokens(X, dtype, work: Workspace | None = None):
 
 @dataclass
 class AttentionNetwork:
-    """Parameters (a dict of arrays) and the shape facts needed to run them."""
+    """The two-layer attention network of the module docstring: its weights and shape facts.
+
+    Build one with :meth:`init` (the reference initialisation for a task);
+    :func:`~phenom.nets.training.train` trains it in place.
+
+    Parameters
+    ----------
+    weights : dict of str to numpy.ndarray
+        The attention matrices ``Q1``, ``K1``, ``V1``, ``Q2``, ``K2``, ``V2`` (d × d, d the token
+        width), the read-out ``W`` (L × d for the linear classifier, L × 128 for the MLP) and,
+        for the MLP, ``W1``, ``W2``, ``W3`` and the scalar biases ``b1``, ``b2``, ``b3``; all of one
+        float dtype, which is the network's.
+    classifier : {"linear", "mlp"}, default "linear"
+        The read-out of the target token (one of :data:`CLASSIFIERS`).
+    seed : int or None, default None
+        The initialisation seed, recorded in a training run's configuration.
+    config : dict, default empty
+        Shape facts: ``d_model`` and ``L`` (which :meth:`check_task` compares with a task's),
+        ``classifier``, ``dtype`` and ``init_seed``.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from phenom.nets.attention import AttentionNetwork
+    >>> from phenom.nets.tasks import CopyingTask
+    >>> task = CopyingTask(N=2, L=4, D=8)
+    >>> net = AttentionNetwork.init(task, seed=0)
+    >>> sorted(net.weights), net.dtype.name
+    (['K1', 'K2', 'Q1', 'Q2', 'V1', 'V2', 'W'], 'float32')
+    >>> batch = task.sample(8, np.random.default_rng(0), dtype=np.float32)
+    >>> logits, cache = net.forward(batch)
+    >>> logits.shape, cache["A1"].shape, cache["a2"].shape  # (n, L), (n, T, T), (n, T)
+    ((8, 4), (8, 5, 5), (8, 5))
+
+    The loss is the cross-entropy of the correct label, which the logits give:
+
+    >>> loss, grads = net.loss_and_grads(batch)
+    >>> z = logits.astype(np.float64)
+    >>> log_p = z - z.max(axis=1, keepdims=True)
+    >>> log_p -= np.log(np.exp(log_p).sum(axis=1, keepdims=True))
+    >>> round(loss, 4) == round(float(-log_p[np.arange(8), batch.answer].mean()), 4)
+    True
+    >>> all(grads[k].shape == net.weights[k].shape for k in net.weights)
+    True
+    """
 
     weights: dict[str, np.ndarray]
     classifier: str = "linear"
@@ -201,8 +260,28 @@ class AttentionNetwork:
 
     @classmethod
     def init(cls, task, classifier: str = "linear", seed: int = 0, dtype=np.float32) -> AttentionNetwork:
-        """The reference initialisation: attention N(0, 1/D); ReLU weights N(0, 2/128), biases
-        N(0, 1/128); read-out N(0, 1/h) with h its input width."""
+        """The reference initialisation for ``task``: attention N(0, 1/D), read-out N(0, 1/128).
+
+        Attention matrices are N(0, 1/D) (D the task's content width); the MLP's ReLU weights
+        N(0, 2/128) and its biases N(0, 1/128); the read-out N(0, 1/128) (the MLP's input
+        width, also used for the linear read-out).
+
+        Parameters
+        ----------
+        task : CopyingTask or ClassificationTask
+            The sequence task (its token width ``d_model``, content width D and labels L).
+        classifier : {"linear", "mlp"}, default "linear"
+            The read-out.
+        seed : int, default 0
+            Seed of the initialisation's random stream.
+        dtype : numpy.dtype, default numpy.float32
+            float32 (training) or float64 (gradient checks).
+
+        Returns
+        -------
+        AttentionNetwork
+            A new network built for ``task``.
+        """
         if classifier not in CLASSIFIERS:
             raise ValueError(f"classifier must be one of {CLASSIFIERS}, got {classifier!r}")
         dtype = float_dtype(dtype)
@@ -385,8 +464,12 @@ class AttentionNetwork:
         return float(loss), self.backward(dlogits / n, cache)
 
     def metrics(self, batch, task, ablate: str | None = None) -> dict[str, float | None]:
-        """Held-out loss, ICL accuracy, CLA, ILA1, TILA2, the effective β, α, ξ and the
-        induction-head scores previous_token, prefix_matching and copying (:mod:`.heads`)."""
+        """Held-out loss, ICL accuracy, CLA, ILA1, TILA2, the effective β, α, ξ and head scores.
+
+        The measures are :func:`~phenom.nets.measures.progress_measures`'; the induction-head
+        scores previous_token, prefix_matching and copying are :mod:`~phenom.nets.heads`'
+        (:func:`~phenom.nets.heads.scores_from_cache`). ``ablate`` is passed to :meth:`forward`.
+        """
         # In chunks: a forward pass over thousands of sequences at once runs out of cache.
         parts = [
             self.forward(batch.rows(slice(i, i + EVAL_CHUNK)), ablate=ablate) for i in range(0, len(batch), EVAL_CHUNK)

@@ -34,7 +34,47 @@ __all__ = ["LinearAttention"]
 
 @dataclass
 class LinearAttention:
-    """``layers`` LSA layers acting on (d+1)-dimensional tokens, N context pairs."""
+    """K linear self-attention layers acting on (d+1)-dimensional tokens, with N context pairs.
+
+    Build one with :meth:`init` (a small random start) or :meth:`factored` (the flow's
+    parametrisation); :func:`~phenom.nets.training.train` trains it in place on a
+    :class:`~phenom.linear.model.LinearICL` task.
+
+    Parameters
+    ----------
+    P : array_like
+        (K, d+1, d+1): each layer's projection-value matrix; finite, d >= 1.
+    Q : array_like
+        (K, d+1, d+1): each layer's key-query matrix, of P's shape; finite.
+    N : int
+        Context pairs per sequence, >= 1.
+    seed : int or None, default None
+        The initialisation seed, recorded in a training run's configuration.
+    config : dict, default empty
+        How the network was built (recorded in a training run's configuration).
+
+    Examples
+    --------
+    With u = 1 and U = Γ*ᵀ, the one-layer network predicts x_qᵀ Γ* h, h = (1/N) Σ y_i x_i: for
+    Σ = Ω = I, d = 2 and N = 4, Γ* = I · N/(N + 1 + d) = 4/7 I and its risk is d − tr Γ* = 6/7.
+
+    >>> import numpy as np
+    >>> from phenom.linear.model import LinearICL
+    >>> from phenom.nets.lsa import LinearAttention
+    >>> task = LinearICL(d=2, N=4)
+    >>> star = task.optimal_preconditioner()
+    >>> net = LinearAttention.factored(1.0, star.T, N=4)
+    >>> batch = task.sample(100, np.random.default_rng(0))
+    >>> h = np.mean(batch.y[:, :, None] * batch.X, axis=1)
+    >>> bool(np.allclose(net.predict(batch), np.einsum("nd,de,ne->n", batch.x_q, 4 / 7 * np.eye(2), h)))
+    True
+    >>> m = net.metrics(batch, task)
+    >>> round(m["risk_gamma"], 6) == round(6 / 7, 6), m["gamma_dist"]
+    (True, 0.0)
+    >>> deep = LinearAttention.init(d=2, N=4, layers=3, seed=0)
+    >>> deep.layers, deep.d, deep.forward(batch.tokens())[0].shape
+    (3, 2, (100,))
+    """
 
     P: np.ndarray  # (K, d+1, d+1) projection-value
     Q: np.ndarray  # (K, d+1, d+1) key-query
@@ -68,7 +108,26 @@ class LinearAttention:
 
     @classmethod
     def init(cls, d: int, N: int, layers: int = 1, *, scale: float = 0.1, seed: int = 0) -> LinearAttention:
-        """Entries i.i.d. N(0, scale²/(d+1))."""
+        """A random start: every entry of P and Q i.i.d. N(0, scale²/(d+1)).
+
+        Parameters
+        ----------
+        d : int
+            Input dimension, >= 1 (tokens have d + 1 numbers).
+        N : int
+            Context pairs, >= 1.
+        layers : int, default 1
+            Number of layers K, >= 1.
+        scale : float, default 0.1
+            The entries' standard deviation times sqrt(d + 1).
+        seed : int, default 0
+            Seed of the initialisation's random stream.
+
+        Returns
+        -------
+        LinearAttention
+            A new network.
+        """
         d, N = _validate.count("d", d), _validate.count("N", N)
         layers = _validate.count("layers", layers)
         rng = _rng.stream(seed, "init")
@@ -92,6 +151,7 @@ class LinearAttention:
         return cls(P, Q, N, None, {"init": "factored", "u": float(u), "layers": 1, "d": d, "N": N})
 
     def params(self) -> dict[str, np.ndarray]:
+        """The trainable arrays ``P`` and ``Q`` (updated in place by the optimisers)."""
         return {"P": self.P, "Q": self.Q}
 
     # -- forward and backward -----------------------------------------------------------------
@@ -129,6 +189,7 @@ class LinearAttention:
         return {"P": dP, "Q": dQ}
 
     def predict(self, batch: RegressionBatch) -> np.ndarray:
+        """Predictions (n,) of the query labels of a :class:`~phenom.linear.task.RegressionBatch`."""
         return self.forward(batch.tokens())[0]
 
     def loss_and_grads(self, batch: RegressionBatch) -> tuple[float, dict[str, np.ndarray]]:
