@@ -60,7 +60,41 @@ def curves(traj: Trajectory, n: int) -> dict[str, np.ndarray]:
 
 
 def induction_flow(setting: InductionFlowSetting, out: Path) -> dict:
-    """The flow at (N, L), and at L = N and every ``compare_L`` (one batched solve)."""
+    """The flow at (N, L), and at L = N and every ``compare_L`` (one batched solve).
+
+    Parameters
+    ----------
+    setting : InductionFlowSetting
+        N, L, the rate, ``t_max``, the start θ₀, the other L and the number of time samples.
+    out : Path
+        The output folder (not used: the flow needs no checkpoint).
+
+    Returns
+    -------
+    dict
+        ``flows``: one entry per L (the setting's L first, then L = N and ``compare_L``), each
+        with its numbers (``cliff_time``, ``time_to_half_log_L``,
+        ``time_each_parameter_reaches_1``, ``final_theta``, ``final_loss``, …) and its
+        ``curves`` (t, β, α, ξ, loss, P(correct), P(label in context), |∇loss| on ``samples``
+        even times); ``seeds`` None and ``deterministic`` True.
+
+    Examples
+    --------
+    At N = 8, L = 32 the flow from 0 falls off its cliff near t = 98, ξ reaching 1 first and β
+    last; at L = N it has no cliff and stays at the loss log N:
+
+    >>> from pathlib import Path
+    >>> from phenom.figures.settings import InductionFlowSetting
+    >>> result = induction_flow(InductionFlowSetting(samples=200, compare_L=(16,)), Path("."))
+    >>> [(f["N"], f["L"]) for f in result["flows"]]
+    [(8, 32), (8, 8), (8, 16)]
+    >>> main, control = result["flows"][:2]
+    >>> reach = main["time_each_parameter_reaches_1"]
+    >>> round(main["cliff_time"], 1), sorted(reach, key=reach.get)
+    (97.7, ['xi', 'alpha', 'beta'])
+    >>> control["cliff_time"], round(float(control["final_loss"]), 4)
+    (None, 2.0794)
+    """
     s = setting
     labels = [s.L] + [c for c in dict.fromkeys([s.N, *s.compare_L]) if c != s.L]
     flows = induction_model.induction_flow(s.theta0, N=[s.N] * len(labels), L=labels, t_max=s.t_max, lr=s.lr)
@@ -72,7 +106,28 @@ def induction_flow(setting: InductionFlowSetting, out: Path) -> dict:
 
 
 def induction_flow_tables(result: dict) -> dict[str, dict]:
-    """``induction_flow.csv``: every flow's curves, one row per time, with its N and L."""
+    """``induction_flow.csv``: every flow's curves, one row per time, with its N and L.
+
+    Parameters
+    ----------
+    result : dict
+        The saved result of :func:`induction_flow` (its JSON, or the dict it returns).
+
+    Returns
+    -------
+    dict
+        ``{"induction_flow.csv": columns}``: N, L and every curve's column, the flows one after
+        another.
+
+    Examples
+    --------
+    >>> from pathlib import Path
+    >>> from phenom.figures.settings import InductionFlowSetting
+    >>> result = induction_flow(InductionFlowSetting(samples=200, compare_L=(16,)), Path("."))
+    >>> columns = induction_flow_tables(result)["induction_flow.csv"]
+    >>> list(columns)[:4], len(columns["t"])
+    (['N', 'L', 't', 'beta'], 600)
+    """
     names = list(result["flows"][0]["curves"])
     rows: dict[str, list] = {"N": [], "L": [], **{k: [] for k in names}}
     for f in result["flows"]:
@@ -96,7 +151,33 @@ def _span(path: np.ndarray, name: str) -> tuple[str, float, float]:
 
 
 def induction_landscape(setting: InductionLandscapeSetting, out: Path) -> dict:
-    """Loss on the (α, β) and (ξ, α) slices through the cliff point, with the flow's path."""
+    """Loss on the (α, β) and (ξ, α) slices through the cliff point, with the flow's path.
+
+    Parameters
+    ----------
+    setting : InductionLandscapeSetting
+        N, L, the rate, ``t_max``, θ₀ and the grid points per axis.
+    out : Path
+        The output folder (not used: the flow needs no checkpoint).
+
+    Returns
+    -------
+    dict
+        ``cliff`` (its time, β, α, ξ and |∇loss|; None for a flow without one), ``path`` (the
+        flow on ``grid`` times, with |∇loss|), ``slices`` (two
+        :meth:`~phenom.induction.landscape.Slice.to_dict`, each axis covering the path),
+        ``summary`` (the flow's numbers, as :func:`induction_flow` gives them).
+
+    Examples
+    --------
+    >>> from pathlib import Path
+    >>> from phenom.figures.settings import InductionLandscapeSetting
+    >>> result = induction_landscape(InductionLandscapeSetting(grid=41), Path("."))
+    >>> round(result["cliff"]["t"], 1), round(float(result["cliff"]["xi"]), 2)
+    (97.7, 5.12)
+    >>> [(s["x_name"], s["y_name"], len(s["x"])) for s in result["slices"]]
+    [('alpha', 'beta', 41), ('xi', 'alpha', 41)]
+    """
     s = setting
     model = InductionHeadModel(s.N, s.L)
     traj = model.flow(s.theta0, t_max=s.t_max, lr=s.lr)
@@ -122,7 +203,38 @@ def induction_landscape(setting: InductionLandscapeSetting, out: Path) -> dict:
 
 def minimal_vs_mean_field(setting: MinimalVsMeanFieldSetting, out: Path) -> dict:
     """The exact minimal model (= numpy minimal network) against the mean-field model: along
-    each model's own flow from 0, and on the (α, β) slice at the exact flow's cliff ξ."""
+    each model's own flow from 0, and on the (α, β) slice at the exact flow's cliff ξ.
+
+    Parameters
+    ----------
+    setting : MinimalVsMeanFieldSetting
+        N, L (the exact loss is derived with sympy for this pair, then cached on disk),
+        ``t_max``, the slice's grid, the time samples and the times at which the numpy minimal
+        network is evaluated.
+    out : Path
+        The output folder (not used: the flow needs no checkpoint).
+
+    Returns
+    -------
+    dict
+        ``curves`` (both losses along their flows, the numpy network at the check times, the
+        cliffs), ``grid`` (both losses and their difference on the (α, β) slice at ξ fixed) and
+        ``summary`` (largest differences, cliffs, the order in which β, α, ξ reach 1).
+
+    Examples
+    --------
+    At N = 2, L = 4 the numpy minimal network is the exact model, and the exact flow falls off
+    its cliff later than the mean-field one:
+
+    >>> from pathlib import Path
+    >>> from phenom.figures.settings import MinimalVsMeanFieldSetting
+    >>> s = MinimalVsMeanFieldSetting(N=2, L=4, t_max=50.0, grid=11, samples=20, checks=4)
+    >>> numbers = minimal_vs_mean_field(s, Path("."))["summary"]
+    >>> numbers["numpy_minimal_vs_exact_max_rel"] < 1e-12
+    True
+    >>> round(numbers["exact_cliff"], 1), round(numbers["mean_field_cliff"], 1)
+    (38.1, 26.3)
+    """
     s = setting
     exact, mean_field, network = ExactInductionModel(s.N, s.L), InductionHeadModel(s.N, s.L), MinimalNetwork(s.N, s.L)
     traj_exact, traj_mf = exact.flow(t_max=s.t_max), induction_model.induction_flow(N=s.N, L=s.L, t_max=s.t_max)
@@ -194,7 +306,40 @@ def phase(setting: PhaseSetting, out: Path) -> dict:
     """The flow's transition time (its cliff, from θ = 0) at every (N, L) of the grid, the
     asymptotic formula beside it with its error (pooled, within N groups and within L/N groups;
     nothing is fitted), then at ``reference`` over the start scale s (θ₀ = s·(1, 1, 1)) and over
-    the rate of discrete gradient descent."""
+    the rate of discrete gradient descent.
+
+    Parameters
+    ----------
+    setting : PhaseSetting
+        The (N, L) grid, ``t_max``, the reference (N, L), the start scales and the
+        gradient-descent rates and budget.
+    out : Path
+        The output folder (not used).
+
+    Returns
+    -------
+    dict
+        ``grid`` (N, L, the flow's and the formula's t* to 7 digits), ``errors`` (pooled, within
+        N groups and within L/N groups), ``exponent_in_N_at_widest_L_over_N``, ``formula`` (its
+        text), ``start_scale`` and ``gradient_descent`` (steps × lr over the flow's t*) at the
+        reference, and the count and time of the flows solved.
+
+    Examples
+    --------
+    A small grid, 2 <= N <= 3 and L <= 3N, two start scales and two rates:
+
+    >>> from pathlib import Path
+    >>> from phenom.figures.settings import PhaseSetting
+    >>> s = PhaseSetting(N_max=3, ratio_max=3, t_max=1e5, scale_points=2, lr_points=2, lr_min=1.0, lr_max=10.0)
+    >>> result = phase(s, Path("."))
+    >>> result["flows"], result["flows_without_cliff"]
+    (10, 0)
+    >>> pooled = result["errors"]["pooled"]
+    >>> round(pooled["median_abs"], 4), pooled["worst"]["N"], pooled["worst"]["L"]
+    (0.0206, 3, 4)
+    >>> round(float(result["start_scale"]["numeric"][0]), 2)
+    97.68
+    """
     s = setting
     N = np.concatenate([np.full(s.ratio_max * n - n, n) for n in range(2, s.N_max + 1)])
     L = np.concatenate([np.arange(n + 1, s.ratio_max * n + 1) for n in range(2, s.N_max + 1)])
