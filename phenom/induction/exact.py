@@ -42,6 +42,34 @@ def derive_exact(N: int, L: int, *, stable: bool = False) -> sp.Expr:
 
     The loss is the average over the target pair t of the cross-entropy (the labels' identities
     do not matter), a finite sum that sympy builds for each N.
+
+    Parameters
+    ----------
+    N : int >= 1
+        Item–label pairs in context.
+    L : int >= N
+        Labels.
+    stable : bool
+        False (default): literal ratios of exponentials, the form to read; True: the same
+        functions in log-sum-exp form (:mod:`phenom.induction._softmax`), the form to evaluate.
+
+    Returns
+    -------
+    sympy.Expr
+        The expected loss in the symbols β, α, ξ (:data:`phenom.induction.model.THETA`). Building
+        it takes seconds from N = 4 on (:data:`SLOW_N`).
+
+    Examples
+    --------
+    At θ = 0 every softmax is uniform and the loss is log L, as in the mean-field model:
+
+    >>> from phenom.induction.exact import derive_exact
+    >>> from phenom.induction.model import alpha, beta, xi
+    >>> loss = derive_exact(2, 4)
+    >>> sorted(str(v) for v in loss.free_symbols)
+    ['alpha', 'beta', 'xi']
+    >>> loss.subs({beta: 0, alpha: 0, xi: 0}).simplify()
+    log(4)
     """
     N, L = _validate.pairs(N, L)
     T = 2 * N + 1
@@ -90,11 +118,37 @@ def _derived_source(N: int, L: int) -> str:
 
 @functools.cache
 def numeric_functions(N: int, L: int):
-    """The exact loss and its gradient for (N, L) as numpy functions of (β, α, ξ). The derived
-    source is cached on disk (the cache folder, :func:`phenom._cache.cache_dir`, named by N, L, the code
-    version and sympy's), so only the first process on a machine derives it; that first
-    derivation logs that it will take a while when N >= :data:`SLOW_N`. A damaged cache file is
-    derived again and replaced."""
+    """The exact loss and its gradient for (N, L) as numpy functions of (β, α, ξ).
+
+    The derived source is cached on disk (the cache folder, :func:`phenom._cache.cache_dir`, named
+    by N, L, the code version and sympy's), so only the first process on a machine derives it;
+    that first derivation logs that it will take a while when N >= :data:`SLOW_N`. A damaged cache
+    file is derived again and replaced.
+
+    Parameters
+    ----------
+    N : int >= 1
+        Item–label pairs in context.
+    L : int >= N
+        Labels.
+
+    Returns
+    -------
+    tuple of two callables
+        ``(loss, grad)``: ``loss(beta, alpha, xi)`` and ``grad(beta, alpha, xi)`` (a list of the
+        three partial derivatives), numpy functions that broadcast over arrays; unchecked (the
+        model's :meth:`ExactInductionModel.loss` checks its inputs).
+
+    Examples
+    --------
+    >>> from phenom.induction.exact import numeric_functions
+    >>> loss, grad = numeric_functions(2, 4)
+    >>> round(float(loss(0.0, 0.0, 0.0)), 6)  # log 4
+    1.386294
+    >>> d_beta, d_alpha, d_xi = grad(0.0, 0.0, 0.0)
+    >>> bool(d_beta == 0 and d_alpha == 0), round(float(d_xi), 6)
+    (True, -0.1)
+    """
     import hashlib
     import logging
 
@@ -124,9 +178,34 @@ def numeric_functions(N: int, L: int):
 
 
 class ExactInductionModel:
-    """The minimal network's exact loss (:func:`derive_exact`) with the interface of
-    :class:`~phenom.induction.model.InductionHeadModel`: ``loss``, ``grad`` and ``flow``, for one (N, L). The numeric
-    functions are derived on first use and cached on disk (:func:`numeric_functions`)."""
+    """The minimal network's exact loss (:func:`derive_exact`) as a model with ``loss``, ``grad``, ``flow``.
+
+    The interface is that of :class:`~phenom.induction.model.InductionHeadModel`, for one (N, L).
+    The numeric functions are derived on first use and cached on disk (:func:`numeric_functions`).
+
+    Parameters
+    ----------
+    N : int >= 1
+        Item–label pairs in context (default 8).
+    L : int >= N
+        Labels (default 32).
+
+    Examples
+    --------
+    At θ = 0 the exact network and the mean-field model agree (loss log L, and only ξ feels a
+    force, −(L − N)/(L (2N + 1)) = −0.1 at N = 2, L = 4); away from it they differ, and the exact
+    network's cliff comes later:
+
+    >>> from phenom import ExactInductionModel, InductionHeadModel
+    >>> exact, mean_field = ExactInductionModel(N=2, L=4), InductionHeadModel(N=2, L=4)
+    >>> g = exact.grad(0.0, 0.0, 0.0)
+    >>> bool(g[0] == 0 and g[1] == 0), round(float(g[2]), 6)
+    (True, -0.1)
+    >>> round(float(exact.loss(2.0, 3.0, 4.0)), 4), round(float(mean_field.loss(2.0, 3.0, 4.0)), 4)
+    (0.3962, 0.1669)
+    >>> round(exact.flow(t_max=100.0, rtol=1e-6, atol=1e-9).cliff(), 2), round(mean_field.flow(t_max=100.0).cliff(), 2)
+    (38.14, 26.25)
+    """
 
     def __init__(self, N: int = 8, L: int = 32):
         self.N, self.L = _validate.pairs(N, L)
