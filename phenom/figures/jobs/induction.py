@@ -165,7 +165,7 @@ def induction_landscape(setting: InductionLandscapeSetting, out: Path) -> dict:
     dict
         ``cliff`` (its time, β, α, ξ and |∇loss|; None for a flow without one), ``path`` (the
         flow on ``grid`` times, with |∇loss|), ``slices`` (two
-        :meth:`~phenom.induction.landscape.Slice.to_dict`, each axis covering the path),
+        :class:`~phenom.induction.landscape.Slice` as a dict, each axis covering the path),
         ``summary`` (the flow's numbers, as :func:`induction_flow` gives them).
 
     Examples
