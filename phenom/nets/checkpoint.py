@@ -43,7 +43,37 @@ TRAINING_CODE = "phenom.nets.training"
 
 
 class CheckpointError(ValueError):
-    """A checkpoint that cannot be resumed: unreadable, damaged, or of another run."""
+    """A checkpoint that cannot be resumed: unreadable, damaged, or of another run.
+
+    Raised by :func:`load_checkpoint` (and so by :func:`~phenom.nets.training.train` with
+    ``resume=True``) before anything is changed; the message names the file and what is wrong,
+    and the file is left as it is. A ValueError, so a caller that checks arguments catches it too.
+
+    Parameters
+    ----------
+    message : str
+        What is wrong, naming the file.
+
+    Examples
+    --------
+    A run resumed from the checkpoint of a run with another data seed:
+
+    >>> import tempfile
+    >>> from pathlib import Path
+    >>> from phenom.nets.attention import AttentionNetwork
+    >>> from phenom.nets.checkpoint import CheckpointError
+    >>> from phenom.nets.tasks import CopyingTask
+    >>> from phenom.nets.training import train
+    >>> task = CopyingTask(N=2, L=4, D=8)
+    >>> path = Path(tempfile.mkdtemp()) / "run.npz"
+    >>> _ = train(AttentionNetwork.init(task), task, steps=10, lr=0.1, batch_size=8, eval_size=16, checkpoint=path)
+    >>> try:
+    ...     train(AttentionNetwork.init(task), task, steps=10, lr=0.1, batch_size=8, eval_size=16,
+    ...           checkpoint=path, resume=True, seed=1)
+    ... except CheckpointError as err:
+    ...     print("differs in: seeds" in str(err), isinstance(err, ValueError))
+    True True
+    """
 
 
 def _identity(config: dict, ignore: Iterable[str] = ()) -> dict:
@@ -56,14 +86,48 @@ def _identity(config: dict, ignore: Iterable[str] = ()) -> dict:
 def checkpoint_file(
     checkpoint: str | Path, config: dict, *, defaulted: Iterable[str] = (), modules: Iterable[str] = ()
 ) -> Path:
-    """The checkpoint file of a run: ``checkpoint`` itself when it names a file (it has a
-    suffix, such as ``.npz``); when it names a folder (an existing one, or a path without a
-    suffix), ``run_<hash>.npz`` in it. The hash is of the run's configuration but its steps (so
-    that a finished run can be extended) and the cadence fields in ``defaulted`` (those left to
-    their default, which the checkpoint then supplies), and of the code that computes the run:
-    :func:`phenom._io.code_version` of the training loop and ``modules`` (e.g. the network's and
-    the task's). Runs of different configurations, or of different computing code, never meet in
-    one file; an edited plot or docstring leaves the file where it was."""
+    """The checkpoint file of a run: ``checkpoint`` itself, or ``run_<hash>.npz`` in that folder.
+
+    ``checkpoint`` names a file when it has a suffix (such as ``.npz``); when it names a folder
+    (an existing one, or a path without a suffix), the file is ``run_<hash>.npz`` in it. The
+    hash is of the run's configuration but its steps (so that a finished run can be extended)
+    and the cadence fields in ``defaulted`` (those left to their default, which the checkpoint
+    then supplies), and of the code that computes the run: the docstring-free syntax of the
+    training loop and of ``modules`` (e.g. the network's and the task's). Runs of different
+    configurations, or of different computing code, never meet in one file; an edited plot or
+    docstring leaves the file where it was.
+
+    Parameters
+    ----------
+    checkpoint : str or pathlib.Path
+        A file, or a folder that keeps one file per configuration (it need not exist yet).
+    config : dict
+        The run's configuration, as :func:`~phenom.nets.training.train` records it (with
+        ``steps``); JSON-like values.
+    defaulted : iterable of str, default ()
+        Cadence fields left to their default, among :data:`CADENCE`; anything else is a
+        ValueError.
+    modules : iterable of str, default ()
+        Further phenom modules whose code the file is keyed to.
+
+    Returns
+    -------
+    pathlib.Path
+        The file (not created here).
+
+    Examples
+    --------
+    >>> from phenom.nets.checkpoint import checkpoint_file
+    >>> checkpoint_file("run.npz", {"steps": 10, "lr": 0.1}).name
+    'run.npz'
+    >>> path = checkpoint_file("runs", {"steps": 10, "lr": 0.1})
+    >>> path.parent.name, path.name.startswith("run_"), path.suffix
+    ('runs', True, '.npz')
+    >>> checkpoint_file("runs", {"steps": 20, "lr": 0.1}) == path  # more steps: the same run, extended
+    True
+    >>> checkpoint_file("runs", {"steps": 10, "lr": 0.2}) == path
+    False
+    """
     path = Path(checkpoint)
     if path.is_dir() or not path.suffix:
         defaulted = set(defaulted)
@@ -76,9 +140,36 @@ def checkpoint_file(
 
 
 def saved_cadence(path: Path) -> dict[str, int]:
-    """The evaluation cadence ``{"eval_every": …, "eval_size": …}`` a checkpoint was trained with;
-    empty when the file is missing or holds no readable cadence (:func:`load_checkpoint` then
-    says what is wrong with it)."""
+    """The evaluation cadence ``{"eval_every": …, "eval_size": …}`` a checkpoint was trained with.
+
+    Parameters
+    ----------
+    path : pathlib.Path
+        The checkpoint file.
+
+    Returns
+    -------
+    dict of str to int
+        ``eval_every`` and ``eval_size``; empty when the file is missing or holds no readable
+        cadence (:func:`load_checkpoint` then says what is wrong with it).
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> from pathlib import Path
+    >>> from phenom.nets.attention import AttentionNetwork
+    >>> from phenom.nets.checkpoint import saved_cadence
+    >>> from phenom.nets.tasks import CopyingTask
+    >>> from phenom.nets.training import train
+    >>> task = CopyingTask(N=2, L=4, D=8)
+    >>> path = Path(tempfile.mkdtemp()) / "run.npz"
+    >>> _ = train(AttentionNetwork.init(task), task, steps=20, lr=0.1, batch_size=8, eval_every=5,
+    ...           eval_size=16, checkpoint=path)
+    >>> saved_cadence(path)
+    {'eval_every': 5, 'eval_size': 16}
+    >>> saved_cadence(path.with_name("missing.npz"))
+    {}
+    """
     try:
         with np.load(path, allow_pickle=False) as data:
             config = json.loads(str(data["meta"]))["config"]
@@ -100,9 +191,51 @@ def save_checkpoint(
     records: dict,
     final_running: list | None = None,
 ) -> None:
-    """Write the run's state at ``step`` atomically. At the end of a run whose last step is off
-    the evaluation cadence, also the running loss before that last evaluation
-    (``final_running``), so that the run can be extended exactly."""
+    """Write the run's state at ``step`` atomically, in the layout :data:`CHECKPOINT_FORMAT`.
+
+    :func:`~phenom.nets.training.train` calls it; :func:`load_checkpoint` reads the file back.
+
+    Parameters
+    ----------
+    path : pathlib.Path
+        The file (replaced atomically: a reader never sees half of it).
+    step : int
+        The steps taken.
+    net : AttentionNetwork or LinearAttention
+        The network: its ``params()`` are saved.
+    opt : SGD or Adam
+        The optimiser: its ``state_dict()`` is saved.
+    data_rng : numpy.random.Generator
+        The training batches' stream: its state is saved.
+    running : list of float
+        The training losses since the last evaluation.
+    config : dict
+        The run's configuration (JSON-like).
+    records : dict of str to list
+        The history so far (a :class:`~phenom.nets.history.History`'s ``records``).
+    final_running : list of float, optional
+        At the end of a run whose last step is off the evaluation cadence, the running loss
+        before that last evaluation, so that the run can be extended exactly.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> from pathlib import Path
+    >>> import numpy as np
+    >>> from phenom.nets.attention import AttentionNetwork
+    >>> from phenom.nets.checkpoint import load_checkpoint, save_checkpoint
+    >>> from phenom.nets.optim import SGD
+    >>> from phenom.nets.tasks import CopyingTask
+    >>> task = CopyingTask(N=2, L=4, D=8)
+    >>> net, config = AttentionNetwork.init(task, seed=0), {"steps": 10}
+    >>> path = Path(tempfile.mkdtemp()) / "run.npz"
+    >>> save_checkpoint(path, 4, net, SGD(lr=0.1), np.random.default_rng(0), [1.5, 1.25], config, {"step": [0]})
+    >>> other = AttentionNetwork.init(task, seed=1)
+    >>> load_checkpoint(path, other, SGD(lr=0.1), np.random.default_rng(7), config)
+    (4, [1.5, 1.25], {'step': [0]})
+    >>> bool(np.array_equal(other.weights["Q1"], net.weights["Q1"]))
+    True
+    """
     arrays = {f"param/{k}": v for k, v in net.params().items()}
     state = opt.state_dict()
     for kind in ("m", "v"):
@@ -213,10 +346,55 @@ def _check_state(arrays: dict, meta: dict, params: dict, data_rng, bad) -> None:
 
 
 def load_checkpoint(path: Path, net, opt, data_rng, config: dict) -> tuple[int, list, dict]:
-    """Continue from ``path``: returns (step, running loss, history records) after setting the
-    network's weights, the optimiser's state and the data stream from it. Every field is checked
-    before anything is changed (a :class:`CheckpointError` names the file and what is wrong); the
-    file itself is never modified here."""
+    """Continue from ``path``: set the network, optimiser and data stream from it.
+
+    Every field is checked before anything is changed (a :class:`CheckpointError` names the file
+    and what is wrong: unreadable, another layout, another configuration, a step beyond
+    ``config["steps"]``, weights of other shapes or not finite, …); the file itself is never
+    modified here.
+
+    Parameters
+    ----------
+    path : pathlib.Path
+        The checkpoint file (:func:`save_checkpoint`'s).
+    net : AttentionNetwork or LinearAttention
+        The network, whose ``params()`` are overwritten in place.
+    opt : SGD or Adam
+        The optimiser, whose state is loaded.
+    data_rng : numpy.random.Generator
+        The training batches' stream, set to the saved state.
+    config : dict
+        The resuming run's configuration: it must equal the saved one but for ``steps`` (more
+        steps continue a finished run with a constant schedule).
+
+    Returns
+    -------
+    step : int
+        The step to continue from.
+    running : list of float
+        The training losses since the last evaluation.
+    records : dict of str to list
+        The history so far.
+
+    Examples
+    --------
+    A file that is not a checkpoint is refused, and left as it is:
+
+    >>> import tempfile
+    >>> from pathlib import Path
+    >>> from phenom.nets.checkpoint import CheckpointError, load_checkpoint
+    >>> path = Path(tempfile.mkdtemp()) / "run.npz"
+    >>> _ = path.write_text("not a checkpoint")
+    >>> try:
+    ...     load_checkpoint(path, None, None, None, {"steps": 10})
+    ... except CheckpointError as err:
+    ...     print("cannot be read" in str(err), str(err).split("; ")[1])
+    True it was left as it is (delete it or use another checkpoint)
+    >>> path.read_text()
+    'not a checkpoint'
+
+    :func:`save_checkpoint` shows a round trip.
+    """
 
     def bad(why: str) -> CheckpointError:
         return CheckpointError(f"checkpoint {path} {why}; it was left as it is (delete it or use another checkpoint)")
