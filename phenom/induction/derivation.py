@@ -27,7 +27,22 @@ THETA = (beta, alpha, xi)
 
 @dataclass(frozen=True)
 class Derivation:
-    """Every stage of the model as sympy expressions in β, α, ξ (and N, L if symbolic)."""
+    """Every stage of the model as sympy expressions in β, α, ξ (and N, L if symbolic).
+
+    Made by :func:`derive`; each field is described below, and :attr:`grad` and :attr:`hessian`
+    are derived from the loss on first use.
+
+    Examples
+    --------
+    >>> from phenom.induction.derivation import alpha, beta, derive, xi
+    >>> d = derive(8, 32)
+    >>> d.y
+    exp(beta)/(exp(beta) + 8)
+    >>> d.y.subs(beta, 0), d.z.subs({beta: 0, alpha: 0}), d.p_context.subs({beta: 0, alpha: 0, xi: 0})
+    (1/9, 1/17, 1/4)
+    >>> d.grad.shape, d.hessian.shape
+    ((3, 1), (3, 3))
+    """
 
     y: sp.Expr
     """layer-1 attention of a token on its predecessor"""
@@ -60,9 +75,30 @@ def derive(N=N_sym, L=L_sym, *, stable: bool = False) -> Derivation:
     literal ratio of exponentials (the form to read and print); ``stable=True`` writes the same
     functions through :class:`~phenom.induction._softmax.SoftmaxNLL` (the form to evaluate).
 
-    >>> d = derive(2, 4)
-    >>> d.loss.subs({beta: 0, alpha: 0, xi: 0}).simplify()
+    Parameters
+    ----------
+    N : int >= 1 or sympy.Symbol
+        Item–label pairs in context (default the symbol :data:`N_sym`).
+    L : int >= N or sympy.Symbol
+        Labels (default the symbol :data:`L_sym`).
+    stable : bool
+        False (default): literal ratios of exponentials; True: the log-sum-exp form.
+
+    Returns
+    -------
+    Derivation
+        Layer 1's y, layer 2's z and z', the loss and the classifier's P(correct) and
+        P(in context), in β, α, ξ.
+
+    Examples
+    --------
+    At θ = 0 every softmax is uniform: the loss is log L, for numbers or symbols.
+
+    >>> from phenom.induction.derivation import alpha, beta, derive, xi
+    >>> derive(2, 4).loss.subs({beta: 0, alpha: 0, xi: 0}).simplify()
     log(4)
+    >>> derive().loss.subs({beta: 0, alpha: 0, xi: 0}).simplify()
+    log(L)
     """
     softmax = functools.partial(prob, stable=stable)
     # Layer 1: predecessor (logit β) against the N other visible tokens (logit 0).
