@@ -133,6 +133,94 @@ def train(
     step for each of two runs side by side with two threads each, 3.7 ms with one). Nothing
     else of the calling process is changed (its allocator settings included): the networks
     reuse their own work arrays from step to step.
+
+    Parameters
+    ----------
+    net : AttentionNetwork or LinearAttention
+        The network (an instance with ``params``, ``loss_and_grads`` and ``metrics``), trained in
+        place; it must fit the task (``net.check_task``).
+    task : CopyingTask, ClassificationTask or LinearICL
+        The task whose ``sample(n, rng)`` draws every batch fresh.
+    steps : int
+        Optimiser steps, >= 1.
+    lr : float
+        The step size, > 0 (the peak of a cosine schedule).
+    optimizer : {"sgd", "adam"}, default "sgd"
+        :class:`~phenom.nets.optim.SGD` or :class:`~phenom.nets.optim.Adam`.
+    batch_size : int, default 128
+        Sequences per step, >= 1.
+    seed : int, default 0
+        Seed of the training batches' stream, >= 0.
+    eval_seed : int, optional
+        Seed of the held-out set, >= 0; default ``seed + 1``.
+    eval_every : int, optional
+        Steps between evaluations, >= 1; default steps/100, at least :data:`MIN_EVAL_EVERY`
+        (or the checkpoint's, when resuming).
+    eval_size : int, optional
+        Held-out sequences, >= 0 (0: no held-out set); default up to :data:`DEFAULT_EVAL_SIZE`,
+        so that evaluation sees at most 1/:data:`EVAL_SHARE` as many sequences as training.
+    weight_decay : float, default 0.0
+        Multiplicative weight decay per step, >= 0.
+    schedule : {"constant", "cosine"}, default "constant"
+        The step size's schedule (cosine: from ``lr`` to 0 at the last step).
+    clip_norm : float, optional
+        Rescale a gradient whose global norm exceeds it, > 0; default no clipping.
+    checkpoint : str or pathlib.Path, optional
+        A checkpoint file or folder (:func:`checkpoint_file`); default none.
+    checkpoint_every : int, optional
+        Steps between checkpoints, >= 1; default at each evaluation (and always at the end).
+    resume : bool, default False
+        Continue from an existing checkpoint of the same configuration.
+    progress : bool, optional
+        Force the progress bar on or off; default on when stderr is a terminal.
+    stop_when : callable, optional
+        ``stop_when(history) -> bool``, asked after every evaluation before the last step.
+    blas_threads : int or None, default 1
+        BLAS threads while training, >= 1; None leaves them as they are.
+
+    Returns
+    -------
+    History
+        One row per evaluation: ``step``, the running training ``loss`` since the previous
+        evaluation (NaN at step 0) and the network's ``metrics`` on the held-out set; its
+        ``config`` records the run (seeds included).
+
+    Raises
+    ------
+    Diverged
+        When a training loss is not finite.
+    CheckpointError
+        When ``resume=True`` meets a checkpoint that cannot be continued.
+
+    Examples
+    --------
+    >>> from phenom.nets.attention import AttentionNetwork
+    >>> from phenom.nets.tasks import CopyingTask
+    >>> from phenom.nets.training import train
+    >>> task = CopyingTask(N=2, L=4, D=8)
+    >>> net = AttentionNetwork.init(task, seed=0)
+    >>> hist = train(net, task, steps=100, lr=0.1, batch_size=32, eval_every=25, eval_size=256)
+    >>> hist.step.tolist(), hist.config["seeds"]
+    ([0, 25, 50, 75, 100], {'init': 0, 'data': 0, 'eval': 1})
+    >>> bool(hist.eval_loss[-1] < hist.eval_loss[0])
+    True
+
+    ``stop_when`` ends a run early, here after the evaluation at step 50:
+
+    >>> stopped = train(AttentionNetwork.init(task), task, steps=100, lr=0.1, batch_size=32, eval_every=25,
+    ...                 eval_size=256, stop_when=lambda h: h.step[-1] >= 50)
+    >>> stopped.step.tolist()
+    [0, 25, 50]
+
+    Linear attention learns the optimal preconditioner of in-context regression with the same loop:
+
+    >>> from phenom.linear.model import LinearICL
+    >>> from phenom.nets.lsa import LinearAttention
+    >>> regression = LinearICL(d=2, N=4)
+    >>> lsa = train(LinearAttention.init(2, 4, seed=0), regression, steps=200, lr=0.05, optimizer="adam",
+    ...             batch_size=64, eval_every=100)
+    >>> bool(lsa.gamma_dist[-1] < 0.5 * lsa.gamma_dist[0])  # relative distance of Γ_eff from Γ*
+    True
     """
     blas_threads = None if blas_threads is None else _validate.count("blas_threads", blas_threads)
     run = _checked(
@@ -299,9 +387,36 @@ def _loop(
 
 
 class Diverged(FloatingPointError):
-    """Training produced a loss that is not finite. ``step`` is where; the weights are those of
-    that step (the last checkpoint, if any, is from that step or before it: its weights were
-    finite)."""
+    """Training produced a loss that is not finite; ``step`` is where.
+
+    The weights are those of that step (the last checkpoint, if any, is from that step or before
+    it: its weights were finite). A FloatingPointError, raised by
+    :func:`train` without a floating-point warning before it; it pickles whole (it crosses from
+    a worker process intact).
+
+    Parameters
+    ----------
+    step : int
+        The step whose loss was not finite.
+    loss : float
+        That loss (NaN or infinite).
+    lr : float
+        The run's step size; the message suggests a tenth of it.
+
+    Examples
+    --------
+    >>> from phenom.nets.attention import AttentionNetwork
+    >>> from phenom.nets.tasks import CopyingTask
+    >>> from phenom.nets.training import Diverged, train
+    >>> task = CopyingTask(N=2, L=4, D=8)
+    >>> try:
+    ...     train(AttentionNetwork.init(task), task, steps=50, lr=100.0, batch_size=8)
+    ... except Diverged as err:
+    ...     print(err.lr, 0 < err.step < 50, isinstance(err, FloatingPointError))
+    ...     print(err)
+    100.0 True True
+    training diverged at step ... (loss ...) with lr 100: try a smaller lr (e.g. 10) or clip_norm
+    """
 
     def __init__(self, step: int, loss: float, lr: float):
         self.step, self.loss, self.lr = step, loss, lr
