@@ -42,12 +42,63 @@ __all__ = [
 
 
 def network_task(setting: NetworkSetting, L: int | None = None) -> CopyingTask | ClassificationTask:
-    """The task ``setting`` trains on (``L`` overrides the label count, for L = N controls)."""
+    """The task ``setting`` trains on (``L`` overrides the label count, for L = N controls).
+
+    Parameters
+    ----------
+    setting : NetworkSetting
+        The run's setting: its ``task`` (copy or classify) and the task's fields.
+    L : int or None, default None
+        Another label count (>= N); None: the setting's.
+
+    Returns
+    -------
+    CopyingTask or ClassificationTask
+        The task (:func:`phenom.nets.tasks.make_task`).
+
+    Examples
+    --------
+    >>> from phenom.figures.settings import NetworkSetting
+    >>> task = network_task(NetworkSetting())
+    >>> type(task).__name__, task.N, task.L, network_task(NetworkSetting(), L=8).L
+    ('CopyingTask', 8, 32, 8)
+    """
     return make_task(**setting.task_fields(L))
 
 
 def checkpoint_path(out: Path, setting: NetworkSetting, **changes) -> Path:
-    """Where the run of ``setting`` (with ``changes``, e.g. another L or seed) is checkpointed."""
+    """Where the run of ``setting`` (with ``changes``, e.g. another L or seed) is checkpointed.
+
+    The file is named by a hash of the run's fields and of this module's code version, so a run
+    is reused only by the same run of the same code, whichever figure's setting holds it.
+
+    Parameters
+    ----------
+    out : Path
+        The output folder; checkpoints go in ``out/checkpoints/``.
+    setting : NetworkSetting
+        The run's setting (only its :meth:`~phenom.figures.settings.NetworkSetting.run_fields`
+        count).
+    **changes
+        Fields that differ from the setting's (``L``, ``seed``).
+
+    Returns
+    -------
+    Path
+        ``out/checkpoints/network_<16 hex digits>.npz``.
+
+    Examples
+    --------
+    >>> from pathlib import Path
+    >>> from phenom.figures.settings import NetworkAblationSetting, NetworkTrainingSetting
+    >>> path = checkpoint_path(Path("figures"), NetworkTrainingSetting())
+    >>> path.parent.as_posix(), path.suffix
+    ('figures/checkpoints', '.npz')
+    >>> path == checkpoint_path(Path("figures"), NetworkAblationSetting())  # the same run
+    True
+    >>> path == checkpoint_path(Path("figures"), NetworkTrainingSetting(), seed=1)
+    False
+    """
     fields = {**setting.run_fields(), **changes}
     text = json.dumps(fields, sort_keys=True) + _io.code_version(__name__)
     return Path(out) / "checkpoints" / f"network_{hashlib.sha256(text.encode()).hexdigest()[:16]}.npz"
@@ -62,7 +113,43 @@ def train_run(
     progress: bool | None = False,
 ):
     """Train one network of ``setting`` (``L`` and ``seed`` override it, for controls); with
-    ``out``, checkpointed there and resumed or reused when the same run was started before."""
+    ``out``, checkpointed there and resumed or reused when the same run was started before.
+
+    Parameters
+    ----------
+    out : Path or None
+        The output folder holding the checkpoints (:func:`checkpoint_path`); None: no checkpoint.
+    setting : NetworkSetting
+        The run: task, read-out, optimiser, rate, steps, evaluations, seed.
+    L : int or None, default None
+        Another label count (for L = N controls).
+    seed : int or None, default None
+        Another seed of initialisation and data.
+    progress : bool or None, default False
+        Show a progress bar (None: on a terminal).
+
+    Returns
+    -------
+    tuple
+        ``(network, task, history)``: the trained :class:`~phenom.nets.AttentionNetwork`, its
+        task, and its :class:`~phenom.nets.training.History`.
+
+    Examples
+    --------
+    Twenty SGD steps, evaluated every five; a second call reuses the checkpoint:
+
+    >>> import tempfile
+    >>> from phenom.figures.settings import NetworkSetting
+    >>> out = tempfile.mkdtemp()
+    >>> setting = NetworkSetting(steps=20, evals=4, batch_size=16, eval_size=64)
+    >>> net, task, history = train_run(out, setting)
+    >>> history.step.tolist()
+    [0, 5, 10, 15, 20]
+    >>> checkpoint_path(out, setting, L=32, seed=0).exists()
+    True
+    >>> train_run(out, setting)[2].step.tolist()
+    [0, 5, 10, 15, 20]
+    """
     seed = setting.seed if seed is None else seed
     task = network_task(setting, L)
     net = AttentionNetwork.init(task, setting.classifier, seed=seed)
@@ -82,7 +169,33 @@ def _run_summary(hist, N: int) -> dict:
 
 def network_training(setting: NetworkTrainingSetting, out: Path) -> dict:
     """One run, and ``controls`` runs at L = N with seeds 0, 1, … and the same budget; for the
-    classification task, accuracy on its IC, IC2 and IW evaluation sets."""
+    classification task, accuracy on its IC, IC2 and IW evaluation sets.
+
+    Parameters
+    ----------
+    setting : NetworkTrainingSetting
+        The run, the number of L = N controls and (classify) the evaluation sets' size.
+    out : Path
+        The output folder: runs are checkpointed under ``out/checkpoints/`` and reused.
+
+    Returns
+    -------
+    dict
+        ``task``, ``history`` (every evaluation's metrics), ``history_config``, ``summary``
+        (final and largest ICL accuracy, the transition step or None), ``controls`` (one per
+        control, with its history and summary), ``evaluation`` (classify only) and ``seeds``.
+
+    Examples
+    --------
+    Twenty steps are far too few to learn the task: no transition yet.
+
+    >>> import tempfile
+    >>> from phenom.figures.settings import NetworkTrainingSetting
+    >>> small = dict(steps=20, evals=4, batch_size=16, eval_size=64)
+    >>> result = network_training(NetworkTrainingSetting(controls=1, **small), tempfile.mkdtemp())
+    >>> result["summary"]["transition_step"], len(result["controls"]), result["controls"][0]["task"]["L"]
+    (None, 1, 8)
+    """
     s = setting
     net, task, hist = train_run(out, s)
     result = {
@@ -111,7 +224,27 @@ def network_training(setting: NetworkTrainingSetting, out: Path) -> dict:
 
 
 def network_training_tables(result: dict) -> dict[str, dict]:
-    """Each run's learning curves as CSV: the run, then the L = N controls."""
+    """Each run's learning curves as CSV: the run, then the L = N controls.
+
+    Parameters
+    ----------
+    result : dict
+        The saved result of :func:`network_training`.
+
+    Returns
+    -------
+    dict
+        File name → columns (one per recorded metric, None as NaN).
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> from phenom.figures.settings import NetworkTrainingSetting
+    >>> small = dict(steps=20, evals=4, batch_size=16, eval_size=64)
+    >>> result = network_training(NetworkTrainingSetting(controls=1, **small), tempfile.mkdtemp())
+    >>> list(network_training_tables(result))
+    ['network_training_history.csv', 'network_training_L_equals_N_seed0_history.csv']
+    """
 
     def columns(records):
         return {k: np.asarray([np.nan if v is None else v for v in vals], dtype=float) for k, vals in records.items()}
@@ -124,7 +257,31 @@ def network_training_tables(result: dict) -> dict[str, dict]:
 
 def network_ablation(setting: NetworkAblationSetting, out: Path) -> dict:
     """Train (or reuse the identical run), then measure held-out ICL accuracy intact and with
-    layer 1's or layer 2's contribution removed."""
+    layer 1's or layer 2's contribution removed.
+
+    Parameters
+    ----------
+    setting : NetworkAblationSetting
+        The run and the number of held-out sequences for the ablation.
+    out : Path
+        The output folder: the run is checkpointed there and reused.
+
+    Returns
+    -------
+    dict
+        ``results``: for ``intact``, ``layer 1 removed`` and ``layer 2 removed``, the network's
+        metrics on the same held-out sequences (loss, ICL accuracy, β, α, ξ, head scores, …);
+        ``task`` and ``seeds``.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> from phenom.figures.settings import NetworkAblationSetting
+    >>> small = dict(steps=20, evals=4, batch_size=16, eval_size=64)
+    >>> result = network_ablation(NetworkAblationSetting(ablation_size=256, **small), tempfile.mkdtemp())
+    >>> list(result["results"])
+    ['intact', 'layer 1 removed', 'layer 2 removed']
+    """
     s = setting
     net, task, hist = train_run(out, s)
     batch = task.sample(s.ablation_size, _rng.stream(s.seed, "ablation"), dtype=net.dtype)
@@ -146,7 +303,33 @@ def induction_heads(setting: InductionHeadsSetting, out: Path) -> dict:
     """For each seed: the training run (reusing the training figure's identical run) with the
     head scores recorded at every evaluation; the step at which each score rises halfway against
     the ICL transition step (does Olsson et al.'s phase change coincide with it?); and the final
-    scores with their chance values, on held-out and on repeated random sequences."""
+    scores with their chance values, on held-out and on repeated random sequences.
+
+    Parameters
+    ----------
+    setting : InductionHeadsSetting
+        The run, the seeds and the number of sequences for the final scores.
+    out : Path
+        The output folder: runs are checkpointed there and reused (seed 0 is the training
+        figure's run).
+
+    Returns
+    -------
+    dict
+        ``runs``: per seed, the ``history`` of ICL accuracy and the three head scores, the
+        ``transition_step``, each score's ``rise_step`` and its difference from the transition,
+        and the ``final`` scores (:func:`phenom.nets.heads.head_scores`); ``task``,
+        ``eval_every`` and ``seeds``.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> from phenom.figures.settings import InductionHeadsSetting
+    >>> small = dict(steps=20, evals=4, batch_size=16, eval_size=64)
+    >>> run = induction_heads(InductionHeadsSetting(seeds=(0,), score_size=64, **small), tempfile.mkdtemp())["runs"][0]
+    >>> run["seed"], run["history"]["step"], round(run["final"]["prefix_matching_chance"], 4)
+    (0, [0, 5, 10, 15, 20], 0.0588)
+    """
     s = setting
     runs = []
     for seed in s.seeds:
@@ -184,7 +367,28 @@ ICL against the weights on relabelled stored classes (IC2), IWL on i.i.d. contex
 
 def data_configs(setting: DataDependenceSetting) -> list[dict]:
     """One :func:`data_point` configuration per distinct data setting and seed (the base, shared
-    by the four sweeps, runs once per seed)."""
+    by the four sweeps, runs once per seed).
+
+    Parameters
+    ----------
+    setting : DataDependenceSetting
+        The base task, the four sweeps' values, the seeds and the training fields.
+
+    Returns
+    -------
+    list of dict
+        Each: N, L, D, the training fields, ``eval_B`` (the base's burstiness), the data factors
+        B, K, eps, zipf, and the seed.
+
+    Examples
+    --------
+    The quick setting's two values per factor, one of them the base's, make 5 data settings:
+
+    >>> from phenom.figures.settings import DataDependenceSetting
+    >>> configs = data_configs(DataDependenceSetting().quick())
+    >>> len(configs), [c["K"] for c in configs]
+    (5, [512, 512, 128, 512, 512])
+    """
     s = setting
     points: list[dict] = []
     for factor, field_name in s.SWEEPS.items():
@@ -209,7 +413,25 @@ def data_configs(setting: DataDependenceSetting) -> list[dict]:
 
 def data_task(config: dict) -> ClassificationTask:
     """The task of one run: ``config`` holds N, L, D, B, K, eps, zipf and seed (of the class
-    means); every sequence is bursty (p_B = 1) and from stored classes (p_C = 0)."""
+    means); every sequence is bursty (p_B = 1) and from stored classes (p_C = 0).
+
+    Parameters
+    ----------
+    config : dict
+        A :func:`data_configs` entry (other keys are ignored).
+
+    Returns
+    -------
+    ClassificationTask
+        The task, its class means drawn from ``seed``.
+
+    Examples
+    --------
+    >>> from phenom.figures.settings import DataDependenceSetting
+    >>> task = data_task(data_configs(DataDependenceSetting())[0])
+    >>> task.K, task.B, task.p_B, task.p_C
+    (512, 0, 1.0, 0.0)
+    """
     c = config
     return ClassificationTask(
         N=c["N"], L=c["L"], D=c["D"], eps=c["eps"], K=c["K"], B=c["B"], a=c["zipf"], p_B=1.0, p_C=0.0, seed=c["seed"]
@@ -221,7 +443,28 @@ def data_point(config: dict) -> dict:
     the network with a linear read-out by SGD on the classification task of ``config`` (p_B = 1,
     p_C = 0; class means from ``seed``), scoring it on fixed IC, IC2 and IW sets (IC and IC2 with
     ``eval_B`` copies per class) every ``curve_every`` steps and at the end. A run whose loss or
-    held-out loss stops being finite raises :class:`~phenom.nets.training.Diverged`."""
+    held-out loss stops being finite raises :class:`~phenom.nets.training.Diverged`.
+
+    Parameters
+    ----------
+    config : dict
+        A :func:`data_configs` entry.
+
+    Returns
+    -------
+    dict
+        ``icl_acc``, ``ic2_acc`` and ``iwl_acc`` at the end (IC, IC2 and IW sets), the
+        ``curve`` of the three through training (``step``, ``IC``, ``IC2``, ``IW``), the final
+        training loss and the task's ``config``.
+
+    Examples
+    --------
+    >>> from phenom.figures.settings import DataDependenceSetting
+    >>> s = DataDependenceSetting(K=64, K_values=(32, 64), steps=20, batch_size=16, eval_size=64, curve_every=10)
+    >>> point = data_point(data_configs(s)[0])
+    >>> point["curve"]["step"], sorted(k for k in point if k.endswith("_acc"))
+    ([0, 10, 20], ['ic2_acc', 'icl_acc', 'iwl_acc'])
+    """
     c = config
     task = data_task(c)
     net = AttentionNetwork.init(task, "linear", seed=c["seed"])
@@ -272,7 +515,41 @@ def data_dependence(setting: DataDependenceSetting, out: Path, *, executor=None)
 
     ``sweeps[factor]`` lists, per value, the seed mean of each accuracy, its range over seeds and
     each seed's values; ``transience`` is the largest drop of IC accuracy from its peak during
-    training to its end, over every run; ``chance`` gives each set's chance accuracy."""
+    training to its end, over every run; ``chance`` gives each set's chance accuracy.
+
+    Parameters
+    ----------
+    setting : DataDependenceSetting
+        The base task, the sweeps, the seeds, the training fields and the local pool's workers.
+    out : Path
+        The output folder, for the sweep's ``data_dependence.jsonl``.
+    executor : concurrent.futures.Executor or None, default None
+        Where the runs go (a Dask client's executor, a thread pool, …); None: a local process
+        pool of ``setting.workers`` workers.
+
+    Returns
+    -------
+    dict
+        ``sweeps`` (per factor, per value: the seed means, ranges and each seed's accuracies
+        and curves), ``base``, ``training``, ``chance``, ``eval_size``,
+        ``binomial_se_at_half``, ``transience``, ``seeds`` and ``side_files`` (the sweep file).
+
+    Examples
+    --------
+    A tiny sweep (two values per factor, ten steps per run) on a thread of this process:
+
+    >>> import tempfile
+    >>> from concurrent.futures import ThreadPoolExecutor
+    >>> from phenom.figures.settings import DataDependenceSetting
+    >>> s = DataDependenceSetting(
+    ...     K=64, B_values=(0, 2), K_values=(32, 64), eps_values=(0.1, 0.5), zipf_values=(0.0, 1.0),
+    ...     seeds=(0,), steps=10, batch_size=8, eval_size=32, curve_every=10,
+    ... )
+    >>> with ThreadPoolExecutor(1) as pool:
+    ...     result = data_dependence(s, tempfile.mkdtemp(), executor=pool)
+    >>> [entry["value"] for entry in result["sweeps"]["K"]], result["chance"]["IC_labels_in_context"]
+    ([32, 64], 0.25)
+    """
     s = setting
     configs = data_configs(s)
     order = sorted(range(len(configs)), key=lambda i: -configs[i]["K"])  # larger K sample a little slower
