@@ -28,7 +28,32 @@ def _order(crossings: dict) -> str:
 @styled
 def induction_flow(result: dict) -> Figure:
     """Loss, parameters and P(correct) of the flow; flows at other L (L = N among them) share the
-    accuracy panel."""
+    accuracy panel.
+
+    Parameters
+    ----------
+    result : dict
+        The saved result (``induction_flow.json``): what
+        :func:`~phenom.figures.jobs.induction.induction_flow` returns, with the ``setting`` it was
+        computed from (as a dict).
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+        The figure, drawn without pyplot (save it with ``fig.savefig``).
+
+    Examples
+    --------
+    >>> from pathlib import Path
+    >>> from phenom.figures.jobs import induction as jobs
+    >>> from phenom.figures.settings import InductionFlowSetting
+    >>> s = InductionFlowSetting(samples=200, compare_L=(16,))
+    >>> fig = induction_flow({"setting": s.to_dict(), **jobs.induction_flow(s, Path("."))})
+    >>> fig.axes[0].get_title()
+    'Cliff at t = 97.7'
+    >>> fig.axes[2].get_title()
+    'At L = N = 8, P(correct) goes 0.125 → 0.125'
+    """
     s = result["setting"]
     N, L = s["N"], s["L"]
     main, others = result["flows"][0], sorted(result["flows"][1:], key=lambda f: f["L"])
@@ -88,7 +113,30 @@ def induction_flow(result: dict) -> Figure:
 
 @styled
 def induction_landscape(result: dict) -> Figure:
-    """Loss on 2-D slices through the cliff point, the flow's path, and |∇loss| along the path."""
+    """Loss on 2-D slices through the cliff point, the flow's path, and |∇loss| along the path.
+
+    Parameters
+    ----------
+    result : dict
+        The saved result (``induction_landscape.json``): what
+        :func:`~phenom.figures.jobs.induction.induction_landscape` returns, with the ``setting`` it was
+        computed from (as a dict).
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+        The figure, drawn without pyplot (save it with ``fig.savefig``).
+
+    Examples
+    --------
+    >>> from pathlib import Path
+    >>> from phenom.figures.jobs import induction as jobs
+    >>> from phenom.figures.settings import InductionLandscapeSetting
+    >>> s = InductionLandscapeSetting(grid=41)
+    >>> fig = induction_landscape({"setting": s.to_dict(), **jobs.induction_landscape(s, Path("."))})
+    >>> len(fig.axes), fig.axes[2].get_title()
+    (6, '|∇loss| peaks at t = 97.7')
+    """
     s, slices, path, cliff = result["setting"], result["slices"], result["path"], result["cliff"]
     fig, axes = subplots(1, len(slices) + 1, figsize=(5 * (len(slices) + 1), 4.4))
     t, loss = arr(path["t"]), arr(path["loss"])
@@ -128,7 +176,30 @@ def induction_landscape(result: dict) -> Figure:
 
 @styled
 def minimal_vs_mean_field(result: dict) -> Figure:
-    """Exact minimal model vs the mean-field model: along their flows, and over a slice."""
+    """Exact minimal model vs the mean-field model: along their flows, and over a slice.
+
+    Parameters
+    ----------
+    result : dict
+        The saved result (``minimal_vs_mean_field.json``): what
+        :func:`~phenom.figures.jobs.induction.minimal_vs_mean_field` returns, with the ``setting`` it was
+        computed from (as a dict).
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+        The figure, drawn without pyplot (save it with ``fig.savefig``).
+
+    Examples
+    --------
+    >>> from pathlib import Path
+    >>> from phenom.figures.jobs import induction as jobs
+    >>> from phenom.figures.settings import MinimalVsMeanFieldSetting
+    >>> s = MinimalVsMeanFieldSetting(N=2, L=4, t_max=50.0, grid=11, samples=20, checks=4)
+    >>> fig = minimal_vs_mean_field({"setting": s.to_dict(), **jobs.minimal_vs_mean_field(s, Path("."))})
+    >>> fig.axes[0].get_title()
+    'Flows from θ = 0: largest |Δloss| 0.85 (at t = 32)'
+    """
     s, c, grid, numbers = result["setting"], result["curves"], result["grid"], result["summary"]
     fig, (ax_t, ax_m) = subplots(1, 2, figsize=(13, 4.6))
     cliff = lambda v: "none" if v is None else f"{v:.1f}"  # noqa: E731
@@ -181,7 +252,31 @@ def minimal_vs_mean_field(result: dict) -> Figure:
 @styled
 def phase(result: dict) -> Figure:
     """The flow's transition time over (N, L/N) and the formula's error there; t* against L/N for
-    a few N; then, at the reference (N, L), over the start scale and the gradient-descent rate."""
+    a few N; then, at the reference (N, L), over the start scale and the gradient-descent rate.
+
+    Parameters
+    ----------
+    result : dict
+        The saved result (``phase.json``): what
+        :func:`~phenom.figures.jobs.induction.phase` returns, with the ``setting`` it was
+        computed from (as a dict).
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+        The figure, drawn without pyplot (save it with ``fig.savefig``).
+
+    Examples
+    --------
+    >>> from pathlib import Path
+    >>> from phenom.figures.jobs import induction as jobs
+    >>> from phenom.figures.settings import PhaseSetting
+    >>> s = PhaseSetting(N_max=3, ratio_max=3, t_max=1e5, scale_points=2, lr_points=2, lr_min=1.0, lr_max=10.0)
+    >>> fig = phase({"setting": s.to_dict(), **jobs.phase(s, Path("."))})
+    >>> print(fig.axes[1].get_title())
+    Asymptotic formula: median error 2.1%, largest 6.6%
+    (at N = 3, L = 4; nothing fitted)
+    """
     from matplotlib.colors import LogNorm, TwoSlopeNorm
 
     g = {k: arr(v) for k, v in result["grid"].items()}
