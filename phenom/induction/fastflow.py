@@ -234,31 +234,70 @@ def flow_quantities(
     max_steps: int = 1_000_000,
     chunk: int = 65536,
 ) -> dict[str, np.ndarray]:
-    """Integrate B flows dθ/dt = −lr C ∇loss(θ) of the β, α, ξ model to ``t_max``, each with its
-    own adaptive steps, and return per member (arrays of length B):
+    """Integrate B flows of the β, α, ξ model to ``t_max`` and return the numbers a sweep asks of each.
 
-    - ``cliff``: the time of the largest interior maximum of |∇loss| (NaN: none, as
-      :meth:`~phenom.flow.Trajectory.cliff`'s None);
-    - ``time_to`` (B, len(levels)): the first time the loss is ≤ each level (NaN: not reached);
-    - ``crossing_times`` (B, 3), with ``crossing``: the first time β, α, ξ are ≥ ``crossing``
-      (0 if they start there; NaN: never). Unlike :meth:`~phenom.flow.Trajectory.crossing_times`,
-      which reports a crossing in either direction, this is the rise of a parameter;
-    - ``theta_end`` (B, 3), ``loss_end``, ``t_end``, ``steps`` (accepted) and ``complete``: False
-      where the member stopped before ``t_max`` (``max_steps`` attempted steps, or a step size
-      that underflowed, e.g. from a non-finite gradient); its other quantities are then NaN or
-      partial.
+    Each flow dθ/dt = −lr C ∇loss(θ) takes its own adaptive steps and keeps, per member, only the
+    quantities listed under Returns, found while it runs. Work: at most ``max_steps`` attempted
+    steps per member; memory: the batch's arrays (about (32 + len(levels)) numbers per member)
+    within :data:`phenom._validate.MAX_BYTES`, else a ValueError before anything is allocated. A
+    member that ends within a few float spacings of ``t_max`` has finished.
 
-    ``theta0`` (3,) or (B, 3), entries within ±:data:`THETA_MAX`; ``N``, ``L``, ``lr`` numbers or
-    length-B sequences (N >= 1, L >= N, lr finite and > 0); ``metric`` the diagonal C, entries
-    finite and > 0, (3,) or (B, 3) (default 1): a rate so large that lr C ∇loss overflows leaves
-    the member incomplete at t = 0. ``t_max`` > 0; ``rtol`` >= :data:`RTOL_MIN`
-    (default 1e-7: transition times within about 1e-7 of a tight solve) and ``atol`` > 0;
-    ``levels`` finite numbers; ``crossing`` a finite number; ``max_steps`` from 1 to
-    :data:`MAX_STEPS`. Work: at most ``max_steps`` attempted steps per member; memory: the
-    batch's arrays (about (32 + len(levels)) numbers per member) within
-    :data:`phenom._validate.MAX_BYTES`, else a ValueError before anything is allocated. A member
-    that ends within a few float spacings of ``t_max`` has finished. Members are processed
-    ``chunk`` at a time.
+    Parameters
+    ----------
+    theta0 : array_like, shape (3,) or (B, 3)
+        Start(s) (β₀, α₀, ξ₀), entries within ±:data:`THETA_MAX` (default θ = 0).
+    N : int or sequence of int
+        Item–label pairs in context, >= 1; a number or one per member (default 8).
+    L : int or sequence of int
+        Labels, >= N (default 32).
+    metric : None or array_like, shape (3,) or (B, 3)
+        The diagonal C, entries finite and > 0 (None: 1). A rate so large that lr C ∇loss
+        overflows leaves the member incomplete at t = 0.
+    lr : float or sequence of float
+        Learning rate(s), finite and > 0 (default 1).
+    t_max : float
+        Flow time to integrate to, > 0 (default 300).
+    rtol : float
+        Relative tolerance, >= :data:`RTOL_MIN` (default 1e-7: transition times within about
+        1e-7 of a tight solve).
+    atol : float
+        Absolute tolerance, > 0 (default 1e-9).
+    levels : float or sequence of float
+        Loss levels whose first times are wanted, finite (default none).
+    crossing : float or None
+        A value whose first rise of each parameter is wanted, finite (default None: not asked).
+    max_steps : int
+        Attempted steps a member may take, from 1 to :data:`MAX_STEPS` (default 10⁶).
+    chunk : int >= 1
+        Members processed at a time (default 65536).
+
+    Returns
+    -------
+    dict of str to array
+        Per member (arrays of length B):
+
+        - ``cliff``: the time of the largest interior maximum of |∇loss| (NaN: none, as
+          :meth:`~phenom.flow.Trajectory.cliff`'s None);
+        - ``time_to`` (B, len(levels)): the first time the loss is ≤ each level (NaN: not reached);
+        - ``crossing_times`` (B, 3), with ``crossing``: the first time β, α, ξ are ≥ ``crossing``
+          (0 if they start there; NaN: never). Unlike :meth:`~phenom.flow.Trajectory.crossing_times`,
+          which reports a crossing in either direction, this is the rise of a parameter;
+        - ``theta_end`` (B, 3), ``loss_end``, ``t_end``, ``steps`` (accepted) and ``complete``: False
+          where the member stopped before ``t_max`` (``max_steps`` attempted steps, or a step size
+          that underflowed, e.g. from a non-finite gradient); its other quantities are then NaN or
+          partial.
+
+    Examples
+    --------
+    Three flows at N = 4, 8, 16 (L = 32): the cliff comes later as N grows, the loss falls to 1
+    just after it, and ξ rises to 1 long before α and β.
+
+    >>> from phenom.induction.fastflow import flow_quantities
+    >>> q = flow_quantities(N=[4, 8, 16], L=32, t_max=1000.0, levels=[1.0], crossing=1.0)
+    >>> q["cliff"].round(2).tolist(), q["time_to"][:, 0].round(2).tolist()
+    ([37.52, 97.68, 311.47], [38.21, 98.22, 311.94])
+    >>> q["crossing_times"][1].round(1).tolist(), bool(q["complete"].all())
+    ([90.0, 79.3, 22.8], True)
     """
     theta0, Ns, Ls, C, lrs, size = _members(theta0, N, L, metric, lr)
     t_max, rtol, atol, max_steps = _controls(t_max, rtol, atol, max_steps)
@@ -302,7 +341,36 @@ def flow_quantities(
 
 
 def model_values(theta: np.ndarray, N: float, L: float) -> np.ndarray:
-    """Loss and gradient of the (N, L) model at θ (..., 3), compiled: shape (..., 4), loss first."""
+    """Loss and gradient of the (N, L) model at θ (..., 3), compiled: shape (..., 4), loss first.
+
+    Unchecked: the compiled kernels of :func:`phenom.induction.kernels.compiled` evaluated at
+    every θ, for callers that have checked their inputs (the numpy functions of
+    :class:`~phenom.induction.model.InductionHeadModel` check theirs).
+
+    Parameters
+    ----------
+    theta : array_like, shape (..., 3)
+        Points (β, α, ξ).
+    N : float
+        Item–label pairs in context.
+    L : float
+        Labels.
+
+    Returns
+    -------
+    ndarray, shape (..., 4)
+        The loss, then ∂loss/∂β, ∂loss/∂α, ∂loss/∂ξ.
+
+    Examples
+    --------
+    At θ = 0: log 32 and the force on ξ alone, −(L − N)/(L (2N + 1)) = −3/68.
+
+    >>> import numpy as np
+    >>> from phenom.induction.fastflow import model_values
+    >>> loss, d_beta, d_alpha, d_xi = model_values(np.zeros(3), 8, 32)
+    >>> round(float(loss), 6), bool(d_beta == 0 and d_alpha == 0), round(float(d_xi), 6)
+    (3.465736, True, -0.044118)
+    """
     theta = np.asarray(theta, dtype=float)
     flat = np.ascontiguousarray(theta.reshape(-1, 3))
     out = np.empty((flat.shape[0], 4))
@@ -349,6 +417,42 @@ def trajectories(
     with ``t_eval``, 4 numbers per grid time. What is reserved at first must fit in
     :data:`phenom._validate.MAX_BYTES` (else a ValueError before allocating). The arguments'
     ranges are those of :func:`flow_quantities`.
+
+    Parameters
+    ----------
+    theta0, N, L, metric, lr, t_max, max_steps
+        As for :func:`flow_quantities`.
+    t_eval : None or 1-D array
+        Increasing times in [0, t_max] to keep θ and the loss at (None: every accepted step).
+    rtol : float
+        Relative tolerance, >= :data:`RTOL_MIN` (default 1e-9).
+    atol : float
+        Absolute tolerance, > 0 (default 1e-12).
+    settings : None or list of dict
+        One dict per member, kept in its trajectory (None: {"N": …, "L": …}).
+
+    Returns
+    -------
+    list of Trajectory
+        One :class:`~phenom.flow.Trajectory` per member, with its cliff already found.
+
+    Raises
+    ------
+    RuntimeError
+        A member that cannot reach ``t_max``.
+
+    Examples
+    --------
+    Three flows at L = 16, 32, 64 (N = 8): the cliff moves earlier as L grows, towards its
+    large-L limit. On a grid, the trajectory keeps only the grid's times.
+
+    >>> from phenom.induction.fastflow import trajectories
+    >>> flows = trajectories(N=8, L=[16, 32, 64], t_max=300.0)
+    >>> [round(flow.cliff(), 2) for flow in flows], flows[0].settings
+    ([120.36, 97.68, 89.83], {'N': 8, 'L': 16})
+    >>> on_grid = trajectories(N=8, L=32, t_max=300.0, t_eval=[0.0, 100.0, 200.0, 300.0])[0]
+    >>> on_grid.t.tolist(), round(on_grid.cliff(), 2)
+    ([0.0, 100.0, 200.0, 300.0], 97.68)
     """
     theta0, Ns, Ls, C, lrs, size = _members(theta0, N, L, metric, lr)
     t_max, rtol, atol, max_steps = _controls(t_max, rtol, atol, max_steps)

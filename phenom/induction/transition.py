@@ -88,7 +88,29 @@ def _starts(theta0) -> np.ndarray:
 
 @functools.cache
 def early_time_coefficients() -> dict[str, sp.Expr]:
-    """A, B, C (module docstring) as sympy expressions in N and L, from the derived loss."""
+    """A, B, C (module docstring) as sympy expressions in N and L, from the derived loss.
+
+    A = −∂ℓ/∂ξ, B = −∂²ℓ/∂α∂ξ and C = −∂³ℓ/∂β∂α∂ξ at θ = 0, differentiated and simplified by
+    sympy (about 9 s, once per process; :func:`formula_text` keeps the printed forms on disk).
+
+    Returns
+    -------
+    dict of str to sympy.Expr
+        ``{"A": …, "B": …, "C": …}`` in the symbols :data:`~phenom.induction.derivation.N_sym` and
+        :data:`~phenom.induction.derivation.L_sym`.
+
+    Examples
+    --------
+    Deriving takes seconds, so the call is shown and not run; :func:`formula_text` reads the same
+    expressions, printed, from the cache folder:
+
+    >>> from phenom.induction.transition import early_time_coefficients, formula_text
+    >>> coefficients = early_time_coefficients()  # doctest: +SKIP
+    >>> coefficients["A"]  # doctest: +SKIP
+    (L - N)/(L*(2*N + 1))
+    >>> formula_text()["A"]
+    '(L - N)/(L*(2*N + 1))'
+    """
     loss = derive(N_sym, L_sym).loss
     at_zero = {v: 0 for v in THETA}
     return {
@@ -100,7 +122,33 @@ def early_time_coefficients() -> dict[str, sp.Expr]:
 
 @functools.cache
 def transition_time_expr() -> sp.Expr:
-    """t*(N, L) from θ = 0: the reduced system's blow-up time, solved with sympy."""
+    """t*(N, L) from θ = 0: the reduced system's blow-up time, solved with sympy.
+
+    τ* = ∫₀^∞ e^{−Cα²/2B} dα / B on the slow clock, and A t*²/2 = τ* (module docstring); built on
+    :func:`early_time_coefficients` (seconds of sympy, once per process).
+
+    Returns
+    -------
+    sympy.Expr
+        t* in the symbols N and L; :func:`asymptotic_transition_time` evaluates the same formula
+        numerically, for any start.
+
+    Examples
+    --------
+    Deriving takes seconds, so the call is shown and not run; :func:`formula_text` reads the
+    same expression, printed, from the cache folder, and its value at N = 8, L = 32 is the
+    formula's 99.86:
+
+    >>> import sympy as sp
+    >>> from phenom.induction.derivation import L_sym, N_sym
+    >>> from phenom.induction.transition import formula_text, transition_time_expr
+    >>> t_star = transition_time_expr()  # doctest: +SKIP
+    >>> round(float(t_star.subs({N_sym: 8, L_sym: 32})), 2)  # doctest: +SKIP
+    99.86
+    >>> t_star = sp.sympify(formula_text()["t_star"], locals={"N": N_sym, "L": L_sym})
+    >>> round(float(t_star.subs({N_sym: 8, L_sym: 32})), 2)
+    99.86
+    """
     c = early_time_coefficients()
     a, k = sp.symbols("a k", positive=True)
     blow_up = sp.integrate(sp.exp(-k * a**2), (a, 0, sp.oo)).subs(k, c["C"] / (2 * c["B"])) / c["B"]  # τ*
@@ -108,10 +156,24 @@ def transition_time_expr() -> sp.Expr:
 
 
 def formula_text() -> dict[str, str]:
-    """t* (:func:`transition_time_expr`) and A, B, C (:func:`early_time_coefficients`) as printed
-    by sympy, the derivation's record in saved results. Deriving them takes seconds of sympy, so
-    the strings are kept in the cache folder (:func:`phenom._cache.cache_dir`) under a key of this
-    module's and the model's code and sympy's version; a missing or damaged file is derived again."""
+    """t* (:func:`transition_time_expr`) and A, B, C (:func:`early_time_coefficients`) as printed by sympy.
+
+    The derivation's record in saved results. Deriving them takes seconds of sympy, so the
+    strings are kept in the cache folder (:func:`phenom._cache.cache_dir`) under a key of this
+    module's and the model's code and sympy's version; a missing or damaged file is derived again.
+
+    Returns
+    -------
+    dict of str to str
+        ``{"t_star": …, "A": …, "B": …, "C": …}``, each ``str()`` of the sympy expression.
+
+    Examples
+    --------
+    >>> from phenom.induction.transition import formula_text
+    >>> text = formula_text()
+    >>> sorted(text), text["B"]
+    (['A', 'B', 'C', 't_star'], '(2*L*N - N - 1)/(L*(N + 1)*(2*N + 1)**2)')
+    """
     digest = hashlib.sha256(sp.__version__.encode())
     for module in ("transition.py", "derivation.py", "_softmax.py", "model.py"):
         digest.update((Path(__file__).parent / module).read_bytes())
@@ -136,6 +198,29 @@ def closed_form_coefficients(N, L) -> tuple:
 
     The numbers :func:`asymptotic_transition_time` uses without deriving anything; the tests prove
     with sympy that they are :func:`early_time_coefficients`.
+
+    Parameters
+    ----------
+    N : number, array or sympy expression
+        Item–label pairs in context (unchecked).
+    L : number, array or sympy expression
+        Labels (unchecked; broadcasts with ``N``).
+
+    Returns
+    -------
+    tuple
+        (A, B, C), of the type arithmetic on ``N`` and ``L`` gives.
+
+    Examples
+    --------
+    At N = 8, L = 32 in floats and, with sympy integers, exactly; C = B · N/(N + 1):
+
+    >>> import sympy as sp
+    >>> from phenom.induction.transition import closed_form_coefficients
+    >>> [round(float(v), 6) for v in closed_form_coefficients(8, 32)]
+    [0.044118, 0.006043, 0.005372]
+    >>> closed_form_coefficients(sp.Integer(8), sp.Integer(32))
+    (3/68, 503/83232, 503/93636)
     """
     A = (L - N) / (L * (2 * N + 1))
     B = ((N - 1) * (2 * N + 1) + 2 * N * (L - N)) / (L * (2 * N + 1) ** 2 * (N + 1))
@@ -143,8 +228,37 @@ def closed_form_coefficients(N, L) -> tuple:
 
 
 def asymptotic_transition_time(N, L, theta0=(0.0, 0.0, 0.0)) -> np.ndarray:
-    """The formula's t* (flow time, lr = 1) for pair counts ``N`` >= 2 and label counts ``L`` > N
-    (arrays broadcast), from ``theta0`` = (β₀, α₀, ξ₀) (shape (3,) or (..., 3)).
+    """The formula's t* (flow time, lr = 1) for ``N`` >= 2 pairs and ``L`` > N labels, from ``theta0``.
+
+    τ* = e^{−β₀} sqrt(π/(2BC)) erfcx(α₀ sqrt(C/2B)) and ξ₀ t* + A t*²/2 = τ* (module docstring),
+    with A, B, C from :func:`closed_form_coefficients`: nothing fitted, nothing integrated.
+
+    Parameters
+    ----------
+    N : int or array of int
+        Pair counts, >= 2.
+    L : int or array of int
+        Label counts, > N (broadcasts with ``N``).
+    theta0 : array_like, shape (3,) or (..., 3)
+        Start (β₀, α₀, ξ₀), entries within ±:data:`phenom.induction.fastflow.THETA_MAX`, such that
+        τ* stays finite in float64 (default θ = 0).
+
+    Returns
+    -------
+    ndarray
+        t*, of the broadcast shape of N, L and ``theta0[..., 0]``.
+
+    Examples
+    --------
+    The formula against the compiled flow's cliff (:func:`flow_transition_times`) at L = 32:
+    within 3 % from θ = 0.
+
+    >>> import numpy as np
+    >>> from phenom.induction.transition import asymptotic_transition_time, flow_transition_times
+    >>> asymptotic_transition_time([4, 8, 16], 32).round(2).tolist()
+    [38.58, 99.86, 316.74]
+    >>> flow_transition_times([4, 8, 16], 32).round(2).tolist()
+    [37.52, 97.68, 311.47]
 
     As L → ∞, t* → (2π)^{1/4} (2N + 1)^{3/2} (N + 1)^{3/4} / (√2 N^{3/4}) (≈ 2 (2π)^{1/4} N^{3/2}):
 
@@ -181,8 +295,9 @@ def asymptotic_transition_time(N, L, theta0=(0.0, 0.0, 0.0)) -> np.ndarray:
 def flow_transition_times(
     N, L, theta0=(0.0, 0.0, 0.0), *, metric=None, lr=1.0, t_max: float = 1e6, rtol: float = 1e-10
 ) -> np.ndarray:
-    """The numeric cliff of the flow dθ/dt = −lr C ∇loss(θ) for each (N, L, θ₀, C, lr): the time
-    of the largest |∇loss| along the path, from the compiled flows
+    """The numeric cliff of the flow dθ/dt = −lr C ∇loss(θ) for each (N, L, θ₀, C, lr).
+
+    The time of the largest |∇loss| along the path, from the compiled flows
     (:func:`phenom.induction.fastflow.flow_quantities`, every flow with its own steps).
 
     Parameters
@@ -210,6 +325,20 @@ def flow_transition_times(
     array of the broadcast shape
         Flow times; NaN where there is no cliff before ``t_max`` (at L = N the start θ = 0 is a
         fixed point, and a start past the cliff has none).
+
+    Examples
+    --------
+    The cliff at N = 8, L = 32 from θ = 0, at two rates (it scales as 1/lr) and from a start with
+    β₀ = 1, where layer 1 already attends to the previous token more:
+
+    >>> import numpy as np
+    >>> from phenom.induction.transition import flow_transition_times
+    >>> flow_transition_times(8, 32, lr=[1.0, 2.0]).round(2).tolist()
+    [97.68, 48.84]
+    >>> flow_transition_times(8, 32, theta0=[1.0, 0.0, 0.0]).round(2).tolist()
+    64.07
+    >>> bool(np.isnan(flow_transition_times(8, 8, t_max=1000.0)))
+    True
     """
     theta0 = _starts(theta0)
     C = np.ones(3) if metric is None else _validate.finite_array("metric", metric, last_dim=3)
@@ -234,21 +363,49 @@ def flow_transition_times(
 
 
 def gd_transition_steps(N: int, L: int, lr, theta0, *, t_max: float) -> np.ndarray:
-    """Discrete gradient descent θ_{k+1} = θ_k − lr ∇ℓ(θ_k) at one (N, L), for each rate ``lr``
-    and start ``theta0``, all at once.
+    """Transition steps of discrete gradient descent θ_{k+1} = θ_k − lr ∇ℓ(θ_k) at one (N, L).
+
+    For each rate ``lr`` and start ``theta0``, all at once.
 
     ``lr`` (a number or an array of them, > 0) broadcasts against ``theta0[..., 0]`` (``theta0``
     of shape (..., 3)) both ways: rates (3,) against starts (3, 3) pair them up, rates (4, 1)
     against starts (2, 3) give every rate with every start, shape (4, 2).
 
-    Returns the transition step k* of each, shape the broadcast shape: the step of the largest
-    |∇ℓ| (the discrete counterpart of the flow's cliff), NaN where it falls at the first or last
-    step of the budget ceil(t_max / lr) or θ stops being finite (a rate past stability diverges).
+    Work is bounded before anything runs: t_max / lr at most :data:`GD_MAX_STEPS` steps (so
+    lr >= t_max / 10⁶), at most :data:`GD_MAX_MEMBERS` members and :data:`GD_MAX_WORK`
+    member-steps; beyond, a ValueError says by how much.
 
-    Ranges: ``t_max`` > 0, ``lr`` finite and > 0, θ₀ within ±THETA_MAX. Work is bounded before
-    anything runs: t_max / lr at most :data:`GD_MAX_STEPS` steps (so lr >= t_max / 10⁶), at most
-    :data:`GD_MAX_MEMBERS` members and :data:`GD_MAX_WORK` member-steps; beyond, a ValueError
-    says by how much."""
+    Parameters
+    ----------
+    N : int >= 1
+        Item–label pairs in context.
+    L : int >= N
+        Labels.
+    lr : float or array
+        Step sizes, finite and > 0.
+    theta0 : array_like, shape (3,) or (..., 3)
+        Starts (β₀, α₀, ξ₀), entries within ±:data:`phenom.induction.fastflow.THETA_MAX`.
+    t_max : float
+        Flow time each member covers, > 0: ceil(t_max / lr) steps.
+
+    Returns
+    -------
+    ndarray
+        The transition step k* of each member, of the broadcast shape: the step of the largest
+        |∇ℓ| (the discrete counterpart of the flow's cliff), NaN where it falls at the first or
+        last step of the budget ceil(t_max / lr) or θ stops being finite (a rate past stability
+        diverges).
+
+    Examples
+    --------
+    At N = 8, L = 32 from θ = 0, k* · lr is 102, 100 and 99 at lr = 2, 1 and 0.5, moving
+    towards the flow's cliff at t = 97.68 as lr shrinks:
+
+    >>> from phenom.induction.transition import gd_transition_steps
+    >>> steps = gd_transition_steps(8, 32, [2.0, 1.0, 0.5], (0.0, 0.0, 0.0), t_max=200.0)
+    >>> steps.tolist(), (steps * [2.0, 1.0, 0.5]).tolist()
+    ([51.0, 100.0, 198.0], [102.0, 100.0, 99.0])
+    """
     N, L = _validate.pairs(_validate.plain(N), _validate.plain(L))
     t_max = _validate.positive("t_max", t_max)
     theta0 = _starts(theta0)
