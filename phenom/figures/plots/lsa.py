@@ -19,7 +19,30 @@ def _setting(task: dict) -> str:
 @styled
 def lsa_landscape(result: dict) -> Figure:
     """R(Γ) on a slice through Γ* along Σ's largest and smallest eigen-directions, with flow
-    paths and marked points."""
+    paths and marked points.
+
+    Parameters
+    ----------
+    result : dict
+        The saved result (``lsa_landscape.json``): what
+        :func:`~phenom.figures.jobs.lsa.lsa_landscape` returns, with the ``setting`` it was
+        computed from (as a dict).
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+        The figure, drawn without pyplot (save it with ``fig.savefig``).
+
+    Examples
+    --------
+    >>> from pathlib import Path
+    >>> from phenom.figures.jobs import lsa as jobs
+    >>> from phenom.figures.settings import LsaLandscapeSetting
+    >>> s = LsaLandscapeSetting(grid=21)
+    >>> fig = lsa_landscape({"setting": s.to_dict(), **jobs.lsa_landscape(s, Path("."))})
+    >>> fig.axes[0].get_title()
+    'Risk of one PGD step, d = 2, N = 4, Σ eigenvalues 2 … 0.5'
+    """
     task = result["task"]
     fig, ax = subplots(figsize=(6.4, 5.2))
     g1, g2, risk = arr(result["gamma1"]), arr(result["gamma2"]), arr(result["risk"])
@@ -50,7 +73,32 @@ def lsa_landscape(result: dict) -> Figure:
 
 @styled
 def lsa_learning_curves(result: dict) -> Figure:
-    """Risk against flow time t (= lr · step for the network), and distance to Γ*."""
+    """Risk against flow time t (= lr · step for the network), and distance to Γ*.
+
+    Parameters
+    ----------
+    result : dict
+        The saved result (``lsa_learning_curves.json``): what
+        :func:`~phenom.figures.jobs.lsa.lsa_learning_curves` returns, with the ``setting`` it was
+        computed from (as a dict).
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+        The figure, drawn without pyplot (save it with ``fig.savefig``).
+
+    Examples
+    --------
+    >>> from pathlib import Path
+    >>> from phenom.figures.jobs import lsa as jobs
+    >>> from phenom.figures.settings import LsaLearningCurvesSetting
+    >>> s = LsaLearningCurvesSetting(d=2, N=4, t_max=2.0, lr=0.02, batch_size=64)
+    >>> fig = lsa_learning_curves({"setting": s.to_dict(), **jobs.lsa_learning_curves(s, Path("."))})
+    >>> [ax.get_xlabel() for ax in fig.axes]
+    ['flow time t (network: lr · step)', 'flow time t (network: lr · step)']
+    >>> fig.axes[1].get_title()
+    'Distance to the optimal preconditioner'
+    """
     task, c, numbers, s = result["task"], result["curves"], result["summary"], result["setting"]
     fig, (ax_r, ax_d) = subplots(1, 2, figsize=(13, 4.6))
     r_star = task["optimal_risk"]
@@ -97,7 +145,30 @@ def lsa_learning_curves(result: dict) -> Figure:
 
 @styled
 def lsa_preconditioner(result: dict) -> Figure:
-    """Heat maps of Γ*, the trained network's Γ_eff and their difference, and the learning curve."""
+    """Heat maps of Γ*, the trained network's Γ_eff and their difference, and the learning curve.
+
+    Parameters
+    ----------
+    result : dict
+        The saved result (``lsa_preconditioner.json``): what
+        :func:`~phenom.figures.jobs.lsa.lsa_preconditioner` returns, with the ``setting`` it was
+        computed from (as a dict).
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+        The figure, drawn without pyplot (save it with ``fig.savefig``).
+
+    Examples
+    --------
+    >>> from pathlib import Path
+    >>> from phenom.figures.jobs import lsa as jobs
+    >>> from phenom.figures.settings import LsaPreconditionerSetting
+    >>> s = LsaPreconditionerSetting(d=2, N=4, steps=300, batch_size=128)
+    >>> fig = lsa_preconditioner({"setting": s.to_dict(), **jobs.lsa_preconditioner(s, Path("."))})
+    >>> [ax.get_title() for ax in fig.axes[:4]]
+    ['optimal Γ*', 'learned Γ_eff', 'difference (rel. Frobenius 7.8%)', 'Training (Adam, 300 steps)']
+    """
     task, h, s = result["task"], result["history"], result["setting"]
     star, learned = arr(result["optimal"]), arr(result["learned"])
     err = result["summary"]["relative_frobenius_error"]
@@ -129,7 +200,30 @@ def lsa_preconditioner(result: dict) -> Figure:
 
 @styled
 def lsa_depth(result: dict) -> Figure:
-    """Risk against the number of layers (LSA: median and range over seeds) or steps (GD, PGD)."""
+    """Risk against the number of layers (LSA: median and range over seeds) or steps (GD, PGD).
+
+    Parameters
+    ----------
+    result : dict
+        The saved result (``lsa_depth.json``): what
+        :func:`~phenom.figures.jobs.lsa.lsa_depth` returns, with the ``setting`` it was
+        computed from (as a dict).
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+        The figure, drawn without pyplot (save it with ``fig.savefig``).
+
+    Examples
+    --------
+    >>> from pathlib import Path
+    >>> from phenom.figures.jobs import lsa as jobs
+    >>> from phenom.figures.settings import LsaDepthSetting
+    >>> s = LsaDepthSetting(d=2, N=4, layers=(1, 2), seeds=(0,), steps=200, lr=0.02, eval_size=1000)
+    >>> fig = lsa_depth({"setting": s.to_dict(), **jobs.lsa_depth(s, Path("."))})
+    >>> fig.axes[0].get_title()
+    'Risk against depth, d = 2, N = 4, Adam 200 steps'
+    """
     task, depth, s = result["task"], result["depth"], result["setting"]
     fig, ax = subplots(figsize=(7.2, 4.8))
     K = np.asarray(depth["layers"])
@@ -164,7 +258,40 @@ def lsa_depth(result: dict) -> Figure:
 
 @styled
 def lsa_summary(result: dict) -> Figure:
-    """Analytic risk flows against the simulated network, and learned against optimal Γ."""
+    """Analytic risk flows against the simulated network, and learned against optimal Γ.
+
+    Parameters
+    ----------
+    result : dict
+        The saved result (``lsa_summary.json``): what
+        :func:`~phenom.figures.jobs.lsa.lsa_summary` returns, with the ``setting`` it was
+        computed from (as a dict).
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+        The figure, drawn without pyplot (save it with ``fig.savefig``).
+
+    Examples
+    --------
+    The summary reads two saved results; here they are computed small and saved as JSON:
+
+    >>> import json, tempfile
+    >>> from pathlib import Path
+    >>> from phenom.figures.jobs import lsa as jobs
+    >>> from phenom.figures.settings import LsaLearningCurvesSetting, LsaPreconditionerSetting, LsaSummarySetting
+    >>> out = Path(tempfile.mkdtemp())
+    >>> inputs = {
+    ...     "lsa_learning_curves": LsaLearningCurvesSetting(d=2, N=4, t_max=2.0, lr=0.02, batch_size=64),
+    ...     "lsa_preconditioner": LsaPreconditionerSetting(d=2, N=4, steps=300, batch_size=128),
+    ... }
+    >>> for name, s in inputs.items():
+    ...     result = {"setting": s.to_dict(), **getattr(jobs, name)(s, out)}
+    ...     _ = (out / f"{name}.json").write_text(json.dumps(result, default=lambda a: a.tolist()))
+    >>> fig = lsa_summary(jobs.lsa_summary(LsaSummarySetting(), out))
+    >>> fig.axes[1].get_title()
+    'Preconditioner: 7.8% from the optimum (relative Frobenius)'
+    """
     task, curves, pre = result["task"], result["curves"], result["preconditioner"]
     fig, (ax_r, ax_g) = subplots(1, 2, figsize=(12, 4.6))
     r_star = task["optimal_risk"]

@@ -18,7 +18,27 @@ MEASURES = {
 
 
 def task_text(task: dict) -> str:
-    """The task's setting as a title states it."""
+    """The task's setting as a title states it.
+
+    Parameters
+    ----------
+    task : dict
+        A task's ``config`` (as results save it): N, L, D, eps, and for the classification task
+        K, B, a, p_B and p_C.
+
+    Returns
+    -------
+    str
+        ``"N = …, L = …, D = …, ε = …"``, followed by the classification fields for that task.
+
+    Examples
+    --------
+    >>> from phenom.nets.tasks import make_task
+    >>> task_text(make_task("copy", N=8, L=32, D=63, eps=0.1).config)
+    'N = 8, L = 32, D = 63, ε = 0.1'
+    >>> task_text(make_task("classify", N=8, L=32, D=63, eps=0.1, K=64, B=2).config)
+    'N = 8, L = 32, D = 63, ε = 0.1, K = 64, B = 2, a = 0, p_B = 1, p_C = 0'
+    """
     text = f"N = {task['N']}, L = {task['L']}, D = {task['D']}, ε = {task['eps']:g}"
     if task.get("task") == "classify":
         text += f", K = {task['K']}, B = {task['B']}, a = {task['a']:g}, p_B = {task['p_B']:g}, p_C = {task['p_C']:g}"
@@ -27,7 +47,33 @@ def task_text(task: dict) -> str:
 
 @styled
 def network_training(result: dict) -> Figure:
-    """Loss, progress measures and effective β, α, ξ against steps; the L = N controls beside."""
+    """Loss, progress measures and effective β, α, ξ against steps; the L = N controls beside.
+
+    Parameters
+    ----------
+    result : dict
+        The saved result (``network_training.json``): what
+        :func:`~phenom.figures.jobs.network.network_training` returns, with the ``setting`` it was
+        computed from (as a dict).
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+        The figure, drawn without pyplot (save it with ``fig.savefig``).
+
+    Examples
+    --------
+    Twenty SGD steps of a small run (far from the transition):
+
+    >>> import tempfile
+    >>> from phenom.figures.jobs import network as jobs
+    >>> from phenom.figures.settings import NetworkTrainingSetting
+    >>> s = NetworkTrainingSetting(controls=1, steps=20, evals=4, batch_size=16, eval_size=64)
+    >>> fig = network_training({"setting": s.to_dict(), **jobs.network_training(s, tempfile.mkdtemp())})
+    >>> [ax.get_title() for ax in fig.axes]  # doctest: +NORMALIZE_WHITESPACE
+    ['Loss', 'Progress measures: ICL accuracy never halfway to 1', 'Effective β, α, ξ (inverted measures)',
+     'L = N: seeds past halfway 0/1, max accuracy 0.125']
+    """
     task, h, controls, cfg = result["task"], result["history"], result["controls"], result["history_config"]
     step = arr(h["step"])
     panels = 4 if controls else 3
@@ -94,7 +140,32 @@ def network_training(result: dict) -> Figure:
 
 @styled
 def network_ablation(result: dict) -> Figure:
-    """ICL accuracy of the trained network, intact and with each head's contribution removed."""
+    """ICL accuracy of the trained network, intact and with each head's contribution removed.
+
+    Parameters
+    ----------
+    result : dict
+        The saved result (``network_ablation.json``): what
+        :func:`~phenom.figures.jobs.network.network_ablation` returns, with the ``setting`` it was
+        computed from (as a dict).
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+        The figure, drawn without pyplot (save it with ``fig.savefig``).
+
+    Examples
+    --------
+    Twenty SGD steps of a small run (far from the transition):
+
+    >>> import tempfile
+    >>> from phenom.figures.jobs import network as jobs
+    >>> from phenom.figures.settings import NetworkAblationSetting
+    >>> s = NetworkAblationSetting(ablation_size=256, steps=20, evals=4, batch_size=16, eval_size=64)
+    >>> fig = network_ablation({"setting": s.to_dict(), **jobs.network_ablation(s, tempfile.mkdtemp())})
+    >>> fig.axes[0].get_title()
+    'Head ablation, N = 8, L = 32, D = 63, ε = 0.1'
+    """
     task, results = result["task"], result["results"]
     fig, ax = subplots(figsize=(6.8, 4.4))
     names = list(results)
@@ -120,7 +191,32 @@ HEADS = {
 def induction_heads(result: dict) -> Figure:
     """Olsson et al.'s induction-head scores through training against ICL accuracy (first seed);
     the step each score rises halfway against the ICL transition, every seed; the final scores
-    against their chance values."""
+    against their chance values.
+
+    Parameters
+    ----------
+    result : dict
+        The saved result (``induction_heads.json``): what
+        :func:`~phenom.figures.jobs.network.induction_heads` returns, with the ``setting`` it was
+        computed from (as a dict).
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+        The figure, drawn without pyplot (save it with ``fig.savefig``).
+
+    Examples
+    --------
+    Twenty SGD steps of a small run (far from the transition):
+
+    >>> import tempfile
+    >>> from phenom.figures.jobs import network as jobs
+    >>> from phenom.figures.settings import InductionHeadsSetting
+    >>> s = InductionHeadsSetting(seeds=(0,), score_size=64, steps=20, evals=4, batch_size=16, eval_size=64)
+    >>> fig = induction_heads({"setting": s.to_dict(), **jobs.induction_heads(s, tempfile.mkdtemp())})
+    >>> len(fig.axes), fig.axes[2].get_title()
+    (3, 'After training, on held-out sequences')
+    """
     runs = result["runs"]
     first = runs[0]
     h = first["history"]
@@ -214,7 +310,38 @@ ACCURACIES = {
 @styled
 def data_dependence(result: dict) -> Figure:
     """ICL and IWL accuracy against each factor of the data, one factor at a time from the base
-    (seed means as lines, each seed a dot), with chance levels."""
+    (seed means as lines, each seed a dot), with chance levels.
+
+    Parameters
+    ----------
+    result : dict
+        The saved result (``data_dependence.json``): what
+        :func:`~phenom.figures.jobs.network.data_dependence` returns, with the ``setting`` it was
+        computed from (as a dict).
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+        The figure, drawn without pyplot (save it with ``fig.savefig``).
+
+    Examples
+    --------
+    A tiny sweep (two values per factor, ten steps per run) on a thread of this process:
+
+    >>> import tempfile
+    >>> from concurrent.futures import ThreadPoolExecutor
+    >>> from phenom.figures.jobs import network as jobs
+    >>> from phenom.figures.settings import DataDependenceSetting
+    >>> s = DataDependenceSetting(
+    ...     K=64, B_values=(0, 2), K_values=(32, 64), eps_values=(0.1, 0.5), zipf_values=(0.0, 1.0),
+    ...     seeds=(0,), steps=10, batch_size=8, eval_size=32, curve_every=10,
+    ... )
+    >>> with ThreadPoolExecutor(1) as pool:
+    ...     result = jobs.data_dependence(s, tempfile.mkdtemp(), executor=pool)
+    >>> fig = data_dependence({"setting": s.to_dict(), **result})
+    >>> [ax.get_title() for ax in fig.axes][:2]
+    ['varying B (others at the base)', 'varying K (others at the base)']
+    """
     base, train = result["base"], result["training"]
     fig, axes = subplots(2, 2, figsize=(11.5, 9.2))
     for ax, (factor, entries) in zip(axes.ravel(), result["sweeps"].items(), strict=False):
