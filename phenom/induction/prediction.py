@@ -108,13 +108,41 @@ class ModelStart(TypedDict):
 
 
 def model_start(N, L, model: str = "time_scales") -> ModelStart:
-    """``model``'s start θ₀ and metric C at each (N, L) (integers or arrays that broadcast), as
-    keyword arguments of :func:`~phenom.induction.transition.flow_transition_times`:
-    ``{"theta0": (..., 3), "metric": (..., 3) or None}`` (None: the mean-field rates, C = 1).
+    """``model``'s start θ₀ and metric C at each (N, L), as keyword arguments of a flow.
 
+    The arguments of :func:`~phenom.induction.transition.flow_transition_times` (and of
+    :func:`~phenom.induction.model.induction_flow`): ``{"theta0": (..., 3), "metric": (..., 3)
+    or None}`` (None: the mean-field rates, C = 1).
+
+    Parameters
+    ----------
+    N : int or array of int
+        Item–label pairs, >= 1 (from 1 to 32 for ``"time_scales"``).
+    L : int or array of int
+        Labels, >= N; broadcasts with ``N``.
+    model : str
+        One of :data:`MODELS` (default ``"time_scales"``).
+
+    Returns
+    -------
+    ModelStart
+        ``{"theta0": …, "metric": …}``.
+
+    Examples
+    --------
+    The mean-field flow starts at θ = 0 with C = 1; the time-scale model starts where the
+    untrained network is (:func:`~phenom.induction.timescales.initial_state`) with the counted
+    rates (:func:`~phenom.induction.timescales.time_scales`):
+
+    >>> from phenom.induction.prediction import model_start
     >>> start = model_start(8, 32, "mean_field")
     >>> start["theta0"].tolist(), start["metric"]
     ([0.0, 0.0, 0.0], None)
+    >>> start = model_start(8, 32)
+    >>> start["theta0"].round(4).tolist(), start["metric"].round(4).tolist()
+    ([0.4929, 0.0, 0.0], [0.0182, 1.0, 0.1768])
+    >>> model_start([4, 8], 32)["metric"].shape
+    (2, 3)
     """
     _model(model)
     N, L = _validate.broadcast({"N": _validate.integers("N", N), "L": _validate.integers("L", L)})
@@ -127,7 +155,33 @@ def model_start(N, L, model: str = "time_scales") -> ModelStart:
 
 
 def model_flow(N: int, L: int, *, model: str = "time_scales", t_max: float = 2e4) -> Trajectory:
-    """``model``'s flow (:data:`MODELS`) at (N, L), lr = 1: a :class:`~phenom.flow.Trajectory`."""
+    """``model``'s flow (:data:`MODELS`) at (N, L), lr = 1: a :class:`~phenom.flow.Trajectory`.
+
+    Parameters
+    ----------
+    N : int >= 1
+        Item–label pairs in context (at most 32 for ``"time_scales"``).
+    L : int >= N
+        Labels.
+    model : str
+        One of :data:`MODELS` (default ``"time_scales"``).
+    t_max : float
+        Flow time to integrate to, > 0 (default 2e4).
+
+    Returns
+    -------
+    Trajectory
+        The flow from :func:`model_start`'s θ₀ with its metric.
+
+    Examples
+    --------
+    The time-scale model's slower rates put its cliff at N = 8, L = 32 later than the
+    mean-field flow's 97.68:
+
+    >>> from phenom.induction.prediction import model_flow
+    >>> round(model_flow(8, 32).cliff(), 2), round(model_flow(8, 32, model="mean_field").cliff(), 2)
+    (323.25, 97.68)
+    """
     N, L = _validate.pairs(N, L)
     start = model_start(N, L, model)
     traj = induction_flow(start["theta0"], N=N, L=L, t_max=t_max, metric=start["metric"])
@@ -160,8 +214,10 @@ def predicted_step(
     batch_size: int = 128,
     model: str = "time_scales",
 ) -> float:
-    """The network's predicted transition step (held-out ICL accuracy halfway from 1/N to 1) at
-    (N, L): ``model``'s flow cliff time t (lr = 1) over c · lr, with c from :data:`TIME_CONSTANTS`.
+    """The network's predicted transition step at (N, L): the flow's cliff time over c · lr.
+
+    The step at which held-out ICL accuracy is halfway from 1/N to 1, predicted as ``model``'s
+    flow cliff time t (lr = 1) over c · lr, with c from :data:`TIME_CONSTANTS`.
 
     N from 2 to 32, L from N + 1 to D, D (default max(63, L), as in the scaling study) >= L,
     eps >= 0, lr in :data:`LR_RANGE`, batch_size >= 1. D, eps and batch_size are checked but do not enter: the
@@ -170,6 +226,41 @@ def predicted_step(
     lr 0.5, and the study holds D = max(63, L), ε = 0.1, batch 128 (other values are untested).
 
     Each flow time is integrated once per machine and code, then read from the cache folder.
+
+    Parameters
+    ----------
+    N : int
+        Item–label pairs in context, from 2 to 32.
+    L : int
+        Labels, from N + 1 to D.
+    D : int or None
+        Dimension of the task's vectors, >= L (default max(63, L)); checked only.
+    eps : float
+        The task's item noise, >= 0 (default 0.1); checked only.
+    lr : float
+        The network's learning rate, in :data:`LR_RANGE` (default 0.5).
+    batch_size : int >= 1
+        The network's batch size (default 128); checked only.
+    model : str
+        One of :data:`MODELS` (default ``"time_scales"``).
+
+    Returns
+    -------
+    float
+        The predicted transition step.
+
+    Examples
+    --------
+    At the reference (8, 32) both models give the fitted mean step of the three seeds, 1037.94;
+    elsewhere they differ; the step scales as 1/lr.
+
+    >>> from phenom.induction.prediction import predicted_step
+    >>> round(predicted_step(8, 32), 2), round(predicted_step(8, 32, model="mean_field"), 2)
+    (1037.94, 1037.94)
+    >>> round(predicted_step(16, 64), 1), round(predicted_step(16, 64, model="mean_field"), 1)
+    (3202.3, 2694.1)
+    >>> round(predicted_step(8, 32, lr=1.0), 2)
+    518.97
     """
     N, L, lr = _check_study_options(N, L, D, eps, lr, batch_size)
     return _flow_time(_model(model), N, L) / (TIME_CONSTANTS[model]["c"] * lr)
@@ -223,6 +314,40 @@ class PredictedCurves:
     """A model's learning curve on the network's step axis (:func:`predicted_curves`).
 
     Every array has the length of ``step``; ``t = c · lr · step`` is the flow time (lr = 1).
+
+    Attributes
+    ----------
+    step : ndarray
+        Network steps.
+    t : ndarray
+        The flow times c · lr · step.
+    beta, alpha, xi : ndarray
+        The flow's β, α, ξ there.
+    loss : ndarray
+        The model's loss there.
+    p_correct : ndarray
+        The probability of the correct label, the network's held-out P(correct).
+    p_context : ndarray
+        The probability summed over the N labels in context.
+    transition_step : float
+        :func:`predicted_step` at the same (N, L), lr and model.
+    c : float
+        The model's time constant from :data:`TIME_CONSTANTS`.
+    lr : float
+        The network's learning rate.
+    model : str
+        One of :data:`MODELS`.
+
+    Examples
+    --------
+    >>> from phenom.induction.prediction import predicted_curves
+    >>> curves = predicted_curves(8, 32, samples=5)
+    >>> curves.step.round(1).tolist()
+    [0.0, 519.0, 1037.9, 1556.9, 2075.9]
+    >>> curves.p_correct.round(4).tolist()
+    [0.0312, 0.0336, 0.2426, 0.9678, 0.9835]
+    >>> list(curves.columns())[:3], curves.model, round(curves.c, 4)
+    (['step', 't', 'beta'], 'time_scales', 0.6229)
     """
 
     step: np.ndarray
@@ -259,9 +384,10 @@ def predicted_curves(
     eps: float = 0.1,
     batch_size: int = 128,
 ) -> PredictedCurves:
-    """``model``'s flow (:data:`MODELS`) at (N, L) put on the network's step axis with the stored
-    constant c (:data:`TIME_CONSTANTS`): at network step s the prediction is the flow at
-    t = c · lr · s (lr = 1 in the flow).
+    """``model``'s flow (:data:`MODELS`) at (N, L) put on the network's step axis.
+
+    With the stored constant c (:data:`TIME_CONSTANTS`): at network step s the prediction is the
+    flow at t = c · lr · s (lr = 1 in the flow).
 
     Parameters
     ----------
@@ -283,9 +409,15 @@ def predicted_curves(
         loss, P(correct) and P(in context) of :class:`~phenom.induction.model.InductionHeadModel`
         there, and the predicted transition step.
 
+    Examples
+    --------
+    Before the predicted transition (step 1038 at lr 0.5) the network guesses among the 32
+    labels; by step 2000 it answers:
+
+    >>> from phenom.induction.prediction import predicted_curves
     >>> curves = predicted_curves(8, 32, steps=[0.0, 2000.0])
-    >>> bool(curves.p_correct[0] < 0.1 < 0.9 < curves.p_correct[1])
-    True
+    >>> bool(curves.p_correct[0] < 0.1 < 0.9 < curves.p_correct[1]), round(curves.transition_step, 1)
+    (True, 1037.9)
     """
     transition = predicted_step(N, L, D=D, eps=eps, lr=lr, batch_size=batch_size, model=model)
     if steps is None:
@@ -323,7 +455,29 @@ def predicted_curves(
 def fit_time_scale(flow_time: float, net_step: float, lr: float) -> float:
     """c in t = c · lr · step from one configuration's two transition times.
 
+    Parameters
+    ----------
+    flow_time : float
+        The flow's cliff time at lr = 1.
+    net_step : float
+        The network's transition step.
+    lr : float
+        The network's learning rate.
+
+    Returns
+    -------
+    float
+        c = flow_time / (lr · net_step).
+
+    Examples
+    --------
+    The stored time-scale constant, from the reference's flow time 323.25 and the three seeds'
+    mean step 1037.94 at lr 0.5:
+
+    >>> from phenom.induction.prediction import fit_time_scale
     >>> fit_time_scale(50.0, 250.0, 0.5)
     0.4
+    >>> round(fit_time_scale(323.251786436, 1037.938489018, 0.5), 6)
+    0.622873
     """
     return float(flow_time / (lr * net_step))

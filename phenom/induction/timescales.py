@@ -61,8 +61,35 @@ test checks against; kept here so that the theory imports nothing from the netwo
 
 
 def label_slot_shares(N: int) -> np.ndarray:
-    """f_p: the share of label occurrences at each of the 65 position slots, for sequences of
-    2N + 1 tokens (labels at tokens 1, 3, …, 2N − 1) at a uniformly random offset."""
+    """f_p: the share of label occurrences at each of the 65 position slots.
+
+    For sequences of 2N + 1 tokens (labels at tokens 1, 3, …, 2N − 1) at a uniformly random
+    offset among the :data:`POSITIONS` slots.
+
+    Parameters
+    ----------
+    N : int
+        Item–label pairs, from 1 to 32 (2N + 1 tokens fit the 65 slots).
+
+    Returns
+    -------
+    ndarray, shape (65,)
+        The shares f_p, summing to 1.
+
+    Examples
+    --------
+    With one pair the label sits at token 1 of a 3-token sequence, whose 63 offsets put it on 63
+    slots equally: Σ_p f_p² = 1/63, the rate C_β of :func:`time_scales`. With two pairs the
+    hand count gives 240/122².
+
+    >>> import numpy as np
+    >>> from phenom.induction.timescales import label_slot_shares
+    >>> f = label_slot_shares(1)
+    >>> int(np.count_nonzero(f)), round(float(np.sum(f**2)), 6), round(1 / 63, 6)
+    (63, 0.015873, 0.015873)
+    >>> round(float(np.sum(label_slot_shares(2) ** 2)), 6), round(240 / 122**2, 6)
+    (0.016125, 0.016125)
+    """
     N = _validate.count_within("N", N, 1, (POSITIONS - 1) // 2, "2N + 1 tokens fit the 65 position slots")
     T = 2 * N + 1
     counts = np.zeros(POSITIONS)
@@ -72,15 +99,66 @@ def label_slot_shares(N: int) -> np.ndarray:
 
 
 def time_scales(N: int, L: int) -> np.ndarray:
-    """The metric (C_β, C_α, C_ξ) = (Σ_p f_p², 1, 1/√L) of the time-scale model (module docstring)."""
+    """The metric (C_β, C_α, C_ξ) = (Σ_p f_p², 1, 1/√L) of the time-scale model (module docstring).
+
+    Parameters
+    ----------
+    N : int
+        Item–label pairs, from 1 to 32.
+    L : int >= N
+        Labels.
+
+    Returns
+    -------
+    ndarray, shape (3,)
+        (C_β, C_α, C_ξ), the diagonal ``metric`` of
+        :func:`~phenom.induction.model.induction_flow`.
+
+    Examples
+    --------
+    At N = 32 the 65-token sequence has one offset, so each label slot holds 1/32 of the labels
+    and C_β = 1/N; C_ξ = 1/√64:
+
+    >>> from phenom.induction.timescales import time_scales
+    >>> time_scales(32, 64).tolist()
+    [0.03125, 1.0, 0.125]
+    >>> time_scales(8, 32).round(6).tolist()
+    [0.018222, 1.0, 0.176777]
+    """
     N, L = _validate.pairs(_validate.plain(N), _validate.plain(L))
     return np.array([float(np.sum(label_slot_shares(N) ** 2)), 1.0, 1.0 / np.sqrt(L)])
 
 
 def initial_state(N: int) -> np.ndarray:
-    """(β₀, α₀, ξ₀) = (log(N y/(1 − y)), 0, 0) with y = H_N/(2N): the untrained network's
-    effective parameters under uniform attention (module docstring), for N from 1 to 32 (the
-    2N + 1 tokens of a sequence fit the :data:`POSITIONS` slots, as in :func:`label_slot_shares`)."""
+    """(β₀, α₀, ξ₀) = (log(N y/(1 − y)), 0, 0) with y = H_N/(2N): the untrained network's start.
+
+    The untrained network's effective parameters under uniform attention (module docstring),
+    for N from 1 to 32 (the 2N + 1 tokens of a sequence fit the :data:`POSITIONS` slots, as in
+    :func:`label_slot_shares`).
+
+    Parameters
+    ----------
+    N : int
+        Item–label pairs, from 1 to 32.
+
+    Returns
+    -------
+    ndarray, shape (3,)
+        (β₀, 0, 0).
+
+    Examples
+    --------
+    With one pair the label's predecessor gets y = 1/2 of its attention, which reads β₀ = 0;
+    at N = 8, y = H_8/16:
+
+    >>> import numpy as np
+    >>> from phenom.induction.timescales import initial_state
+    >>> initial_state(1).tolist()
+    [0.0, 0.0, 0.0]
+    >>> y = sum(1 / k for k in range(1, 9)) / 16
+    >>> round(float(initial_state(8)[0]), 6), round(float(np.log(8 * y / (1 - y))), 6)
+    (0.492865, 0.492865)
+    """
     N = _validate.count_within("N", N, 1, (POSITIONS - 1) // 2, "2N + 1 tokens fit the 65 position slots")
     y = float(np.sum(1.0 / (2.0 * np.arange(1, N + 1)))) / N
     return np.array([float(np.log(N * y / (1 - y))), 0.0, 0.0])
