@@ -32,8 +32,11 @@ extensions = [
     "numpydoc",
     "sphinx_design",
     "sphinx_gallery.gen_gallery",
+    "myst_parser",
     "phenom_api",
 ]
+# The results, reliability, performance and guide pages are Markdown (MyST), like the README.
+myst_heading_anchors = 3
 
 templates_path = ["_templates"]
 exclude_patterns = ["_build", "README.md", "examples/README.rst", "**/*.ipynb", "auto_examples/*.py"]

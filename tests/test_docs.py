@@ -5,7 +5,9 @@ the tutorials; it needs the ``docs`` extra).
 - every public name (the ``__all__`` of every public module) has an entry on its module's page,
   and each class and function is described in full on the page of the module that defines it;
 - the tutorials import only public names (from public modules, names in their ``__all__``);
-- docstrings' absolute values ``|x|`` stay text, and literals and tables are left alone.
+- docstrings' absolute values ``|x|`` stay text, and literals and tables are left alone;
+- the front page lists every page (and has a card for the results, the guide, reliability and
+  performance), the results index lists every results page, and links between pages resolve.
 """
 
 from __future__ import annotations
@@ -124,3 +126,44 @@ def test_tutorials_import_only_public_names(path):
 )
 def test_absolute_values_in_docstrings_stay_text(line, expected):
     assert API.escape_text(line) == expected
+
+
+PAGES = ("getting_started", "guide", "results/index", "auto_examples/index", "api/index", "reliability", "performance")
+"""The site's top-level pages, in the order of the front page's table of contents."""
+
+
+def _toctree(text: str) -> list[str]:
+    """The entries of a page's toctree (reStructuredText directive or MyST fence)."""
+    body = re.search(r"(?:\.\. toctree::|```\{toctree\})\n(.*?)(?:\n```|\Z)", text, re.S)
+    assert body is not None
+    return [line.strip() for line in body.group(1).splitlines() if line.strip() and not line.strip().startswith(":")]
+
+
+def test_the_front_page_lists_every_page_and_has_a_card_for_the_results():
+    index = (DOCS / "index.rst").read_text()
+    assert [entry for entry in _toctree(index) if entry in PAGES] == list(PAGES)
+    for page in ("results/index", "guide", "reliability", "performance"):
+        assert re.search(rf"\.\. grid-item-card:: .+\n\s+:link: {re.escape(page)}\n", index), page
+
+
+def test_the_results_index_lists_every_results_page():
+    results = DOCS / "results"
+    listed = _toctree((results / "index.md").read_text())
+    assert sorted(listed) == sorted(p.stem for p in results.glob("*.md") if p.name != "index.md")
+    assert len(listed) == 8
+    # Its table links each page once.
+    links = re.findall(r"^\| \[[^\]]+\]\((\w+)\.md\)", (results / "index.md").read_text(), re.M)
+    assert links == listed
+
+
+def test_links_between_pages_resolve():
+    # Markdown pages link by relative path (to a page's source, or to a committed figure).
+    for page in [*DOCS.glob("*.md"), *(DOCS / "results").glob("*.md")]:
+        for target in re.findall(r"\]\(([^)#\s]+)(?:#[^)]*)?\)", page.read_text()):
+            if target.startswith(("http://", "https://")):
+                continue
+            assert (
+                (page.parent / target).exists()
+                or (page.parent / target).with_suffix(".py").exists()
+                or (target.startswith("auto_examples/") and (DOCS / "examples").exists())
+            ), f"{page.name}: {target}"

@@ -1,16 +1,23 @@
-"""Every number the README quotes about a result comes from the committed result files.
+"""Every number the README and the documentation's pages quote about a result comes from the
+committed result files.
 
-Each claim below is formatted from ``figures/*.json`` and must appear in README.md word for word;
-and every measured number (one with a decimal point or a percent sign) in the README's result
-sections must belong to one of these claims, so a number cannot be edited by hand, or go stale
-when the figures are regenerated, without this test failing.
+Each claim below is formatted from ``figures/*.json`` (or, for speed and reproducibility, from
+``benchmarks/results/*.json``) and must appear word for word in the page it belongs to (``HOME``:
+the README, a results page under ``docs/results/``, or the performance page); the README's
+headline captions quote a few results pages' claims too (``README_QUOTES``). Every measured
+number (one with a decimal point or a percent sign) on a results page, and in the README's
+captions, must belong to a claim of that page, and every comparative word there must sit inside
+one, so a number or a trend cannot be edited by hand, or go stale when the figures are
+regenerated, without this test failing. Tables are claims row by row.
 """
 
+import functools
 import json
 import re
 from pathlib import Path
 
 import numpy as np
+import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
 FIGURES = ROOT / "figures"
@@ -30,6 +37,7 @@ def _range(values, spec: str = ".3f") -> str:
     return f"{lo:{spec}}" if format(lo, spec) == format(hi, spec) else f"{lo:{spec}}–{hi:{spec}}"
 
 
+@functools.cache
 def claims() -> dict[str, str]:
     """Claim name → the exact text the README states, formatted from the saved results."""
     c = {}
@@ -39,14 +47,8 @@ def claims() -> dict[str, str]:
     c["flow.cliff"] = f"falls off the cliff at t = {main['cliff_time']:.1f}"
     c["flow.half"] = f"reaching half of log L at t = {main['time_to_half_log_L']:.1f}"
     c["flow.reach"] = f"ξ, α and β reach 1 at t = {reach['xi']:.1f}, {reach['alpha']:.1f} and {reach['beta']:.1f}"
-    others = sorted((f for f in flow[1:] if f["L"] > f["N"]), key=lambda f: -f["L"])
-    c["flow.compare_L"] = (
-        "(t = "
-        + ", ".join(f"{f['cliff_time']:.1f}" for f in [*others[:1], main, *others[1:]])
-        + " for L = "
-        + ", ".join(str(f["L"]) for f in [*others[:1], main, *others[1:]])
-        + ")"
-    )
+    moving = sorted((f for f in flow if f["L"] > f["N"]), key=lambda f: -f["L"])
+    c["flow.compare_L.table"] = "\n".join(f"| {f['L']} | {f['L'] - f['N']} | {f['cliff_time']:.1f} |" for f in moving)
     c["flow.logL"] = f"log 32 = {np.log(32):.2f}"
 
     lsa_land = _load("lsa_landscape")
@@ -124,9 +126,12 @@ def claims() -> dict[str, str]:
     )
     c["minimal.slice"] = f"and by up to {minimal['max_abs_difference_on_slice']:.2f} on the (α, β) slice"
     c["minimal.cliff"] = f"(t = {minimal['mean_field_cliff']:.1f} against {minimal['exact_cliff']:.1f})"
+    exact_order, mf_order = _order(minimal["exact_order_reach_1"]), _order(minimal["mean_field_order_reach_1"])
     c["minimal.order"] = (
-        f"reach 1 in the order {_order(minimal['exact_order_reach_1'])} (exact) and "
-        f"{_order(minimal['mean_field_order_reach_1'])} (mean field)"
+        f"in both models the parameters reach 1 in the same order: {_order(minimal['exact_order_reach_1'], ', then ')}"
+        if exact_order == mf_order
+        else f"the exact model's parameters reach 1 in the order {exact_order}, the mean-field model's in the "
+        f"order {mf_order}"
     )
 
     comp = _load("compare")
@@ -149,9 +154,9 @@ def claims() -> dict[str, str]:
     def rise(p):
         return _range([r[p] for r in net_rise], ".0f")
 
-    c["compare.order"] = (
-        f"ξ first (t = {flow_rise['xi']:.0f} flow, {rise('xi')} network), then α "
-        f"({flow_rise['alpha']:.0f}, {rise('alpha')}), then β ({flow_rise['beta']:.0f}, {rise('beta')})"
+    symbol = {"beta": "β", "alpha": "α", "xi": "ξ"}
+    c["compare.order.table"] = "\n".join(
+        f"| {symbol[p]} | {flow_rise[p]:.0f} | {rise(p)} |" for p in sorted(flow_rise, key=lambda p: flow_rise[p])
     )
     c["compare.heldout"] = (
         f"with a leave-one-out c fitted on the other seeds, RMS {_range(cs['held_out_rms_p_correct_distance'])}"
@@ -177,25 +182,30 @@ def claims() -> dict[str, str]:
             f"Spearman rank correlation {sm['spearman']:.2f} pooled over the {sm['configurations']} "
             f"out-of-fit configurations ({sm['runs']} runs)"
         )
-        c[f"{key}.within"] = "within each N " + ", ".join(
-            f"{v:+.2f} (N = {N})" for N, v in sm["within_N_spearman"].items()
-        )
         worst_pred = max(sm["predictions"], key=lambda p: abs(p["relative_error"]))
         c[f"{key}.errors"] = (
             f"median relative error {_pct(sm['median_abs_relative_error'])}, largest "
             f"{_pct(sm['max_abs_relative_error'])} (N = {worst_pred['N']}, L = {worst_pred['L']})"
         )
-        c[f"{key}.withinerr"] = "within N: " + ", ".join(
-            f"N = {N}: median {_pct(w['median_abs_relative_error'])}, largest {_pct(w['max_abs_relative_error'])}"
-            for N, w in sm["within_N"].items()
-        )
-        for group in ("held_out", "not_held_out"):
-            g = sm[group]
-            c[f"{key}.{group}"] = (
-                f"Spearman {g['spearman']:.2f}, median relative error "
-                f"{_pct(g['median_abs_relative_error'])}, largest "
-                f"{_pct(g['max_abs_relative_error'])} ({g['runs']} runs)"
-            )
+    held = [str(N) for N in ss["held_out_Ns"]]
+    chosen = [N for N in ss["within_N"] if N not in held]
+    one_held = len(held) == 1
+    groups = [
+        (f"N = {N}" + (" (held out)" if one_held and N in held else ""), ss["within_N"][N], mf["within_N"][N])
+        for N in ss["within_N"]
+    ]
+    groups += [(f"N = {', '.join(chosen)}, where the form was chosen", ss["not_held_out"], mf["not_held_out"])]
+    if not one_held:
+        groups += [(f"N = {', '.join(held)}, held out", ss["held_out"], mf["held_out"])]
+    groups += [("all, pooled", ss, mf)]
+
+    def accuracy(g: dict) -> str:
+        rho = "—" if g["spearman"] is None else f"{g['spearman']:.2f}"
+        return f"{rho} | {_pct(g['median_abs_relative_error'])} | {_pct(g['max_abs_relative_error'])}"
+
+    c["scaling.accuracy.table"] = "\n".join(
+        f"| {name} | {a['configurations']} | {a['runs']} | {accuracy(a)} | {accuracy(b)} |" for name, a, b in groups
+    )
     met = {
         "pooled Spearman ≥ 0.95": ss["spearman"] >= 0.95,
         "within-N Spearman ≥ 0.8 for every N": all(
@@ -235,13 +245,18 @@ def claims() -> dict[str, str]:
         + (", and slower again at the largest L for every N" if slower else "")
     )
 
-    def of(passed: int, total: int) -> str:
-        return f"{passed} of {total} seed{'s' if total > 1 else ''}"
-
-    c["scaling.LeqN"] = "the network passes halfway in " + ", ".join(
-        f"{of(len(r['net_steps']), len(r['net_steps']) + r['seeds_without_transition'])} at N = {r['N']}"
-        for r in sc["rows"]
-        if r["L"] == r["N"]
+    equal = [r for r in sc["rows"] if r["L"] == r["N"]]
+    outcome: dict[str, list[str]] = {}
+    for r in equal:
+        passed = len(r["net_steps"])
+        kind = "all" if not r["seeds_without_transition"] else "none" if not passed else "some"
+        outcome.setdefault(kind, []).append(str(r["N"]))
+    seeds = {len(r["net_steps"]) + r["seeds_without_transition"] for r in equal}
+    words = {"all": "passes halfway", "none": "does not pass halfway", "some": "passes halfway in some seeds"}
+    c["scaling.LeqN"] = (
+        "the network"
+        + (" (one seed each) " if seeds == {1} else " ")
+        + ", and ".join(f"{words[k]} at N = {' and '.join(v)}" for k, v in outcome.items())
     )
     n2 = {r["L"]: r["net_steps"] for r in sc["rows"] if r["N"] == 2 and r["L"] > 2}
     seeds3, mean2 = n2[3], [np.mean(v) for v in n2.values()]
@@ -322,7 +337,8 @@ def _trend_claims() -> dict[str, str]:
         "first fit the large-variance direction, then the small one"
         if large_first
         else "do not both fit the large-variance direction first"
-    ) + (" (halfway at t = " + "; ".join(f"{a:.2f} and {b:.2f}" for a, b in halves.values()) + ")")
+    )
+    c["lsa_landscape.halfway.table"] = "\n".join(f"| {name} | {a:.2f} | {b:.2f} |" for name, (a, b) in halves.items())
 
     depth = _load("lsa_depth")["depth"]
     one = abs(depth["lsa_median"][0] / depth["pgd_risk"][0] - 1)
@@ -417,7 +433,8 @@ def _trend_claims() -> dict[str, str]:
     model_beta = [r["model_C"]["beta"] for r in runs]
     negative = sum(b < 0 for b in beta)
     c["growth.beta"] = (
-        f"({negative} of {len(beta)} negative, against the model's {min(model_beta):.2g} to {max(model_beta):.2g}"
+        f"the measured C_β is negative on the plateau (its median) in {negative} of {len(beta)} runs, against the "
+        f"model's {min(model_beta):.2g} to {max(model_beta):.2g}"
     )
     return c
 
@@ -509,12 +526,6 @@ def _data_trends(r: dict) -> dict[str, str]:
 def _data_claims(r: dict) -> dict[str, str]:
     sw, base = r["sweeps"], r["base"]
 
-    def series(factor: str, key: str) -> str:
-        return ", ".join(f"{e[key]:.3f}" for e in sw[factor])
-
-    def values(factor: str) -> str:
-        return ", ".join(f"{e['value']:g}" for e in sw[factor])
-
     def at(factor: str, value) -> dict:
         return next(e for e in sw[factor] if e["value"] == value)
 
@@ -526,9 +537,10 @@ def _data_claims(r: dict) -> dict[str, str]:
     ]
     widest = max(spreads)
     names = {"icl_acc": "IC", "ic2_acc": "IC2", "iwl_acc": "IW"}
-    symbol = {"B": "B", "K": "K", "eps": "ε", "zipf": "a"}
     c = {
-        f"data.{f}": f"IC {series(f, 'icl_acc')} and IW {series(f, 'iwl_acc')} for {symbol[f]} = {values(f)}"
+        f"data.{f}.table": "\n".join(
+            f"| {e['value']:g} | {e['icl_acc']:.3f} | {e['ic2_acc']:.3f} | {e['iwl_acc']:.3f} |" for e in sw[f]
+        )
         for f in sw
     }
     c["data.base"] = (
@@ -568,22 +580,26 @@ def _heads_claims(r: dict) -> dict[str, str]:
         k: [run["rise_minus_transition"][k] for run in runs] for k in ("previous_token", "prefix_matching", "copying")
     }
     final = {k: [run["final"][k] for run in runs] for k in runs[0]["final"]}
+    uniform_prev, uniform_prefix = (f"{final[k][0]:.3f}" for k in ("previous_token_chance", "prefix_matching_chance"))
     return {
         "heads.transition": (
             f"ICL accuracy passes halfway at steps {spread([x['transition_step'] for x in runs], '.0f')} "
             f"({len(runs)} seeds, evaluated every {r['eval_every']} steps)"
         ),
-        "heads.rise": (
-            f"previous-token {spread(rise['previous_token'], '+.0f')} steps, prefix matching "
-            f"{spread(rise['prefix_matching'], '+.0f')} steps, copying {spread(rise['copying'], '+.0f')} steps"
+        "heads.table": "\n".join(
+            [
+                f"| previous-token | {spread(rise['previous_token'], '+.0f')} | "
+                f"{spread(final['previous_token'], '.3f')} | {uniform_prev} |",
+                f"| prefix matching, on the task | {spread(rise['prefix_matching'], '+.0f')} | "
+                f"{spread(final['prefix_matching'], '.3f')} | {uniform_prefix} |",
+                f"| prefix matching, on repeated random sequences | — | "
+                f"{spread(final['prefix_matching_repeated'], '.3f')} | {uniform_prefix} |",
+                f"| copying | {spread(rise['copying'], '+.0f')} | {spread(final['copying'], '.3f')} | — |",
+            ]
         ),
-        "heads.final": (
-            f"previous-token {spread(final['previous_token'], '.3f')} (uniform attention "
-            f"{final['previous_token_chance'][0]:.3f}), prefix matching {spread(final['prefix_matching'], '.3f')} "
-            f"on the task and {spread(final['prefix_matching_repeated'], '.3f')} on repeated random "
-            f"sequences (uniform {final['prefix_matching_chance'][0]:.3f}), copying "
-            f"{spread(final['copying'], '.3f')} (positive eigenvalues: "
-            f"{spread([100 * x for x in final['copying_positive_fraction']], '.0f')}%)"
+        "heads.positive": (
+            f"positive eigenvalues make up {spread([100 * x for x in final['copying_positive_fraction']], '.0f')}% "
+            "of the map's spectrum"
         ),
     }
 
@@ -622,21 +638,11 @@ def _phase_claims(r: dict) -> dict[str, str]:
             f"{_pct(e['pooled']['max_abs'], 1)}, at N = {e['pooled']['worst']['N']}, "
             f"L = {e['pooled']['worst']['L']}"
         ),
-        "phase.within_N": (
-            "median "
-            + ", ".join(f"{_pct(v['median_abs'], 1)}" for v in within.values())
-            + " for N in "
-            + ", ".join(within)
-            + "; largest "
-            + ", ".join(f"{_pct(v['max_abs'], 1)}" for v in within.values())
+        "phase.within_N.table": "\n".join(
+            f"| {k} | {_pct(v['median_abs'], 1)} | {_pct(v['max_abs'], 1)} |" for k, v in within.items()
         ),
-        "phase.within_ratio": (
-            "median "
-            + ", ".join(f"{_pct(v['median_abs'], 1)}" for v in rat.values())
-            + " for L/N in "
-            + ", ".join(rat)
-            + "; largest "
-            + ", ".join(f"{_pct(v['max_abs'], 1)}" for v in rat.values())
+        "phase.within_ratio.table": "\n".join(
+            f"| {k} | {_pct(v['median_abs'], 1)} | {_pct(v['max_abs'], 1)} |" for k, v in rat.items()
         ),
         "phase.exponent": (
             f"t* grows as N^{ex['numeric']:.2f} at L = {s['ratio_max']}N, N ≥ 8 (the formula as N^{ex['formula']:.2f})"
@@ -652,27 +658,28 @@ def _phase_claims(r: dict) -> dict[str, str]:
 
 
 def _growth_claims(runs: list[dict]) -> dict[str, str]:
-    def listed(values, spec: str) -> str:
-        return ", ".join("n/a" if v is None else format(v, spec) for v in values)
+    def value(v, spec: str) -> str:
+        return "n/a" if v is None else format(v, spec)
 
-    g = {"growth.configs": "(N, L) = " + ", ".join(f"({r['N']}, {r['L']})" for r in runs)}
-    for p, sym in (("alpha", "α"), ("xi", "ξ")):
-        g[f"growth.{p}_rise"] = (
-            f"{sym} rises by 1 at step {listed([r['network_rise_step'][p] for r in runs], '.0f')} in "
-            f"the network and {listed([r['models']['time_scales']['rise_step'][p] for r in runs], '.0f')}"
-            f" in the model"
+    g = {}
+    g["growth.rise.table"] = "\n".join(
+        f"| ({r['N']}, {r['L']}) | {r['network']['beta'][0]:.2f} | {r['models']['time_scales']['theta0'][0]:.2f} | "
+        + " | ".join(
+            f"{value(r['network_rise_step'][p], '.0f')} | {value(r['models']['time_scales']['rise_step'][p], '.0f')}"
+            for p in ("alpha", "xi")
         )
+        + " |"
+        for r in runs
+    )
     medians = {p: [r["plateau_median_C"][p] for r in runs] for p in ("beta", "alpha", "xi")}
     model = {p: [r["model_C"][p] for r in runs] for p in ("beta", "alpha", "xi")}
-    g["growth.C_alpha"] = (
-        f"the measured C_α has plateau medians {listed(medians['alpha'], '.2g')} against the model's "
-        f"c · 1 = {model['alpha'][0]:.2f}"
-    )
-    g["growth.C_xi"] = (
-        f"the measured C_ξ has plateau medians {listed(medians['xi'], '.2g')} against the model's "
-        f"c/√L = {listed(model['xi'], '.2g')}"
-    )
     ratio = [m / x for m, x in zip(medians["xi"], model["xi"], strict=True)]
+    g["growth.C.table"] = "\n".join(
+        f"| ({r['N']}, {r['L']}) | "
+        + " | ".join(f"{value(medians[p][i], '.2g')} | {model[p][i]:.2g}" for p in ("beta", "alpha", "xi"))
+        + f" | {ratio[i]:.0f} |"
+        for i, r in enumerate(runs)
+    )
     g["growth.xi_ratio"] = f"{min(ratio):.0f} to {max(ratio):.0f} times " + (
         "faster on its plateau than the model's" if min(ratio) > 1 else "the model's rate on its plateau"
     )
@@ -684,11 +691,6 @@ def _growth_claims(runs: list[dict]) -> dict[str, str]:
             exponent = np.log(a["plateau_median_C"]["xi"] / b["plateau_median_C"]["xi"]) / np.log(b["L"] / a["L"])
             pairs.append(f"L^−{exponent:.2f} at N = {N}")
     g["growth.C_xi_L"] = "the measured C_ξ falls as " + " and ".join(pairs)
-    g["growth.beta0"] = (
-        f"the untrained network reads β = {listed([r['network']['beta'][0] for r in runs], '.2f')} "
-        f"against β₀ = {listed([r['models']['time_scales']['theta0'][0] for r in runs], '.2f')}"
-    )
-    g["growth.C_beta"] = f"the measured C_β has plateau medians {listed(medians['beta'], '.2g')}"
     ex = {p: [r["cliff_exponent_in_C"][p] for r in runs] for p in ("beta", "alpha", "xi")}
     g["growth.exponents"] = "d log t/d log C_k from " + ", ".join(
         f"{min(ex[p]):.2f} to {max(ex[p]):.2f} ({sym})" for p, sym in (("beta", "β"), ("alpha", "α"), ("xi", "ξ"))
@@ -715,35 +717,6 @@ def _scaling_row(r: dict, summary: dict) -> str:
         return f"| {r['N']} | {r['L']} | {steps} | fit | fit |"
     cells = ["—" if v is None else f"{v:.0f}" for v in (r["predicted_step"], r["mean_field_predicted_step"])]
     return f"| {r['N']} | {r['L']} | {steps} | {cells[0]} | {cells[1]} |"
-
-
-def _results_part(text: str) -> str:
-    """The README from its first figure section to the API section: where results are quoted."""
-    return text[text.index("## Figures") : text.index("## Using it")]
-
-
-def test_readme_has_no_unfilled_placeholder():
-    assert "«" not in README and "»" not in README
-
-
-def test_readme_states_every_committed_result():
-    missing = {name: text for name, text in claims().items() if text not in README}
-    assert not missing, f"README does not say: {missing}"
-
-
-SETTINGS = {"0.1", "0.5", "0.01", "0.005", "1.25", "10⁻³", "0.3", "1.4", "1.0", "0.6", "2.5"}
-"""Numbers the result sections state as settings (ε = 0.1, SGD lr 0.5, Σ's eigenvalues …)."""
-
-
-TESTED = ROOT / "tests" / "figures" / "jobs" / "test_lsa_jobs.py"
-"""The README also quotes the bounds that file asserts and the seeds' values it records."""
-
-
-def test_every_measured_number_belongs_to_a_claim():
-    quoted = "\n".join(claims().values()) + TESTED.read_text()
-    numbers = re.findall(r"(?<![\w.])\d+\.\d+(?:e[-+]?\d+)?%?|(?<![\w.])\d+%", _results_part(README))
-    stray = sorted({n for n in numbers if n not in quoted and n not in SETTINGS})
-    assert not stray, f"README quotes numbers that no claim makes from figures/*.json: {stray}"
 
 
 def speed_claims() -> dict[str, str]:
@@ -951,21 +924,6 @@ def reproducibility_claims() -> dict[str, str]:
     }
 
 
-def test_readme_speed_numbers_come_from_the_benchmark_results():
-    missing = {
-        name: text
-        for name, text in {
-            **speed_claims(),
-            **network_speed_claims(),
-            **induction_speed_claims(),
-            **reproduce_claims(),
-            **reproducibility_claims(),
-        }.items()
-        if text not in README
-    }
-    assert not missing, f"README does not say: {missing}"
-
-
 TREND = re.compile(
     r"\b(agrees?|agreement|differs|every step|at every|within one|always|never|monotone|hundreds|sooner|"
     r"worst|coincide|matches|the same order|climbs|jumps?|faster|slower|highest|lowest|falls?|rises?)\b"
@@ -987,13 +945,176 @@ DEFINITIONS = (
 """Words of a definition or a method, not of a result (the numbers that follow are claims)."""
 
 
-def test_every_trend_sentence_is_worded_from_the_results():
-    # A comparative word in the results sections must sit inside a claim's text (worded from
-    # figures/*.json by the functions above), in a sentence reporting the papers, or in the
-    # description of a method; a hand-typed "agrees" is a failure.
-    part = _results_part(README)
+@functools.cache
+def all_claims() -> dict[str, str]:
+    """Every claim: the results' (``claims()``) and the benchmarks' (``perf.*``, and the quick
+    reproduction's time, ``reproduce.quick``, which the README states)."""
+    c = dict(claims())
+    for group, found in (
+        ("flows", speed_claims()),
+        ("network", network_speed_claims()),
+        ("induction", induction_speed_claims()),
+        ("reproduce", reproduce_claims()),
+        ("repro", {k.removeprefix("repro."): v for k, v in reproducibility_claims().items()}),
+    ):
+        for name, text in found.items():
+            c["reproduce.quick" if (group, name) == ("reproduce", "quick") else f"perf.{group}.{name}"] = text
+    return c
+
+
+RESULTS = ROOT / "docs" / "results"
+HOME = {
+    "reproduce.quick": "README.md",
+    "perf.": "docs/performance.md",
+    "flow.": "docs/results/flow.md",
+    "phase.": "docs/results/transition.md",
+    "train.": "docs/results/network.md",
+    "ablation": "docs/results/network.md",
+    "compare.": "docs/results/network.md",
+    "scaling": "docs/results/timescales.md",
+    "growth.": "docs/results/timescales.md",
+    "lsa_": "docs/results/linear_attention.md",
+    "heads.": "docs/results/induction_heads.md",
+    "data.": "docs/results/data_dependence.md",
+    "minimal.": "docs/results/minimal_network.md",
+    "chain.": "docs/results/minimal_network.md",
+}
+"""Claim name (by its first matching prefix) → the page that states it: the README or a docs page."""
+
+README_QUOTES = (
+    "flow.plateau",
+    "flow.cliff",
+    "flow.reach",
+    "phase.grid",
+    "phase.error",
+    "scaling.pooled",
+    "scaling.errors",
+    "lsa_curves.cliff",
+    "lsa_curves.gap",
+)
+"""Claims of the results pages that the README's headline captions quote as well."""
+
+
+def home(name: str) -> str:
+    return next(page for prefix, page in HOME.items() if name.startswith(prefix))
+
+
+def page_claims(page: str) -> dict[str, str]:
+    """The claims a page states: those whose home it is (and, for the README, its captions')."""
+    found = {name: text for name, text in all_claims().items() if home(name) == page}
+    if page == "README.md":
+        found.update({name: claims()[name] for name in README_QUOTES})
+    return found
+
+
+RESULT_PAGES = sorted(str(path.relative_to(ROOT)) for path in RESULTS.glob("*.md") if path.name != "index.md")
+PAGES = ["README.md", *RESULT_PAGES, "docs/results/index.md", "docs/performance.md", "docs/reliability.md"]
+
+
+def _text(page: str) -> str:
+    return (ROOT / page).read_text()
+
+
+def _without_code(text: str) -> str:
+    """A page's prose and tables: fenced code blocks removed (they hold formulas and calls)."""
+    return re.sub(r"^```.*?^```", "", text, flags=re.S | re.M)
+
+
+def _results_part(page: str) -> str:
+    """Where a page quotes results: a results page whole, the README's headline captions."""
+    text = _text(page)
+    if page == "README.md":
+        text = text[text.index("## What it shows") : text.index("## Quick start")]
+    return _without_code(text)
+
+
+def test_every_claim_has_one_home_page():
+    for name in all_claims():
+        assert any(name.startswith(prefix) for prefix in HOME), name
+    assert {home(name) for name in all_claims()} == set(HOME.values())
+    assert set(HOME.values()) <= set(PAGES) and set(RESULT_PAGES) <= set(HOME.values())
+    assert len(RESULT_PAGES) == 8, RESULT_PAGES
+
+
+def test_the_readme_is_a_front_page():
+    lines = README.splitlines()
+    assert len(lines) <= 150, len(lines)
+    assert lines[0] == "# phenom" and lines[2:6] == [
+        "```bash",
+        "pip install -e . && phenom reproduce --quick",
+        "pip install -e '.[test]' && pytest",
+        "```",
+    ]
+    # Its table of contents links every page of the documentation, by the page's source.
+    linked = set(re.findall(r"\]\((docs/[^)#]+)\)", README))
+    assert all((ROOT / path).exists() for path in linked), linked
+    assert {f"docs/{p}" for p in ("getting_started.rst", "guide.md", "reliability.md", "performance.md")} <= linked
+    assert set(RESULT_PAGES) | {"docs/results/index.md", "docs/api/index.rst"} <= linked
+    # Its headline figures are committed, and shown on their results pages too.
+    figures = re.findall(r"!\[[^\]]*\]\((figures/[\w.]+\.png)\)", README)
+    assert 3 <= len(figures) <= 4 and all((ROOT / f).exists() for f in figures), figures
+    shown = "".join(_text(page) for page in RESULT_PAGES)
+    assert all(f"../../{f}" in shown for f in figures)
+
+
+def test_every_results_page_shows_committed_figures():
+    for page in RESULT_PAGES:
+        figures = re.findall(r"!\[[^\]]*\]\((\.\./\.\./figures/[\w.]+\.png)\)", _text(page))
+        assert figures, page
+        assert all((RESULTS / f).resolve().exists() for f in figures), figures
+    every = {p.name for p in FIGURES.glob("*.png")}
+    shown = set(re.findall(r"\.\./\.\./figures/([\w.]+\.png)", "".join(_text(p) for p in RESULT_PAGES)))
+    assert shown == every, every ^ shown
+
+
+def test_no_page_has_an_unfilled_placeholder():
+    for page in [*PAGES, "docs/guide.md", "docs/getting_started.rst", "docs/index.rst"]:
+        text = _text(page)
+        assert "«" not in text and "»" not in text, page
+
+
+def test_every_claim_appears_in_its_page():
+    missing = {name: (home(name), text) for name, text in all_claims().items() if text not in _text(home(name))}
+    assert not missing, f"pages do not say: {missing}"
+
+
+def test_the_readme_quotes_its_captions_from_the_results():
+    missing = {name: claims()[name] for name in README_QUOTES if claims()[name] not in _results_part("README.md")}
+    assert not missing, f"README does not say: {missing}"
+
+
+SETTINGS = {"0.1", "0.5", "0.01", "0.005", "1.25", "10⁻³", "0.3", "1.4", "1.0", "0.6", "2.5"}
+"""Numbers the result pages state as settings (ε = 0.1, SGD lr 0.5, Σ's eigenvalues …)."""
+
+
+TESTED = ROOT / "tests" / "figures" / "jobs" / "test_lsa_jobs.py"
+"""The linear-attention page also quotes the bounds that file asserts and the seeds' values it records."""
+
+NUMBER = re.compile(r"(?<![\w.])\d+\.\d+(?:e[-+]?\d+)?%?|(?<![\w.])\d+%")
+"""A measured number: one with a decimal point or a percent sign."""
+
+
+@pytest.mark.parametrize("page", ["README.md", *RESULT_PAGES])
+def test_every_measured_number_belongs_to_a_claim_of_its_page(page):
+    quoted = "\n".join(page_claims(page).values())
+    if page.endswith("linear_attention.md"):
+        quoted += TESTED.read_text()
+    numbers = NUMBER.findall(_results_part(page))
+    stray = sorted({n for n in numbers if n not in quoted and n not in SETTINGS})
+    assert not stray, f"{page} quotes numbers that no claim of it makes from figures/*.json: {stray}"
+
+
+def test_a_number_typed_by_hand_is_found():
+    # The check above, on a page with one number edited by hand: it must fail.
+    page = "docs/results/flow.md"
+    text = _results_part(page).replace(claims()["flow.cliff"], "falls off the cliff at t = 97.1")
+    quoted = "\n".join(page_claims(page).values())
+    assert "97.1" in {n for n in NUMBER.findall(text) if n not in quoted and n not in SETTINGS}
+
+
+def _loose_trend_words(part: str, quoted: list[str]) -> list[str]:
     spans = []
-    for text in claims().values():
+    for text in quoted:
         start = part.find(text)
         while start >= 0:
             spans.append((start, start + len(text)))
@@ -1009,4 +1130,18 @@ def test_every_trend_sentence_is_worded_from_the_results():
         if any(p in sentence for p in PAPERS) or any(d in sentence for d in DEFINITIONS):
             continue
         loose.append(part[max(0, m.start() - 50) : m.end() + 30].replace("\n", " "))
-    assert not loose, "comparative words typed by hand:\n" + "\n".join(loose)
+    return loose
+
+
+@pytest.mark.parametrize("page", ["README.md", *RESULT_PAGES])
+def test_every_trend_sentence_is_worded_from_the_results(page):
+    # A comparative word in a page's results must sit inside a claim's text (worded from
+    # figures/*.json by the functions above), in a sentence reporting the papers, or in the
+    # description of a method; a hand-typed "agrees" is a failure.
+    loose = _loose_trend_words(_results_part(page), list(page_claims(page).values()))
+    assert not loose, f"{page}: comparative words typed by hand:\n" + "\n".join(loose)
+
+
+def test_a_trend_word_typed_by_hand_is_found():
+    part = _results_part("docs/results/data_dependence.md") + "\n\nThe network agrees with the papers here.\n"
+    assert _loose_trend_words(part, list(page_claims("docs/results/data_dependence.md").values()))
