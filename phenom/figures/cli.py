@@ -204,6 +204,7 @@ def main(argv: list[str] | None = None) -> int:
 
     Examples
     --------
+    >>> from phenom.figures.cli import main
     >>> import contextlib, io, tempfile
     >>> out = tempfile.mkdtemp()
     >>> with contextlib.redirect_stdout(io.StringIO()) as printed:

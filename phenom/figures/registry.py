@@ -80,6 +80,7 @@ class FigureError(RuntimeError):
     --------
     The summary figure reads two saved results; in an empty folder its computation fails:
 
+    >>> from phenom.figures.registry import FigureError, make
     >>> import tempfile
     >>> try:
     ...     make("lsa_summary", out=tempfile.mkdtemp())
@@ -139,6 +140,7 @@ class Figure(Generic[S]):
 
     Examples
     --------
+    >>> from phenom.figures.registry import FIGURES
     >>> FIGURES["lsa_summary"].setting.__name__, FIGURES["lsa_summary"].inputs
     ('LsaSummarySetting', ('lsa_learning_curves', 'lsa_preconditioner'))
     >>> FIGURES["induction_flow"].compute.__module__
@@ -210,6 +212,7 @@ def default_setting(name: str, *, quick: bool = False) -> Setting:
 
     Examples
     --------
+    >>> from phenom.figures.registry import default_setting
     >>> default_setting("induction_landscape").grid, default_setting("induction_landscape", quick=True).grid
     (201, 101)
     """
@@ -240,7 +243,9 @@ def make(
     quick: bool = False,
     manifest: bool = True,
 ) -> dict:
-    """Compute, save and draw figure ``name`` into ``out``; update ``out/manifest.json`` (unless
+    """Compute, save and draw one figure, and record it in the folder's manifest.
+
+    Compute, save and draw figure ``name`` into ``out``; update ``out/manifest.json`` (unless
     ``manifest`` is False: the caller records the entry); return the manifest entry. ``setting``
     defaults to the figure's default (``quick``: its quick one).
 
@@ -273,6 +278,7 @@ def make(
     --------
     A small flow figure (200 time samples, one more L) into a temporary folder:
 
+    >>> from phenom.figures.registry import make
     >>> import tempfile
     >>> from phenom.figures.settings import InductionFlowSetting
     >>> out = tempfile.mkdtemp()
@@ -329,7 +335,9 @@ def make(
 
 
 def check(out: str | Path = "figures") -> dict[str, list[str]]:
-    """Figures of ``out`` whose files are not those its manifest names (a run killed between
+    """Figures of a folder whose files are not the ones their manifest entry names.
+
+    Figures of ``out`` whose files are not those its manifest names (a run killed between
     writing a figure's files and its manifest entry, or files edited by hand): figure → the
     files whose contents differ from their recorded hash, or that are missing. Hashes only:
     :func:`phenom.figures.check` also checks code versions and recomputes the derived numbers.
@@ -347,6 +355,7 @@ def check(out: str | Path = "figures") -> dict[str, list[str]]:
 
     Examples
     --------
+    >>> from phenom.figures.registry import check, make
     >>> import tempfile
     >>> from pathlib import Path
     >>> from phenom.figures.settings import InductionFlowSetting
@@ -372,7 +381,9 @@ def check(out: str | Path = "figures") -> dict[str, list[str]]:
 def draw(
     names: Iterable[str] | None = None, out: str | Path = "figures", *, log: Callable[[str], object] = print
 ) -> list[str]:
-    """Redraw figures from their saved results in ``out`` (all whose ``NAME.json`` is there, or
+    """Redraw figures from their saved results, computing nothing.
+
+    Redraw figures from their saved results in ``out`` (all whose ``NAME.json`` is there, or
     those in ``names``, each of which must have one); nothing is computed. Returns the names.
 
     Each new PNG's hash and the drawing code's version replace those in the figure's manifest
@@ -395,6 +406,7 @@ def draw(
 
     Examples
     --------
+    >>> from phenom.figures.registry import draw, make
     >>> import tempfile
     >>> from phenom.figures.settings import InductionFlowSetting
     >>> out = tempfile.mkdtemp()
@@ -450,7 +462,9 @@ def _last_wall_times(path: Path) -> dict[str, float]:
 
 
 def start_order(names: Iterable[str], out: str | Path, *, quick: bool = False) -> list[str]:
-    """``names`` longest first: by their wall times in ``out``'s manifest, else by ``expected_s``
+    """Figures in the order to start them: the longest first.
+
+    ``names`` longest first: by their wall times in ``out``'s manifest, else by ``expected_s``
     (``quick_s`` with ``quick``).
 
     Parameters
@@ -472,6 +486,7 @@ def start_order(names: Iterable[str], out: str | Path, *, quick: bool = False) -
     --------
     In a folder without a manifest, the catalogue's rough wall times decide:
 
+    >>> from phenom.figures.registry import start_order
     >>> import tempfile
     >>> start_order(["induction_flow", "scaling", "phase"], tempfile.mkdtemp())
     ['scaling', 'phase', 'induction_flow']
@@ -488,7 +503,9 @@ def reproduce(
     workers: int | None = None,
     log: Callable[[str], object] = print,
 ) -> dict[str, dict]:
-    """Make every figure (or those in ``only``) at its default setting (``quick``: reduced) into
+    """Make every figure (or some) at its default or quick setting.
+
+    Make every figure (or those in ``only``) at its default setting (``quick``: reduced) into
     ``out``: ``figures/`` for the committed full-size figures, ``figures/quick/`` with ``quick``
     (so a quick run never overwrites them). Returns the manifest entries made.
 
@@ -533,6 +550,7 @@ def reproduce(
     --------
     One quick figure, in this process:
 
+    >>> from phenom.figures.registry import reproduce
     >>> import tempfile
     >>> done = reproduce(tempfile.mkdtemp(), quick=True, only=["induction_flow"], workers=1, log=lambda line: None)
     >>> list(done), done["induction_flow"]["files"][0]

@@ -33,7 +33,9 @@ PARAMETERS = ("beta", "alpha", "xi")
 
 @dataclass(frozen=True)
 class Report:
-    """What :func:`~phenom.figures.check.check` found: the figures checked, how many derived numbers were recomputed,
+    """What a check of a folder of saved figures found.
+
+    What :func:`~phenom.figures.check.check` found: the figures checked, how many derived numbers were recomputed,
     and one line per problem (none when every check holds).
 
     Parameters
@@ -50,6 +52,7 @@ class Report:
 
     Examples
     --------
+    >>> from phenom.figures.check import Report
     >>> from pathlib import Path
     >>> Report(Path("figures"), ("phase", "chain"), 120, ()).summary()
     '2 figures checked: hashes, code versions and 120 derived numbers hold'

@@ -23,7 +23,9 @@ FAMILIES: dict[str, ModuleType] = {"induction": induction, "network": network, "
 
 
 def check(out: str | Path = "figures") -> Report:
-    """Check every figure that ``out/manifest.json`` names: its files against their recorded
+    """Check every saved figure of a folder: its files, its code and its derived numbers.
+
+    Check every figure that ``out/manifest.json`` names: its files against their recorded
     sha256, its recorded code versions against today's, and every derived number of its JSON
     recomputed from the raw data saved beside it (:mod:`phenom.figures.check`). Returns a
     :class:`~phenom.figures.check._base.Report`.
@@ -44,6 +46,7 @@ def check(out: str | Path = "figures") -> Report:
 
     Examples
     --------
+    >>> from phenom.figures.check import check
     >>> import tempfile
     >>> from pathlib import Path
     >>> from phenom.figures import make

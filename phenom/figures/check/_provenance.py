@@ -16,7 +16,9 @@ from phenom.figures.check._base import Tally
 
 
 def file_problems(out: str | Path, entry: Mapping) -> tuple[list[str], list[str], list[str]]:
-    """The files of one manifest entry that are missing, that differ from their recorded sha256,
+    """The files of a manifest entry that are missing, differ or have no recorded hash.
+
+    The files of one manifest entry that are missing, that differ from their recorded sha256,
     and that have no recorded sha256.
 
     Parameters
@@ -36,6 +38,7 @@ def file_problems(out: str | Path, entry: Mapping) -> tuple[list[str], list[str]
 
     Examples
     --------
+    >>> from phenom.figures.check import file_problems
     >>> import tempfile
     >>> from pathlib import Path
     >>> from phenom.figures import make
@@ -60,7 +63,9 @@ def file_problems(out: str | Path, entry: Mapping) -> tuple[list[str], list[str]
 
 
 def figure_code(name: str) -> dict[str, dict[str, str]]:
-    """The modules that compute and draw figure ``name`` and their code versions today:
+    """The code versions of the modules that compute and draw a figure, today.
+
+    The modules that compute and draw figure ``name`` and their code versions today:
     ``{"compute": {"module": …, "version": …}, "draw": {…}}`` (what the manifest records).
 
     A version is :func:`phenom._io.code_version` of the module, which follows its imports within
@@ -79,6 +84,7 @@ def figure_code(name: str) -> dict[str, dict[str, str]]:
 
     Examples
     --------
+    >>> from phenom.figures.check import figure_code
     >>> code = figure_code("phase")
     >>> code["compute"]["module"], code["draw"]["module"]
     ('phenom.figures.jobs.induction', 'phenom.figures.plots.induction')
@@ -91,7 +97,9 @@ def figure_code(name: str) -> dict[str, dict[str, str]]:
 
 
 def remake_command(name: str, setting: Mapping | None, out: str | Path) -> str:
-    """The command that makes figure ``name`` again with its saved ``setting`` into ``out``:
+    """The ``phenom`` command that makes a figure again with its saved setting.
+
+    The command that makes figure ``name`` again with its saved ``setting`` into ``out``:
     ``phenom NAME --out OUT``, with ``--quick`` for the quick setting and an option for each
     field that differs from the nearer of the two.
 
@@ -112,6 +120,7 @@ def remake_command(name: str, setting: Mapping | None, out: str | Path) -> str:
 
     Examples
     --------
+    >>> from phenom.figures.check import remake_command
     >>> import json
     >>> from phenom.figures.settings import InductionLandscapeSetting
     >>> saved = json.loads(json.dumps(InductionLandscapeSetting(N=4).quick().to_dict()))

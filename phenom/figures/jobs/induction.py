@@ -83,6 +83,7 @@ def induction_flow(setting: InductionFlowSetting, out: Path) -> dict:
     At N = 8, L = 32 the flow from 0 falls off its cliff near t = 98, ξ reaching 1 first and β
     last; at L = N it has no cliff and stays at the loss log N:
 
+    >>> from phenom.figures.jobs.induction import induction_flow
     >>> from pathlib import Path
     >>> from phenom.figures.settings import InductionFlowSetting
     >>> result = induction_flow(InductionFlowSetting(samples=200, compare_L=(16,)), Path("."))
@@ -121,6 +122,7 @@ def induction_flow_tables(result: dict) -> dict[str, dict]:
 
     Examples
     --------
+    >>> from phenom.figures.jobs.induction import induction_flow_tables, induction_flow
     >>> from pathlib import Path
     >>> from phenom.figures.settings import InductionFlowSetting
     >>> result = induction_flow(InductionFlowSetting(samples=200, compare_L=(16,)), Path("."))
@@ -170,6 +172,7 @@ def induction_landscape(setting: InductionLandscapeSetting, out: Path) -> dict:
 
     Examples
     --------
+    >>> from phenom.figures.jobs.induction import induction_landscape
     >>> from pathlib import Path
     >>> from phenom.figures.settings import InductionLandscapeSetting
     >>> result = induction_landscape(InductionLandscapeSetting(grid=41), Path("."))
@@ -202,7 +205,9 @@ def induction_landscape(setting: InductionLandscapeSetting, out: Path) -> dict:
 
 
 def minimal_vs_mean_field(setting: MinimalVsMeanFieldSetting, out: Path) -> dict:
-    """The exact minimal model (= numpy minimal network) against the mean-field model: along
+    """The exact minimal network against the mean-field model, along their flows and on a slice.
+
+    The exact minimal model (= numpy minimal network) against the mean-field model: along
     each model's own flow from 0, and on the (α, β) slice at the exact flow's cliff ξ.
 
     Parameters
@@ -226,6 +231,7 @@ def minimal_vs_mean_field(setting: MinimalVsMeanFieldSetting, out: Path) -> dict
     At N = 2, L = 4 the numpy minimal network is the exact model, and the exact flow falls off
     its cliff later than the mean-field one:
 
+    >>> from phenom.figures.jobs.induction import minimal_vs_mean_field
     >>> from pathlib import Path
     >>> from phenom.figures.settings import MinimalVsMeanFieldSetting
     >>> s = MinimalVsMeanFieldSetting(N=2, L=4, t_max=50.0, grid=11, samples=20, checks=4)
@@ -303,7 +309,9 @@ RATIO_GROUPS = ((1, 1.5), (1.5, 2), (2, 4), (4, 8), (8, 16))
 
 
 def phase(setting: PhaseSetting, out: Path) -> dict:
-    """The flow's transition time (its cliff, from θ = 0) at every (N, L) of the grid, the
+    """The flow's transition time over (N, L) against the asymptotic formula, over starts and rates.
+
+    The flow's transition time (its cliff, from θ = 0) at every (N, L) of the grid, the
     asymptotic formula beside it with its error (pooled, within N groups and within L/N groups;
     nothing is fitted), then at ``reference`` over the start scale s (θ₀ = s·(1, 1, 1)) and over
     the rate of discrete gradient descent.
@@ -328,6 +336,7 @@ def phase(setting: PhaseSetting, out: Path) -> dict:
     --------
     A small grid, 2 <= N <= 3 and L <= 3N, two start scales and two rates:
 
+    >>> from phenom.figures.jobs.induction import phase
     >>> from pathlib import Path
     >>> from phenom.figures.settings import PhaseSetting
     >>> s = PhaseSetting(N_max=3, ratio_max=3, t_max=1e5, scale_points=2, lr_points=2, lr_min=1.0, lr_max=10.0)

@@ -33,7 +33,9 @@ __all__ = [
 
 
 def regression_task(setting: LinearSetting) -> LinearICL:
-    """The in-context regression task of ``setting``: Σ with distinct eigenvalues in the random
+    """The in-context linear regression task of a linear-attention setting.
+
+    The in-context regression task of ``setting``: Σ with distinct eigenvalues in the random
     basis of ``basis_seed``, Ω = I (:meth:`~phenom.linear.model.LinearICL.reference`).
 
     Parameters
@@ -48,6 +50,7 @@ def regression_task(setting: LinearSetting) -> LinearICL:
 
     Examples
     --------
+    >>> from phenom.figures.jobs.lsa import regression_task
     >>> import numpy as np
     >>> from phenom.figures.settings import LinearSetting
     >>> task = regression_task(LinearSetting())
@@ -73,6 +76,7 @@ def task_record(task: LinearICL) -> dict:
 
     Examples
     --------
+    >>> from phenom.figures.jobs.lsa import task_record, regression_task
     >>> from phenom.figures.settings import LsaLandscapeSetting
     >>> record = task_record(regression_task(LsaLandscapeSetting()))
     >>> record["d"], record["N"], round(float(record["optimal_risk"]), 4)
@@ -91,7 +95,9 @@ def task_record(task: LinearICL) -> dict:
 
 
 def lsa_landscape(setting: LsaLandscapeSetting, out: Path) -> dict:
-    """R(Γ) on the slice through Γ* along Σ's largest and smallest eigen-directions, with the
+    """The risk of one preconditioned step on a slice through Γ*, with both flows' paths.
+
+    R(Γ) on the slice through Γ* along Σ's largest and smallest eigen-directions, with the
     flow of Γ from 0 and the factored flow (u, U) projected on it.
 
     Parameters
@@ -113,6 +119,7 @@ def lsa_landscape(setting: LsaLandscapeSetting, out: Path) -> dict:
     --------
     The optimal preconditioner's risk against one step of plain gradient descent (Γ = I):
 
+    >>> from phenom.figures.jobs.lsa import lsa_landscape
     >>> from pathlib import Path
     >>> from phenom.figures.settings import LsaLandscapeSetting
     >>> result = lsa_landscape(LsaLandscapeSetting(grid=21), Path("."))
@@ -152,7 +159,9 @@ def lsa_landscape(setting: LsaLandscapeSetting, out: Path) -> dict:
 
 
 def lsa_learning_curves(setting: LsaLearningCurvesSetting, out: Path) -> dict:
-    """The factored flow (u, U) from a small balanced start against the one-layer network trained
+    """The factored flow against the one-layer network trained by SGD from the same start.
+
+    The factored flow (u, U) from a small balanced start against the one-layer network trained
     by SGD from the same start, at t = lr · step; and the plain flow of Γ from 0. The network is
     shown twice: the exact risk of its Γ_eff, and its held-out squared error, which also counts
     the blocks outside (u, U) that SGD's noise grows (so it lies above R(Γ_eff)).
@@ -177,6 +186,7 @@ def lsa_learning_curves(setting: LsaLearningCurvesSetting, out: Path) -> dict:
     A hundred SGD steps at d = 2, N = 4: the network's R(Γ_eff) ends within a few percent of
     the factored flow's risk at the same time:
 
+    >>> from phenom.figures.jobs.lsa import lsa_learning_curves
     >>> from pathlib import Path
     >>> from phenom.figures.settings import LsaLearningCurvesSetting
     >>> s = LsaLearningCurvesSetting(d=2, N=4, t_max=2.0, lr=0.02, batch_size=64)
@@ -258,6 +268,7 @@ def lsa_preconditioner(setting: LsaPreconditionerSetting, out: Path) -> dict:
     --------
     Three hundred Adam steps at d = 2, N = 4 learn Γ* to within 8%:
 
+    >>> from phenom.figures.jobs.lsa import lsa_preconditioner
     >>> from pathlib import Path
     >>> from phenom.figures.settings import LsaPreconditionerSetting
     >>> s = LsaPreconditionerSetting(d=2, N=4, steps=300, batch_size=128)
@@ -289,7 +300,9 @@ def lsa_preconditioner(setting: LsaPreconditionerSetting, out: Path) -> dict:
 
 
 def lsa_depth(setting: LsaDepthSetting, out: Path) -> dict:
-    """Trained K-layer networks against K steps of GD and of PGD with Γ*, each step size tuned on
+    """Trained K-layer linear attention against K steps of GD and of PGD with Γ*.
+
+    Trained K-layer networks against K steps of GD and of PGD with Γ*, each step size tuned on
     separate tasks; all on the same held-out tasks. Networks: every seed, their median and range.
 
     Parameters
@@ -313,6 +326,7 @@ def lsa_depth(setting: LsaDepthSetting, out: Path) -> dict:
     K steps of gradient descent preconditioned with Γ* beat K steps of plain GD, and a second
     step helps both:
 
+    >>> from phenom.figures.jobs.lsa import lsa_depth
     >>> from pathlib import Path
     >>> from phenom.figures.settings import LsaDepthSetting
     >>> s = LsaDepthSetting(d=2, N=4, layers=(1, 2), seeds=(0,), steps=200, lr=0.02, batch_size=64, eval_size=1000)
@@ -399,6 +413,7 @@ def lsa_summary(setting: LsaSummarySetting, out: Path) -> dict:
 
     Examples
     --------
+    >>> from phenom.figures.jobs.lsa import lsa_summary
     >>> import tempfile
     >>> from phenom.figures import make
     >>> from phenom.figures.settings import LsaLearningCurvesSetting, LsaPreconditionerSetting, LsaSummarySetting

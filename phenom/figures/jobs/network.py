@@ -58,6 +58,7 @@ def network_task(setting: NetworkSetting, L: int | None = None) -> CopyingTask |
 
     Examples
     --------
+    >>> from phenom.figures.jobs.network import network_task
     >>> from phenom.figures.settings import NetworkSetting
     >>> task = network_task(NetworkSetting())
     >>> type(task).__name__, task.N, task.L, network_task(NetworkSetting(), L=8).L
@@ -89,6 +90,7 @@ def checkpoint_path(out: Path, setting: NetworkSetting, **changes) -> Path:
 
     Examples
     --------
+    >>> from phenom.figures.jobs.network import checkpoint_path
     >>> from pathlib import Path
     >>> from phenom.figures.settings import NetworkAblationSetting, NetworkTrainingSetting
     >>> path = checkpoint_path(Path("figures"), NetworkTrainingSetting())
@@ -112,7 +114,9 @@ def train_run(
     seed: int | None = None,
     progress: bool | None = False,
 ):
-    """Train one network of ``setting`` (``L`` and ``seed`` override it, for controls); with
+    """Train one network of a setting, checkpointed and reused when it ran before.
+
+    Train one network of ``setting`` (``L`` and ``seed`` override it, for controls); with
     ``out``, checkpointed there and resumed or reused when the same run was started before.
 
     Parameters
@@ -138,6 +142,7 @@ def train_run(
     --------
     Twenty SGD steps, evaluated every five; a second call reuses the checkpoint:
 
+    >>> from phenom.figures.jobs.network import train_run, checkpoint_path
     >>> import tempfile
     >>> from phenom.figures.settings import NetworkSetting
     >>> out = tempfile.mkdtemp()
@@ -168,7 +173,9 @@ def _run_summary(hist, N: int) -> dict:
 
 
 def network_training(setting: NetworkTrainingSetting, out: Path) -> dict:
-    """One run, and ``controls`` runs at L = N with seeds 0, 1, … and the same budget; for the
+    """One training run of the attention network, with L = N control runs.
+
+    One run, and ``controls`` runs at L = N with seeds 0, 1, … and the same budget; for the
     classification task, accuracy on its IC, IC2 and IW evaluation sets.
 
     Parameters
@@ -189,6 +196,7 @@ def network_training(setting: NetworkTrainingSetting, out: Path) -> dict:
     --------
     Twenty steps are far too few to learn the task: no transition yet.
 
+    >>> from phenom.figures.jobs.network import network_training
     >>> import tempfile
     >>> from phenom.figures.settings import NetworkTrainingSetting
     >>> small = dict(steps=20, evals=4, batch_size=16, eval_size=64)
@@ -238,6 +246,7 @@ def network_training_tables(result: dict) -> dict[str, dict]:
 
     Examples
     --------
+    >>> from phenom.figures.jobs.network import network_training_tables, network_training
     >>> import tempfile
     >>> from phenom.figures.settings import NetworkTrainingSetting
     >>> small = dict(steps=20, evals=4, batch_size=16, eval_size=64)
@@ -256,7 +265,9 @@ def network_training_tables(result: dict) -> dict[str, dict]:
 
 
 def network_ablation(setting: NetworkAblationSetting, out: Path) -> dict:
-    """Train (or reuse the identical run), then measure held-out ICL accuracy intact and with
+    """Held-out ICL accuracy of the trained network, intact and with each layer removed.
+
+    Train (or reuse the identical run), then measure held-out ICL accuracy intact and with
     layer 1's or layer 2's contribution removed.
 
     Parameters
@@ -275,6 +286,7 @@ def network_ablation(setting: NetworkAblationSetting, out: Path) -> dict:
 
     Examples
     --------
+    >>> from phenom.figures.jobs.network import network_ablation
     >>> import tempfile
     >>> from phenom.figures.settings import NetworkAblationSetting
     >>> small = dict(steps=20, evals=4, batch_size=16, eval_size=64)
@@ -300,7 +312,9 @@ HEAD_SCORES = ("previous_token", "prefix_matching", "copying")
 
 
 def induction_heads(setting: InductionHeadsSetting, out: Path) -> dict:
-    """For each seed: the training run (reusing the training figure's identical run) with the
+    """Induction-head scores through training against the ICL transition, per seed.
+
+    For each seed: the training run (reusing the training figure's identical run) with the
     head scores recorded at every evaluation; the step at which each score rises halfway against
     the ICL transition step (does Olsson et al.'s phase change coincide with it?); and the final
     scores with their chance values, on held-out and on repeated random sequences.
@@ -323,6 +337,7 @@ def induction_heads(setting: InductionHeadsSetting, out: Path) -> dict:
 
     Examples
     --------
+    >>> from phenom.figures.jobs.network import induction_heads
     >>> import tempfile
     >>> from phenom.figures.settings import InductionHeadsSetting
     >>> small = dict(steps=20, evals=4, batch_size=16, eval_size=64)
@@ -366,7 +381,9 @@ ICL against the weights on relabelled stored classes (IC2), IWL on i.i.d. contex
 
 
 def data_configs(setting: DataDependenceSetting) -> list[dict]:
-    """One :func:`data_point` configuration per distinct data setting and seed (the base, shared
+    """The data-dependence sweep's run configurations, one per data setting and seed.
+
+    One :func:`data_point` configuration per distinct data setting and seed (the base, shared
     by the four sweeps, runs once per seed).
 
     Parameters
@@ -384,6 +401,7 @@ def data_configs(setting: DataDependenceSetting) -> list[dict]:
     --------
     The quick setting's two values per factor, one of them the base's, make 5 data settings:
 
+    >>> from phenom.figures.jobs.network import data_configs
     >>> from phenom.figures.settings import DataDependenceSetting
     >>> configs = data_configs(DataDependenceSetting().quick())
     >>> len(configs), [c["K"] for c in configs]
@@ -412,7 +430,9 @@ def data_configs(setting: DataDependenceSetting) -> list[dict]:
 
 
 def data_task(config: dict) -> ClassificationTask:
-    """The task of one run: ``config`` holds N, L, D, B, K, eps, zipf and seed (of the class
+    """The classification task of one data-dependence run.
+
+    The task of one run: ``config`` holds N, L, D, B, K, eps, zipf and seed (of the class
     means); every sequence is bursty (p_B = 1) and from stored classes (p_C = 0).
 
     Parameters
@@ -427,6 +447,7 @@ def data_task(config: dict) -> ClassificationTask:
 
     Examples
     --------
+    >>> from phenom.figures.jobs.network import data_task, data_configs
     >>> from phenom.figures.settings import DataDependenceSetting
     >>> task = data_task(data_configs(DataDependenceSetting())[0])
     >>> task.K, task.B, task.p_B, task.p_C
@@ -439,7 +460,9 @@ def data_task(config: dict) -> ClassificationTask:
 
 
 def data_point(config: dict) -> dict:
-    """One run of the data-dependence sweep (a :func:`data_configs` entry): train
+    """One training run of the data-dependence sweep, scored on the IC, IC2 and IW sets.
+
+    One run of the data-dependence sweep (a :func:`data_configs` entry): train
     the network with a linear read-out by SGD on the classification task of ``config`` (p_B = 1,
     p_C = 0; class means from ``seed``), scoring it on fixed IC, IC2 and IW sets (IC and IC2 with
     ``eval_B`` copies per class) every ``curve_every`` steps and at the end. A run whose loss or
@@ -459,6 +482,7 @@ def data_point(config: dict) -> dict:
 
     Examples
     --------
+    >>> from phenom.figures.jobs.network import data_point, data_configs
     >>> from phenom.figures.settings import DataDependenceSetting
     >>> s = DataDependenceSetting(K=64, K_values=(32, 64), steps=20, batch_size=16, eval_size=64, curve_every=10)
     >>> point = data_point(data_configs(s)[0])
@@ -509,7 +533,9 @@ def data_point(config: dict) -> dict:
 
 
 def data_dependence(setting: DataDependenceSetting, out: Path, *, executor=None) -> dict:
-    """ICL (IC, IC2) and IWL (IW) accuracy after training, one factor of the data at a time from
+    """In-context against in-weights accuracy as each factor of the data changes.
+
+    ICL (IC, IC2) and IWL (IW) accuracy after training, one factor of the data at a time from
     the base, for each seed: a resumable sweep (``data_dependence.jsonl`` in ``out``, reused only
     by the same code) on ``executor`` (default: a local pool of ``setting.workers`` processes).
 
@@ -538,6 +564,7 @@ def data_dependence(setting: DataDependenceSetting, out: Path, *, executor=None)
     --------
     A tiny sweep (two values per factor, ten steps per run) on a thread of this process:
 
+    >>> from phenom.figures.jobs.network import data_dependence
     >>> import tempfile
     >>> from concurrent.futures import ThreadPoolExecutor
     >>> from phenom.figures.settings import DataDependenceSetting

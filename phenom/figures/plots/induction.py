@@ -27,7 +27,9 @@ def _order(crossings: dict) -> str:
 
 @styled
 def induction_flow(result: dict) -> Figure:
-    """Loss, parameters and P(correct) of the flow; flows at other L (L = N among them) share the
+    """Draw the flow figure: loss, β, α, ξ and P(correct) against flow time.
+
+    Loss, parameters and P(correct) of the flow; flows at other L (L = N among them) share the
     accuracy panel.
 
     Parameters
@@ -44,6 +46,7 @@ def induction_flow(result: dict) -> Figure:
 
     Examples
     --------
+    >>> from phenom.figures.plots.induction import induction_flow
     >>> from pathlib import Path
     >>> from phenom.figures.jobs import induction as jobs
     >>> from phenom.figures.settings import InductionFlowSetting
@@ -129,6 +132,7 @@ def induction_landscape(result: dict) -> Figure:
 
     Examples
     --------
+    >>> from phenom.figures.plots.induction import induction_landscape
     >>> from pathlib import Path
     >>> from phenom.figures.jobs import induction as jobs
     >>> from phenom.figures.settings import InductionLandscapeSetting
@@ -192,6 +196,7 @@ def minimal_vs_mean_field(result: dict) -> Figure:
 
     Examples
     --------
+    >>> from phenom.figures.plots.induction import minimal_vs_mean_field
     >>> from pathlib import Path
     >>> from phenom.figures.jobs import induction as jobs
     >>> from phenom.figures.settings import MinimalVsMeanFieldSetting
@@ -251,7 +256,9 @@ def minimal_vs_mean_field(result: dict) -> Figure:
 
 @styled
 def phase(result: dict) -> Figure:
-    """The flow's transition time over (N, L/N) and the formula's error there; t* against L/N for
+    """Draw the phase figure: the transition time over (N, L), starts and rates.
+
+    The flow's transition time over (N, L/N) and the formula's error there; t* against L/N for
     a few N; then, at the reference (N, L), over the start scale and the gradient-descent rate.
 
     Parameters
@@ -268,6 +275,7 @@ def phase(result: dict) -> Figure:
 
     Examples
     --------
+    >>> from phenom.figures.plots.induction import phase
     >>> from pathlib import Path
     >>> from phenom.figures.jobs import induction as jobs
     >>> from phenom.figures.settings import PhaseSetting

@@ -18,7 +18,9 @@ def _setting(task: dict) -> str:
 
 @styled
 def lsa_landscape(result: dict) -> Figure:
-    """R(Γ) on a slice through Γ* along Σ's largest and smallest eigen-directions, with flow
+    """Draw the risk landscape of one preconditioned step with the flows' paths.
+
+    R(Γ) on a slice through Γ* along Σ's largest and smallest eigen-directions, with flow
     paths and marked points.
 
     Parameters
@@ -35,6 +37,7 @@ def lsa_landscape(result: dict) -> Figure:
 
     Examples
     --------
+    >>> from phenom.figures.plots.lsa import lsa_landscape
     >>> from pathlib import Path
     >>> from phenom.figures.jobs import lsa as jobs
     >>> from phenom.figures.settings import LsaLandscapeSetting
@@ -89,6 +92,7 @@ def lsa_learning_curves(result: dict) -> Figure:
 
     Examples
     --------
+    >>> from phenom.figures.plots.lsa import lsa_learning_curves
     >>> from pathlib import Path
     >>> from phenom.figures.jobs import lsa as jobs
     >>> from phenom.figures.settings import LsaLearningCurvesSetting
@@ -161,6 +165,7 @@ def lsa_preconditioner(result: dict) -> Figure:
 
     Examples
     --------
+    >>> from phenom.figures.plots.lsa import lsa_preconditioner
     >>> from pathlib import Path
     >>> from phenom.figures.jobs import lsa as jobs
     >>> from phenom.figures.settings import LsaPreconditionerSetting
@@ -216,6 +221,7 @@ def lsa_depth(result: dict) -> Figure:
 
     Examples
     --------
+    >>> from phenom.figures.plots.lsa import lsa_depth
     >>> from pathlib import Path
     >>> from phenom.figures.jobs import lsa as jobs
     >>> from phenom.figures.settings import LsaDepthSetting
@@ -276,6 +282,7 @@ def lsa_summary(result: dict) -> Figure:
     --------
     The summary reads two saved results; here they are computed small and saved as JSON:
 
+    >>> from phenom.figures.plots.lsa import lsa_summary
     >>> import json, tempfile
     >>> from pathlib import Path
     >>> from phenom.figures.jobs import lsa as jobs

@@ -33,6 +33,7 @@ def task_text(task: dict) -> str:
 
     Examples
     --------
+    >>> from phenom.figures.plots.network import task_text
     >>> from phenom.nets.tasks import make_task
     >>> task_text(make_task("copy", N=8, L=32, D=63, eps=0.1).config)
     'N = 8, L = 32, D = 63, ε = 0.1'
@@ -65,6 +66,7 @@ def network_training(result: dict) -> Figure:
     --------
     Twenty SGD steps of a small run (far from the transition):
 
+    >>> from phenom.figures.plots.network import network_training
     >>> import tempfile
     >>> from phenom.figures.jobs import network as jobs
     >>> from phenom.figures.settings import NetworkTrainingSetting
@@ -158,6 +160,7 @@ def network_ablation(result: dict) -> Figure:
     --------
     Twenty SGD steps of a small run (far from the transition):
 
+    >>> from phenom.figures.plots.network import network_ablation
     >>> import tempfile
     >>> from phenom.figures.jobs import network as jobs
     >>> from phenom.figures.settings import NetworkAblationSetting
@@ -189,7 +192,9 @@ HEADS = {
 
 @styled
 def induction_heads(result: dict) -> Figure:
-    """Olsson et al.'s induction-head scores through training against ICL accuracy (first seed);
+    """Draw the induction-head scores through training against ICL accuracy.
+
+    Olsson et al.'s induction-head scores through training against ICL accuracy (first seed);
     the step each score rises halfway against the ICL transition, every seed; the final scores
     against their chance values.
 
@@ -209,6 +214,7 @@ def induction_heads(result: dict) -> Figure:
     --------
     Twenty SGD steps of a small run (far from the transition):
 
+    >>> from phenom.figures.plots.network import induction_heads
     >>> import tempfile
     >>> from phenom.figures.jobs import network as jobs
     >>> from phenom.figures.settings import InductionHeadsSetting
@@ -309,7 +315,9 @@ ACCURACIES = {
 
 @styled
 def data_dependence(result: dict) -> Figure:
-    """ICL and IWL accuracy against each factor of the data, one factor at a time from the base
+    """Draw ICL and IWL accuracy against each factor of the data.
+
+    ICL and IWL accuracy against each factor of the data, one factor at a time from the base
     (seed means as lines, each seed a dot), with chance levels.
 
     Parameters
@@ -328,6 +336,7 @@ def data_dependence(result: dict) -> Figure:
     --------
     A tiny sweep (two values per factor, ten steps per run) on a thread of this process:
 
+    >>> from phenom.figures.plots.network import data_dependence
     >>> import tempfile
     >>> from concurrent.futures import ThreadPoolExecutor
     >>> from phenom.figures.jobs import network as jobs

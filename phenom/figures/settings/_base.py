@@ -82,7 +82,9 @@ RULES = {
 
 
 def option(default: Any, help: str, rule: str | None = None, *, kind: type | None = None) -> Any:
-    """A setting field with its command-line help, its check (a name in :data:`RULES`, applied on
+    """A setting field with its command-line help, its check and its type.
+
+    A setting field with its command-line help, its check (a name in :data:`RULES`, applied on
     construction) and ``kind``: the element type of a tuple, or the type of a field whose
     default is None.
 
@@ -107,6 +109,7 @@ def option(default: Any, help: str, rule: str | None = None, *, kind: type | Non
 
     Examples
     --------
+    >>> from phenom.figures.settings import option, Setting
     >>> import dataclasses
     >>> @dataclasses.dataclass(frozen=True)
     ... class Toy(Setting):

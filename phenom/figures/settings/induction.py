@@ -36,13 +36,16 @@ class _FlowBase(Setting):
 
 @dataclass(frozen=True)
 class InductionFlowSetting(_FlowBase):
-    """The flow figure: loss, β, α, ξ and accuracy against time, with flows at other L beside it
+    """Setting of the flow figure.
+
+    The flow figure: loss, β, α, ξ and accuracy against time, with flows at other L beside it
     (L = N always among them).
 
     Fields are documented one by one below; every L of ``compare_L`` must be at least N.
 
     Examples
     --------
+    >>> from phenom.figures.settings import InductionFlowSetting
     >>> s = InductionFlowSetting(N=4, L=16, compare_L=(8,))
     >>> s.theta0, s.quick() == s
     ((0.0, 0.0, 0.0), True)
@@ -68,6 +71,7 @@ class InductionLandscapeSetting(_FlowBase):
 
     Examples
     --------
+    >>> from phenom.figures.settings import InductionLandscapeSetting
     >>> s = InductionLandscapeSetting()
     >>> (s.N, s.L, s.grid), s.quick().grid
     ((8, 32, 201), 101)
@@ -114,7 +118,9 @@ def formula_time(N, L):
 
 @dataclass(frozen=True)
 class PhaseSetting(Setting):
-    """The flow's transition time over every (N, L) with 2 <= N <= N_max and N < L <= ratio_max·N
+    """Setting of the phase figure: the transition time over (N, L), starts and rates.
+
+    The flow's transition time over every (N, L) with 2 <= N <= N_max and N < L <= ratio_max·N
     (from θ = 0) against the asymptotic formula, then over θ₀ = s·(1, 1, 1) and over the rate of
     discrete gradient descent at ``reference``.
 
@@ -123,6 +129,7 @@ class PhaseSetting(Setting):
 
     Examples
     --------
+    >>> from phenom.figures.settings import PhaseSetting
     >>> s = PhaseSetting().quick()
     >>> s.N_max, s.lr_points, s.reference
     (8, 9, (8, 32))
@@ -220,6 +227,7 @@ class MinimalVsMeanFieldSetting(Setting):
     --------
     The quick setting compares the two at a smaller N, whose exact loss is derived faster:
 
+    >>> from phenom.figures.settings import MinimalVsMeanFieldSetting
     >>> s = MinimalVsMeanFieldSetting().quick()
     >>> s.N, s.L, s.grid
     (4, 16, 61)

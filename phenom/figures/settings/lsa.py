@@ -20,13 +20,16 @@ __all__ = [
 
 @dataclass(frozen=True)
 class LinearSetting(Setting):
-    """In-context linear regression: Σ with distinct eigenvalues in a random basis, Ω = I
+    """The in-context linear regression task every linear-attention figure shares.
+
+    In-context linear regression: Σ with distinct eigenvalues in a random basis, Ω = I
     (:meth:`phenom.linear.model.LinearICL.reference`).
 
     The fields every linear-attention setting shares, documented one by one below.
 
     Examples
     --------
+    >>> from phenom.figures.settings import LinearSetting
     >>> s = LinearSetting()
     >>> s.d, s.N, s.noise, s.basis_seed
     (5, 20, 0.0, 3)
@@ -44,6 +47,7 @@ class LsaLandscapeSetting(LinearSetting):
 
     Examples
     --------
+    >>> from phenom.figures.settings import LsaLandscapeSetting
     >>> s = LsaLandscapeSetting()
     >>> s.d, s.N, s.grid, s.quick() == s
     (2, 4, 121, True)
@@ -67,6 +71,7 @@ class LsaLearningCurvesSetting(LinearSetting):
 
     Examples
     --------
+    >>> from phenom.figures.settings import LsaLearningCurvesSetting
     >>> s = LsaLearningCurvesSetting()
     >>> s.t_max, s.quick().t_max, round(s.t_max / s.lr)
     (8.0, 4.0, 1600)
@@ -92,6 +97,7 @@ class LsaPreconditionerSetting(LinearSetting):
 
     Examples
     --------
+    >>> from phenom.figures.settings import LsaPreconditionerSetting
     >>> s = LsaPreconditionerSetting()
     >>> s.steps, s.quick().steps, s.lr
     (3000, 800, 0.01)
@@ -111,6 +117,7 @@ class LsaDepthSetting(LinearSetting):
 
     Examples
     --------
+    >>> from phenom.figures.settings import LsaDepthSetting
     >>> s = LsaDepthSetting().quick()
     >>> s.layers, s.seeds, s.steps
     ((1, 2, 3), (0,), 600)
@@ -135,11 +142,14 @@ class LsaDepthSetting(LinearSetting):
 
 @dataclass(frozen=True)
 class LsaSummarySetting(SummarySetting):
-    """The linear-attention summary, drawn from the saved ``lsa_learning_curves`` and
+    """Setting of the linear-attention summary: nothing to set.
+
+    The linear-attention summary, drawn from the saved ``lsa_learning_curves`` and
     ``lsa_preconditioner`` results.
 
     Examples
     --------
+    >>> from phenom.figures.settings import LsaSummarySetting
     >>> LsaSummarySetting().quick() == LsaSummarySetting()
     True
     """

@@ -81,6 +81,7 @@ class NetworkSetting(CopyingBase):
 
     Examples
     --------
+    >>> from phenom.figures.settings import NetworkSetting
     >>> s = NetworkSetting()
     >>> s.optimizer, s.lr, s.eval_every, s.quick().steps
     ('sgd', 0.5, 40, 1500)
@@ -171,6 +172,7 @@ class NetworkTrainingSetting(NetworkSetting):
 
     Examples
     --------
+    >>> from phenom.figures.settings import NetworkTrainingSetting
     >>> s = NetworkTrainingSetting()
     >>> s.controls, s.quick().controls, s.quick().steps
     (3, 0, 1500)
@@ -196,6 +198,7 @@ class NetworkAblationSetting(NetworkSetting):
     The ablation trains the same run as the training figure (the same run fields), so a figure
     made after it reuses its checkpoint:
 
+    >>> from phenom.figures.settings import NetworkAblationSetting, NetworkTrainingSetting
     >>> NetworkAblationSetting().run_fields() == NetworkTrainingSetting().run_fields()
     True
     >>> NetworkAblationSetting().ablation_size
@@ -211,11 +214,14 @@ class NetworkAblationSetting(NetworkSetting):
 
 @dataclass(frozen=True)
 class InductionHeadsSetting(NetworkSetting):
-    """Induction-head diagnostics (Olsson et al. 2022) through training, against ICL accuracy, for
+    """Setting of the induction-head figure: head scores through training.
+
+    Induction-head diagnostics (Olsson et al. 2022) through training, against ICL accuracy, for
     several seeds of the training figure's run (seed 0 is that run, reused).
 
     Examples
     --------
+    >>> from phenom.figures.settings import InductionHeadsSetting
     >>> s = InductionHeadsSetting()
     >>> s.seeds, s.quick().seeds, s.quick().score_size
     ((0, 1, 2), (0,), 512)
@@ -235,7 +241,9 @@ class InductionHeadsSetting(NetworkSetting):
 
 @dataclass(frozen=True)
 class DataDependenceSetting(Setting):
-    """In-context against in-weights learning as the data change (Reddy, ICLR 2024, Sec. 3;
+    """Setting of the data-dependence figure: in-context against in-weights learning.
+
+    In-context against in-weights learning as the data change (Reddy, ICLR 2024, Sec. 3;
     Chan et al., NeurIPS 2022): from one base classification task, one factor at a time (B, K,
     ε, the Zipf exponent), several seeds each; trained with plain SGD like the copying figures
     and scored on the IC, IC2 and IW sets at the end (IC and IC2 always with the base's
@@ -246,6 +254,7 @@ class DataDependenceSetting(Setting):
 
     Examples
     --------
+    >>> from phenom.figures.settings import DataDependenceSetting
     >>> s = DataDependenceSetting()
     >>> s.base(), s.quick().K_values
     ({'B': 2, 'K': 512, 'eps': 0.1, 'zipf': 0.0}, (128, 512))
