@@ -97,6 +97,7 @@ def setting_class(figure: str) -> type[Setting]:
 
     Examples
     --------
+    >>> from phenom.figures.settings import setting_class
     >>> setting_class("lsa_depth").__name__
     'LsaDepthSetting'
     >>> setting_class("lsa_depth")().quick().layers
