@@ -73,6 +73,31 @@ class LinearICL:
         Covariance Ω of the task vector w (identity if None).
     noise : float >= 0
         Label-noise *variance* σ².
+
+    Examples
+    --------
+    For Σ = Ω = I, σ = 0 at d = 2, N = 4 the optimum is Ahn et al.'s
+    ((1 + 1/N) Σ + tr(Σ)/N · I)⁻¹ = 4/7 · I with risk 6/7, against 2 at Γ = 0 and 3/2 at Γ = I
+    (one plain gradient step); a Monte Carlo estimate agrees within its standard error, and the
+    gradient flow from Γ = 0 reaches the optimum:
+
+    >>> import numpy as np
+    >>> from phenom import LinearICL
+    >>> task = LinearICL(d=2, N=4)
+    >>> task.optimal_preconditioner().round(6).tolist()
+    [[0.571429, 0.0], [0.0, 0.571429]]
+    >>> round(task.optimal_risk(), 6), round(task.risk(np.zeros((2, 2))), 6), round(task.risk(np.eye(2)), 6)
+    (0.857143, 2.0, 1.5)
+    >>> mean, stderr = task.risk_mc(task.optimal_preconditioner(), n_tasks=20_000)
+    >>> bool(abs(mean - task.optimal_risk()) < 3 * stderr)
+    True
+    >>> [round(float(r), 4) for r in task.risk_exact([0.0, 1.0, 5.0])]
+    [2.0, 0.8582, 0.8571]
+
+    A task whose Σ has distinct eigenvalues needs a preconditioner that is not a multiple of I:
+
+    >>> LinearICL.reference(2, 4).optimal_preconditioner().round(6).tolist()
+    [[0.32, 0.0], [0.0, 0.8]]
     """
 
     def __init__(self, d: int = 2, N: int = 4, Sigma=None, Omega=None, noise: float = 0.0):
@@ -312,7 +337,34 @@ LSODA (stiff where needed) rather than RK45."""
 
 @dataclass(frozen=True)
 class FactoredFlow:
-    """A :class:`~phenom.flow.Trajectory` of (u, U) with the views a reader wants."""
+    """A :class:`~phenom.flow.Trajectory` of (u, U) with the views a reader wants.
+
+    Made by :meth:`LinearICL.factored_flow`: the one-layer LSA's value scalar u and key-query
+    block U, with Γ = u Uᵀ (Zhang, Frei and Bartlett, JMLR 2024).
+
+    Attributes
+    ----------
+    trajectory : Trajectory
+        The flow of θ = (u, U flattened row-major); its loss is R(Γ).
+    d : int
+        The input dimension (U is d × d).
+
+    Examples
+    --------
+    From small balanced-ish weights (u = 0.1, U = 0.1·I) the risk falls to R* = 6/7 while
+    u² − ‖U‖_F² stays at 0.01 − 0.02:
+
+    >>> import numpy as np
+    >>> from phenom import LinearICL
+    >>> task = LinearICL(d=2, N=4)
+    >>> flow = task.factored_flow(0.1, 0.1 * np.eye(2), t_max=10.0, rtol=1e-8, atol=1e-10)
+    >>> round(float(flow.risk[0]), 4), round(float(flow.risk[-1]), 4)
+    (1.9604, 0.8571)
+    >>> [round(float(c), 6) for c in flow.conserved()[[0, -1]]]
+    [-0.01, -0.01]
+    >>> flow.Gamma(10.0).round(4).tolist(), flow.U().shape[1:]
+    ([[0.5714, 0.0], [0.0, 0.5714]], (2, 2))
+    """
 
     trajectory: Trajectory
     d: int
