@@ -40,8 +40,8 @@ class Derivation:
     exp(beta)/(exp(beta) + 8)
     >>> d.y.subs(beta, 0), d.z.subs({beta: 0, alpha: 0}), d.p_context.subs({beta: 0, alpha: 0, xi: 0})
     (1/9, 1/17, 1/4)
-    >>> d.grad.shape, d.hessian.shape
-    ((3, 1), (3, 3))
+    >>> d.grad.subs({beta: 0, alpha: 0, xi: 0}).T  # only ξ feels a force at θ = 0: −(L − N)/(L(2N + 1))
+    Matrix([[0, 0, -3/68]])
     """
 
     y: sp.Expr
