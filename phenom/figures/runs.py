@@ -34,6 +34,41 @@ def metric_along_training(config: dict, *, probe_every: int, probe_size: int = 2
     step of the budget) the network is measured on ``probe_size`` sequences from ``probe_seed``.
     Returns the probe steps, the effective (β, α, ξ) there and C for each parameter (None where
     the mean-field rate vanishes), and the run's history.
+
+    Parameters
+    ----------
+    config : dict
+        One run of the scaling study: N, L, D, eps, seed, lr, steps, eval_every, eval_size,
+        batch_size and weight_decay (:func:`~phenom.figures.jobs.compare.scaling_configs` makes
+        them).
+    probe_every : int >= 1
+        Steps between measurements: a multiple of ``config["eval_every"]`` (ValueError otherwise).
+    probe_size : int >= 1, default 2048
+        Sequences of the probe batch.
+    probe_seed : int >= 0, default 99
+        Seed of the probe batch (drawn once, at the first probe).
+
+    Returns
+    -------
+    dict
+        ``config``, ``probe_seed``, ``probes`` (one ``{"step", "beta", "alpha", "xi", "C"}`` per
+        probe, ``C`` a dict by parameter) and ``history`` (the run's records).
+
+    Raises
+    ------
+    Diverged
+        When the network's held-out loss at a probe is not finite.
+
+    Examples
+    --------
+    >>> from phenom.figures.runs import metric_along_training
+    >>> config = dict(
+    ...     N=8, L=32, D=63, eps=0.1, seed=0, lr=0.5, steps=20, eval_every=5, eval_size=64, batch_size=16,
+    ...     weight_decay=1e-6,
+    ... )
+    >>> measured = metric_along_training(config, probe_every=10, probe_size=64)
+    >>> [p["step"] for p in measured["probes"]], sorted(measured["probes"][0]["C"])
+    ([0, 10], ['alpha', 'beta', 'xi'])
     """
     probe_every = _validate.count("probe_every", probe_every)
     if probe_every % config["eval_every"]:
@@ -66,6 +101,32 @@ def scaling_point(config: dict) -> dict:
     (:func:`~phenom.figures.jobs.compare.scaling_configs` makes them). Training stops once two held-out
     evaluations in a row reach :func:`~phenom.nets.measures.stop_level`. Returns the network's transition step
     (None if it never reaches :func:`~phenom.nets.measures.transition_level`) and the last step trained.
+
+    Parameters
+    ----------
+    config : dict
+        One run of the scaling study: N, L, D, eps, seed, lr, steps, eval_every, eval_size,
+        batch_size and weight_decay (:func:`~phenom.figures.jobs.compare.scaling_configs` makes
+        them).
+
+    Returns
+    -------
+    dict
+        ``net_step`` (the transition step or None), ``last_step``, ``final_icl_acc`` and
+        ``max_icl_acc``.
+
+    Examples
+    --------
+    Twenty steps are far too few for the transition at N = 8, L = 32:
+
+    >>> from phenom.figures.runs import scaling_point
+    >>> config = dict(
+    ...     N=8, L=32, D=63, eps=0.1, seed=0, lr=0.5, steps=20, eval_every=5, eval_size=64, batch_size=16,
+    ...     weight_decay=1e-6,
+    ... )
+    >>> point = scaling_point(config)
+    >>> point["net_step"], point["last_step"]
+    (None, 20)
     """
     _, hist = scaling_run(config)
     return {
@@ -77,11 +138,47 @@ def scaling_point(config: dict) -> dict:
 
 
 def scaling_run(config: dict, on_evaluation=None, stop_at: float | None = None):
-    """The training run behind :func:`scaling_point`: (network, History). Training stops once two
+    """The training run behind one point of the scaling study.
+
+    The training run behind :func:`scaling_point`: (network, History). Training stops once two
     evaluations in a row reach ICL accuracy ``stop_at`` (default :func:`~phenom.nets.measures.stop_level`, which leaves
     the transition step unchanged: the history up to it is the same). ``on_evaluation(net, task,
     history)`` is called after every evaluation (e.g. to measure the network there); it must not
-    change the network."""
+    change the network.
+
+    Parameters
+    ----------
+    config : dict
+        One run of the scaling study: N, L, D, eps, seed, lr, steps, eval_every, eval_size,
+        batch_size and weight_decay (:func:`~phenom.figures.jobs.compare.scaling_configs` makes
+        them).
+    on_evaluation : callable or None, default None
+        ``on_evaluation(net, task, history)`` after every evaluation.
+    stop_at : float or None, default None
+        ICL accuracy at which two evaluations in a row stop the run; None:
+        :func:`~phenom.nets.measures.stop_level` of N.
+
+    Returns
+    -------
+    tuple
+        ``(network, history)``: the :class:`~phenom.nets.AttentionNetwork` (linear read-out)
+        and its :class:`~phenom.nets.training.History`.
+
+    Examples
+    --------
+    >>> from phenom.figures.runs import scaling_run
+    >>> config = dict(
+    ...     N=8, L=32, D=63, eps=0.1, seed=0, lr=0.5, steps=20, eval_every=5, eval_size=64, batch_size=16,
+    ...     weight_decay=1e-6,
+    ... )
+    >>> net, history = scaling_run(config)
+    >>> history.step.tolist()
+    [0, 5, 10, 15, 20]
+    >>> seen = []
+    >>> _, history = scaling_run(config, on_evaluation=lambda n, t, h: seen.append(int(h.step[-1])), stop_at=0.0)
+    >>> seen, history.step.tolist()  # two evaluations at accuracy >= 0 stop it
+    ([0, 5], [0, 5])
+    """
     task = CopyingTask(N=config["N"], L=config["L"], D=config["D"], eps=config["eps"])
     net = AttentionNetwork.init(task, "linear", seed=config["seed"])
 

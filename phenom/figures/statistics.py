@@ -24,8 +24,29 @@ __all__ = ["rank_correlation", "scaling_summary", "reconstruction"]
 
 
 def rank_correlation(x, y) -> float | None:
-    """Spearman's rank correlation (ties share their mean rank); None for fewer than three
-    points or a constant sequence, where it is undefined."""
+    """Spearman's rank correlation of two sequences, or None where undefined.
+
+    Spearman's rank correlation (ties share their mean rank); None for fewer than three
+    points or a constant sequence, where it is undefined.
+
+    Parameters
+    ----------
+    x, y : array_like
+        Two sequences of numbers of the same length.
+
+    Returns
+    -------
+    float or None
+        The correlation of their ranks, from -1 to 1; None where it is undefined.
+
+    Examples
+    --------
+    >>> from phenom.figures.statistics import rank_correlation
+    >>> round(rank_correlation([1, 2, 3, 4], [10, 30, 20, 40]), 4)
+    0.8
+    >>> rank_correlation([1, 2], [1, 2]), rank_correlation([1, 2, 3], [5, 5, 5])
+    (None, None)
+    """
     x, y = np.asarray(x, float), np.asarray(y, float)
     if x.size < 3 or np.ptp(x) == 0 or np.ptp(y) == 0:
         return None
@@ -55,6 +76,40 @@ def scaling_summary(rows: list[dict], reference: tuple[int, int], lr: float, hel
     correlation can come from the levels of N alone, and separately for the configurations
     whose N is in ``held_out`` (kept out of every choice made in building the model) and for the
     rest (``held_out``, ``not_held_out``).
+
+    Parameters
+    ----------
+    rows : list of dict
+        One per run: ``N``, ``L``, ``flow_time`` and ``net_step`` (None: no transition; such
+        rows are left out), and optionally ``seed``.
+    reference : tuple of int
+        The (N, L) at which c is fitted; it needs at least one usable run, and three other
+        usable runs are needed (ValueError otherwise).
+    lr : float
+        The networks' learning rate.
+    held_out : tuple of int, default ()
+        The N values kept out of building the model.
+
+    Returns
+    -------
+    dict
+        ``c``, the reference's mean flow time and step, pooled statistics (``spearman``,
+        ``median_abs_relative_error``, ``max_abs_relative_error``, ``runs``, ``configurations``),
+        ``within_N``, ``held_out`` and ``not_held_out`` statistics, the log-log slope and
+        intercept of step against flow time, and every prediction.
+
+    Examples
+    --------
+    Steps made as flow_time / (c · lr) with c = 2, off by up to 10%:
+
+    >>> from phenom.figures.statistics import scaling_summary
+    >>> runs = [(8, 32, 98.0, 1.0), (8, 64, 90.0, 1.1), (4, 16, 40.0, 0.9), (16, 64, 200.0, 1.05), (16, 32, 260.0, 1.0)]
+    >>> rows = [{"N": N, "L": L, "flow_time": t, "net_step": t / (2.0 * 0.5) * off} for N, L, t, off in runs]
+    >>> summary = scaling_summary(rows, reference=(8, 32), lr=0.5, held_out=(16,))
+    >>> summary["c"], summary["spearman"], round(summary["median_abs_relative_error"], 4)
+    (2.0, 1.0, 0.0693)
+    >>> summary["held_out"]["runs"], summary["not_held_out"]["runs"]
+    (2, 2)
     """
     usable = [r for r in rows if r["flow_time"] is not None and r["net_step"] is not None]
     ref = [r for r in usable if (r["N"], r["L"]) == tuple(reference)]
@@ -99,12 +154,42 @@ def scaling_summary(rows: list[dict], reference: tuple[int, int], lr: float, hel
 
 
 def reconstruction(records: dict, N: int, L: int) -> dict:
-    """The mean-field model's loss at the network's effective (β, α, ξ), at every evaluation,
+    """The mean-field loss at the network's effective (β, α, ξ) against the network's loss.
+
+    The mean-field model's loss at the network's effective (β, α, ξ), at every evaluation,
     against the network's own held-out loss.
 
     Three statistics (ILA1, TILA2, the logit margin) always determine three parameters, so the
     effective parameters fit the network by construction; whether the model's *loss* at them is
     the network's loss is a check with more data than unknowns. NaN where ξ is undefined.
+
+    Parameters
+    ----------
+    records : dict
+        A training history's records: ``step``, ``beta``, ``alpha``, ``xi`` (None where
+        undefined) and ``eval_loss``, one entry per evaluation.
+    N, L : int
+        The task's item-label pairs and labels.
+
+    Returns
+    -------
+    dict
+        ``step``, ``net_eval_loss``, ``model_loss`` and their ``gap`` (arrays, NaN where a
+        parameter is undefined), ``max_abs_loss_gap`` and ``step_of_max_gap`` (None if no
+        evaluation has all three parameters).
+
+    Examples
+    --------
+    A network whose held-out loss is the model's at its parameters, but 0.01 above it at step 100:
+
+    >>> from phenom.figures.statistics import reconstruction
+    >>> from phenom.induction.model import InductionHeadModel
+    >>> model = InductionHeadModel(8, 32)
+    >>> records = {"step": [0, 100, 200], "beta": [0.0, 1.0, None], "alpha": [0.0, 2.0, 3.0], "xi": [0.0, 1.0, 2.0]}
+    >>> records["eval_loss"] = [float(model.loss(0.0, 0.0, 0.0)), float(model.loss(1.0, 2.0, 1.0)) + 0.01, 3.0]
+    >>> result = reconstruction(records, N=8, L=32)
+    >>> round(result["max_abs_loss_gap"], 4), result["step_of_max_gap"]
+    (0.01, 100)
     """
     beta, alpha, xi = (
         np.array([np.nan if v is None else v for v in records[k]], float) for k in ("beta", "alpha", "xi")

@@ -57,7 +57,24 @@ __all__ = ["grid", "sweep", "load_results", "local_pool", "SweepError", "SweepRe
 
 
 def grid(**axes: Iterable) -> list[dict]:
-    """Every combination of the given axes, as dicts: ``grid(N=[2, 4], seed=[0, 1])``."""
+    """Every combination of the given axes, as dicts: ``grid(N=[2, 4], seed=[0, 1])``.
+
+    Parameters
+    ----------
+    **axes : iterable
+        Each axis's name and its values; the last axis varies fastest.
+
+    Returns
+    -------
+    list of dict
+        One configuration per combination, ``{name: value}`` for every axis.
+
+    Examples
+    --------
+    >>> from phenom.figures.sweep import grid
+    >>> grid(N=[2, 4], seed=[0, 1])
+    [{'N': 2, 'seed': 0}, {'N': 2, 'seed': 1}, {'N': 4, 'seed': 0}, {'N': 4, 'seed': 1}]
+    """
     names = list(axes)
     return [dict(zip(names, values, strict=True)) for values in itertools.product(*(list(axes[n]) for n in names))]
 
@@ -73,9 +90,26 @@ def _as_stored(value):
 
 
 class SweepResult(list):
-    """The results of a sweep, a list in the order of its configurations (as before), with the
+    """The results of a sweep, in the order of its configurations, with the configurations.
+
+    The results of a sweep, a list in the order of its configurations (as before), with the
     configurations beside them: ``configs`` (the dicts the sweep ran, in the same order) and
-    :meth:`pairs`. A result is None where its configuration failed or did not run."""
+    :meth:`pairs`. A result is None where its configuration failed or did not run.
+
+    Parameters
+    ----------
+    results : iterable, default ()
+        The results, in the order of the configurations.
+    configs : sequence of mapping, default ()
+        One configuration per result (ValueError otherwise), copied as dicts.
+
+    Examples
+    --------
+    >>> from phenom.figures.sweep import SweepResult
+    >>> rows = SweepResult([{"y": 1}, None], [{"x": 1}, {"x": 2}])
+    >>> rows[0], rows.configs[1], rows.pairs()[1]
+    ({'y': 1}, {'x': 2}, ({'x': 2}, None))
+    """
 
     def __init__(self, results: Iterable = (), configs: Sequence[Mapping] = ()):
         super().__init__(results)
@@ -92,14 +126,45 @@ class SweepResult(list):
 
 
 class SweepError(RuntimeError):
-    """Some configurations of a sweep failed or did not finish. The others' results were saved as
+    """Some configurations of a sweep failed or did not finish.
+
+    Some configurations of a sweep failed or did not finish. The others' results were saved as
     they finished.
 
     ``failures``: one ``{"config", "type", "message"}`` per failed configuration; ``results``: the
     :class:`SweepResult` (results in the order of the configurations, None where one failed or did
     not finish, and the configurations beside them); ``unfinished``: how many configurations the
     executor did not complete, and ``reason`` why (the first cause seen). It pickles whole, so it
-    can be raised in a worker process and caught in its parent."""
+    can be raised in a worker process and caught in its parent.
+
+    Parameters
+    ----------
+    failures : list of dict
+        One ``{"config", "type", "message"}`` per failed configuration.
+    results : SweepResult
+        Every configuration's result (None where it failed or did not finish).
+    total : int
+        The number of configurations.
+    reason : str or None, default None
+        Why configurations were left unfinished (the first cause seen).
+    unfinished : int, default 0
+        How many configurations the executor did not complete.
+
+    Examples
+    --------
+    >>> from concurrent.futures import ThreadPoolExecutor
+    >>> from phenom.figures.sweep import SweepError, grid, sweep
+    >>> def inverse(cfg):
+    ...     return {"y": 1 / cfg["x"]}
+    >>> try:
+    ...     with ThreadPoolExecutor(2) as pool:
+    ...         sweep(inverse, grid(x=[0, 2, 4]), executor=pool, progress=False)
+    ... except SweepError as err:
+    ...     print(err)
+    ...     print(list(err.results))
+    1 of 3 configurations failed; first {"x": 0}: ZeroDivisionError: division by zero
+    [None, {'y': 0.5}, {'y': 0.25}]
+    """
 
     def __init__(
         self, failures: list[dict], results: SweepResult, total: int, reason: str | None = None, unfinished: int = 0
@@ -126,10 +191,39 @@ class SweepError(RuntimeError):
 
 
 def load_results(path: str | os.PathLike) -> list[dict]:
-    """The rows of a sweep's JSON-lines file: ``{"config": …, "result": …}`` for a finished
+    """The rows of a sweep's JSON-lines file.
+
+    The rows of a sweep's JSON-lines file: ``{"config": …, "result": …}`` for a finished
     configuration, ``{"config": …, "error": {"type", "message"}}`` for a failed one (each with
     the ``version`` it ran under, if any). A file that is not of this form raises ValueError
-    naming the file and line."""
+    naming the file and line.
+
+    Parameters
+    ----------
+    path : str or os.PathLike
+        The sweep's ``out`` file (JSON lines); a missing file has no rows.
+
+    Returns
+    -------
+    list of dict
+        The rows, in the order the configurations finished.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> from concurrent.futures import ThreadPoolExecutor
+    >>> from pathlib import Path
+    >>> from phenom.figures.sweep import grid, load_results, sweep
+    >>> def square(cfg):
+    ...     return {"y": cfg["x"] ** 2}
+    >>> path = Path(tempfile.mkdtemp()) / "squares.jsonl"
+    >>> with ThreadPoolExecutor(1) as pool:
+    ...     _ = sweep(square, grid(x=[1, 2]), executor=pool, out=path, progress=False, version="v1")
+    >>> load_results(path)[0]
+    {'config': {'x': 1}, 'result': {'y': 1}, 'version': 'v1'}
+    >>> len(load_results(path)), load_results(Path(tempfile.mkdtemp()) / "none.jsonl")
+    (2, [])
+    """
     path = Path(path)
     if not path.exists():
         return []
@@ -199,11 +293,33 @@ def _exit_with(parent: int) -> None:
 
 
 def local_pool(workers: int | None = None, *, start: str | None = None) -> ProcessPoolExecutor:
-    """A process pool of ``workers`` (default: one per core) whose workers each limit their BLAS
+    """A process pool whose workers share the machine's cores and die with this process.
+
+    A process pool of ``workers`` (default: one per core) whose workers each limit their BLAS
     and OpenMP pools to cores // workers threads (at least 1) and exit within
     :data:`ORPHAN_CHECK_S` seconds of this process's death. ``start`` is the multiprocessing
     start method (default: the platform's; "spawn" gives fresh interpreters, safe whatever
-    threads this process has started, numba's included)."""
+    threads this process has started, numba's included).
+
+    Parameters
+    ----------
+    workers : int >= 1 or None, default None
+        Worker processes; None: one per core.
+    start : str or None, default None
+        The multiprocessing start method ("fork", "spawn", "forkserver"); None: the platform's.
+
+    Returns
+    -------
+    concurrent.futures.ProcessPoolExecutor
+        The pool (shut it down, or use it in a ``with`` block).
+
+    Examples
+    --------
+    >>> from phenom.figures.sweep import local_pool
+    >>> with local_pool(1) as pool:
+    ...     pool.submit(pow, 2, 10).result()
+    1024
+    """
     cores = os.cpu_count() or 1
     workers = _validate.count("workers", workers if workers is not None else cores)
     return ProcessPoolExecutor(
@@ -267,7 +383,9 @@ def sweep(
     version: str | None = None,
     stop_on_error: bool = False,
 ) -> SweepResult:
-    """Run ``fn(config)`` for every configuration; return the results in the order of ``configs``
+    """Run a function on every configuration, on any executor, saving and resuming.
+
+    Run ``fn(config)`` for every configuration; return the results in the order of ``configs``
     as a :class:`SweepResult`: a list of the results, as before, that also carries the
     configurations (``result.configs``, and ``result.pairs()`` for ``(config, result)`` pairs), so
     that a result is never separated from the configuration that produced it.
@@ -290,6 +408,55 @@ def sweep(
     failed: nothing is recorded for it and :class:`SweepError` counts it. The sweep returns only
     when every configuration has its result. A re-run retries the failed and the unfinished
     configurations.
+
+    Parameters
+    ----------
+    fn : callable
+        ``fn(config) -> result``: picklable for process pools and Dask.
+    configs : iterable of mapping
+        The configurations, distinct (ValueError otherwise); JSON-able values.
+    executor : concurrent.futures.Executor or None, default None
+        Where to run (a thread or process pool, a Dask client's executor); None: a
+        :func:`local_pool` of ``workers`` processes, shut down at the end.
+    out : str or os.PathLike or None, default None
+        A JSON-lines file saving every finished configuration, read back and reused on a re-run.
+    progress : bool or None, default None
+        Show a progress bar on stderr; None: only on a terminal.
+    workers : int or None, default None
+        The local pool's processes (without ``executor``); None: one per core.
+    version : str or None, default None
+        Saved with each result; only results saved under the same version are reused.
+    stop_on_error : bool, default False
+        Cancel the configurations still waiting after the first failure.
+
+    Returns
+    -------
+    SweepResult
+        The results in the order of ``configs``, the configurations beside them.
+
+    Raises
+    ------
+    SweepError
+        When a configuration failed or did not finish (after every other one has finished).
+
+    Examples
+    --------
+    A re-run with the same ``out`` and ``version`` computes nothing:
+
+    >>> import tempfile
+    >>> from concurrent.futures import ThreadPoolExecutor
+    >>> from pathlib import Path
+    >>> from phenom.figures.sweep import grid, sweep
+    >>> calls = []
+    >>> def square(cfg):
+    ...     calls.append(cfg["x"])
+    ...     return {"y": cfg["x"] ** 2}
+    >>> out = Path(tempfile.mkdtemp()) / "squares.jsonl"
+    >>> with ThreadPoolExecutor(2) as pool:
+    ...     rows = sweep(square, grid(x=[1, 2, 3]), executor=pool, out=out, progress=False, version="v1")
+    ...     again = sweep(square, grid(x=[1, 2, 3]), executor=pool, out=out, progress=False, version="v1")
+    >>> [r["y"] for r in rows], again == rows, sorted(calls)
+    ([1, 4, 9], True, [1, 2, 3])
     """
     configs = [dict(c) for c in configs]
     keys = [_key(c) for c in configs]
