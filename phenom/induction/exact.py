@@ -223,11 +223,13 @@ class ExactInductionModel:
         return numeric_functions(self.N, self.L)
 
     def loss(self, beta, alpha, xi) -> np.ndarray:
+        """The exact expected loss at (β, α, ξ), numbers or arrays that broadcast together."""
         theta = InductionHeadModel._theta(self, beta, alpha, xi)
         out = self._numeric[0](*np.moveaxis(theta, -1, 0))
         return np.broadcast_to(np.asarray(out, dtype=float), theta.shape[:-1]).copy()
 
     def grad(self, beta, alpha, xi) -> np.ndarray:
+        """∂loss/∂(β, α, ξ) of the exact loss, shape (..., 3)."""
         theta = InductionHeadModel._theta(self, beta, alpha, xi)
         return _stack(self._numeric[1](*np.moveaxis(theta, -1, 0)), theta.shape[:-1])
 
