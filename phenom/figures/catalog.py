@@ -88,6 +88,12 @@ CATALOG: dict[str, Entry] = {
         expected_s=110,
         quick_s=6.3,
     ),
+    "extended": Entry(
+        "compare",
+        "the extended model's learning curves against the network over N, L, D, lr, batch size and noise",
+        expected_s=240,
+        quick_s=10,
+    ),
     "chain": Entry(
         "compare",
         "exact minimal network, mean field and trained network in one chain (from saved results)",

@@ -5,6 +5,8 @@ and when a measure passes a level.
 - P(correct): the mean probability of the correct label, what the mean-field model's
   ``p_correct`` predicts (accuracy is its arg-max counterpart, not the same number).
 - CLA: the arg-max label is one of the labels in the context.
+- P(in context): the mean probability summed over the labels in the context, what the models'
+  ``p_context`` predicts (CLA is its arg-max counterpart).
 - ILA1: layer-1 attention of each label token to its own item (the token before it).
 - TILA2: layer-2 attention of the target to the label token(s) carrying the correct label.
 - margin: the correct label's logit over the mean logit of the absent labels (of the other
@@ -159,6 +161,7 @@ def progress_measures(logits: np.ndarray, cache: dict, batch, task) -> dict[str,
         "icl_acc": float(np.mean(pred == batch.answer)),
         "p_correct": float(np.mean(np.exp(log_probs[rows, batch.answer]))),
         "cla": float(np.mean(in_context[rows, pred])),
+        "p_context": float(np.mean(np.sum(np.where(in_context, np.exp(log_probs), 0.0), axis=1))),
         "margin": margin,
         "ila1": ila1,
         "tila2": tila2,

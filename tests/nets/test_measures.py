@@ -73,3 +73,21 @@ def test_transition_step_missing_values():
 def test_transition_step_rejects_bad_input(call, message):
     with pytest.raises(ValueError, match=message):
         call()
+
+
+def test_p_context_and_p_correct_by_hand():
+    # Two sequences, N = 2, L = 4; logits chosen so the softmax is exact fractions.
+    from types import SimpleNamespace
+
+    from phenom.nets.measures import progress_measures
+
+    logits = np.log(np.array([[1.0, 2.0, 3.0, 4.0], [4.0, 4.0, 1.0, 1.0]]))  # probs /10
+    batch = SimpleNamespace(context_labels=np.array([[0, 3], [2, 3]]), answer=np.array([3, 2]))
+    task = SimpleNamespace(N=2, L=4)
+    n, T = 2, 5
+    cache = {"A1": np.full((n, T, T), 0.2), "a2": np.full((n, T), 0.2)}
+    m = progress_measures(logits, cache, batch, task)
+    # P(in context): (0.1 + 0.4) and (0.1 + 0.1); P(correct): 0.4 and 0.1; CLA: arg max 3 (in), 0 (out).
+    assert m["p_context"] == pytest.approx((0.5 + 0.2) / 2, rel=1e-12)
+    assert m["p_correct"] == pytest.approx((0.4 + 0.1) / 2, rel=1e-12)
+    assert m["cla"] == 0.5

@@ -8,7 +8,7 @@ from matplotlib.figure import Figure
 
 from phenom.figures.plots._style import COLOR, PARAMETERS, SYMBOL, arr, colormaps, plain_log_ticks, styled, subplots
 
-__all__ = ["compare", "scaling", "growth", "chain"]
+__all__ = ["compare", "scaling", "growth", "extended", "chain"]
 
 TIME = "flow time t  (network: c · lr · step)"
 
@@ -358,4 +358,125 @@ def chain(result: dict) -> Figure:
         f"N = {N}, L = {L}" if (Nm, Lm) == (N, L) else f"minimal models N = {Nm}, L = {Lm}; network N = {N}, L = {L}"
     )
     fig.suptitle(f"From the exact minimal network to the trained network, {where}")
+    return fig
+
+
+_GROUP_COLOR = {"reference": "k", "seen": "tab:blue", "held_out": "tab:red"}
+
+
+def _showcase(runs: list[dict]) -> list[dict]:
+    """Up to three configurations to draw whole (the first seed's run of each): the reference, the
+    widest D, a held-out configuration at the smallest D, then any others."""
+    first = {}
+    for r in runs:
+        first.setdefault((r["N"], r["L"], r["D"], r["lr"], r["batch_size"], r["eps"]), r)
+    pool = list(first.values())
+    picks = [r for r in pool if r["group"] == "reference"][:1]
+    picks += [max(pool, key=lambda r: r["D"])]
+    smallest = min(r["D"] for r in pool)
+    picks += [r for r in pool if r["group"] == "held_out" and r["D"] == smallest][:1]
+    picks += pool
+    out: list[dict] = []
+    for r in picks:
+        if all(r is not o for o in out):
+            out.append(r)
+    return out[:3]
+
+
+def _label(r: dict) -> str:
+    extra = "".join(
+        f", {name} {r[key]:g}"
+        for key, name, usual in (("lr", "lr", 0.5), ("batch_size", "batch", 128), ("eps", "ε", 0.1))
+        if r[key] != usual
+    )
+    return f"N = {r['N']}, L = {r['L']}, D = {r['D']}{extra} ({r['group'].replace('_', ' ')})"
+
+
+@styled
+def extended(result: dict) -> Figure:
+    """Three configurations' held-out loss and P(label in context) against the step, network
+    (every seed) beside the extended model and the three-parameter time-scale model (both with
+    their stored constants); the predicted transition against the network's for every
+    configuration; the network's delay with D against the model's."""
+    runs = result["runs"]
+    shown = _showcase(runs)
+    fig, axes = subplots(2, len(shown) + 1, figsize=(5.2 * (len(shown) + 1), 8.4), squeeze=False)
+    for col, pick in enumerate(shown):
+        same = [r for r in runs if all(r[k] == pick[k] for k in ("N", "L", "D", "lr", "batch_size", "eps"))]
+        ends = [r["net_step"] or r["network"]["step"][-1] for r in same] + [pick["model_step"]]
+        end = 1.3 * max(ends)
+        for row, (key, name) in enumerate((("eval_loss", "loss"), ("p_context", "p_context"))):
+            ax = axes[row, col]
+            for k, r in enumerate(same):
+                step = arr(r["network"]["step"])
+                ax.plot(
+                    step,
+                    arr(r["network"][key]),
+                    "o",
+                    ms=2.5,
+                    color="tab:purple",
+                    alpha=0.6,
+                    label="network (each seed)" if k == 0 else None,
+                )
+            step = arr(pick["network"]["step"])
+            ax.plot(step, arr(pick["model"][name]), "-", color="k", lw=1.8, label="extended model")
+            ax.plot(step, arr(pick["three_parameter"][name]), ":", color="k", lw=1.5, label="three-parameter model")
+            if pick["net_step"] is not None:
+                ax.axvline(pick["net_step"], color="gray", lw=1, ls="--", label="network transition (seed shown)")
+            ax.axvline(pick["model_step"], color="k", lw=0.8, alpha=0.5, label="extended model's transition")
+            ylabel = "held-out loss (nats)" if row == 0 else "P(label in context)"
+            ax.set(xlim=(0, end), xlabel="training step", ylabel=ylabel)
+            if row == 0:
+                ax.set_title(_label(pick), fontsize=10.5)
+        axes[0, 0].legend(fontsize=8, loc="lower left")
+    ax = axes[0, -1]
+    for r in runs:
+        if r["net_step"] is None:
+            continue
+        color = _GROUP_COLOR[r["group"]]
+        ax.plot(r["net_step"], r["model_step"], "o", color=color, ms=5)
+        ax.plot(r["net_step"], r["three_parameter_step"], "o", mfc="none", color=color, ms=5)
+    seen = [
+        v
+        for r in runs
+        if r["net_step"] is not None
+        for v in (r["net_step"], r["model_step"], r["three_parameter_step"])
+    ]
+    if seen:
+        lo, hi = 0.85 * min(seen), 1.15 * max(seen)
+        ax.plot([lo, hi], [lo, hi], color="gray", lw=1)
+        ax.set(xlim=(lo, hi), ylim=(lo, hi))
+    for group, color in _GROUP_COLOR.items():
+        ax.plot([], [], "o", color=color, label=group.replace("_", " "))
+    ax.plot([], [], "o", mfc="none", color="gray", label="three-parameter model")
+    ax.set(
+        xscale="log",
+        yscale="log",
+        xlabel="network's transition step",
+        ylabel="predicted transition step",
+        title="Transition: extended (filled) and\nthree-parameter (hollow) models",
+    )
+    plain_log_ticks(ax.xaxis)
+    plain_log_ticks(ax.yaxis)
+    ax.legend(fontsize=8, loc="upper left")
+    ax = axes[1, -1]
+    ratios = result["d_ratios"]
+    if ratios:
+        x = np.arange(len(ratios))
+        ax.bar(x - 0.2, [d["network_ratio"] for d in ratios], 0.4, color="tab:purple", label="network")
+        ax.bar(x + 0.2, [d["model_ratio"] for d in ratios], 0.4, color="k", label="extended model")
+        ax.set_xticks(x, [f"({d['N']}, {d['L']})\nD {d['base_D']}→{d['D']}" for d in ratios], fontsize=8.5)
+        ax.axhline(1.0, color="gray", lw=1)
+        ax.legend(fontsize=8)
+    ax.set(ylabel="transition step / at the smallest D", title="The delay with the embedding dimension D")
+    sm = result["summary"]["model"].get("pooled", {})
+    c = result["stored_constant"]["c"]
+    median = sm.get("median_abs_relative_error")
+    median_text = _fmt(None if median is None else 100 * median, ".0f")
+    fig.suptitle(
+        f"The extended model (c = {c:.3g} fitted at (8, 32, 63), nothing fitted here) against the network "
+        f"trained by SGD\nover N, L, D, lr, batch size and noise (pooled, reference left out): plateau RMS of "
+        f"P(label in context) up to {_fmt(sm.get('max_rms_p_context'))}, of the loss up to "
+        f"{_fmt(sm.get('max_rms_loss'))} nats; transition error median {median_text}%"
+    )
     return fig

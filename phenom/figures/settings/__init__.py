@@ -28,7 +28,13 @@ from phenom.figures.settings._base import (
     SummarySetting,
     option,
 )
-from phenom.figures.settings.compare import ChainSetting, CompareSetting, GrowthSetting, ScalingSetting
+from phenom.figures.settings.compare import (
+    ChainSetting,
+    CompareSetting,
+    ExtendedSetting,
+    GrowthSetting,
+    ScalingSetting,
+)
 from phenom.figures.settings.induction import (
     InductionFlowSetting,
     InductionLandscapeSetting,
@@ -68,6 +74,7 @@ __all__ = [
     "CompareSetting",
     "ScalingSetting",
     "GrowthSetting",
+    "ExtendedSetting",
     "ChainSetting",
     "LinearSetting",
     "LsaLandscapeSetting",
