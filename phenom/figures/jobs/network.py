@@ -78,7 +78,7 @@ def checkpoint_path(out: Path, setting: NetworkSetting, **changes) -> Path:
     out : Path
         The output folder; checkpoints go in ``out/checkpoints/``.
     setting : NetworkSetting
-        The run's setting (only its :meth:`~phenom.figures.settings.NetworkSetting.run_fields`
+        The run's setting (only its :meth:`~phenom.figures.settings.network.NetworkSetting.run_fields`
         count).
     **changes
         Fields that differ from the setting's (``L``, ``seed``).
@@ -562,20 +562,21 @@ def data_dependence(setting: DataDependenceSetting, out: Path, *, executor=None)
 
     Examples
     --------
-    A tiny sweep (two values per factor, ten steps per run) on a thread of this process:
+    A tiny sweep (N = 4, L = 8, two values per factor, ten steps per run) on a thread of this
+    process:
 
     >>> from phenom.figures.jobs.network import data_dependence
     >>> import tempfile
     >>> from concurrent.futures import ThreadPoolExecutor
     >>> from phenom.figures.settings import DataDependenceSetting
     >>> s = DataDependenceSetting(
-    ...     K=64, B_values=(0, 2), K_values=(32, 64), eps_values=(0.1, 0.5), zipf_values=(0.0, 1.0),
-    ...     seeds=(0,), steps=10, batch_size=8, eval_size=32, curve_every=10,
+    ...     N=4, L=8, D=15, K=16, B=2, B_values=(0, 2), K_values=(8, 16), eps_values=(0.1, 0.5),
+    ...     zipf_values=(0.0, 1.0), seeds=(0,), lr=0.1, steps=10, batch_size=8, eval_size=32, curve_every=10,
     ... )
     >>> with ThreadPoolExecutor(1) as pool:
     ...     result = data_dependence(s, tempfile.mkdtemp(), executor=pool)
     >>> [entry["value"] for entry in result["sweeps"]["K"]], result["chance"]["IC_labels_in_context"]
-    ([32, 64], 0.25)
+    ([8, 16], 0.5)
     """
     s = setting
     configs = data_configs(s)

@@ -334,7 +334,8 @@ def data_dependence(result: dict) -> Figure:
 
     Examples
     --------
-    A tiny sweep (two values per factor, ten steps per run) on a thread of this process:
+    A tiny sweep (N = 4, L = 8, two values per factor, ten steps per run) on a thread of this
+    process:
 
     >>> from phenom.figures.plots.network import data_dependence
     >>> import tempfile
@@ -342,8 +343,8 @@ def data_dependence(result: dict) -> Figure:
     >>> from phenom.figures.jobs import network as jobs
     >>> from phenom.figures.settings import DataDependenceSetting
     >>> s = DataDependenceSetting(
-    ...     K=64, B_values=(0, 2), K_values=(32, 64), eps_values=(0.1, 0.5), zipf_values=(0.0, 1.0),
-    ...     seeds=(0,), steps=10, batch_size=8, eval_size=32, curve_every=10,
+    ...     N=4, L=8, D=15, K=16, B=2, B_values=(0, 2), K_values=(8, 16), eps_values=(0.1, 0.5),
+    ...     zipf_values=(0.0, 1.0), seeds=(0,), lr=0.1, steps=10, batch_size=8, eval_size=32, curve_every=10,
     ... )
     >>> with ThreadPoolExecutor(1) as pool:
     ...     result = jobs.data_dependence(s, tempfile.mkdtemp(), executor=pool)
