@@ -42,6 +42,12 @@ _REFINE = 16  # dense samples per solver step when searching for a crossing
 class Trajectory:
     """One gradient-flow path.
 
+    θ(t) between the stored times comes from the interpolant the trajectory was built with (the
+    solver's continuous extension, or for values kept only on a grid the interpolant of that
+    grid); times outside [t[0], t_max] are a ValueError. A trajectory is made by a flow
+    (:func:`gradient_flow`, :func:`phenom.induction.model.induction_flow`), not by hand: its
+    interpolant, loss and gradient are private fields.
+
     Attributes
     ----------
     t : (T,) array
@@ -56,12 +62,6 @@ class Trajectory:
         Learning rate: the flow is dθ/dt = −lr ∇loss.
     settings : dict
         What else defines the flow (e.g. N and L), for result files.
-
-    θ(t) between the stored times comes from the interpolant the trajectory was built with (the
-    solver's continuous extension, or for values kept only on a grid the interpolant of that
-    grid); times outside [t[0], t_max] are a ValueError. A trajectory is made by a flow
-    (:func:`gradient_flow`, :func:`phenom.induction.model.induction_flow`), not by hand: its
-    interpolant, loss and gradient are private fields.
 
     Examples
     --------

@@ -13,6 +13,8 @@ family. For each one:
   ``option(...)`` help;
 - a ``Returns`` (or ``Yields``) section documents a function annotated to return something other
   than None, or, unannotated, one that returns a value;
+- no paragraph of prose sits, unindented, inside a section of entries (numpydoc would render
+  each of its lines as a parameter or a return type): prose goes before the first section;
 - an ``Examples`` section holds a doctest (``>>>``), and every example of the docstring passes:
   run by :mod:`doctest` with empty globals (an example imports what it uses, so a reader can copy
   it), in a fresh temporary working directory, with every warning an error, in under
@@ -40,9 +42,10 @@ import pytest
 
 import phenom
 
-TIME_LIMIT = 10.0
-"""Seconds one docstring's examples may take (generous for a shared two-core machine; a first
-call may compile numba kernels that later processes load from the cache)."""
+TIME_LIMIT = 5.0
+"""Seconds one docstring's examples may take (generous for a shared two-core machine). A first
+use may derive or compile what is then cached (numba kernels, sympy derivations: seconds, once
+per machine or process), so examples over the limit run a second time and that run is judged."""
 
 
 def _public_modules() -> list[str]:
@@ -80,6 +83,28 @@ def sections(doc: str) -> dict[str, str]:
         end = heads[i + 1].start() if i + 1 < len(heads) else len(doc)
         out[m.group(1)] = doc[m.end() : end]
     return out
+
+
+ENTRY = re.compile(r"\*{0,2}\w+(\s*,\s*\*{0,2}\w+)*(\s+:.*|\s*:)?$")
+"""An entry line of a Parameters-style section: ``name``, ``a, b``, ``*args``, each maybe ``: type``."""
+ENTRY_SECTIONS = ("Parameters", "Other Parameters", "Attributes")
+TYPE_SECTIONS = ("Returns", "Yields", "Raises")
+
+
+def stray_prose(found: dict[str, str]) -> list[str]:
+    """Unindented lines of entry sections that are not entries: a paragraph numpydoc would
+    render as parameters (or, in Returns, Yields and Raises, as types: lines that read as
+    sentences)."""
+    stray = []
+    for section, body in found.items():
+        for line in body.splitlines():
+            if not line.strip() or line[0].isspace():
+                continue
+            if section in ENTRY_SECTIONS and not ENTRY.match(line):
+                stray.append(f"{section}: {line[:60]!r}")
+            elif section in TYPE_SECTIONS and (line.rstrip().endswith(".") or ". " in line):
+                stray.append(f"{section}: {line[:60]!r}")
+    return stray
 
 
 def listed_names(body: str) -> set[str]:
@@ -199,6 +224,18 @@ def test_the_public_names_are_collected():
 def test_sections_are_read_by_their_underlines(doc, expected):
     found = sections(doc)
     assert {k: listed_names(v) for k, v in found.items() if k in expected} == expected
+    assert stray_prose(found) == []
+
+
+def test_prose_inside_a_section_is_found():
+    doc = (
+        "Sum.\n\nParameters\n----------\nx : int\n    A term.\n\nBoth terms broadcast together.\n\n"
+        "Returns\n-------\nint\n    The sum.\n\nThe sum is exact for integers.\n"
+    )
+    assert stray_prose(sections(doc)) == [
+        "Parameters: 'Both terms broadcast together.'",
+        "Returns: 'The sum is exact for integers.'",
+    ]
 
 
 @pytest.mark.parametrize("name", IDS)
@@ -226,6 +263,10 @@ def test_docstring_has_numpydoc_sections(name):
         if missing:
             problems.append(f"Parameters section does not list {missing}")
 
+    stray = stray_prose(found)
+    if stray:
+        problems.append(f"prose inside a section, to move before the first section: {stray}")
+
     if not inspect.isclass(obj) and _returns_value(target):
         if not (found.get("Returns", "").strip() or found.get("Yields", "").strip()):
             problems.append("no Returns section")
@@ -233,20 +274,35 @@ def test_docstring_has_numpydoc_sections(name):
     assert problems == [], f"{name}: " + "; ".join(problems)
 
 
-@pytest.mark.parametrize("name", IDS)
-def test_docstring_examples_run(name, tmp_path, monkeypatch):
-    obj = PUBLIC[name]
-    doc = obj.__doc__ or ""
-    parser = doctest.DocTestParser()
-    test = parser.get_doctest(doc, {"__name__": "__main__"}, name, None, 0)
+def run_examples(name: str, doc: str) -> tuple[doctest.TestResults, str, float]:
+    """Run a docstring's examples with empty globals, every warning an error: (results, report,
+    seconds)."""
+    test = doctest.DocTestParser().get_doctest(doc, {"__name__": "__main__"}, name, None, 0)
     assert test.examples, f"{name} has no example"
-    monkeypatch.chdir(tmp_path)
     report: list[str] = []
     runner = doctest.DocTestRunner(optionflags=doctest.ELLIPSIS)
     start = time.perf_counter()
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         result = runner.run(test, out=report.append, clear_globs=True)
-    elapsed = time.perf_counter() - start
-    assert result.failed == 0, "".join(report)
-    assert elapsed < TIME_LIMIT, f"{name}: the examples took {elapsed:.1f} s"
+    return result, "".join(report), time.perf_counter() - start
+
+
+def test_examples_are_run_with_empty_globals():
+    """An example that uses a name it did not import fails: examples can be copied as they are."""
+    result, report, _ = run_examples("copyable", ">>> np.zeros(2).size\n2\n")
+    assert result.failed == 1 and "NameError" in report
+    result, _, _ = run_examples("copyable", ">>> import numpy as np\n>>> np.zeros(2).size\n2\n")
+    assert result == (0, 2)
+
+
+@pytest.mark.parametrize("name", IDS)
+def test_docstring_examples_run(name, tmp_path, monkeypatch):
+    doc = PUBLIC[name].__doc__ or ""
+    monkeypatch.chdir(tmp_path)
+    result, report, elapsed = run_examples(name, doc)
+    assert result.failed == 0, report
+    if elapsed >= TIME_LIMIT:  # perhaps a first use that derived or compiled: judge a second run
+        result, report, again = run_examples(name, doc)
+        assert result.failed == 0, report
+        assert again < TIME_LIMIT, f"{name}: the examples took {elapsed:.1f} s, and {again:.1f} s again"

@@ -143,15 +143,15 @@ def grad(theta: np.ndarray, N, L) -> np.ndarray:
 class InductionHeadModel:
     """The β, α, ξ model for N item–label pairs in context and L labels.
 
+    All numeric methods take β, α, ξ as numbers or arrays that broadcast together; ``grad``
+    returns shape (..., 3) in the order (β, α, ξ) and ``hessian`` (..., 3, 3).
+
     Parameters
     ----------
     N : int >= 1
         Item–label pairs in the context (the paper's N).
     L : int >= N
         Labels the classifier chooses among (the paper's L).
-
-    All numeric methods take β, α, ξ as numbers or arrays that broadcast together; ``grad``
-    returns shape (..., 3) in the order (β, α, ξ) and ``hessian`` (..., 3, 3).
 
     Examples
     --------

@@ -300,6 +300,10 @@ def flow_transition_times(
     The time of the largest |∇loss| along the path, from the compiled flows
     (:func:`phenom.induction.fastflow.flow_quantities`, every flow with its own steps).
 
+    ``N``, ``L``, ``lr``, ``theta0[..., 0]`` and ``metric[..., 0]`` broadcast together. Ranges
+    and bounds on work and memory are those of :func:`~phenom.induction.fastflow.flow_quantities`
+    (θ₀ within ±THETA_MAX, rtol >= RTOL_MIN).
+
     Parameters
     ----------
     N, L : int or array of int
@@ -315,10 +319,6 @@ def flow_transition_times(
     rtol : float
         Relative tolerance of the integration (absolute: rtol/100); at 1e-10 the cliff is good to
         about 1e-9.
-
-    ``N``, ``L``, ``lr``, ``theta0[..., 0]`` and ``metric[..., 0]`` broadcast together. Ranges
-    and bounds on work and memory are those of :func:`~phenom.induction.fastflow.flow_quantities`
-    (θ₀ within ±THETA_MAX, rtol >= RTOL_MIN).
 
     Returns
     -------
