@@ -11,6 +11,14 @@ and when a measure passes a level.
 - TILA2: layer-2 attention of the target to the label token(s) carrying the correct label.
 - margin: the correct label's logit over the mean logit of the absent labels (of the other
   in-context labels when L = N).
+- expected model loss: the mean-field model's loss evaluated at each sequence's own margins and
+  averaged over the sequences. The model's loss depends on θ only through two margins,
+  log(1 + (N − 1) e^{−u} + (L − N) e^{−u'}) with u the correct logit over the other in-context
+  labels' and u' over the absent labels' (Reddy, ICLR 2024, Sec. 4); each sequence i has its own
+  (u_i, u'_i), the correct logit over the mean of each group of rivals, so this is the model's
+  loss under the measured spread of per-sequence logits (not at averaged parameters). Its gap
+  from the held-out loss is only the spread of the rivals' logits within each group (Jensen: the
+  expected loss is at most the network's).
 
 Effective parameters invert the phenomenological model's relations (Reddy, ICLR 2024, Sec. 4), so that a
 network and a gradient flow can be drawn on the same axes:
@@ -93,6 +101,23 @@ def effective_parameters(ila1: float, tila2: float, margin: float, N: int, L: in
     return float(beta), float(alpha), float(xi)
 
 
+def _expected_model_loss(logits: np.ndarray, in_context: np.ndarray, answer: np.ndarray, N: int, L: int) -> float:
+    """Mean over sequences of log(1 + (N − 1) e^{−u_i} + (L − N) e^{−u'_i}) (module docstring), in
+    log-sum-exp form."""
+    rows = np.arange(len(logits))
+    correct = logits[rows, answer].astype(np.float64)
+    others = in_context.copy()
+    others[rows, answer] = False
+    terms = [np.zeros_like(correct)]
+    if N > 1:
+        u = correct - np.where(others, logits, 0.0).sum(axis=1) / (N - 1)
+        terms.append(np.log(N - 1) - u)
+    if L > N:
+        u_absent = correct - np.where(~in_context, logits, 0.0).sum(axis=1) / (L - N)
+        terms.append(np.log(L - N) - u_absent)
+    return float(np.mean(np.logaddexp.reduce(np.stack(terms), axis=0)))
+
+
 def progress_measures(logits: np.ndarray, cache: dict, batch, task) -> dict[str, float]:
     """The measures listed above, and the effective (β, α, ξ), of one evaluation batch.
 
@@ -155,6 +180,7 @@ def progress_measures(logits: np.ndarray, cache: dict, batch, task) -> dict[str,
         others[rows, batch.answer] = False
         rivals = np.where(others, logits, 0.0).sum(axis=1) / max(N - 1, 1)
     margin = float(np.mean(correct - rivals))
+    expected = _expected_model_loss(logits, in_context, batch.answer, N, L)
     beta, alpha, xi = effective_parameters(ila1, tila2, margin, N, L)
     return {
         "eval_loss": float(-np.mean(log_probs[rows, batch.answer])),
@@ -163,6 +189,7 @@ def progress_measures(logits: np.ndarray, cache: dict, batch, task) -> dict[str,
         "cla": float(np.mean(in_context[rows, pred])),
         "p_context": float(np.mean(np.sum(np.where(in_context, np.exp(log_probs), 0.0), axis=1))),
         "margin": margin,
+        "expected_model_loss": expected,
         "ila1": ila1,
         "tila2": tila2,
         "beta": beta,

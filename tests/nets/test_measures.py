@@ -91,3 +91,31 @@ def test_p_context_and_p_correct_by_hand():
     assert m["p_context"] == pytest.approx((0.5 + 0.2) / 2, rel=1e-12)
     assert m["p_correct"] == pytest.approx((0.4 + 0.1) / 2, rel=1e-12)
     assert m["cla"] == 0.5
+
+
+def test_expected_model_loss_by_hand_and_jensen():
+    from types import SimpleNamespace
+
+    from phenom.nets.measures import progress_measures
+
+    # N = 2, L = 4. Sequence 0: correct 3 (logit 2), other in context 0 (logit 0), absent 1, 2
+    # (logits 1 and −1, mean 0): u = 2, u' = 2 → log(1 + e^{-2} + 2 e^{-2}).
+    # Sequence 1: correct 2 (logit 0), other 3 (logit 1), absent 0, 1 (logits 0, 0): u = −1, u' = 0
+    # → log(1 + e^{1} + 2).
+    logits = np.array([[0.0, 1.0, -1.0, 2.0], [0.0, 0.0, 0.0, 1.0]])
+    batch = SimpleNamespace(context_labels=np.array([[0, 3], [2, 3]]), answer=np.array([3, 2]))
+    cache = {"A1": np.full((2, 5, 5), 0.2), "a2": np.full((2, 5), 0.2)}
+    m = progress_measures(logits, cache, batch, SimpleNamespace(N=2, L=4))
+    by_hand = (np.log(1 + 3 * np.exp(-2.0)) + np.log(3 + np.e)) / 2
+    assert m["expected_model_loss"] == pytest.approx(by_hand, rel=1e-12)
+    # the rivals' spread within a group only raises the network's loss (Jensen)
+    assert m["expected_model_loss"] <= m["eval_loss"]
+    # no spread within either group: equal
+    flat = np.array([[0.0, 1.0, 1.0, 2.0], [0.0, 0.0, 0.0, 1.0]])
+    m = progress_measures(
+        flat,
+        cache,
+        SimpleNamespace(context_labels=np.array([[0, 3], [1, 3]]), answer=np.array([3, 3])),
+        SimpleNamespace(N=2, L=4),
+    )
+    assert m["expected_model_loss"] == pytest.approx(m["eval_loss"], rel=1e-12)

@@ -120,6 +120,18 @@ def compare(tally: Tally, r: dict, folder: Path) -> None:
         gaps.append(None if worst is None else float(abs(gap[worst])))
         tally.same(f"{where}.max_abs_loss_gap", rec["max_abs_loss_gap"], gaps[-1], "from the saved losses")
         tally.same(f"{where}.step_of_max_gap", rec["step_of_max_gap"], None if worst is None else n["step"][worst])
+    expected = []
+    for i, (rec, n) in enumerate(zip(r["reconstruction"], nets, strict=True)):
+        gap = floats(n["expected_model_loss"]) - floats(n["eval_loss"])
+        tally.column(
+            f"reconstruction[{i}].expected_gap", rec["expected_gap"], gap, "(expected model loss − held-out loss)"
+        )
+        expected.append(float(np.max(np.abs(gap))))
+        tally.same(f"reconstruction[{i}].max_abs_expected_gap", rec["max_abs_expected_gap"], expected[-1])
+    tally.same("summary.max_abs_expected_gap", sm["max_abs_expected_gap"], max(expected), "from the saved losses")
+    ext = r["extended"]
+    tally.same("extended.relative_error", ext["relative_error"], ext["predicted_step"] / mean - 1)
+    tally.column("extended.p_correct", ext["p_correct"], np.exp(-floats(ext["loss"])), "(e^{-loss})")
     defined = [g for g in gaps if g is not None]
     tally.same(
         "summary.max_abs_loss_gap", sm["max_abs_loss_gap"], max(defined) if defined else None, "from the saved losses"

@@ -33,7 +33,20 @@ from phenom.nets.tasks import POSITIONS
 
 __all__ = ["compare", "scaling", "scaling_configs", "growth", "growth_configs", "extended", "chain"]
 
-NETWORK_COLUMNS = ("step", "eval_loss", "icl_acc", "p_correct", "cla", "ila1", "tila2", "beta", "alpha", "xi")
+NETWORK_COLUMNS = (
+    "step",
+    "eval_loss",
+    "icl_acc",
+    "p_correct",
+    "cla",
+    "p_context",
+    "ila1",
+    "tila2",
+    "beta",
+    "alpha",
+    "xi",
+    "expected_model_loss",
+)
 
 
 def _distances(t_a, y_a, t_b, y_b) -> tuple[float, float]:
@@ -169,7 +182,7 @@ def compare(setting: CompareSetting, out: Path) -> dict:
         **{p: theta[:, k] for k, p in enumerate(PARAMETERS)},
     }
     nets = [{"t": c * s.lr * h.step, **{k: getattr(h, k) for k in NETWORK_COLUMNS}} for h in hists]
-    rebuilt = [reconstruction(h.records, s.N, s.L) for h in hists]
+    rebuilt = [_with_expected(reconstruction(h.records, s.N, s.L), h) for h in hists]
     # Plateau: the flow's loss halfway to its cliff; the network's held-out loss over the same stretch.
     half = 0.5 * flow_t
     p_dist = [_distances(t, flow["p_correct"], n["t"], n["p_correct"]) for n in nets]
@@ -192,6 +205,7 @@ def compare(setting: CompareSetting, out: Path) -> dict:
         "max_abs_loss_distance": [d[1] for d in loss_dist],
         **held_out,
         "max_abs_loss_gap": max(r["max_abs_loss_gap"] for r in rebuilt),
+        "max_abs_expected_gap": max(r["max_abs_expected_gap"] for r in rebuilt),
     }
     return {
         "seeds": {"init_and_data": list(s.seeds), "eval": [h.config["seeds"]["eval"] for h in hists]},
@@ -200,6 +214,38 @@ def compare(setting: CompareSetting, out: Path) -> dict:
         "networks": nets,
         "reconstruction": rebuilt,
         "stored_constant": _stored_constant(s, float(np.mean(net_steps))),
+        "extended": _extended_model(s, float(np.mean(net_steps))),
+    }
+
+
+def _with_expected(rebuilt: dict, hist) -> dict:
+    """``rebuilt`` with the mean-field model's expected loss under the per-sequence margins
+    (:mod:`phenom.nets.measures`) beside the network's held-out loss: the gap at every evaluation
+    and its largest size."""
+    gap = hist.expected_model_loss - hist.eval_loss
+    return {
+        **rebuilt,
+        "expected_model_loss": hist.expected_model_loss,
+        "expected_gap": gap,
+        "max_abs_expected_gap": float(np.max(np.abs(gap))),
+    }
+
+
+def _extended_model(s: CompareSetting, net_mean: float) -> dict:
+    """The extended model's curves on the network's step axis with its stored constant
+    (:func:`phenom.induction.extended.extended_curves`; fitted at (8, 32, 63), nothing here)."""
+    curves = extended_curves(
+        s.N, s.L, D=s.D, eps=s.eps, lr=s.lr, batch_size=s.batch_size, steps=np.linspace(0.0, s.steps, s.samples)
+    )
+    return {
+        "c": curves.c,
+        "fitted_at": list(EXTENDED_TIME_CONSTANT["reference"]),
+        "step": curves.step,
+        "loss": curves.loss,
+        "p_correct": curves.p_correct,
+        "p_context": curves.p_context,
+        "predicted_step": curves.transition_step,
+        "relative_error": curves.transition_step / net_mean - 1.0,
     }
 
 

@@ -38,6 +38,13 @@ def compare(result: dict) -> Figure:
         ls="--",
         label=f"flow on the steps by the stored c = {stored['c']:.3g} ({where})",
     )
+    ext = result["extended"]
+    t_ext = summary["c"] * s["lr"] * arr(ext["step"])
+    ax_l.plot(t_ext, arr(ext["loss"]), color="tab:blue", lw=1.6, ls="-.", label="extended model (stored c)")
+    ax_a.plot(t_ext, arr(ext["p_correct"]), color="tab:blue", lw=1.6, ls="-.", label="extended model: P(correct)")
+    ax_a.plot(
+        t_ext, arr(ext["p_context"]), color="tab:blue", lw=1.0, ls=":", label="extended model: P(label in context)"
+    )
     for name in PARAMETERS:
         ax_p.plot(t, arr(flow[name]), color=COLOR[name], lw=2.2, label=f"flow {SYMBOL[name]}")
     for i, (net, rec) in enumerate(zip(nets, result["reconstruction"], strict=True)):
@@ -60,7 +67,13 @@ def compare(result: dict) -> Figure:
             label="network: mean P(correct)" if first else None,
         )
         ax_a.plot(
-            tn, arr(net["cla"]), color="tab:purple", lw=1.0, alpha=0.7, ls=":", label="network: CLA" if first else None
+            tn,
+            arr(net["p_context"]),
+            color="tab:purple",
+            lw=1.0,
+            alpha=0.7,
+            ls=":",
+            label="network: P(label in context)" if first else None,
         )
         for name in PARAMETERS:
             ax_p.plot(
@@ -86,6 +99,14 @@ def compare(result: dict) -> Figure:
             lw=1.2,
             ls="--",
             label="model's loss at the network's effective (β, α, ξ)" if first else None,
+        )
+        ax_r.plot(
+            tn,
+            arr(rec["expected_model_loss"]),
+            color="tab:blue",
+            lw=1.2,
+            ls="-.",
+            label="model's loss at each sequence's margins, averaged" if first else None,
         )
     ax_l.set(
         xlabel=TIME,
@@ -113,7 +134,10 @@ def compare(result: dict) -> Figure:
         xlabel=TIME,
         ylabel="cross-entropy",
         ylim=(0, None),
-        title=f"Model at the network's effective parameters: largest gap {summary['max_abs_loss_gap']:.2f}",
+        title=(
+            f"Model's loss against the network's: largest gap {summary['max_abs_loss_gap']:.2f} at averaged\n"
+            f"parameters, {summary['max_abs_expected_gap']:.2f} under the per-sequence spread of margins"
+        ),
     )
     ax_r.legend(loc="lower left", fontsize=9)
     n = len(nets)
