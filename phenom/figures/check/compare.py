@@ -331,6 +331,12 @@ def chain(tally: Tally, r: dict, folder: Path) -> None:
 _CONFIG = ("N", "L", "D", "lr", "batch_size", "eps")
 
 
+def _fit_slope(x: np.ndarray, y: np.ndarray) -> float | None:
+    """The least-squares slope through the finite points (None with fewer than three)."""
+    ok = np.isfinite(x) & np.isfinite(y)
+    return float(np.polyfit(x[ok], y[ok], 1)[0]) if ok.sum() >= 3 else None
+
+
 def extended(tally: Tally, r: dict, folder: Path) -> None:
     end = r["plateau_end"]
     for i, run in enumerate(r["runs"]):
@@ -344,12 +350,13 @@ def extended(tally: Tally, r: dict, folder: Path) -> None:
                 continue
             plateau = step < end * found
             rising = plateau & (step >= 0.1 * found)
-            expect = {
+            expect: dict[str, float | None] = {
                 key: float(np.sqrt(np.mean((floats(run[name][col])[plateau] - floats(net[col2])[plateau]) ** 2)))
                 for key, col, col2 in (("rms_p_context", "p_context", "p_context"), ("rms_loss", "loss", "eval_loss"))
             }
-            rates = [np.polyfit(step[rising], floats(y)[rising], 1)[0] for y in (net["xi"], run[name]["xi"])]
-            expect["xi_rate_ratio"] = float(rates[0] / rates[1]) if rising.sum() >= 3 else None
+            rates = [_fit_slope(step[rising], floats(y)[rising]) for y in (net["xi"], run[name]["xi"])]
+            ratio = None if rates[0] is None or not rates[1] else rates[0] / rates[1]
+            expect["xi_rate_ratio"] = ratio
             tally.same(f"{where}.{name}_plateau", run[name + "_plateau"], expect, "from the saved curves")
     for name in ("model", "three_parameter"):
         key = "model_step" if name == "model" else "three_parameter_step"

@@ -391,7 +391,7 @@ _GROUP_COLOR = {"reference": "k", "seen": "tab:blue", "held_out": "tab:red"}
 def _showcase(runs: list[dict]) -> list[dict]:
     """Up to three configurations to draw whole (the first seed's run of each): the reference, the
     widest D, a held-out configuration at the smallest D, then any others."""
-    first = {}
+    first: dict[tuple, dict] = {}
     for r in runs:
         first.setdefault((r["N"], r["L"], r["D"], r["lr"], r["batch_size"], r["eps"]), r)
     pool = list(first.values())
