@@ -10,10 +10,20 @@
 - :mod:`~phenom.induction.transition`: when the head forms, numerically and by formula;
 - :mod:`~phenom.induction.timescales`: per-parameter rates of the network, by counting;
 - :mod:`~phenom.induction.prediction`: the network's transition step predicted with one stored
-  time constant.
+  time constant;
+- :mod:`~phenom.induction.extended`: the extended model (a label bias γ, a label-presence
+  read-out ρ, read-outs growing as products of factors, the embedding dimension D in the rates)
+  and its learning curves on the network's step axis.
 """
 
 from phenom.induction.exact import ExactInductionModel
+from phenom.induction.extended import (
+    EXTENDED_TIME_CONSTANT,
+    ExtendedCurves,
+    ExtendedModel,
+    extended_curves,
+    factor_flow,
+)
 from phenom.induction.fastflow import flow_quantities
 from phenom.induction.landscape import Slice, loss_slice
 from phenom.induction.model import PARAMETERS, InductionHeadModel, derive, induction_flow
@@ -40,4 +50,9 @@ __all__ = [
     "predicted_curves",
     "PredictedCurves",
     "model_start",
+    "ExtendedModel",
+    "factor_flow",
+    "extended_curves",
+    "ExtendedCurves",
+    "EXTENDED_TIME_CONSTANT",
 ]

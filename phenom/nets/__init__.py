@@ -21,6 +21,8 @@ _EXPORTS = {
     "CopyingTask": "phenom.nets.tasks",
     "Diverged": "phenom.nets.training",
     "train": "phenom.nets.training",
+    "attention_readings": "phenom.nets.readings",
+    "readout_readings": "phenom.nets.readings",
 }
 
 __all__ = [
@@ -35,6 +37,8 @@ __all__ = [
     "CopyingTask",
     "Diverged",
     "train",
+    "attention_readings",
+    "readout_readings",
 ]
 
 if TYPE_CHECKING:
@@ -45,6 +49,7 @@ if TYPE_CHECKING:
     from phenom.nets.lsa import LinearAttention
     from phenom.nets.optim import SGD, Adam
     from phenom.nets.tasks import CopyingTask
+    from phenom.nets.readings import attention_readings, readout_readings
     from phenom.nets.training import Diverged, train
 
 
