@@ -124,7 +124,40 @@ width, which a test checks against the network's; kept here so the theory import
 
 @dataclass(frozen=True)
 class ExtendedDerivation:
-    """Every stage of the extended model as sympy expressions in β, α, γ, ξ, ρ (and N, L)."""
+    """Every stage of the extended model as sympy expressions in β, α, γ, ξ, ρ (and N, L).
+
+    Made by :func:`derive_extended`; the stages of the module docstring's three softmaxes.
+
+    Attributes
+    ----------
+    y : sympy.Expr
+        Layer-1 attention of a token on its predecessor, e^β / (e^β + N).
+    z : sympy.Expr
+        Layer-2 attention of the target on the correct label's token.
+    z_label : sympy.Expr
+        Layer-2 attention of the target on one other label token (meaningful for N >= 2).
+    loss : sympy.Expr
+        Cross-entropy of the correct label.
+    p_correct : sympy.Expr
+        Probability of the correct label (= exp(−loss)).
+    p_context : sympy.Expr
+        Probability on the N labels present in the context.
+
+    Examples
+    --------
+    At θ = 0 with N = 2, L = 4 layer-2 attention is uniform over the 2N + 1 = 5 tokens, and only
+    the read-out feels a force: −∂loss/∂ξ = z (1 − N/L) = 1/10 and −∂loss/∂ρ = 1 − N/L = 1/2
+    (the in-context labels' share of the probability pulled to the correct one).
+
+    >>> from phenom.induction.derivation import alpha, beta, xi
+    >>> from phenom.induction.extended import derive_extended, gamma, rho
+    >>> d = derive_extended(2, 4)
+    >>> at_zero = {beta: 0, alpha: 0, gamma: 0, xi: 0, rho: 0}
+    >>> d.z.subs(at_zero), d.z_label.subs(at_zero)
+    (1/5, 1/5)
+    >>> [g.subs(at_zero).simplify() for g in d.grad]
+    [0, 0, 0, -1/10, -1/2]
+    """
 
     y: sp.Expr
     """layer-1 attention of a token on its predecessor"""
@@ -143,12 +176,39 @@ class ExtendedDerivation:
 
 
 def derive_extended(N=N_sym, L=L_sym, *, stable: bool = False) -> ExtendedDerivation:
-    """Build the extended model from its softmaxes (literal with ``stable=False``, log-sum-exp
-    primitives with ``stable=True``), as :func:`phenom.induction.derivation.derive` does.
+    """Build the extended model from its softmaxes, as :func:`phenom.induction.derivation.derive` does.
 
+    The expressions are literal with ``stable=False`` and written with log-sum-exp primitives
+    with ``stable=True`` (what the numeric methods of :class:`ExtendedModel` evaluate).
+
+    Parameters
+    ----------
+    N : int or sympy.Symbol
+        Item–label pairs in context (default the symbol N).
+    L : int or sympy.Symbol
+        Labels, L >= N (default the symbol L).
+    stable : bool
+        Write the softmaxes with log-sum-exp primitives (default False: literal expressions).
+
+    Returns
+    -------
+    ExtendedDerivation
+        The stages y, z, z_ℓ, loss, P(correct), P(label in context) as sympy expressions.
+
+    Examples
+    --------
+    At θ = 0 the classifier is uniform over the L labels, so the loss is log L; at γ = ρ = 0 the
+    loss is the β, α, ξ model's (:func:`~phenom.induction.derivation.derive`):
+
+    >>> from phenom.induction.derivation import alpha, beta, derive, xi
+    >>> from phenom.induction.extended import derive_extended, gamma, rho
     >>> d = derive_extended(2, 4)
     >>> d.loss.subs({beta: 0, alpha: 0, gamma: 0, xi: 0, rho: 0}).simplify()
     log(4)
+    >>> at = {beta: 0.3, alpha: 1.2, xi: 2.5}
+    >>> extended_loss = float(d.loss.subs({**at, gamma: 0, rho: 0}))
+    >>> round(extended_loss, 10) == round(float(derive(2, 4).loss.subs(at)), 10)
+    True
     """
     softmax = functools.partial(prob, stable=stable)
     y = softmax(beta, [(N, 0)])
@@ -198,11 +258,32 @@ def _stack(parts, shape) -> np.ndarray:
 class ExtendedModel:
     """The extended model (module docstring) for N pairs in context and L >= N labels.
 
-    Numeric methods take β, α, γ, ξ, ρ as numbers or arrays that broadcast together.
+    Numeric methods take β, α, γ, ξ, ρ as numbers or arrays that broadcast together; ``grad``
+    returns shape (..., 5) in the order of :data:`PARAMETERS` and ``attention`` (..., 3).
 
+    Parameters
+    ----------
+    N : int >= 1
+        Item–label pairs in the context (default 8).
+    L : int >= N
+        Labels the classifier chooses among (default 32).
+
+    Examples
+    --------
+    At θ = 0 the loss is log L and the forces are the read-out's: −∂loss/∂ξ = z (1 − N/L) = 3/68
+    with z = 1/(2N + 1) (the β, α, ξ model's force, Reddy, ICLR 2024, Sec. 4) and
+    −∂loss/∂ρ = 1 − N/L = 3/4. A label bias γ = 1 moves layer-2 attention onto every label token.
+
+    >>> import numpy as np
+    >>> from phenom.induction.extended import ExtendedModel
     >>> m = ExtendedModel(8, 32)
     >>> round(float(m.loss(0, 0, 0, 0, 0)), 12) == round(float(np.log(32)), 12)
     True
+    >>> g = m.grad(0.0, 0.0, 0.0, 0.0, 0.0)
+    >>> [round(float(-v), 6) for v in g], round(3 / 68, 6)
+    ([0.0, 0.0, 0.0, 0.044118, 0.75], 0.044118)
+    >>> [round(float(a), 4) for a in m.attention(0.0, 0.0, [0.0, 1.0])[:, 1]]
+    [0.0588, 0.0884]
     """
 
     def __init__(self, N: int = 8, L: int = 32):
@@ -255,7 +336,22 @@ class ExtendedModel:
 
 @dataclass(frozen=True)
 class Coefficients:
-    """The flow's counted coefficients at (N, L, D) (module docstring)."""
+    """The flow's counted coefficients at (N, L, D) (module docstring).
+
+    Made by :func:`coefficients`; every field is documented below.
+
+    Examples
+    --------
+    At D = 63 one attention matrix multiplies a unit vector's squared norm by s = 128/63; the
+    read-out block's rates are (1/L, 1, 1, 2s):
+
+    >>> from phenom.induction.extended import coefficients
+    >>> c = coefficients(4, 16, 63)
+    >>> round(c.s, 4), round(128 / 63, 4)
+    (2.0317, 2.0317)
+    >>> [round(r, 4) for r in c.rates["readout"]]
+    [0.0625, 1.0, 1.0, 4.0635]
+    """
 
     s: float
     """initial attention scale (P + D)/D: |M x|² of a unit x under one attention matrix"""
@@ -276,12 +372,30 @@ def attention_scale(D: int) -> float:
 
 
 def memory_share(N: int) -> float:
-    """κ_m: the weight with which a label in context reaches the target through the layer-1
-    mixtures of the tokens after it, read in layer 2, when both layers attend uniformly (module
-    docstring), as an exact fraction's float.
+    """κ_m: the weight with which a label in context reaches the target through later tokens.
 
-    >>> round(memory_share(2), 6)  # (1/5) · ½ · ((1/3 + 1/4 + 1/5) + 1/5)
-    0.098333
+    A label in context reaches the target through the layer-1 mixtures of the tokens after it,
+    read in layer 2, when both layers attend uniformly (module docstring); the sum is taken as an
+    exact fraction and returned as its float.
+
+    Parameters
+    ----------
+    N : int >= 1
+        Item–label pairs in the context.
+
+    Returns
+    -------
+    float
+        κ_m = (1/(2N + 1)) · (1/N) Σ_k Σ_{j = 2k+2}^{2N} 1/(j + 1).
+
+    Examples
+    --------
+    With N = 2 the labels sit at tokens 1 and 3 and the target at 4: label 0 is held by tokens 2,
+    3, 4 (weights 1/3, 1/4, 1/5), label 1 by token 4 (1/5); the target reads each with 1/5:
+
+    >>> from phenom.induction.extended import memory_share
+    >>> round(memory_share(2), 6), round((1 / 5) * (1 / 2) * ((1 / 3 + 1 / 4 + 1 / 5) + 1 / 5), 6)
+    (0.098333, 0.098333)
     """
     N = _validate.count("N", N)
     total = sum(Fraction(1, j + 1) for k in range(N) for j in range(2 * k + 2, 2 * N + 1))
@@ -291,9 +405,34 @@ def memory_share(N: int) -> float:
 def coefficients(N: int, L: int, D: int = 63) -> Coefficients:
     """Every coefficient of the factor flow at (N, L, D), counted (module docstring).
 
+    None is fitted to the network: they are the untrained network's attention weights, its
+    initial factor norms and the data shares pushing each factor.
+
+    Parameters
+    ----------
+    N : int >= 1
+        Item–label pairs in the context.
+    L : int >= N
+        Labels.
+    D : int >= L
+        Content dimension of the tokens (default 63, the scaling study's); enters through the
+        initial attention scale s = (P + D)/D, P = 65 position slots.
+
+    Returns
+    -------
+    Coefficients
+        s, κ, κ_m, the factor rates and the initial factor norms².
+
+    Examples
+    --------
+    At (8, 32, 63): s = 128/63, κ = 1/17, and the read-out row starts at |u|² = (P + D)/128 = 1:
+
+    >>> from phenom.induction.extended import coefficients
     >>> c = coefficients(8, 32, 63)
     >>> round(c.s, 4), round(c.kappa, 4), c.norms["readout"][0]
     (2.0317, 0.0588, 1.0)
+    >>> [round(r, 4) for r in c.rates["alpha"]], round(2 * c.s, 4)
+    ([1.0, 4.0635], 4.0635)
     """
     N, L = _validate.pairs(N, L)
     D = _validate.count("D", D, minimum=L, bound=f"L = {L} (L label vectors need L dimensions)")
@@ -346,8 +485,46 @@ def _readings(state: np.ndarray, coef: Coefficients) -> np.ndarray:
 
 @dataclass(frozen=True)
 class FactorFlow:
-    """A flow on factors: times, the Gram entries (module docstring's layout), the readings
-    (β, α, γ, ξ, ρ), the loss, P(correct) and P(label in context)."""
+    """A flow on factors: times, Gram entries, readings (β, α, γ, ξ, ρ), loss and probabilities.
+
+    Made by :func:`factor_flow`; every array has one row per time of ``t``.
+
+    Attributes
+    ----------
+    t : ndarray, shape (n,)
+        Flow times (at the flow's ``lr``).
+    state : ndarray, shape (n, 19)
+        The Gram entries: (θ, |p|², |q|²) of β, α and γ, then the upper triangle, row by row, of
+        the read-out Gram matrix of (u, v, w, m): (|u|², ξ, σ, μ, |v|², v·w, v·m, |w|², w·m, |m|²).
+    theta : ndarray, shape (n, 5)
+        The readings (β, α, γ, ξ, ρ), ρ = κ σ + κ_m μ.
+    loss : ndarray, shape (n,)
+        The extended model's loss at the readings.
+    p_correct : ndarray, shape (n,)
+        Probability of the correct label.
+    p_context : ndarray, shape (n,)
+        Probability on the N labels present in the context.
+    coefficients : Coefficients
+        The counted coefficients the flow ran with.
+    N, L : int
+        Pairs in context and labels.
+
+    Examples
+    --------
+    The flow starts at the untrained network's readings (β₀ of
+    :func:`~phenom.induction.timescales.initial_state`, the rest 0) with the loss at log L:
+
+    >>> import numpy as np
+    >>> from phenom.induction.extended import factor_flow
+    >>> from phenom.induction.timescales import initial_state
+    >>> f = factor_flow(2, 8, t_max=10.0, n_times=3)
+    >>> f.state.shape, f.theta.shape
+    ((3, 19), (3, 5))
+    >>> round(float(f.theta[0, 0]), 4) == round(float(initial_state(2)[0]), 4), f.theta[0, 1:].tolist()
+    (True, [0.0, 0.0, 0.0, 0.0])
+    >>> round(float(f.loss[0]), 4) == round(float(np.log(8)), 4), round(float(f.p_context[0]), 4)
+    (True, 0.25)
+    """
 
     t: np.ndarray
     state: np.ndarray
@@ -417,11 +594,47 @@ def _flow_at(sol, coef: Coefficients, t: np.ndarray, N: int, L: int) -> FactorFl
 
 
 def factor_flow(N: int, L: int, D: int = 63, *, t_max: float = 2e3, n_times: int = 2001, lr: float = 1.0):
-    """The extended model's flow on factors (module docstring) from the untrained network's state,
-    integrated by scipy's DOP853 and sampled at ``n_times`` equally spaced times in [0, t_max].
+    """The extended model's flow on factors (module docstring) from the untrained network's state.
 
-    >>> f = factor_flow(8, 32, t_max=50.0, n_times=11)
-    >>> bool(f.theta[-1, 3] > 0 and f.loss[-1] < f.loss[0])
+    Integrated by scipy's DOP853 (rtol 1e-9, atol 1e-12) and sampled at ``n_times`` equally
+    spaced times in [0, t_max].
+
+    Parameters
+    ----------
+    N : int >= 1
+        Item–label pairs in the context.
+    L : int >= N
+        Labels.
+    D : int >= L
+        Content dimension (default 63), through the initial attention scale s = (P + D)/D.
+    t_max : float > 0
+        Last flow time (default 2000).
+    n_times : int >= 2
+        Times sampled (default 2001).
+    lr : float > 0
+        Scale of the gradient (default 1: flow time at lr = 1).
+
+    Returns
+    -------
+    FactorFlow
+        Times, Gram entries, readings, loss, P(correct) and P(label in context).
+
+    Raises
+    ------
+    RuntimeError
+        If the integration fails.
+
+    Examples
+    --------
+    At N = 2, L = 8 the loss falls from log 8 through a cliff near t = 5.2 (on this grid of
+    spacing 0.1; :func:`cliff_time` refines it), and ξ has grown:
+
+    >>> import numpy as np
+    >>> from phenom.induction.extended import factor_flow
+    >>> f = factor_flow(2, 8, t_max=10.0, n_times=101)
+    >>> round(float(f.loss[0]), 4) == round(float(np.log(8)), 4), round(f.cliff(), 1)
+    (True, 5.2)
+    >>> bool(f.theta[-1, 3] > 1 and f.loss[-1] < 0.1)
     True
     """
     N, L = _validate.pairs(N, L)
@@ -438,12 +651,41 @@ _CLIFF_HORIZON = 1e5
 
 @functools.cache
 def cliff_time(N: int, L: int, D: int = 63) -> float:
-    """The extended flow's cliff at lr = 1: the time of the steepest fall of its loss, found on a
-    grid of 20001 times up to where the loss first falls below a tenth of log L, then refined to
-    the grid's spacing / 100 on the dense output.
+    """The extended flow's cliff at lr = 1: the time of the steepest fall of its loss.
 
-    >>> round(cliff_time(4, 16), 1) > 0
-    True
+    Found on a grid of 20001 times up to where the loss first falls below a tenth of log L, then
+    refined to the grid's spacing / 100 on the dense output; remembered per (N, L, D).
+
+    Parameters
+    ----------
+    N : int >= 1
+        Item–label pairs in the context.
+    L : int > N
+        Labels (at L = N the flow has no cliff).
+    D : int >= L
+        Content dimension (default 63).
+
+    Returns
+    -------
+    float
+        The cliff's flow time at lr = 1.
+
+    Raises
+    ------
+    ValueError
+        If L = N.
+    RuntimeError
+        If the loss does not fall below a tenth of log L before t = 1e5.
+
+    Examples
+    --------
+    On the network's step axis at lr 0.5 the cliff is at t / (c · lr), with the stored
+    :data:`EXTENDED_TIME_CONSTANT` c: about step 202 at N = 2, L = 8, D = 63.
+
+    >>> from phenom.induction.extended import EXTENDED_TIME_CONSTANT, cliff_time
+    >>> t = cliff_time(2, 8)
+    >>> round(t, 2), round(t / (EXTENDED_TIME_CONSTANT["c"] * 0.5))
+    (5.21, 202)
     """
     N, L = _validate.pairs(N, L)
     if L == N:
@@ -490,6 +732,38 @@ class ExtendedCurves:
     """The extended model's learning curves on the network's step axis (:func:`extended_curves`).
 
     Every array has the length of ``step``; ``t = c · lr · step`` is the flow time (lr = 1).
+
+    Attributes
+    ----------
+    step : ndarray
+        Network steps.
+    t : ndarray
+        The flow times c · lr · step.
+    theta : ndarray, shape (len(step), 5)
+        The readings (β, α, γ, ξ, ρ) there.
+    loss : ndarray
+        The model's held-out loss (cross-entropy of the correct label).
+    p_correct : ndarray
+        Probability of the correct label.
+    p_context : ndarray
+        Probability on the N labels present in the context.
+    transition_step : float
+        The flow's cliff on the step axis: :func:`cliff_time` / (c · lr).
+    c : float
+        The stored time constant (:data:`EXTENDED_TIME_CONSTANT`).
+    lr : float
+        The network's learning rate.
+    ignored : tuple of str
+        The options checked but not entering the prediction (ε, batch size).
+
+    Examples
+    --------
+    >>> from phenom.induction.extended import extended_curves
+    >>> curves = extended_curves(2, 8, steps=[0, 200, 400])
+    >>> curves.theta.shape, curves.lr, curves.ignored
+    ((3, 5), 0.5, ('eps', 'batch_size'))
+    >>> [round(float(p), 2) for p in curves.p_context]
+    [0.25, 0.52, 0.95]
     """
 
     step: np.ndarray
@@ -520,9 +794,10 @@ def extended_curves(
     steps=None,
     samples: int = 201,
 ) -> ExtendedCurves:
-    """The extended model's predicted learning curves (held-out loss, P(correct), P(label in
-    context)) against network steps, for the copying task at (N, L, D) trained by SGD at ``lr``,
-    with the stored constant :data:`EXTENDED_TIME_CONSTANT`.
+    """The extended model's predicted learning curves against network steps.
+
+    The held-out loss, P(correct) and P(label in context) for the copying task at (N, L, D)
+    trained by SGD at ``lr``, with the stored constant :data:`EXTENDED_TIME_CONSTANT`.
 
     Parameters
     ----------
@@ -539,14 +814,26 @@ def extended_curves(
         The network's SGD learning rate, in :data:`phenom.induction.prediction.LR_RANGE`.
     steps : None or 1-D array of steps >= 0
         Where to evaluate; None: ``samples`` evenly spaced steps up to twice the predicted
-        transition.
+        transition. At most 1e5 / (c · lr).
+    samples : int >= 2
+        Steps evaluated when ``steps`` is None (default 201).
 
     Returns
     -------
     ExtendedCurves
+        The curves at ``steps``, the predicted transition step and the constant used.
 
-    >>> curves = extended_curves(8, 32, steps=[0.0, 3000.0])
-    >>> round(float(curves.loss[0]), 4) == round(float(np.log(32)), 4), bool(curves.p_correct[1] > 0.9)
+    Examples
+    --------
+    At N = 2, L = 8 (D = 63, lr 0.5) the predicted transition is near step 202 (the network's
+    is near 200 at this size); the loss starts at log L:
+
+    >>> import numpy as np
+    >>> from phenom.induction.extended import extended_curves
+    >>> curves = extended_curves(2, 8, steps=[0.0, 100.0, 400.0])
+    >>> round(curves.transition_step)
+    202
+    >>> round(float(curves.loss[0]), 4) == round(float(np.log(8)), 4), bool(curves.p_correct[2] > 0.9)
     (True, True)
     """
     from_D = max(63, L) if D is None else D
