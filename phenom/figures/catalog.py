@@ -21,8 +21,32 @@ FAMILIES = ("induction", "network", "compare", "lsa")
 
 @dataclass(frozen=True)
 class Entry:
-    """One figure: its family, one line of what it draws (the command's help), the figures whose
-    saved results it reads, and its rough wall time."""
+    """One figure: its family, what it draws, the saved results it reads, and its rough wall time.
+
+    Attributes
+    ----------
+    family : str
+        One of :data:`FAMILIES`: the module of settings, jobs and plots holding the figure.
+    about : str
+        One line of what the figure draws (the command's help).
+    inputs : tuple of str
+        The figures whose saved results it reads (default none).
+    expected_s : float
+        Rough wall time of the full-size figure, in seconds (default 1; see below).
+    quick_s : float
+        The same for the quick (reduced) figure (default 1).
+
+    Examples
+    --------
+    The chain figure computes nothing of its own: it reads two saved results.
+
+    >>> from phenom.figures.catalog import CATALOG, Entry
+    >>> entry = CATALOG["chain"]
+    >>> entry.family, entry.inputs
+    ('compare', ('minimal_vs_mean_field', 'compare'))
+    >>> Entry("compare", "a new figure").expected_s
+    1.0
+    """
 
     family: str
     about: str

@@ -54,8 +54,45 @@ def _check(net, batch, *, absent: bool) -> tuple[int, int]:
 
 
 def attention_readings(net, batch) -> dict[str, float]:
-    """γ, αy, α and ILA1 of ``net`` on ``batch`` (a SequenceBatch with N >= 2), from its layer-1 and
-    layer-2 attention (module docstring); the means are over the batch."""
+    """γ, αy, α and ILA1 of ``net`` on ``batch``, from its layer-1 and layer-2 attention.
+
+    The readings of the module docstring; the means are over the batch, computed in float64.
+
+    Parameters
+    ----------
+    net : AttentionNetwork
+        A network with the linear read-out.
+    batch : SequenceBatch
+        Sequences of the copying task with N >= 2 pairs.
+
+    Returns
+    -------
+    dict of str to float
+        ``gamma`` (the layer-2 label bias γ), ``alpha_y`` (αy), ``alpha`` (αy / ILA1) and ``ila1``
+        (the mean layer-1 attention of a label token on its item).
+
+    Raises
+    ------
+    ValueError
+        If the read-out is not linear or N < 2.
+
+    Examples
+    --------
+    An untrained network attends almost uniformly: γ and α are near 0, and ILA1 is near the
+    uniform value, the mean over the label tokens j = 1, 3, 5, 7 of 1/(j + 1):
+
+    >>> import numpy as np
+    >>> from phenom.nets import AttentionNetwork, CopyingTask
+    >>> task = CopyingTask(N=4, L=16, D=63)
+    >>> net = AttentionNetwork.init(task, "linear", seed=0)
+    >>> batch = task.sample(256, np.random.default_rng(0))
+    >>> from phenom.nets.readings import attention_readings
+    >>> r = attention_readings(net, batch)
+    >>> round(r["ila1"], 2), round((1 / 2 + 1 / 4 + 1 / 6 + 1 / 8) / 4, 2)
+    (0.26, 0.26)
+    >>> bool(abs(r["gamma"]) < 0.05 and abs(r["alpha"]) < 0.2)
+    True
+    """
     N, _ = _check(net, batch, absent=False)
     _, cache = net.astype(np.float64).forward(batch)
     A1, a2 = cache["A1"], cache["a2"]
@@ -71,10 +108,47 @@ def attention_readings(net, batch) -> dict[str, float]:
 
 
 def logit_routes(net, batch) -> dict[str, np.ndarray]:
-    """The target's logits split by route at ``net``'s weights (float64): ``residual`` (n, L) = W x_T,
-    ``direct`` (n, L) = W V1 Σ_k A1_Tk x_k, ``gain`` (n, T, L) = W V2 x1_j (what token j gives at
-    attention 1) and the layer-2 attention ``a2`` (n, T): the network's logits are
-    ``residual + direct + (a2[..., None] * gain).sum(1)``."""
+    """The target's logits split by route at ``net``'s weights (float64).
+
+    The routes are ``residual`` (n, L) = W x_T, ``direct`` (n, L) = W V1 Σ_k A1_Tk x_k, ``gain``
+    (n, T, L) = W V2 x1_j (what token j gives at attention 1) and the layer-2 attention ``a2``
+    (n, T): the network's logits are ``residual + direct + (a2[..., None] * gain).sum(1)``.
+
+    Parameters
+    ----------
+    net : AttentionNetwork
+        A network with the linear read-out.
+    batch : SequenceBatch
+        Sequences of the copying task with N >= 2 pairs (n sequences of T = 2N + 1 tokens).
+
+    Returns
+    -------
+    dict of str to ndarray
+        ``residual``, ``direct``, ``gain`` and ``a2`` as above.
+
+    Raises
+    ------
+    ValueError
+        If the read-out is not linear or N < 2.
+
+    Examples
+    --------
+    The routes add up to the network's own logits:
+
+    >>> import numpy as np
+    >>> from phenom.nets import AttentionNetwork, CopyingTask
+    >>> task = CopyingTask(N=4, L=16, D=63)
+    >>> net = AttentionNetwork.init(task, "linear", seed=0)
+    >>> batch = task.sample(256, np.random.default_rng(0))
+    >>> from phenom.nets.readings import logit_routes
+    >>> parts = logit_routes(net, batch)
+    >>> parts["gain"].shape, parts["a2"].shape
+    ((256, 9, 16), (256, 9))
+    >>> logits, _ = net.astype(np.float64).forward(batch)
+    >>> rebuilt = parts["residual"] + parts["direct"] + (parts["a2"][..., None] * parts["gain"]).sum(1)
+    >>> bool(np.allclose(rebuilt, logits))
+    True
+    """
     _check(net, batch, absent=False)
     work = net.astype(np.float64)
     p = work.weights
@@ -101,8 +175,44 @@ def _margins(values: np.ndarray, batch, L: int) -> np.ndarray:
 
 
 def readout_readings(net, batch) -> dict[str, float]:
-    """ρ, ξ_m, ρ/ξ_m and the mean margin of the in-context labels, and the margin's routes
-    (:data:`ROUTES`), from the exact decomposition of the logits (module docstring)."""
+    """ρ, ξ_m, ρ/ξ_m, the in-context labels' mean margin and its routes, from the logits.
+
+    The exact decomposition of the logits (:func:`logit_routes`, module docstring) at fixed
+    weights; each margin is an in-context label's logit over the mean of the absent labels'.
+
+    Parameters
+    ----------
+    net : AttentionNetwork
+        A network with the linear read-out and L > N labels.
+    batch : SequenceBatch
+        Sequences of the copying task with N >= 2 pairs.
+
+    Returns
+    -------
+    dict of str to float
+        ``rho`` (ρ, the mean margin not through the label's own token), ``xi_m`` (ξ_m, the mean
+        margin a label's own token gives at attention 1), ``rho_over_xi_m``, ``margin`` (the mean
+        margin) and the mean of each route of :data:`ROUTES`, which sum to ``margin``.
+
+    Raises
+    ------
+    ValueError
+        If the read-out is not linear, N < 2 or L <= N.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from phenom.nets import AttentionNetwork, CopyingTask
+    >>> task = CopyingTask(N=4, L=16, D=63)
+    >>> net = AttentionNetwork.init(task, "linear", seed=0)
+    >>> batch = task.sample(256, np.random.default_rng(0))
+    >>> from phenom.nets.readings import ROUTES, readout_readings
+    >>> r = readout_readings(net, batch)
+    >>> abs(r["margin"] - sum(r[k] for k in ROUTES)) < 1e-12
+    True
+    >>> abs(r["margin"] - (r["rho"] + r["own_token"])) < 1e-12
+    True
+    """
     N, L = _check(net, batch, absent=True)
     parts = logit_routes(net, batch)
     a2, gain = parts["a2"], parts["gain"]
