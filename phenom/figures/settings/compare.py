@@ -25,7 +25,23 @@ __all__ = ["CompareSetting", "ScalingSetting", "GrowthSetting", "ExtendedSetting
 
 @dataclass(frozen=True)
 class CompareSetting(CopyingBase):
-    """The flow and trained networks (linear read-out, SGD) for one (N, L), on shared axes."""
+    """The flow and trained networks (linear read-out, SGD) for one (N, L), on shared axes.
+
+    Fields are documented one by one below (N, L, D, ε, batch and evaluation sizes from
+    :class:`~phenom.figures.settings.network.CopyingBase`). L must exceed N: at L = N the flow
+    never leaves the origin.
+
+    Examples
+    --------
+    >>> from phenom.figures.settings import CompareSetting
+    >>> s = CompareSetting()
+    >>> (s.N, s.L, s.D), s.seeds, (s.quick().seeds, s.quick().steps)
+    ((8, 32, 63), (0, 1, 2), ((0,), 1500))
+    >>> CompareSetting(N=4, L=4)
+    Traceback (most recent call last):
+    ...
+    ValueError: L must be an integer > N = 4: at L = N the flow never leaves the origin, nothing to align
+    """
 
     QUICK: ClassVar[dict] = {"seeds": (0,), "steps": 1500}
     seeds: tuple = option((0, 1, 2), "network seeds, each >= 0", "seeds", kind=int)
@@ -61,8 +77,20 @@ class ScalingRunBase(Setting):
 
 @dataclass(frozen=True)
 class ScalingSetting(ScalingRunBase):
-    """The network's transition step against the flow's over N and L (L = N and L from N + 1 to
-    8N), several seeds, as a resumable sweep. ``steps`` and ``eval_every`` pair with ``Ns``."""
+    """The network's transition step against the flow's over N and L, several seeds, as a resumable sweep.
+
+    L runs over L = N and from N + 1 to 8N (:meth:`pairs`). ``steps``, ``eval_every`` and
+    ``seed_counts`` pair with ``Ns``. Fields are documented one by one below.
+
+    Examples
+    --------
+    >>> from phenom.figures.settings import ScalingSetting
+    >>> ScalingSetting().pairs()[:6]
+    [(2, 2), (2, 3), (2, 4), (2, 6), (2, 8), (2, 16)]
+    >>> quick = ScalingSetting().quick()
+    >>> len(quick.pairs()), quick.reference, quick.reference in quick.pairs()
+    (10, (4, 16), True)
+    """
 
     QUICK: ClassVar[dict] = {
         "Ns": (2, 4),
@@ -119,7 +147,20 @@ class ScalingSetting(ScalingRunBase):
         check_runs(self, self.pairs(), ("batch_size", "eval_size"))
 
     def pairs(self) -> list[tuple[int, int]]:
-        """Every (N, L) of the sweep: L = N, then L = round(ratio · N) (at least N + 1)."""
+        """Every (N, L) of the sweep: L = N, then L = round(ratio · N) (at least N + 1).
+
+        Returns
+        -------
+        list of tuple of int
+            The pairs (N, L), N in the order of ``Ns``, L increasing.
+
+        Examples
+        --------
+        >>> from phenom.figures.settings import ScalingSetting
+        >>> ScalingSetting(Ns=(4,), ratios=(1.25, 2), seed_counts=(1,), steps=(100,), eval_every=(10,),
+        ...                reference=(4, 8), held_out=()).pairs()
+        [(4, 4), (4, 5), (4, 8)]
+        """
         out = []
         for N in self.Ns:
             Ls = sorted({max(N + 1, int(round(r * N))) for r in self.ratios} | {N})
@@ -129,10 +170,22 @@ class ScalingSetting(ScalingRunBase):
 
 @dataclass(frozen=True)
 class GrowthSetting(ScalingRunBase):
-    """The network's effective β, α, ξ through training against the time-scale model's flow (with
-    its stored constant c: no fit here), and its measured metric C along the way, for a few
-    (N, L); one run each, with the scaling study's algebra, seed and batches (its evaluation
-    cadence is this setting's). ``Ns`` and ``Ls`` pair up."""
+    """The network's effective β, α, ξ through training against the time-scale model's flow.
+
+    The flow runs with its stored constant c (no fit here), and the network's measured metric C
+    is recorded along the way, for a few (N, L); one run each, with the scaling study's algebra,
+    seed and batches (its evaluation cadence is this setting's). ``Ns`` and ``Ls`` pair up.
+    Fields are documented one by one below.
+
+    Examples
+    --------
+    >>> from phenom.figures.settings import GrowthSetting
+    >>> s = GrowthSetting()
+    >>> list(zip(s.Ns, s.Ls))
+    [(4, 8), (4, 32), (8, 16), (8, 64), (16, 64)]
+    >>> list(zip(s.quick().Ns, s.quick().Ls)), s.quick().min_D
+    ([(2, 4), (4, 16)], 16)
+    """
 
     QUICK: ClassVar[dict] = {
         "Ns": (2, 4),
@@ -176,11 +229,24 @@ class GrowthSetting(ScalingRunBase):
 
 @dataclass(frozen=True)
 class ExtendedSetting(Setting):
-    """The extended model's learning curves (:func:`phenom.induction.extended.extended_curves`,
-    stored constant, nothing fitted here) against networks trained over N, L, the embedding
-    dimension D, the learning rate, the batch size and the noise ε: one configuration per index
-    of the paired tuples ``Ns``, ``Ls``, ``Ds``, ``lrs``, ``batch_sizes``, ``epss``, each trained
-    for every seed until two evaluations in a row reach ICL accuracy 0.9."""
+    """The extended model's learning curves against networks trained over N, L, D, lr, batch size and ε.
+
+    The curves are :func:`phenom.induction.extended.extended_curves` (stored constant, nothing
+    fitted here); the networks vary N, L, the embedding dimension D, the learning rate, the batch
+    size and the noise ε: one configuration per index of the paired tuples ``Ns``, ``Ls``,
+    ``Ds``, ``lrs``, ``batch_sizes``, ``epss`` (:meth:`configs`), each trained for every seed
+    until two evaluations in a row reach ICL accuracy 0.9. Fields are documented one by one
+    below.
+
+    Examples
+    --------
+    >>> from phenom.figures.settings import ExtendedSetting
+    >>> s = ExtendedSetting()
+    >>> len(s.configs()), s.configs()[0]
+    (12, {'N': 8, 'L': 32, 'D': 63, 'lr': 0.5, 'batch_size': 128, 'eps': 0.1})
+    >>> [c["D"] for c in s.quick().configs()]
+    [63, 127]
+    """
 
     QUICK: ClassVar[dict] = {
         "Ns": (2, 2),
@@ -227,7 +293,19 @@ class ExtendedSetting(Setting):
             validate.at_most("eval_size", self.eval_size, tasks.batch_limit(N, D), f"one batch at N = {N}, D = {D}")
 
     def configs(self) -> list[dict]:
-        """One training configuration per index of the paired tuples."""
+        """One training configuration per index of the paired tuples.
+
+        Returns
+        -------
+        list of dict
+            Each with keys ``N``, ``L``, ``D``, ``lr``, ``batch_size``, ``eps``.
+
+        Examples
+        --------
+        >>> from phenom.figures.settings import ExtendedSetting
+        >>> ExtendedSetting(Ns=(2,), Ls=(8,), Ds=(63,), lrs=(0.25,), batch_sizes=(64,), epss=(0.0,)).configs()
+        [{'N': 2, 'L': 8, 'D': 63, 'lr': 0.25, 'batch_size': 64, 'eps': 0.0}]
+        """
         return [
             {"N": N, "L": L, "D": D, "lr": lr, "batch_size": b, "eps": e}
             for N, L, D, lr, b, e in zip(self.Ns, self.Ls, self.Ds, self.lrs, self.batch_sizes, self.epss, strict=True)
@@ -252,4 +330,13 @@ def check_runs(setting: ScalingRunBase, pairs: list[tuple[int, int]], sizes: tup
 
 @dataclass(frozen=True)
 class ChainSetting(SummarySetting):
-    """The chain figure, drawn from the saved ``minimal_vs_mean_field`` and ``compare`` results."""
+    """The chain figure, drawn from the saved ``minimal_vs_mean_field`` and ``compare`` results.
+
+    Nothing to set: the chain reads what those two figures saved in the output folder.
+
+    Examples
+    --------
+    >>> from phenom.figures.settings import ChainSetting
+    >>> ChainSetting().to_dict()
+    {'setting': 'ChainSetting'}
+    """
