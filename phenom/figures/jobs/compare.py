@@ -90,8 +90,34 @@ def _run_config(s: ScalingSetting | GrowthSetting, N: int, L: int, seed: int, st
 
 
 def scaling_configs(setting: ScalingSetting) -> list[dict]:
-    """One :func:`phenom.figures.runs.scaling_point` configuration per (N, L) and seed (per control
-    seed at L = N)."""
+    """One :func:`phenom.figures.runs.scaling_point` configuration per (N, L) and seed.
+
+    At L = N (the controls) the seeds are ``control_seeds``; elsewhere the first
+    ``seed_counts[i]`` of ``seeds`` for the i-th N. D = max(min_D, L).
+
+    Parameters
+    ----------
+    setting : ScalingSetting
+        The sweep's setting.
+
+    Returns
+    -------
+    list of dict
+        The training runs :func:`scaling` sweeps, in the order of
+        :meth:`~phenom.figures.settings.compare.ScalingSetting.pairs`.
+
+    Examples
+    --------
+    The quick sweep: ten (N, L), one seed each, two of them L = N controls:
+
+    >>> from phenom.figures.jobs.compare import scaling_configs
+    >>> from phenom.figures.settings import ScalingSetting
+    >>> configs = scaling_configs(ScalingSetting().quick())
+    >>> len(configs), sum(c["L"] == c["N"] for c in configs)
+    (10, 2)
+    >>> {k: configs[-1][k] for k in ("N", "L", "D", "seed", "steps", "eval_every")}
+    {'N': 4, 'L': 32, 'D': 32, 'seed': 0, 'steps': 1500, 'eval_every': 50}
+    """
     s = setting
     per_N = {N: (steps, every) for N, steps, every in zip(s.Ns, s.steps, s.eval_every, strict=True)}
     seeds = {N: s.seeds[:k] for N, k in zip(s.Ns, s.seed_counts, strict=True)}
@@ -103,7 +129,26 @@ def scaling_configs(setting: ScalingSetting) -> list[dict]:
 
 
 def growth_configs(setting: GrowthSetting) -> list[dict]:
-    """One training run per (N, L) of the growth figure, with the scaling study's algebra."""
+    """One training run per (N, L) of the growth figure, with the scaling study's algebra.
+
+    Parameters
+    ----------
+    setting : GrowthSetting
+        The growth figure's setting.
+
+    Returns
+    -------
+    list of dict
+        One :func:`phenom.figures.runs.scaling_point` configuration per pair of ``Ns`` and
+        ``Ls``, with ``setting.seed`` and D = max(min_D, L).
+
+    Examples
+    --------
+    >>> from phenom.figures.jobs.compare import growth_configs
+    >>> from phenom.figures.settings import GrowthSetting
+    >>> [(c["N"], c["L"], c["D"], c["steps"]) for c in growth_configs(GrowthSetting().quick())]
+    [(2, 4, 16, 1500), (4, 16, 16, 1500)]
+    """
     s = setting
     return [_run_config(s, N, L, s.seed, s.steps, s.eval_every) for N, L in zip(s.Ns, s.Ls, strict=True)]
 
@@ -151,11 +196,50 @@ def _held_out_distances(t, flow: dict, hists: list, net_steps: list, flow_t: flo
 
 
 def compare(setting: CompareSetting, out: Path) -> dict:
-    """Train the network for each seed and integrate the flow for the same (N, L); map steps to
-    flow time with one c fitted on these seeds' mean transition; report transition times, plateau
-    losses, the order of learning, the aligned distance between the network's mean probability of
-    the correct label and the flow's, and the model's loss at the network's effective parameters
-    against the network's own loss (``reconstruction``)."""
+    """Train the network for each seed and put the flow for the same (N, L) beside it.
+
+    Steps map to flow time with one c fitted on these seeds' mean transition; the result reports
+    transition times, plateau losses, the order of learning, the aligned distance between the
+    network's mean probability of the correct label and the flow's, and the model's loss at the
+    network's effective parameters against the network's own loss (``reconstruction``). Beside
+    them: the flow on the step axis with the stored c (``stored_constant``) and the extended
+    model's curves (``extended``, :func:`~phenom.induction.extended.extended_curves`).
+
+    Parameters
+    ----------
+    setting : CompareSetting
+        The (N, L), the networks' seeds and training options, the flow's sampling.
+    out : Path
+        The output folder (unused: nothing is saved beside the result).
+
+    Returns
+    -------
+    dict
+        ``seeds``, ``summary``, ``flow`` (curves against flow time), ``networks`` (one dict of
+        columns per seed, with their flow times ``t``), ``reconstruction``, ``stored_constant``
+        and ``extended``.
+
+    Raises
+    ------
+    RuntimeError
+        If a seed's network does not reach the transition level within ``steps``, or the flow
+        has no transition within ``flow_t_max``.
+
+    Examples
+    --------
+    A small task (N = 2, L = 8) at lr 1 passes its transition within 200 steps; the extended
+    model, with its constant stored at (8, 32, 63), predicts it within 10%:
+
+    >>> import tempfile
+    >>> from phenom.figures.jobs.compare import compare
+    >>> from phenom.figures.settings import CompareSetting
+    >>> s = CompareSetting(N=2, L=8, lr=1.0, steps=200, evals=20, batch_size=64, eval_size=64, seeds=(0,), samples=50)
+    >>> result = compare(s, tempfile.mkdtemp())
+    >>> result["summary"]["net_transition_steps"], round(result["summary"]["flow_transition"], 1)
+    ([95.0], 20.2)
+    >>> bool(abs(result["extended"]["relative_error"]) < 0.1)
+    True
+    """
     s = setting
     hists = _train_networks(s)
     level = transition_level(s.N)
@@ -277,16 +361,60 @@ def _stored_constant(s: CompareSetting, net_mean: float) -> dict:
 
 
 def scaling(setting: ScalingSetting, out: Path, *, executor: Executor | None = None) -> dict:
-    """The network's transition step against each model's prediction over N and L, several
-    seeds, as a resumable sweep (``scaling.jsonl`` in ``out``, reused only by the same code) on
-    ``executor`` (default: a local pool of ``setting.workers`` processes sharing the cores' BLAS
-    threads).
+    """The network's transition step against each model's prediction over N and L, several seeds.
+
+    A resumable sweep (``scaling.jsonl`` in ``out``, reused only by the same code) of the runs of
+    :func:`scaling_configs` on ``executor`` (default: a local pool of ``setting.workers``
+    processes sharing the cores' BLAS threads).
 
     Top-level ``spearman``, ``within_N_spearman``, ``median_abs_relative_error`` and
     ``max_abs_relative_error`` describe the adopted time-scale model (its full statistics under
     ``summary``); ``mean_field`` holds the same for the plain flow. Each model's c is fitted at
     the reference, which is left out of every statistic; configurations of ``held_out`` N are
-    reported separately as well."""
+    reported separately as well.
+
+    Parameters
+    ----------
+    setting : ScalingSetting
+        The sweep: Ns, L/N ratios, seeds, budgets, the reference (N, L).
+    out : Path
+        The output folder, where ``scaling.jsonl`` is saved as runs finish and resumed from.
+    executor : concurrent.futures.Executor or None
+        Where the runs go (default None: a local process pool of ``setting.workers``).
+
+    Returns
+    -------
+    dict
+        ``seeds``, the adopted model's statistics at the top level, ``mean_field``, ``rows`` (one
+        per (N, L): flow times, the network's transition steps, both predictions), ``summary``
+        and ``side_files``.
+
+    Raises
+    ------
+    ValueError
+        If fewer than three runs besides the reference reach their transition (from
+        :func:`~phenom.figures.statistics.scaling_summary`).
+
+    Examples
+    --------
+    Four runs at N = 2 (L = 3, 4, 8, 16; no L = N control) at lr 1: even so small a sweep
+    trains for several seconds, so the call is shown but not run here; with the reference at
+    (2, 8) the time-scale model orders the other three transitions as the network does.
+
+    >>> from concurrent.futures import ThreadPoolExecutor
+    >>> import tempfile
+    >>> from phenom.figures.jobs.compare import scaling, scaling_configs
+    >>> from phenom.figures.settings import ScalingSetting
+    >>> s = ScalingSetting(Ns=(2,), ratios=(1.5, 2, 4, 8), seeds=(0,), seed_counts=(1,), control_seeds=(),
+    ...                    steps=(140,), eval_every=(10,), reference=(2, 8), held_out=(), lr=1.0,
+    ...                    batch_size=64, eval_size=32)
+    >>> [(c["N"], c["L"]) for c in scaling_configs(s)]
+    [(2, 3), (2, 4), (2, 8), (2, 16)]
+    >>> with ThreadPoolExecutor(1) as pool:  # doctest: +SKIP
+    ...     result = scaling(s, tempfile.mkdtemp(), executor=pool)
+    >>> result["spearman"]  # doctest: +SKIP
+    1.0
+    """
     s = setting
     pairs = s.pairs()
     Ns, Ls = np.array(pairs).T
@@ -394,14 +522,48 @@ def _cliff_exponents(N: int, L: int) -> dict:
 
 
 def growth(setting: GrowthSetting, out: Path) -> dict:
-    """Each (N, L)'s training run (the scaling study's algebra, seed and batches) and both models'
-    flows on the network's step axis, step = t / (c · lr) with the stored constants
-    (:data:`~phenom.induction.prediction.TIME_CONSTANTS`): the effective β, α, ξ (NaN where ξ is
-    undefined), the transition steps, the step at which each parameter first rises by 1 above its
+    """Each (N, L)'s training run and both models' flows on the network's step axis.
+
+    The runs have the scaling study's algebra, seed and batches; the flows go on the step axis
+    as step = t / (c · lr) with the stored constants
+    (:data:`~phenom.induction.prediction.TIME_CONSTANTS`). The result holds the effective β, α, ξ
+    (NaN where ξ is undefined), the transition steps, the step at which each parameter first rises by 1 above its
     start; and, every ``probe_every`` steps, the network's measured metric C_k (its rate over the mean-field rate,
     :func:`~phenom.figures.runs.metric_along_training`) against the model's c · C_k, with the medians
     over the plateau (10–90% of the transition step); and how the model's cliff time depends on
-    each C_k (``cliff_exponent_in_C``)."""
+    each C_k (``cliff_exponent_in_C``).
+
+    Parameters
+    ----------
+    setting : GrowthSetting
+        The (N, L) pairs, the training options, the flows' sampling and the probes of C.
+    out : Path
+        The output folder (unused: nothing is saved beside the result).
+
+    Returns
+    -------
+    dict
+        ``seeds``, ``constants`` (the stored time constants) and ``runs``: one dict per (N, L)
+        with the network's columns, its transition and rise steps, the probes of C, both models'
+        curves on the step axis (``models``) and the cliff's exponents in C.
+
+    Examples
+    --------
+    Twenty steps at N = 2, L = 4 (far before the transition, which the time-scale model puts
+    near step 154): the model's cliff waits mostly for ξ and α (exponents near −1/2 each),
+    hardly for β.
+
+    >>> import tempfile
+    >>> from phenom.figures.jobs.compare import growth
+    >>> from phenom.figures.settings import GrowthSetting
+    >>> s = GrowthSetting(Ns=(2,), Ls=(4,), steps=20, eval_every=10, probe_every=10, probe_size=32,
+    ...                   samples=10, min_D=16, eval_size=64, batch_size=32)
+    >>> run = growth(s, tempfile.mkdtemp())["runs"][0]
+    >>> run["network"]["step"].tolist(), run["observed_step"], round(run["models"]["time_scales"]["predicted_step"])
+    ([0, 10, 20], None, 154)
+    >>> {k: round(v, 2) for k, v in run["cliff_exponent_in_C"].items()}
+    {'beta': -0.03, 'alpha': -0.45, 'xi': -0.54}
+    """
     s = setting
     runs = []
     for config in growth_configs(s):
@@ -451,8 +613,49 @@ def growth(setting: GrowthSetting, out: Path) -> dict:
 
 
 def chain(setting: ChainSetting, out: Path) -> dict:
-    """From the saved ``minimal_vs_mean_field`` and ``compare`` results: what the chain figure
-    draws (exact minimal = numpy minimal → mean field → the trained network)."""
+    """What the chain figure draws, from the saved ``minimal_vs_mean_field`` and ``compare`` results.
+
+    The chain is exact minimal = numpy minimal → mean field → the trained network; nothing is
+    computed here, the two saved results are read and the parts the figure draws kept.
+
+    Parameters
+    ----------
+    setting : ChainSetting
+        Nothing to set.
+    out : Path
+        The output folder holding ``minimal_vs_mean_field.json`` and ``compare.json``.
+
+    Returns
+    -------
+    dict
+        ``seeds`` (the compare figure's), ``minimal`` (setting, digest, curves, summary of the
+        minimal models) and ``compare`` (setting, digest, flow, networks, summary).
+
+    Raises
+    ------
+    FileNotFoundError
+        If either saved result is missing.
+
+    Examples
+    --------
+    With two small saved results written by hand (the keys the chain reads, and one it drops):
+
+    >>> import json, tempfile
+    >>> from pathlib import Path
+    >>> from phenom.figures.jobs.compare import chain
+    >>> from phenom.figures.settings import ChainSetting
+    >>> out = Path(tempfile.mkdtemp())
+    >>> minimal = {"setting": {"N": 2, "L": 4}, "digest": "a", "curves": {"t": [0, 1]}, "summary": {}, "extra": 1}
+    >>> compared = {"setting": {"N": 2, "L": 4}, "digest": "b", "flow": {}, "networks": [], "summary": {},
+    ...             "seeds": {"init_and_data": [0]}, "reconstruction": []}
+    >>> for name, result in (("minimal_vs_mean_field", minimal), ("compare", compared)):
+    ...     _ = (out / f"{name}.json").write_text(json.dumps(result))
+    >>> drawn = chain(ChainSetting(), out)
+    >>> sorted(drawn["minimal"]), drawn["seeds"]
+    (['curves', 'digest', 'setting', 'summary'], {'init_and_data': [0]})
+    >>> sorted(drawn["compare"])
+    ['digest', 'flow', 'networks', 'setting', 'summary']
+    """
     minimal, comparison = (_io.read_json(Path(out) / f"{name}.json") for name in ("minimal_vs_mean_field", "compare"))
     keep = ("setting", "digest", "curves", "summary")
     return {
@@ -615,11 +818,46 @@ def _d_ratios(runs: list[dict]) -> list[dict]:
 
 
 def extended(setting: ExtendedSetting, out: Path) -> dict:
-    """Train the network at each configuration and seed, put the extended model's learning curves
-    (stored constant c, fitted at (8, 32, 63); nothing fitted here) and the three-parameter time-scale
-    model's beside it at every evaluation, and report the targets by group: the reference (where
-    c was fitted, left out of every error statistic), the configurations whose measurements shaped
-    the model (:data:`SEEN`) and those held out of every choice."""
+    """Train the network at each configuration and seed and put the extended model's curves beside it.
+
+    The extended model's learning curves (stored constant c, fitted at (8, 32, 63); nothing
+    fitted here) and the three-parameter time-scale model's go beside the network at every
+    evaluation, and the targets are reported by group: the reference (where c was fitted, left
+    out of every error statistic), the configurations whose measurements shaped the model
+    (:data:`SEEN`) and those held out of every choice.
+
+    Parameters
+    ----------
+    setting : ExtendedSetting
+        The paired configurations, seeds and training options.
+    out : Path
+        The output folder (unused: nothing is saved beside the result).
+
+    Returns
+    -------
+    dict
+        ``seeds``, ``stored_constant``, ``targets`` (:data:`TARGETS`), ``plateau_end``, ``runs``
+        (one per configuration and seed: the network's columns and both models' curves at its
+        evaluations), ``summary`` (per model and group), ``d_ratios`` and
+        ``runs_without_transition``.
+
+    Examples
+    --------
+    Twenty steps at N = 2, L = 8 (batch 32, so held out): the extended model predicts the
+    transition near step 202, the three-parameter model near 145; twenty steps reach neither.
+
+    >>> import tempfile
+    >>> from phenom.figures.jobs.compare import extended
+    >>> from phenom.figures.settings import ExtendedSetting
+    >>> s = ExtendedSetting(Ns=(2,), Ls=(8,), Ds=(63,), lrs=(0.5,), batch_sizes=(32,), epss=(0.1,), seeds=(0,),
+    ...                     steps=20, eval_every=10, eval_size=64)
+    >>> result = extended(s, tempfile.mkdtemp())
+    >>> run = result["runs"][0]
+    >>> run["group"], round(run["model_step"]), round(run["three_parameter_step"]), run["net_step"]
+    ('held_out', 202, 145, None)
+    >>> result["runs_without_transition"], sorted(result["summary"]["model"])
+    (1, ['held_out', 'pooled'])
+    """
     s = setting
     runs = [_extended_run(s, cfg, seed) for cfg in s.configs() for seed in s.seeds]
     groups = {
