@@ -19,8 +19,36 @@ def _fmt(v, spec=".2f") -> str:
 
 @styled
 def compare(result: dict) -> Figure:
-    """Loss, P(correct), (β, α, ξ) against flow time, network steps mapped by t = c·lr·step; and
-    the model's loss at the network's effective parameters against the network's own loss."""
+    """Loss, P(correct) and (β, α, ξ) of the flow and the networks against flow time.
+
+    Network steps are mapped by t = c·lr·step; beside them the flow on the steps by the stored
+    c and the extended model's curves; and the model's loss at the network's effective
+    parameters against the network's own loss.
+
+    Parameters
+    ----------
+    result : dict
+        The saved result (``compare.json``): what :func:`~phenom.figures.jobs.compare.compare`
+        returns, with the ``setting`` it was computed from (as a dict).
+
+    Returns
+    -------
+    Figure
+        The figure (a matplotlib :class:`~matplotlib.figure.Figure`).
+
+    Examples
+    --------
+    A small task (N = 2, L = 8) at lr 1, trained past its transition in 200 steps:
+
+    >>> import tempfile
+    >>> from phenom.figures.jobs import compare as jobs
+    >>> from phenom.figures.plots.compare import compare
+    >>> from phenom.figures.settings import CompareSetting
+    >>> s = CompareSetting(N=2, L=8, lr=1.0, steps=200, evals=20, batch_size=64, eval_size=64, seeds=(0,), samples=50)
+    >>> fig = compare({"setting": s.to_dict(), **jobs.compare(s, tempfile.mkdtemp())})
+    >>> fig.axes[1].get_title().splitlines()[1]
+    'stored c: transition at step 107 against 95 (+13%)'
+    """
     s, flow, nets, summary = result["setting"], result["flow"], result["networks"], result["summary"]
     fig, axes = subplots(2, 2, figsize=(14, 9))
     (ax_l, ax_a), (ax_p, ax_r) = axes
@@ -202,9 +230,42 @@ def _predicted_vs_observed(ax, rows, key: str, summary: dict, top: float, held_o
 
 @styled
 def scaling(result: dict) -> Figure:
-    """Observed network transition steps against the time-scale model's and the mean-field flow's
-    predictions t / (c · lr), each with its own c fitted at the reference (marked, excluded from
-    the statistics); and the transition step against L/N for each N."""
+    """Observed network transition steps against the time-scale model's and the mean-field flow's.
+
+    The predictions are t / (c · lr), each with its own c fitted at the reference (marked,
+    excluded from the statistics); the third panel draws the transition step against L/N for
+    each N.
+
+    Parameters
+    ----------
+    result : dict
+        The saved result (``scaling.json``): what :func:`~phenom.figures.jobs.compare.scaling`
+        returns, with the ``setting`` it was computed from (as a dict).
+
+    Returns
+    -------
+    Figure
+        The figure (a matplotlib :class:`~matplotlib.figure.Figure`).
+
+    Examples
+    --------
+    A small result written by hand with the keys the plot reads (one seed at N = 2, the
+    reference at (2, 8) where both models' c make the prediction exact):
+
+    >>> from phenom.figures.plots.compare import scaling
+    >>> stats = {"c": 0.41, "spearman": 1.0, "within_N_spearman": {"2": 1.0}, "reference": [2, 8],
+    ...          "median_abs_relative_error": 0.07, "max_abs_relative_error": 0.08}
+    >>> rows = [
+    ...     {"N": 2, "L": L, "net_steps": steps, "predicted_step": ts, "mean_field_predicted_step": mf}
+    ...     for L, steps, ts, mf in [(2, [], None, None), (3, [140.0], 134.0, 150.0), (4, [125.0], 116.0, 128.0),
+    ...                              (8, [110.0], 110.0, 110.0), (16, [132.0], 121.0, 101.0)]
+    ... ]
+    >>> setting = {"Ns": [2], "ratios": [1.5, 2, 4, 8], "seeds": [0], "seed_counts": [1], "lr": 1.0,
+    ...            "batch_size": 64, "held_out": []}
+    >>> fig = scaling({"setting": setting, "rows": rows, "summary": stats, "mean_field": stats})
+    >>> fig.axes[0].get_title().splitlines()
+    ['Time-scale model (c = 0.41): Spearman 1.00 pooled', 'within N = 2: 1.00', 'median |rel. error| 7%, largest 8%']
+    """
     s, rows, summary, mf = result["setting"], result["rows"], result["summary"], result["mean_field"]
     held_out = tuple(s.get("held_out", ()))
     fig, (ax_ts, ax_mf, ax_l) = subplots(1, 3, figsize=(19, 6.6))
@@ -285,9 +346,37 @@ def _measured_metric_panel(ax, run: dict, end: float) -> None:
 
 @styled
 def growth(result: dict) -> Figure:
-    """Each run's effective β, α, ξ against the step, with the time-scale model's flow (solid) and
-    the mean-field flow (dotted) on the same step axis through their stored constants; and the
-    network's measured metric C against the model's."""
+    """Each run's effective β, α, ξ against the step, beside both models' flows.
+
+    The time-scale model's flow (solid) and the mean-field flow (dotted) go on the same step axis
+    through their stored constants; the fourth panel of each row draws the network's measured
+    metric C against the model's.
+
+    Parameters
+    ----------
+    result : dict
+        The saved result (``growth.json``): what :func:`~phenom.figures.jobs.compare.growth`
+        returns, with the ``setting`` it was computed from (as a dict).
+
+    Returns
+    -------
+    Figure
+        The figure (a matplotlib :class:`~matplotlib.figure.Figure`).
+
+    Examples
+    --------
+    Twenty steps at N = 2, L = 4 (one row of four panels; far before the transition):
+
+    >>> import tempfile
+    >>> from phenom.figures.jobs import compare as jobs
+    >>> from phenom.figures.plots.compare import growth
+    >>> from phenom.figures.settings import GrowthSetting
+    >>> s = GrowthSetting(Ns=(2,), Ls=(4,), steps=20, eval_every=10, probe_every=10, probe_size=32,
+    ...                   samples=10, min_D=16, eval_size=64, batch_size=32)
+    >>> fig = growth({"setting": s.to_dict(), **jobs.growth(s, tempfile.mkdtemp())})
+    >>> len(fig.axes), fig.axes[0].get_title().splitlines()[1]
+    (4, 'n/a (network), n/a (model)')
+    """
     s, runs = result["setting"], result["runs"]
     fig, axes = subplots(len(runs), 4, figsize=(21, 3.4 * len(runs) + 0.8), squeeze=False)
     for row, run in zip(axes, runs, strict=True):
@@ -330,7 +419,46 @@ def growth(result: dict) -> Figure:
 
 @styled
 def chain(result: dict) -> Figure:
-    """Exact minimal model = numpy minimal network → mean-field model → the full network."""
+    """Exact minimal model = numpy minimal network → mean-field model → the full network.
+
+    Parameters
+    ----------
+    result : dict
+        The saved result (``chain.json``): what :func:`~phenom.figures.jobs.compare.chain`
+        returns, with the ``setting`` it was computed from (as a dict).
+
+    Returns
+    -------
+    Figure
+        The figure (a matplotlib :class:`~matplotlib.figure.Figure`).
+
+    Examples
+    --------
+    A small result written by hand with the keys the plot reads; the third panel's title orders
+    the network's parameters by when each first rises by 1:
+
+    >>> from phenom.figures.plots.compare import chain
+    >>> t = [0.0, 10.0, 20.0]
+    >>> minimal = {
+    ...     "setting": {"N": 2, "L": 4},
+    ...     "summary": {"numpy_minimal_vs_exact_max_rel": 1e-12, "max_abs_difference_along_flows": 0.05},
+    ...     "curves": {"t": t, "exact_loss": [1.39, 1.0, 0.1], "mean_field_loss": [1.39, 1.05, 0.12],
+    ...                "exact_loss_at_checks": [1.39, 0.1], "numpy_minimal_loss": [1.39, 0.1],
+    ...                "exact_cliff": 11.0, "mean_field_cliff": 11.5},
+    ... }
+    >>> compared = {
+    ...     "setting": {"N": 2, "L": 4, "seeds": [0]},
+    ...     "flow": {"t": t, "beta": [0.2, 0.3, 1.5], "alpha": [0.0, 0.5, 3.0], "xi": [0.0, 1.2, 5.0]},
+    ...     "networks": [{"t": t, "beta": [0.5, 0.6, 1.8], "alpha": [0.0, 0.4, 2.5], "xi": [0.0, 1.5, 6.0]}],
+    ...     "summary": {"net_time_each_parameter_rises_by_1": [{"beta": 18.0, "alpha": 13.0, "xi": 7.0}]},
+    ... }
+    >>> fig = chain({"minimal": minimal, "compare": compared})
+    >>> title = fig.axes[2].get_title()
+    >>> title.startswith("3. The network (seed 0) rises by 1")
+    True
+    >>> title.index("xi") < title.index("alpha") < title.index("beta")  # ξ first, then α, then β
+    True
+    """
     minimal, comparison = result["minimal"], result["compare"]
     fig, (ax_e, ax_m, ax_n) = subplots(1, 3, figsize=(16, 4.5))
     curves = minimal["curves"]
@@ -418,10 +546,39 @@ def _label(r: dict) -> str:
 
 @styled
 def extended(result: dict) -> Figure:
-    """Three configurations' held-out loss and P(label in context) against the step, network
-    (every seed) beside the extended model and the three-parameter time-scale model (both with
-    their stored constants); the predicted transition against the network's for every
-    configuration; the network's delay with D against the model's."""
+    """The extended model's learning curves and transitions against the network's.
+
+    Three configurations' held-out loss and P(label in context) against the step, network (every
+    seed) beside the extended model and the three-parameter time-scale model (both with their
+    stored constants); the predicted transition against the network's for every configuration;
+    the network's delay with D against the model's.
+
+    Parameters
+    ----------
+    result : dict
+        The saved result (``extended.json``): what :func:`~phenom.figures.jobs.compare.extended`
+        returns, with the ``setting`` it was computed from (as a dict).
+
+    Returns
+    -------
+    Figure
+        The figure (a matplotlib :class:`~matplotlib.figure.Figure`).
+
+    Examples
+    --------
+    Twenty steps at N = 2, L = 8 (one configuration, so one column of curves beside the
+    summary panels):
+
+    >>> import tempfile
+    >>> from phenom.figures.jobs import compare as jobs
+    >>> from phenom.figures.plots.compare import extended
+    >>> from phenom.figures.settings import ExtendedSetting
+    >>> s = ExtendedSetting(Ns=(2,), Ls=(8,), Ds=(63,), lrs=(0.5,), batch_sizes=(32,), epss=(0.1,), seeds=(0,),
+    ...                     steps=20, eval_every=10, eval_size=64)
+    >>> fig = extended({"setting": s.to_dict(), **jobs.extended(s, tempfile.mkdtemp())})
+    >>> len(fig.axes), fig.axes[0].get_title()
+    (4, 'N = 2, L = 8, D = 63, batch 32 (held out)')
+    """
     runs = result["runs"]
     shown = _showcase(runs)
     fig, axes = subplots(2, len(shown) + 1, figsize=(5.2 * (len(shown) + 1), 8.4), squeeze=False)
