@@ -227,13 +227,13 @@ def compare(setting: CompareSetting, out: Path) -> dict:
 
     Examples
     --------
-    A small task (N = 2, L = 8) at lr 1 passes its transition within 200 steps; the extended
+    A small task (N = 2, L = 8) at lr 1 passes its transition within 150 steps; the extended
     model, with its constant stored at (8, 32, 63), predicts it within 10%:
 
     >>> import tempfile
     >>> from phenom.figures.jobs.compare import compare
     >>> from phenom.figures.settings import CompareSetting
-    >>> s = CompareSetting(N=2, L=8, lr=1.0, steps=200, evals=20, batch_size=64, eval_size=64, seeds=(0,), samples=50)
+    >>> s = CompareSetting(N=2, L=8, lr=1.0, steps=150, evals=15, batch_size=64, eval_size=64, seeds=(0,), samples=30)
     >>> result = compare(s, tempfile.mkdtemp())
     >>> result["summary"]["net_transition_steps"], round(result["summary"]["flow_transition"], 1)
     ([95.0], 20.2)

@@ -38,13 +38,13 @@ def compare(result: dict) -> Figure:
 
     Examples
     --------
-    A small task (N = 2, L = 8) at lr 1, trained past its transition in 200 steps:
+    A small task (N = 2, L = 8) at lr 1, trained past its transition in 150 steps:
 
     >>> import tempfile
     >>> from phenom.figures.jobs import compare as jobs
     >>> from phenom.figures.plots.compare import compare
     >>> from phenom.figures.settings import CompareSetting
-    >>> s = CompareSetting(N=2, L=8, lr=1.0, steps=200, evals=20, batch_size=64, eval_size=64, seeds=(0,), samples=50)
+    >>> s = CompareSetting(N=2, L=8, lr=1.0, steps=150, evals=15, batch_size=64, eval_size=64, seeds=(0,), samples=30)
     >>> fig = compare({"setting": s.to_dict(), **jobs.compare(s, tempfile.mkdtemp())})
     >>> fig.axes[1].get_title().splitlines()[1]
     'stored c: transition at step 107 against 95 (+13%)'
