@@ -27,9 +27,8 @@ __all__ = ["CompareSetting", "ScalingSetting", "GrowthSetting", "ExtendedSetting
 class CompareSetting(CopyingBase):
     """The flow and trained networks (linear read-out, SGD) for one (N, L), on shared axes.
 
-    Fields are documented one by one below (N, L, D, ε, batch and evaluation sizes from
-    :class:`~phenom.figures.settings.network.CopyingBase`). L must exceed N: at L = N the flow
-    never leaves the origin.
+    Fields are documented one by one below (N, L, D, ε, batch and evaluation sizes as in every
+    setting of the copying task). L must exceed N: at L = N the flow never leaves the origin.
 
     Examples
     --------
