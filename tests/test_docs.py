@@ -150,7 +150,7 @@ def test_the_results_index_lists_every_results_page():
     results = DOCS / "results"
     listed = _toctree((results / "index.md").read_text())
     assert sorted(listed) == sorted(p.stem for p in results.glob("*.md") if p.name != "index.md")
-    assert len(listed) == 8
+    assert len(listed) >= 8
     # Its table links each page once.
     links = re.findall(r"^\| \[[^\]]+\]\((\w+)\.md\)", (results / "index.md").read_text(), re.M)
     assert links == listed
