@@ -48,8 +48,8 @@ if TYPE_CHECKING:
     from phenom.nets.history import History
     from phenom.nets.lsa import LinearAttention
     from phenom.nets.optim import SGD, Adam
-    from phenom.nets.tasks import CopyingTask
     from phenom.nets.readings import attention_readings, readout_readings
+    from phenom.nets.tasks import CopyingTask
     from phenom.nets.training import Diverged, train
 
 
