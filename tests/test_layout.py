@@ -19,6 +19,8 @@ PACKAGE = Path(__file__).resolve().parents[1] / "phenom"
 LEVEL = {"induction": 1, "linear": 1, "nets": 2, "figures": 3}
 """Subpackage → layer; modules directly in phenom/ are layer 0."""
 MAX_LINES = 500
+"""Most lines of code in one module, docstrings excluded: every public name's docstring carries
+numpydoc sections and a runnable example, which document the module and are not its size."""
 
 
 def _modules() -> dict[str, Path]:
@@ -120,9 +122,29 @@ def test_the_import_graph_has_no_cycle():
     assert not cycles, cycles
 
 
+def code_lines(source: str) -> int:
+    """Lines of ``source`` outside its docstrings (module, class and function docstrings, and the
+    string statements that document attributes)."""
+    documented: set[int] = set()
+    for node in ast.walk(ast.parse(source)):
+        for statement in getattr(node, "body", []) if isinstance(getattr(node, "body", None), list) else []:
+            if (
+                isinstance(statement, ast.Expr)
+                and isinstance(statement.value, ast.Constant)
+                and isinstance(statement.value.value, str)
+            ):
+                documented.update(range(statement.lineno, (statement.end_lineno or statement.lineno) + 1))
+    return len(source.splitlines()) - len(documented)
+
+
+def test_code_lines_leave_out_docstrings_only():
+    source = 'x = 1\n"""what x is"""\n\n\ndef f():\n    """A\n    summary.\n    """\n    s = "kept"\n    return s\n'
+    assert code_lines(source) == 10 - 1 - 3
+
+
 @pytest.mark.parametrize("module", sorted(MODULES))
-def test_no_module_is_over_500_lines(module):
-    assert len(MODULES[module].read_text().splitlines()) <= MAX_LINES
+def test_no_module_is_over_500_lines_of_code(module):
+    assert code_lines(MODULES[module].read_text()) <= MAX_LINES
 
 
 def test_importing_phenom_is_light():

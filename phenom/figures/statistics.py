@@ -20,7 +20,7 @@ from scipy.stats import spearmanr
 from phenom.induction.model import InductionHeadModel
 from phenom.induction.prediction import fit_time_scale
 
-__all__ = ["rank_correlation", "scaling_summary", "reconstruction"]
+__all__ = ["rank_correlation", "scaling_summary", "reconstruction", "slope", "group_statistics", "delay_ratios"]
 
 
 def rank_correlation(x, y) -> float | None:
@@ -209,3 +209,160 @@ def reconstruction(records: dict, N: int, L: int) -> dict:
         "max_abs_loss_gap": None if worst is None else float(abs(gap[worst])),
         "step_of_max_gap": None if worst is None else int(records["step"][worst]),
     }
+
+
+def slope(x, y) -> float | None:
+    """The least-squares slope of ``y`` on ``x`` through their finite points.
+
+    Parameters
+    ----------
+    x, y : array_like
+        Two sequences of numbers of the same length (NaN allowed: those points are left out).
+
+    Returns
+    -------
+    float or None
+        The slope; None with fewer than three finite points.
+
+    Examples
+    --------
+    >>> from phenom.figures.statistics import slope
+    >>> round(slope([0, 1, 2, 3], [1, 3, 5, 7]), 12), slope([0, 1, float("nan")], [0, 1, 2])
+    (2.0, None)
+    """
+    x, y = np.asarray(x, float), np.asarray(y, float)
+    ok = np.isfinite(x) & np.isfinite(y)
+    if ok.sum() < 3:
+        return None
+    return float(np.polyfit(x[ok], y[ok], 1)[0])
+
+
+_CONFIG = ("N", "L", "D", "lr", "batch_size", "eps")
+
+
+def group_statistics(runs: list[dict], key: str, targets: dict) -> dict:
+    """A group's transition errors and plateau distances for one model, against targets.
+
+    The relative error of each configuration (N, L, D, lr, batch size, ε) is the model's predicted
+    step over the mean of its seeds' transition steps, less 1 (a configuration with a seed that
+    never made its transition is left out); the plateau distances and ξ-rate ratios are per run.
+
+    Parameters
+    ----------
+    runs : list of dict
+        Runs of the extended figure: each with its configuration, ``net_step``, ``model_step``,
+        ``three_parameter_step`` and ``<key>_plateau`` (``rms_p_context``, ``rms_loss``,
+        ``xi_rate_ratio``).
+    key : str
+        ``"model"`` (the extended model) or ``"three_parameter"``.
+    targets : dict
+        ``plateau_rms_p_context``, ``plateau_rms_loss`` (largest RMS allowed), ``xi_rate_ratio``
+        (the ratio allowed either way), ``median_abs_relative_error``, ``max_abs_relative_error``.
+
+    Returns
+    -------
+    dict
+        ``configurations``, ``runs``, ``relative_errors``, their median and largest size, the
+        median and largest plateau RMS of each curve, the ξ-rate ratios' median and range, and
+        ``targets_met`` (each target: met or not).
+
+    Examples
+    --------
+    >>> from phenom.figures.statistics import group_statistics
+    >>> plateau = {"rms_p_context": 0.04, "rms_loss": 0.08, "xi_rate_ratio": 1.5}
+    >>> runs = [{"N": 4, "L": 16, "D": 63, "lr": 0.5, "batch_size": 128, "eps": 0.1, "net_step": s,
+    ...          "model_step": 450.0, "model_plateau": plateau} for s in (400.0, 500.0)]
+    >>> targets = {"plateau_rms_p_context": 0.05, "plateau_rms_loss": 0.1, "xi_rate_ratio": 2.0,
+    ...            "median_abs_relative_error": 0.05, "max_abs_relative_error": 0.12}
+    >>> out = group_statistics(runs, "model", targets)
+    >>> out["relative_errors"], all(out["targets_met"].values())
+    ([0.0], True)
+    """
+    configs: dict[tuple, list[dict]] = {}
+    for r in runs:
+        configs.setdefault(tuple(r[k] for k in _CONFIG), []).append(r)
+    errors = []
+    for members in configs.values():
+        steps = [m["net_step"] for m in members]
+        if None not in steps:
+            predicted = members[0]["model_step" if key == "model" else "three_parameter_step"]
+            errors.append(predicted / float(np.mean(steps)) - 1.0)
+    plateau = [r[key + "_plateau"] for r in runs if r["net_step"] is not None]
+    out: dict = {"configurations": len(configs), "runs": len(runs), "relative_errors": errors}
+    if errors:
+        out["median_abs_relative_error"] = float(np.median(np.abs(errors)))
+        out["max_abs_relative_error"] = float(np.max(np.abs(errors)))
+    for name in ("rms_p_context", "rms_loss"):
+        values = [p[name] for p in plateau]
+        if values:
+            out["median_" + name], out["max_" + name] = float(np.median(values)), float(np.max(values))
+    ratios = [p["xi_rate_ratio"] for p in plateau if p["xi_rate_ratio"] is not None]
+    if ratios:
+        out["xi_rate_ratio"] = {
+            "median": float(np.median(ratios)),
+            "min": float(min(ratios)),
+            "max": float(max(ratios)),
+        }
+    allowed = targets["xi_rate_ratio"]
+    out["targets_met"] = {
+        "plateau_rms_p_context": bool(plateau) and out["max_rms_p_context"] <= targets["plateau_rms_p_context"],
+        "plateau_rms_loss": bool(plateau) and out["max_rms_loss"] <= targets["plateau_rms_loss"],
+        "xi_rate_ratio": bool(ratios) and 1 / allowed <= min(ratios) <= max(ratios) <= allowed,
+        "median_abs_relative_error": bool(errors)
+        and out["median_abs_relative_error"] <= targets["median_abs_relative_error"],
+        "max_abs_relative_error": bool(errors) and out["max_abs_relative_error"] <= targets["max_abs_relative_error"],
+    }
+    return out
+
+
+def delay_ratios(runs: list[dict]) -> list[dict]:
+    """The network's transition delay with the embedding dimension D, beside the model's.
+
+    For each (N, L) trained at several D with lr 0.5, batch 128 and ε = 0.1: the mean transition
+    step of its seeds at each larger D over the mean at the smallest D, and the same ratio of the
+    model's predicted steps (configurations with a seed that never made its transition are left
+    out).
+
+    Parameters
+    ----------
+    runs : list of dict
+        Runs of the extended figure (configuration, ``net_step``, ``model_step``).
+
+    Returns
+    -------
+    list of dict
+        One entry per (N, L) and larger D: ``N``, ``L``, ``D``, ``base_D``, ``network_ratio``,
+        ``model_ratio``.
+
+    Examples
+    --------
+    >>> from phenom.figures.statistics import delay_ratios
+    >>> runs = [{"N": 8, "L": 32, "D": D, "lr": 0.5, "batch_size": 128, "eps": 0.1, "net_step": s,
+    ...          "model_step": m} for D, s, m in ((63, 1000.0, 1040.0), (127, 1300.0, 1050.0))]
+    >>> [(r["D"], r["network_ratio"], round(r["model_ratio"], 4)) for r in delay_ratios(runs)]
+    [(127, 1.3, 1.0096)]
+    """
+    standard = [r for r in runs if r["lr"] == 0.5 and r["batch_size"] == 128 and r["eps"] == 0.1]
+    out = []
+    for N, L in sorted({(r["N"], r["L"]) for r in standard}):
+        by_D: dict[int, list[dict]] = {}
+        for r in standard:
+            if (r["N"], r["L"]) == (N, L):
+                by_D.setdefault(r["D"], []).append(r)
+        if len(by_D) < 2 or any(m["net_step"] is None for ms in by_D.values() for m in ms):
+            continue
+        base = min(by_D)
+        net0, model0 = np.mean([m["net_step"] for m in by_D[base]]), by_D[base][0]["model_step"]
+        for D in sorted(by_D)[1:]:
+            ratio = float(np.mean([m["net_step"] for m in by_D[D]]) / net0)
+            out.append(
+                {
+                    "N": N,
+                    "L": L,
+                    "D": D,
+                    "base_D": base,
+                    "network_ratio": ratio,
+                    "model_ratio": float(by_D[D][0]["model_step"] / model0),
+                }
+            )
+    return out

@@ -13,7 +13,7 @@ import numpy as np
 from phenom import _io
 from phenom.figures.runs import metric_along_training, scaling_point, scaling_run
 from phenom.figures.settings import ChainSetting, CompareSetting, ExtendedSetting, GrowthSetting, ScalingSetting
-from phenom.figures.statistics import reconstruction, scaling_summary
+from phenom.figures.statistics import delay_ratios, group_statistics, reconstruction, scaling_summary, slope
 from phenom.figures.sweep import sweep
 from phenom.induction.extended import EXTENDED_TIME_CONSTANT, ExtendedModel, extended_curves
 from phenom.induction.fastflow import flow_quantities
@@ -33,19 +33,8 @@ from phenom.nets.tasks import POSITIONS
 
 __all__ = ["compare", "scaling", "scaling_configs", "growth", "growth_configs", "extended", "chain"]
 
-NETWORK_COLUMNS = (
-    "step",
-    "eval_loss",
-    "icl_acc",
-    "p_correct",
-    "cla",
-    "p_context",
-    "ila1",
-    "tila2",
-    "beta",
-    "alpha",
-    "xi",
-    "expected_model_loss",
+NETWORK_COLUMNS = tuple(
+    "step eval_loss icl_acc p_correct cla p_context ila1 tila2 beta alpha xi expected_model_loss".split()
 )
 
 
@@ -696,15 +685,6 @@ def _group(cfg: dict) -> str:
     return "seen" if standard and key in SEEN else "held_out"
 
 
-def _slope(x, y) -> float | None:
-    """Least-squares slope of y on x (None with fewer than three finite points)."""
-    x, y = np.asarray(x, float), np.asarray(y, float)
-    ok = np.isfinite(x) & np.isfinite(y)
-    if ok.sum() < 3:
-        return None
-    return float(np.polyfit(x[ok], y[ok], 1)[0])
-
-
 def _extended_run(s: ExtendedSetting, cfg: dict, seed: int) -> dict:
     """One network run at ``cfg`` and both models' curves at its evaluation steps."""
     config = {**cfg, "seed": seed, "steps": s.steps, "eval_every": s.eval_every, "eval_size": s.eval_size}
@@ -737,84 +717,16 @@ def _extended_run(s: ExtendedSetting, cfg: dict, seed: int) -> dict:
         return run
     plateau = step < PLATEAU_END * net_step
     rising = plateau & (step >= 0.1 * net_step)
-    net_rate = _slope(step[rising], hist.xi[rising])
+    net_rate = slope(step[rising], hist.xi[rising])
     for name in ("model", "three_parameter"):
         m = run[name]
-        rate = _slope(step[rising], m["xi"][rising])
+        rate = slope(step[rising], m["xi"][rising])
         run[name + "_plateau"] = {
             "rms_p_context": float(np.sqrt(np.mean((m["p_context"][plateau] - hist.p_context[plateau]) ** 2))),
             "rms_loss": float(np.sqrt(np.mean((m["loss"][plateau] - hist.eval_loss[plateau]) ** 2))),
             "xi_rate_ratio": None if net_rate is None or not rate else net_rate / rate,
         }
     return run
-
-
-def _group_statistics(runs: list[dict], key: str) -> dict:
-    """Per-configuration transition errors (the seeds' mean step) and per-run plateau distances of
-    the ``key`` model ("model" or "three_parameter") over ``runs``, against the targets."""
-    configs: dict[tuple, list[dict]] = {}
-    for r in runs:
-        configs.setdefault(tuple(r[k] for k in ("N", "L", "D", "lr", "batch_size", "eps")), []).append(r)
-    errors = []
-    for members in configs.values():
-        steps = [m["net_step"] for m in members]
-        if None not in steps:
-            predicted = members[0]["model_step" if key == "model" else "three_parameter_step"]
-            errors.append(predicted / float(np.mean(steps)) - 1.0)
-    plateau = [r[key + "_plateau"] for r in runs if r["net_step"] is not None]
-    out: dict[str, Any] = {"configurations": len(configs), "runs": len(runs), "relative_errors": errors}
-    if errors:
-        out["median_abs_relative_error"] = float(np.median(np.abs(errors)))
-        out["max_abs_relative_error"] = float(np.max(np.abs(errors)))
-    for name in ("rms_p_context", "rms_loss"):
-        values = [p[name] for p in plateau]
-        if values:
-            out["median_" + name], out["max_" + name] = float(np.median(values)), float(np.max(values))
-    ratios = [p["xi_rate_ratio"] for p in plateau if p["xi_rate_ratio"] is not None]
-    if ratios:
-        out["xi_rate_ratio"] = {
-            "median": float(np.median(ratios)),
-            "min": float(min(ratios)),
-            "max": float(max(ratios)),
-        }
-    out["targets_met"] = {
-        "plateau_rms_p_context": bool(plateau) and out["max_rms_p_context"] <= TARGETS["plateau_rms_p_context"],
-        "plateau_rms_loss": bool(plateau) and out["max_rms_loss"] <= TARGETS["plateau_rms_loss"],
-        "xi_rate_ratio": bool(ratios)
-        and 1 / TARGETS["xi_rate_ratio"] <= min(ratios) <= max(ratios) <= TARGETS["xi_rate_ratio"],
-        "median_abs_relative_error": bool(errors)
-        and out["median_abs_relative_error"] <= TARGETS["median_abs_relative_error"],
-        "max_abs_relative_error": bool(errors) and out["max_abs_relative_error"] <= TARGETS["max_abs_relative_error"],
-    }
-    return out
-
-
-def _d_ratios(runs: list[dict]) -> list[dict]:
-    """For each (N, L) run at several D (lr 0.5, batch 128, ε = 0.1): the network's mean transition
-    at each D over its mean at the smallest D, beside the extended model's ratio."""
-    standard = [r for r in runs if r["lr"] == 0.5 and r["batch_size"] == 128 and r["eps"] == 0.1]
-    out = []
-    for N, L in sorted({(r["N"], r["L"]) for r in standard}):
-        by_D: dict[int, list[dict]] = {}
-        for r in standard:
-            if (r["N"], r["L"]) == (N, L):
-                by_D.setdefault(r["D"], []).append(r)
-        if len(by_D) < 2 or any(m["net_step"] is None for ms in by_D.values() for m in ms):
-            continue
-        base = min(by_D)
-        net0, model0 = np.mean([m["net_step"] for m in by_D[base]]), by_D[base][0]["model_step"]
-        for D in sorted(by_D)[1:]:
-            out.append(
-                {
-                    "N": N,
-                    "L": L,
-                    "D": D,
-                    "base_D": base,
-                    "network_ratio": float(np.mean([m["net_step"] for m in by_D[D]]) / net0),
-                    "model_ratio": float(by_D[D][0]["model_step"] / model0),
-                }
-            )
-    return out
 
 
 def extended(setting: ExtendedSetting, out: Path) -> dict:
@@ -866,7 +778,7 @@ def extended(setting: ExtendedSetting, out: Path) -> dict:
         "pooled": [r for r in runs if r["group"] != "reference"],
     }
     summary = {
-        key: {name: _group_statistics(members, key) for name, members in groups.items() if members}
+        key: {name: group_statistics(members, key, TARGETS) for name, members in groups.items() if members}
         for key in ("model", "three_parameter")
     }
     return {
@@ -876,6 +788,6 @@ def extended(setting: ExtendedSetting, out: Path) -> dict:
         "plateau_end": PLATEAU_END,
         "runs": runs,
         "summary": summary,
-        "d_ratios": _d_ratios(runs),
+        "d_ratios": delay_ratios(runs),
         "runs_without_transition": sum(r["net_step"] is None for r in runs),
     }

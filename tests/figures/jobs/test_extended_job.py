@@ -7,7 +7,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from phenom.figures.jobs.compare import _d_ratios, _group, _group_statistics, _slope
+from phenom.figures.jobs.compare import TARGETS, _group
+from phenom.figures.statistics import delay_ratios, group_statistics, slope
 
 
 def _run(N, L, D, seed, net_step, model_step, rms_p=0.1, rms_loss=0.2, ratio=3.0, lr=0.5, batch=128, eps=0.1):
@@ -35,8 +36,8 @@ def test_groups_name_the_reference_the_seen_and_the_held_out():
 
 
 def test_slope_of_an_exact_line_and_too_few_points():
-    assert _slope([0, 1, 2, 3], [1, 3, 5, 7]) == pytest.approx(2.0)
-    assert _slope([0, 1, np.nan], [0, 1, 2]) is None
+    assert slope([0, 1, 2, 3], [1, 3, 5, 7]) == pytest.approx(2.0)
+    assert slope([0, 1, np.nan], [0, 1, 2]) is None
 
 
 def test_group_statistics_by_hand():
@@ -45,7 +46,7 @@ def test_group_statistics_by_hand():
         _run(4, 16, 255, 1, 600.0, 300.0, rms_p=0.30, rms_loss=0.08, ratio=0.6),
         _run(6, 24, 63, 0, 880.0, 990.0, rms_p=0.02, rms_loss=0.30, ratio=1.9),
     ]
-    out = _group_statistics(runs, "model")
+    out = group_statistics(runs, "model", TARGETS)
     # (4, 16, 255): mean step 500, predicted 300 → −0.4; (6, 24, 63): 990/880 − 1 = 0.125.
     assert out["relative_errors"] == pytest.approx([-0.4, 0.125])
     assert out["median_abs_relative_error"] == pytest.approx((0.4 + 0.125) / 2)
@@ -59,12 +60,12 @@ def test_group_statistics_by_hand():
         "median_abs_relative_error": False,
         "max_abs_relative_error": False,
     }
-    assert _group_statistics(runs, "three_parameter")["relative_errors"] == pytest.approx([0.2, 1.25])
+    assert group_statistics(runs, "three_parameter", TARGETS)["relative_errors"] == pytest.approx([0.2, 1.25])
 
 
 def test_a_run_without_transition_leaves_its_configuration_out_of_the_errors():
     runs = [_run(4, 16, 255, 0, None, 300.0), _run(4, 16, 255, 1, 500.0, 300.0), _run(2, 8, 63, 0, 200.0, 180.0)]
-    out = _group_statistics(runs, "model")
+    out = group_statistics(runs, "model", TARGETS)
     assert out["relative_errors"] == pytest.approx([-0.1])
 
 
@@ -76,7 +77,7 @@ def test_delay_ratios_with_D_by_hand():
         _run(8, 32, 127, 1, 1360.0, 1060.0),
         _run(8, 32, 63, 0, 700.0, 520.0, lr=1.0),  # another rate: not in the D comparison
     ]
-    (ratio,) = _d_ratios(runs)
+    (ratio,) = delay_ratios(runs)
     assert (ratio["N"], ratio["L"], ratio["D"], ratio["base_D"]) == (8, 32, 127, 63)
     assert ratio["network_ratio"] == pytest.approx(1380 / 1050)
     assert ratio["model_ratio"] == pytest.approx(1060 / 1040)
