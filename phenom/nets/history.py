@@ -43,7 +43,8 @@ class History:
     History(2 evaluations, last step 10, loss 0.75, icl_acc 0.5; columns: step, loss, icl_acc)
     >>> hist.loss.tolist(), int(hist.step[-1])
     ([1.5, 0.75], 10)
-    >>> [path.name for path in hist.save("run")]
+    >>> import tempfile
+    >>> [path.name for path in hist.save(tempfile.mkdtemp())]
     ['history.csv', 'history.json']
     """
 
