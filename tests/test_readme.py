@@ -269,7 +269,72 @@ def claims() -> dict[str, str]:
     c.update(_phase_claims(_load("phase")))
     c.update(_heads_claims(_load("induction_heads")))
     c.update(_data_claims(_load("data_dependence")))
+    c.update(_extended_claims(_load("extended")))
+    c["compare.expected"] = (
+        f"largest gap {cs['max_abs_expected_gap']:.2f}, against {cs['max_abs_loss_gap']:.2f} at the averaged parameters"
+    )
     c.update(_trend_claims())
+    return c
+
+
+def _extended_claims(r: dict) -> dict[str, str]:
+    """The extended model's page: its constant, each group's statistics for both models against
+    the targets, and the delay with D."""
+    c: dict[str, str] = {}
+    const, targets = r["stored_constant"], r["targets"]
+    c["extended.constant"] = (
+        f"c = {const['c']:.4f}, its cliff at t = {const['flow_time']:.2f} over lr 0.5 times the network's mean "
+        f"transition there, step {const['net_step']:.0f}"
+    )
+    c["extended.targets"] = (
+        f"P(label in context) within {targets['plateau_rms_p_context']:.2f} RMS and the held-out loss within "
+        f"{targets['plateau_rms_loss']:.2f} nats RMS over the plateau (steps before {r['plateau_end']:.1f} × the "
+        f"network's transition), the network's plateau rate of the effective ξ within "
+        f"{targets['xi_rate_ratio']:.0f}× the model's, the transition step's median error at most "
+        f"{_pct(targets['median_abs_relative_error'])} and its largest at most "
+        f"{_pct(targets['max_abs_relative_error'])}"
+    )
+    names = {"seen": "shaped the model", "held_out": "held out", "pooled": "pooled"}
+    models = {"model": "extended", "three_parameter": "three-parameter"}
+
+    def row(model: str, group: str) -> str:
+        g = r["summary"][model][group]
+        xi = g["xi_rate_ratio"]
+        return (
+            f"| {names[group]} | {models[model]} | {g['configurations']} ({g['runs']}) | "
+            f"{_pct(g['median_abs_relative_error'])} | {_pct(g['max_abs_relative_error'])} | "
+            f"{g['median_rms_p_context']:.2f} / {g['max_rms_p_context']:.2f} | "
+            f"{g['median_rms_loss']:.2f} / {g['max_rms_loss']:.2f} | "
+            f"{xi['median']:.1f} ({xi['min']:.1f}–{xi['max']:.1f}) |"
+        )
+
+    c["extended.table"] = "\n".join(row(m, g) for g in names for m in models if g in r["summary"][m])
+    met = [
+        f"{names[g]}: {sum(r['summary']['model'][g]['targets_met'].values())} of {len(targets)}"
+        for g in names
+        if g in r["summary"]["model"]
+    ]
+    c["extended.met"] = "targets met by the extended model, " + "; ".join(met)
+    c["extended.d_table"] = "\n".join(
+        f"| ({d['N']}, {d['L']}) | {d['base_D']} → {d['D']} | {d['network_ratio']:.2f} | {d['model_ratio']:.2f} |"
+        for d in r["d_ratios"]
+    )
+    by: dict[tuple, list[dict]] = {(x["N"], x["L"], x["D"], x["lr"], x["batch_size"], x["eps"]): [] for x in r["runs"]}
+    for x in r["runs"]:
+        by[(x["N"], x["L"], x["D"], x["lr"], x["batch_size"], x["eps"])].append(x)
+    base = by.get((4, 16, 63, 0.5, 128, 0.1))
+    if base and all(x["net_step"] is not None for ms in by.values() for x in ms):
+        mean0 = np.mean([x["net_step"] for x in base])
+        rows = []
+        for key, label in (
+            ((4, 16, 63, 0.25, 128, 0.1), "lr 0.25"),
+            ((4, 16, 63, 0.5, 32, 0.1), "batch 32"),
+            ((4, 16, 63, 0.5, 128, 0.3), "ε = 0.3"),
+        ):
+            if key in by:
+                ratio = np.mean([x["net_step"] for x in by[key]]) / mean0
+                rows.append(f"| {label} | {ratio:.2f} | {by[key][0]['model_step'] / base[0]['model_step']:.2f} |")
+        c["extended.options_table"] = "\n".join(rows)
     return c
 
 
@@ -874,6 +939,7 @@ FAMILIES = {
         "compare",
         "scaling",
         "growth",
+        "extended",
         "chain",
     ),
 }
@@ -978,6 +1044,7 @@ HOME = {
     "data.": "docs/results/data_dependence.md",
     "minimal.": "docs/results/minimal_network.md",
     "chain.": "docs/results/minimal_network.md",
+    "extended.": "docs/results/extended.md",
 }
 """Claim name (by its first matching prefix) → the page that states it: the README or a docs page."""
 
