@@ -56,19 +56,41 @@ their Gram matrix G = XᵀX closes: Ġ = AᵀG + GA (``_readout_rhs``).
   a unit token direction (Q1 e_p, K1 e_{p−1}, Q2 c, K2 l, V2 l, V1 l) starts at |·|² = s; a
   factor two matrices deep (α's key factor K2 V1 c, the memory copy V2 V1 l) at s². The read-out
   row W_ℓ (d entries of variance 1/128) starts at |u|² = d/128.
-- Rates of the factors (shares of the data pushing each, as in the time-scale model): β's two
-  position factors C_β = Σ_p f_p² each; α's query factor 1; γ's two factors 1 (every sequence
-  has a target and label tokens); V2 l and V1 l 1 (one map shared by all labels); the read-out
-  row 1/L (the sequences whose answer is ℓ). A factor made of a chain of two matrices moves as
-  both matrices do: for q = K V c, (dK) V c + K (dV) c = r g (|Vc|² + K Kᵀ) p ≈ 2 s r g p at
-  the initialisation (K Kᵀ ≈ s I), so α's key factor and the memory copy m have rate 2s (tested
-  on random matrices).
+- Rates of the factors: the share of the data pushing each factor, counted per direction of the
+  input it acts on. A reading carried by a map that must learn a whole space of directions is
+  the mean over those directions of a product θ = (1/n) Σᵢ pᵢ·qᵢ, and gradient descent on it
+  gives each direction's factors rate 1/n: ṗᵢ = (g/n) qᵢ, so θ̇ = g (|q|² + |p|²)/n (the
+  per-direction norms). So:
 
-So s enters the rates of products of s-scaled factors: an attention reading's initial rate is
-2 C_β s (β), 3 s² (α), 2 s (γ); ξ's is s/L + d/128, nearly independent of D (the read-out row
-gains what V2 loses). The flow starts from the untrained network's readings: β₀ of
-:func:`~phenom.induction.timescales.initial_state`, every other reading 0, the factors
-orthogonal.
+  - β: the position–position entries of Q1ᵀK1, one per position slot, each pushed by the share
+    f_p of label occurrences there: C_β = Σ_p f_p² for both factors (as in
+    :mod:`phenom.induction.timescales`).
+  - α: the content block of Q2ᵀK2V1, a bilinear form on the D content coordinates. Items are
+    drawn afresh and isotropically in every sequence (E[c cᵀ] = I/D), so each of the D
+    directions is pushed by 1/D of the data: rates 1/D (query Q2 c) and 2s/D (key K2 V1 c).
+  - γ: the target's query at its position slot against the keys of the label tokens before it.
+    A sequence starts at a uniformly random offset, so the target sits at one of P − 2N slots,
+    each with share 1/(P − 2N), which pushes that slot's query and keys: rates 1/(P − 2N) for
+    both. (The position route carries most of the network's measured push on γ; its content
+    route is left out.)
+  - The read-out block: label ℓ's read-out row u, and V2 l, V1 l and V2 V1 l for ℓ's label
+    vector. The L label vectors are nearly orthogonal directions of the shared maps V1 and V2,
+    so each label's factors are pushed only by the sequences that involve ℓ: rates 1/L, and
+    2s/L for the two-matrix chain m. (Counting V2 as one map pushed by every sequence, rate 1,
+    makes ξ's initial rate (s/L + d/128), rising with D; in the network ξ's early rate barely
+    changes with D and splits between the read-out row and V2 as |v|² : |u|², as rates 1/L
+    both say.)
+
+  A factor made of a chain of two matrices moves as both matrices do: for q = K V c,
+  (dK) V c + K (dV) c = r g (|Vc|² + K Kᵀ) p ≈ 2 s r g p at the initialisation (K Kᵀ ≈ s I), so
+  α's key factor and the memory copy m move at 2s times their share (tested on random
+  matrices).
+
+So D enters twice: through the initial scale s of every attention factor, and through α's
+share 1/D. α's initial rate is 3s²/D, 0.197 at D = 63 and 0.018 at D = 255; ξ's is
+(s + d/128)/L, nearly independent of D (the read-out row gains what V2 loses). The flow starts
+from the untrained network's readings: β₀ of :func:`~phenom.induction.timescales.initial_state`,
+every other reading 0, the factors orthogonal.
 
 **On the network's step axis** (:func:`extended_curves`): network step ↦ flow time t = c · lr ·
 step, with one constant c (:data:`EXTENDED_TIME_CONSTANT`) fitted where the three-parameter
@@ -89,6 +111,7 @@ from scipy.integrate import solve_ivp
 from phenom import _validate
 from phenom.induction._softmax import NUMPY_FUNCTIONS, nll, prob, prob_difference
 from phenom.induction.derivation import L_sym, N_sym, alpha, beta, xi
+from phenom.induction.prediction import check_study_options
 from phenom.induction.timescales import POSITIONS, initial_state, time_scales
 
 __all__ = [
@@ -343,14 +366,14 @@ class Coefficients:
     Examples
     --------
     At D = 63 one attention matrix multiplies a unit vector's squared norm by s = 128/63; the
-    read-out block's rates are (1/L, 1, 1, 2s):
+    read-out block's rates are (1/L, 1/L, 1/L, 2s/L):
 
     >>> from phenom.induction.extended import coefficients
     >>> c = coefficients(4, 16, 63)
     >>> round(c.s, 4), round(128 / 63, 4)
     (2.0317, 2.0317)
-    >>> [round(r, 4) for r in c.rates["readout"]]
-    [0.0625, 1.0, 1.0, 4.0635]
+    >>> [round(r, 4) for r in c.rates["readout"]], round(2 * c.s / 16, 4)
+    ([0.0625, 0.0625, 0.0625, 0.254], 0.254)
     """
 
     s: float
@@ -416,7 +439,7 @@ def coefficients(N: int, L: int, D: int = 63) -> Coefficients:
         Labels.
     D : int >= L
         Content dimension of the tokens (default 63, the scaling study's); enters through the
-        initial attention scale s = (P + D)/D, P = 65 position slots.
+        initial attention scale s = (P + D)/D, P = 65 position slots, and α's share 1/D.
 
     Returns
     -------
@@ -425,29 +448,33 @@ def coefficients(N: int, L: int, D: int = 63) -> Coefficients:
 
     Examples
     --------
-    At (8, 32, 63): s = 128/63, κ = 1/17, and the read-out row starts at |u|² = (P + D)/128 = 1:
+    At (8, 32, 63): s = 128/63, κ = 1/17, and the read-out row starts at |u|² = (P + D)/128 = 1;
+    α's factors move at 1/D and 2s/D, γ's at 1/(P − 2N) = 1/49:
 
     >>> from phenom.induction.extended import coefficients
     >>> c = coefficients(8, 32, 63)
     >>> round(c.s, 4), round(c.kappa, 4), c.norms["readout"][0]
     (2.0317, 0.0588, 1.0)
-    >>> [round(r, 4) for r in c.rates["alpha"]], round(2 * c.s, 4)
-    ([1.0, 4.0635], 4.0635)
+    >>> [round(r, 5) for r in c.rates["alpha"]], round(1 / 63, 5), round(2 * c.s / 63, 5)
+    ([0.01587, 0.0645], 0.01587, 0.0645)
+    >>> c.rates["gamma"] == (1 / 49, 1 / 49)
+    True
     """
     N, L = _validate.pairs(N, L)
     D = _validate.count("D", D, minimum=L, bound=f"L = {L} (L label vectors need L dimensions)")
     s = attention_scale(D)
     c_beta = float(time_scales(N, L)[0])
     readout = (POSITIONS + D) / READOUT_WIDTH
+    slots = POSITIONS - 2 * N  # where the target can sit
     return Coefficients(
         s=s,
         kappa=1.0 / (2 * N + 1),
         kappa_memory=memory_share(N),
         rates={
             "beta": (c_beta, c_beta),
-            "alpha": (1.0, 2.0 * s),
-            "gamma": (1.0, 1.0),
-            "readout": (1.0 / L, 1.0, 1.0, 2.0 * s),
+            "alpha": (1.0 / D, 2.0 * s / D),
+            "gamma": (1.0 / slots, 1.0 / slots),
+            "readout": (1.0 / L, 1.0 / L, 1.0 / L, 2.0 * s / L),
         },
         norms={"beta": (s, s), "alpha": (s, s * s), "gamma": (s, s), "readout": (readout, s, s, s * s)},
     )
@@ -626,14 +653,14 @@ def factor_flow(N: int, L: int, D: int = 63, *, t_max: float = 2e3, n_times: int
 
     Examples
     --------
-    At N = 2, L = 8 the loss falls from log 8 through a cliff near t = 5.2 (on this grid of
-    spacing 0.1; :func:`cliff_time` refines it), and ξ has grown:
+    At N = 2, L = 8 the loss falls from log 8 through a cliff near t = 49 (on this grid of
+    spacing 1; :func:`cliff_time` refines it), and ξ has grown:
 
     >>> import numpy as np
     >>> from phenom.induction.extended import factor_flow
-    >>> f = factor_flow(2, 8, t_max=10.0, n_times=101)
-    >>> round(float(f.loss[0]), 4) == round(float(np.log(8)), 4), round(f.cliff(), 1)
-    (True, 5.2)
+    >>> f = factor_flow(2, 8, t_max=100.0, n_times=101)
+    >>> round(float(f.loss[0]), 4) == round(float(np.log(8)), 4), round(f.cliff())
+    (True, 49)
     >>> bool(f.theta[-1, 3] > 1 and f.loss[-1] < 0.1)
     True
     """
@@ -680,12 +707,12 @@ def cliff_time(N: int, L: int, D: int = 63) -> float:
     Examples
     --------
     On the network's step axis at lr 0.5 the cliff is at t / (c · lr), with the stored
-    :data:`EXTENDED_TIME_CONSTANT` c: about step 202 at N = 2, L = 8, D = 63.
+    :data:`EXTENDED_TIME_CONSTANT` c: about step 114 at N = 2, L = 8, D = 63.
 
     >>> from phenom.induction.extended import EXTENDED_TIME_CONSTANT, cliff_time
     >>> t = cliff_time(2, 8)
     >>> round(t, 2), round(t / (EXTENDED_TIME_CONSTANT["c"] * 0.5))
-    (5.21, 202)
+    (48.91, 114)
     """
     N, L = _validate.pairs(N, L)
     if L == N:
@@ -718,8 +745,8 @@ def cliff_time(N: int, L: int, D: int = 63) -> float:
 # cliff (lr = 1) over lr = 0.5 times the network's mean transition step there, 1037.938489018
 # (the scaling study's three seeds, as for the three-parameter models' constants).
 EXTENDED_TIME_CONSTANT: dict = {
-    "c": 0.0516573414904,
-    "flow_time": 26.8085714866,
+    "c": 0.859560836185,
+    "flow_time": 446.085637764,
     "reference": (8, 32, 63),
     "net_step": 1037.938489018,
     "lr": 0.5,
@@ -759,11 +786,11 @@ class ExtendedCurves:
     Examples
     --------
     >>> from phenom.induction.extended import extended_curves
-    >>> curves = extended_curves(2, 8, steps=[0, 200, 400])
+    >>> curves = extended_curves(2, 8, steps=[0, 100, 200])
     >>> curves.theta.shape, curves.lr, curves.ignored
     ((3, 5), 0.5, ('eps', 'batch_size'))
     >>> [round(float(p), 2) for p in curves.p_context]
-    [0.25, 0.52, 0.95]
+    [0.25, 0.75, 0.99]
     """
 
     step: np.ndarray
@@ -825,19 +852,19 @@ def extended_curves(
 
     Examples
     --------
-    At N = 2, L = 8 (D = 63, lr 0.5) the predicted transition is near step 202 (the network's
-    is near 200 at this size); the loss starts at log L:
+    At N = 2, L = 8 (D = 63, lr 0.5) the predicted transition is near step 114 (the network's
+    is near 184: at this smallest size the model is early); the loss starts at log L:
 
     >>> import numpy as np
     >>> from phenom.induction.extended import extended_curves
     >>> curves = extended_curves(2, 8, steps=[0.0, 100.0, 400.0])
     >>> round(curves.transition_step)
-    202
+    114
     >>> round(float(curves.loss[0]), 4) == round(float(np.log(8)), 4), bool(curves.p_correct[2] > 0.9)
     (True, True)
     """
     from_D = max(63, L) if D is None else D
-    N, L, lr = _check_options(N, L, from_D, eps, lr, batch_size)
+    N, L, lr = check_study_options(N, L, from_D, eps, lr, batch_size)
     D = int(from_D)
     c = EXTENDED_TIME_CONSTANT["c"]
     transition = cliff_time(N, L, D) / (c * lr)
@@ -866,15 +893,3 @@ def extended_curves(
         lr=float(lr),
         ignored=("eps", "batch_size"),
     )
-
-
-def _check_options(N, L, D, eps, lr, batch_size) -> tuple[int, int, float]:
-    N, L = _validate.pairs(_validate.plain(N), _validate.plain(L))
-    if not 2 <= N <= 32:
-        raise ValueError(f"N must be an integer from 2 to 32, got {N}")
-    if L == N:
-        raise ValueError(f"L must be an integer > N = {N} (at L = N the flow has no transition), got {L}")
-    _validate.count("D", D, minimum=L, bound=f"L = {L} (L label vectors need L dimensions)")
-    _validate.nonnegative("eps", eps)
-    _validate.count("batch_size", batch_size)
-    return N, L, _validate.within("lr", lr, 1e-12, 1e12, "the predicted step stays a finite count")

@@ -189,7 +189,7 @@ def model_flow(N: int, L: int, *, model: str = "time_scales", t_max: float = 2e4
     return traj
 
 
-def _check_study_options(N, L, D, eps, lr, batch_size) -> tuple[int, int, float]:
+def check_study_options(N, L, D, eps, lr, batch_size) -> tuple[int, int, float]:
     """(N, L, lr) checked against the range the constants were fitted for (:func:`predicted_step`)."""
     N, L = _validate.pairs(_validate.plain(N), _validate.plain(L))
     if not 2 <= N <= 32:
@@ -262,7 +262,7 @@ def predicted_step(
     >>> round(predicted_step(8, 32, lr=1.0), 2)
     518.97
     """
-    N, L, lr = _check_study_options(N, L, D, eps, lr, batch_size)
+    N, L, lr = check_study_options(N, L, D, eps, lr, batch_size)
     return _flow_time(_model(model), N, L) / (TIME_CONSTANTS[model]["c"] * lr)
 
 

@@ -262,6 +262,13 @@ def save_checkpoint(
 def _read(path: Path, bad) -> tuple[dict, dict]:
     """The arrays and the metadata of ``path``, every member read (a damaged one fails here)."""
     try:
+        with open(path, "rb") as f:
+            zipped = f.read(4) == b"PK\x03\x04"
+    except OSError as err:
+        raise bad(f"cannot be read ({type(err).__name__})") from None
+    if not zipped:  # np.load would take it for pickled data
+        raise bad("cannot be read: it is not an .npz archive, not a phenom checkpoint")
+    try:
         with np.load(path, allow_pickle=False) as data:
             arrays = {k: data[k] for k in data.files}  # read every member now, inside the check
     except Exception as err:  # a damaged zip, a member that is not an array, not a zip at all

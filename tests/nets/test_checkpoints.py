@@ -262,3 +262,12 @@ def test_a_folder_checkpoint_is_reused_exactly_while_its_computing_code_is_uncha
     assert len(files[None]) == 1
     assert files["phenom.figures.plots.network"] == files[None]
     assert len(files["phenom.nets.attention"]) == 2 and len(files["phenom.nets.training"]) == 3
+
+
+def test_a_text_file_is_named_not_an_archive(tmp_path):
+    ckpt = tmp_path / "run.npz"
+    ckpt.write_text("step,loss\n0,2.7\n")
+    with pytest.raises(CheckpointError, match="it is not an .npz archive, not a phenom checkpoint") as info:
+        train(_net(), TASK, steps=20, checkpoint=ckpt, resume=True, **KW)
+    assert "Python objects" not in str(info.value) and "\n" not in str(info.value)
+    assert ckpt.read_text() == "step,loss\n0,2.7\n"

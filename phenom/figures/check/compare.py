@@ -157,6 +157,7 @@ def scaling(tally: Tally, r: dict, folder: Path) -> None:
     for model, key, row_key in (
         ("summary", "flow_time", "predicted_step"),
         ("mean_field", "mean_field_flow_time", "mean_field_predicted_step"),
+        ("extended", "extended_flow_time", "extended_predicted_step"),
     ):
         runs = [
             (row["N"], row["L"], row[key], step)

@@ -15,7 +15,7 @@ from phenom.figures.runs import metric_along_training, scaling_point, scaling_ru
 from phenom.figures.settings import ChainSetting, CompareSetting, ExtendedSetting, GrowthSetting, ScalingSetting
 from phenom.figures.statistics import delay_ratios, group_statistics, reconstruction, scaling_summary, slope
 from phenom.figures.sweep import sweep
-from phenom.induction.extended import EXTENDED_TIME_CONSTANT, ExtendedModel, extended_curves
+from phenom.induction.extended import EXTENDED_TIME_CONSTANT, ExtendedModel, cliff_time, extended_curves
 from phenom.induction.fastflow import flow_quantities
 from phenom.induction.model import PARAMETERS, InductionHeadModel, induction_flow
 from phenom.induction.prediction import (
@@ -217,7 +217,8 @@ def compare(setting: CompareSetting, out: Path) -> dict:
     Examples
     --------
     A small task (N = 2, L = 8) at lr 1 passes its transition within 150 steps; the extended
-    model, with its constant stored at (8, 32, 63), predicts it within 10%:
+    model, with its constant stored at (8, 32, 63), predicts it 40% early (at N = 2 it is early
+    throughout: the network's layer-1 attention first moves away from the previous token):
 
     >>> import tempfile
     >>> from phenom.figures.jobs.compare import compare
@@ -226,8 +227,8 @@ def compare(setting: CompareSetting, out: Path) -> dict:
     >>> result = compare(s, tempfile.mkdtemp())
     >>> result["summary"]["net_transition_steps"], round(result["summary"]["flow_transition"], 1)
     ([95.0], 20.2)
-    >>> bool(abs(result["extended"]["relative_error"]) < 0.1)
-    True
+    >>> round(result["extended"]["relative_error"], 2)
+    -0.4
     """
     s = setting
     hists = _train_networks(s)
@@ -358,9 +359,10 @@ def scaling(setting: ScalingSetting, out: Path, *, executor: Executor | None = N
 
     Top-level ``spearman``, ``within_N_spearman``, ``median_abs_relative_error`` and
     ``max_abs_relative_error`` describe the adopted time-scale model (its full statistics under
-    ``summary``); ``mean_field`` holds the same for the plain flow. Each model's c is fitted at
-    the reference, which is left out of every statistic; configurations of ``held_out`` N are
-    reported separately as well.
+    ``summary``); ``mean_field`` holds the same for the plain flow and ``extended`` for the
+    extended model's cliff (:func:`~phenom.induction.extended.cliff_time` at the sweep's D). Each
+    model's c is fitted at the reference, which is left out of every statistic; configurations
+    of ``held_out`` N are reported separately as well.
 
     Parameters
     ----------
@@ -374,9 +376,9 @@ def scaling(setting: ScalingSetting, out: Path, *, executor: Executor | None = N
     Returns
     -------
     dict
-        ``seeds``, the adopted model's statistics at the top level, ``mean_field``, ``rows`` (one
-        per (N, L): flow times, the network's transition steps, both predictions), ``summary``
-        and ``side_files``.
+        ``seeds``, the adopted model's statistics at the top level, ``mean_field``, ``extended``,
+        ``rows`` (one per (N, L): flow times, the network's transition steps, the three
+        predictions), ``summary`` and ``side_files``.
 
     Raises
     ------
@@ -420,6 +422,8 @@ def scaling(setting: ScalingSetting, out: Path, *, executor: Executor | None = N
         )
         for model in MODELS
     }
+    # the extended model's cliff at each (N, L) and the sweep's D = max(min_D, L) (none at L = N)
+    times["extended"] = {(N, L): None if L == N else cliff_time(N, L, max(s.min_D, L)) for N, L in pairs}
     configs = scaling_configs(s)
 
     def cost(cfg: dict) -> float:  # steps it will likely run × the work of one step
@@ -455,6 +459,7 @@ def scaling(setting: ScalingSetting, out: Path, *, executor: Executor | None = N
                 "L": L,
                 "flow_time": times["time_scales"][(N, L)],
                 "mean_field_flow_time": times["mean_field"][(N, L)],
+                "extended_flow_time": times["extended"][(N, L)],
                 "net_steps": observed,
                 "seeds_without_transition": len(found) - len(observed),
             }
@@ -467,10 +472,15 @@ def scaling(setting: ScalingSetting, out: Path, *, executor: Executor | None = N
             lr=s.lr,
             held_out=tuple(N for N in s.held_out if N in s.Ns),
         )
-        for model in MODELS
+        for model in (*MODELS, "extended")
     }
+    predicted = (
+        ("time_scales", "predicted_step"),
+        ("mean_field", "mean_field_predicted_step"),
+        ("extended", "extended_predicted_step"),
+    )
     for row in rows:  # each model's prediction t / (c · lr), as the figure draws it
-        for model, key in (("time_scales", "predicted_step"), ("mean_field", "mean_field_predicted_step")):
+        for model, key in predicted:
             t = times[model][(row["N"], row["L"])]
             row[key] = None if t is None else t / (summaries[model]["c"] * s.lr)
     top = {
@@ -483,6 +493,7 @@ def scaling(setting: ScalingSetting, out: Path, *, executor: Executor | None = N
         "model": "time_scales",
         **top,
         "mean_field": summaries["mean_field"],
+        "extended": summaries["extended"],
         "rows": rows,
         "summary": summaries["time_scales"],
         "side_files": ["scaling.jsonl"],
@@ -657,10 +668,24 @@ def chain(setting: ChainSetting, out: Path) -> dict:
 # ---------------------------------------------------------------------------------------------
 # The extended model's learning curves against the network.
 
-SEEN = ((2, 8, 63), (4, 16, 63), (8, 32, 127))
-"""(N, L, D) whose measurements (at lr 0.5, batch 128, ε = 0.1) shaped the extended model's terms
-(the label-presence ratios at N = 2, 4, 8 and the delay at D = 127): reported as their own group,
-apart from the configurations held out of every choice."""
+SEEN = (
+    (2, 8, 63, 0.5, 128, 0.1),
+    (4, 16, 63, 0.5, 128, 0.1),
+    (8, 32, 127, 0.5, 128, 0.1),
+    (8, 32, 255, 0.5, 128, 0.1),
+    (4, 16, 127, 0.5, 128, 0.1),
+    (4, 16, 255, 0.5, 128, 0.1),
+    (6, 24, 63, 0.5, 128, 0.1),
+    (8, 20, 63, 0.5, 128, 0.1),
+    (4, 16, 63, 0.25, 128, 0.1),
+    (4, 16, 63, 0.5, 32, 0.1),
+    (4, 16, 63, 0.5, 128, 0.3),
+)
+"""(N, L, D, lr, batch size, ε) whose networks' measurements shaped the extended model: the first
+round's eleven configurations besides the reference, on which the terms were chosen and, after
+them, the factor rates (the network's own push on each reading, measured at (4, 16) with D = 63
+and 255, and every first-round configuration compared under the candidate counts). Reported as
+their own group; every other configuration is held out of every choice."""
 
 PLATEAU_END = 0.8
 """The plateau: evaluations before this fraction of the network's transition step."""
@@ -678,11 +703,10 @@ model's, the transition step's median and largest relative error."""
 
 
 def _group(cfg: dict) -> str:
-    standard = cfg["lr"] == 0.5 and cfg["batch_size"] == 128 and cfg["eps"] == 0.1
-    key = (cfg["N"], cfg["L"], cfg["D"])
-    if standard and key == tuple(EXTENDED_TIME_CONSTANT["reference"]):
+    key = (cfg["N"], cfg["L"], cfg["D"], cfg["lr"], cfg["batch_size"], cfg["eps"])
+    if key == (*EXTENDED_TIME_CONSTANT["reference"], 0.5, 128, 0.1):
         return "reference"
-    return "seen" if standard and key in SEEN else "held_out"
+    return "seen" if key in SEEN else "held_out"
 
 
 def _extended_run(s: ExtendedSetting, cfg: dict, seed: int) -> dict:
@@ -756,7 +780,7 @@ def extended(setting: ExtendedSetting, out: Path) -> dict:
     Examples
     --------
     Twenty steps at N = 2, L = 8 (batch 32, so held out): the extended model predicts the
-    transition near step 202, the three-parameter model near 145; twenty steps reach neither.
+    transition near step 114, the three-parameter model near 145; twenty steps reach neither.
 
     >>> import tempfile
     >>> from phenom.figures.jobs.compare import extended
@@ -766,7 +790,7 @@ def extended(setting: ExtendedSetting, out: Path) -> dict:
     >>> result = extended(s, tempfile.mkdtemp())
     >>> run = result["runs"][0]
     >>> run["group"], round(run["model_step"]), round(run["three_parameter_step"]), run["net_step"]
-    ('held_out', 202, 145, None)
+    ('held_out', 114, 145, None)
     >>> result["runs_without_transition"], sorted(result["summary"]["model"])
     (1, ['held_out', 'pooled'])
     """

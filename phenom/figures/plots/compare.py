@@ -230,10 +230,11 @@ def _predicted_vs_observed(ax, rows, key: str, summary: dict, top: float, held_o
 
 @styled
 def scaling(result: dict) -> Figure:
-    """Observed network transition steps against the time-scale model's and the mean-field flow's.
+    """Observed network transition steps against the time-scale model's, the mean-field flow's and
+    (when the result holds it) the extended model's.
 
     The predictions are t / (c · lr), each with its own c fitted at the reference (marked,
-    excluded from the statistics); the third panel draws the transition step against L/N for
+    excluded from the statistics); the last panel draws the transition step against L/N for
     each N.
 
     Parameters
@@ -268,8 +269,14 @@ def scaling(result: dict) -> Figure:
     """
     s, rows, summary, mf = result["setting"], result["rows"], result["summary"], result["mean_field"]
     held_out = tuple(s.get("held_out", ()))
-    fig, (ax_ts, ax_mf, ax_l) = subplots(1, 3, figsize=(19, 6.6))
+    extended = result.get("extended")
+    if extended is None:
+        fig, (ax_ts, ax_mf, ax_l) = subplots(1, 3, figsize=(19, 6.6))
+    else:
+        fig, ((ax_ts, ax_mf), (ax_ex, ax_l)) = subplots(2, 2, figsize=(15, 13))
     top = max(s["ratios"])
+    if extended is not None:
+        _predicted_vs_observed(ax_ex, rows, "extended_predicted_step", extended, top, held_out, "Extended model")
     _predicted_vs_observed(ax_ts, rows, "predicted_step", summary, top, held_out, "Time-scale model")
     _predicted_vs_observed(ax_mf, rows, "mean_field_predicted_step", mf, top, held_out, "Mean-field flow")
     ax_ts.text(
@@ -294,8 +301,18 @@ def scaling(result: dict) -> Figure:
             color=color,
             lw=1.5,
         )
+        if extended is not None:
+            ax_l.plot(
+                ratio,
+                [np.nan if r["extended_predicted_step"] is None else r["extended_predicted_step"] for r in sub],
+                "--",
+                color=color,
+                lw=1.5,
+            )
     ax_l.plot([], [], "-", color="gray", label="time-scale model")
     ax_l.plot([], [], ":", color="gray", label="mean-field flow")
+    if extended is not None:
+        ax_l.plot([], [], "--", color="gray", label="extended model")
     ax_l.set(
         xscale="log",
         yscale="log",
@@ -317,7 +334,8 @@ def scaling(result: dict) -> Figure:
     )
     fig.suptitle(
         f"When does the induction head form? Network (linear read-out, SGD lr {s['lr']:g}, batch "
-        f"{s['batch_size']}, {seeds}) against two flows, each with one constant c fitted at "
+        f"{s['batch_size']}, {seeds}){' ' if extended is None else chr(10)}against "
+        f"{'two' if extended is None else 'three'} models, each with one constant c fitted at "
         f"(N, L) = {tuple(summary['reference'])}"
     )
     return fig

@@ -30,9 +30,11 @@ def test_groups_name_the_reference_the_seen_and_the_held_out():
     assert _run(8, 32, 63, 0, 1, 1)["group"] == "reference"
     assert _run(4, 16, 63, 0, 1, 1)["group"] == "seen"
     assert _run(8, 32, 127, 0, 1, 1)["group"] == "seen"
-    assert _run(8, 32, 255, 0, 1, 1)["group"] == "held_out"
-    assert _run(4, 16, 63, 0, 1, 1, lr=0.25)["group"] == "held_out"  # another rate: held out
+    assert _run(8, 32, 255, 0, 1, 1)["group"] == "seen"  # the first round's, which chose the rates
+    assert _run(4, 16, 63, 0, 1, 1, lr=0.25)["group"] == "seen"
+    assert _run(4, 16, 63, 0, 1, 1, lr=0.35)["group"] == "held_out"  # another rate: held out
     assert _run(8, 32, 63, 0, 1, 1, eps=0.3)["group"] == "held_out"
+    assert _run(3, 12, 63, 0, 1, 1)["group"] == "held_out"
 
 
 def test_slope_of_an_exact_line_and_too_few_points():
