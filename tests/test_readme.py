@@ -265,6 +265,7 @@ def claims() -> dict[str, str]:
         f"{min(mean2):.0f} to {max(mean2):.0f}"
     )
     c["scaling.table"] = "\n".join(_scaling_row(r, ss) for r in sc["rows"])
+    c.update(_scaling_extended_claims(sc, _load("extended"), groups=[g[0] for g in groups]))
     c.update(_growth_claims(_load("growth")["runs"]))
     c.update(_phase_claims(_load("phase")))
     c.update(_heads_claims(_load("induction_heads")))
@@ -294,7 +295,7 @@ def _extended_claims(r: dict) -> dict[str, str]:
         f"{_pct(targets['median_abs_relative_error'])} and its largest at most "
         f"{_pct(targets['max_abs_relative_error'])}"
     )
-    names = {"seen": "shaped the model", "held_out": "held out", "pooled": "pooled"}
+    names = {"seen": "seen (first round)", "held_out": "held out", "pooled": "pooled"}
     models = {"model": "extended", "three_parameter": "three-parameter"}
 
     def row(model: str, group: str) -> str:
@@ -335,6 +336,30 @@ def _extended_claims(r: dict) -> dict[str, str]:
                 ratio = np.mean([x["net_step"] for x in by[key]]) / mean0
                 rows.append(f"| {label} | {ratio:.2f} | {by[key][0]['model_step'] / base[0]['model_step']:.2f} |")
         c["extended.options_table"] = "\n".join(rows)
+    lines = []
+    for key, runs in by.items():
+        N, L, D, lr, batch, eps = key
+        usual = (("lr", lr, 0.5), ("batch", batch, 128), ("ε", eps, 0.1))
+        options = ", ".join(f"{name} {v:g}" for name, v, default in usual if v != default)
+        steps = [x["net_step"] for x in runs if x["net_step"] is not None]
+        mean = np.mean(steps) if len(steps) == len(runs) else None
+        cells = []
+        for model in ("model", "three_parameter"):
+            p = runs[0][f"{model}_step"]
+            cells.append(f"{p:.0f}" + ("" if mean is None else f" ({p / mean - 1:+.0%})"))
+        plateau = [x["model_plateau"] for x in runs if "model_plateau" in x]
+        if plateau and mean is not None:
+            ratios = [q["xi_rate_ratio"] for q in plateau if q["xi_rate_ratio"] is not None]
+            stats = f"{max(q['rms_p_context'] for q in plateau):.2f} | {max(q['rms_loss'] for q in plateau):.2f} | " + (
+                f"{min(ratios):.1f}–{max(ratios):.1f}" if ratios else "—"
+            )
+        else:
+            stats = "— | — | —"
+        lines.append(
+            f"| {names.get(runs[0]['group'], runs[0]['group'])} | ({N}, {L}, {D}) | {options or '—'} | "
+            f"{'—' if mean is None else f'{mean:.0f}'} | {cells[0]} | {cells[1]} | {stats} |"
+        )
+    c["extended.config_table"] = "\n".join(lines)
     return c
 
 
@@ -779,9 +804,63 @@ def _scaling_row(r: dict, summary: dict) -> str:
     if r["seeds_without_transition"]:
         steps = (steps + "; " if steps else "") + f"{r['seeds_without_transition']} without"
     if (r["N"], r["L"]) == tuple(summary["reference"]):
-        return f"| {r['N']} | {r['L']} | {steps} | fit | fit |"
-    cells = ["—" if v is None else f"{v:.0f}" for v in (r["predicted_step"], r["mean_field_predicted_step"])]
-    return f"| {r['N']} | {r['L']} | {steps} | {cells[0]} | {cells[1]} |"
+        return f"| {r['N']} | {r['L']} | {steps} | fit | fit | fit |"
+    keys = ("predicted_step", "mean_field_predicted_step", "extended_predicted_step")
+    cells = ["—" if r[k] is None else f"{r[k]:.0f}" for k in keys]
+    return f"| {r['N']} | {r['L']} | {steps} | {' | '.join(cells)} |"
+
+
+def _scaling_extended_claims(sc: dict, ext: dict, groups: list[str]) -> dict[str, str]:
+    """The timescales page's extended model: its accuracy on the scaling sweep beside the
+    time-scale model's, the within-N target, and the D group of the extended figure."""
+    c: dict[str, str] = {}
+    ex, ss = sc["extended"], sc["summary"]
+    worst = max(ex["predictions"], key=lambda p: abs(p["relative_error"]))
+    c["scaling.extended.summary"] = (
+        f"with its c fitted at (8, 32) on this sweep's seeds (c = {ex['c']:.4f}), a Spearman rank correlation "
+        f"{ex['spearman']:.2f} pooled over the {ex['configurations']} out-of-fit configurations "
+        f"({ex['runs']} runs), median relative error {_pct(ex['median_abs_relative_error'])}, largest "
+        f"{_pct(ex['max_abs_relative_error'])} (N = {worst['N']}, L = {worst['L']})"
+    )
+    held = [str(N) for N in ex["held_out_Ns"]]
+
+    def accuracy(g: dict) -> str:
+        rho = "—" if g["spearman"] is None else f"{g['spearman']:.2f}"
+        return f"{rho} | {_pct(g['median_abs_relative_error'])} | {_pct(g['max_abs_relative_error'])}"
+
+    rows = [(groups[k], ex["within_N"][N], ss["within_N"][N]) for k, N in enumerate(ex["within_N"])]
+    rows += [(groups[len(ex["within_N"])], ex["not_held_out"], ss["not_held_out"])]
+    if len(held) > 1:
+        rows += [(f"N = {', '.join(held)}, held out", ex["held_out"], ss["held_out"])]
+    rows += [("all, pooled", ex, ss)]
+    c["scaling.extended.table"] = "\n".join(
+        f"| {name} | {a['configurations']} | {a['runs']} | {accuracy(a)} | {accuracy(b)} |" for name, a, b in rows
+    )
+    within = {N: v for N, v in ex["within_N_spearman"].items() if int(N) >= 4}
+    ok = all(v is not None and v >= 0.8 for v in within.values())
+    c["scaling.extended.within"] = (
+        f"within-N Spearman ≥ 0.8 at N ≥ 4 is {'met' if ok else 'missed'} by the extended model ("
+        + ", ".join(f"N = {N}: {'—' if v is None else f'{v:.2f}'}" for N, v in within.items())
+        + "; the time-scale model's "
+        + ", ".join(f"{ss['within_N_spearman'][N]:.2f}" for N in within)
+        + ")"
+    )
+    by: dict[tuple, list[dict]] = {}
+    for r in ext["runs"]:
+        if (r["N"], r["L"]) in ((4, 16), (8, 32)) and (r["lr"], r["batch_size"], r["eps"]) == (0.5, 128, 0.1):
+            by.setdefault((r["N"], r["L"], r["D"]), []).append(r)
+    lines = []
+    for (N, L, D), runs in sorted(by.items()):
+        steps = [r["net_step"] for r in runs if r["net_step"] is not None]
+        mean = np.mean(steps) if steps else None
+        cells = []
+        for key in ("model_step", "three_parameter_step"):
+            p = runs[0][key]
+            cells.append(f"{p:.0f}" + ("" if mean is None else f" ({p / mean - 1:+.0%})"))
+        shown = ", ".join(f"{x:.0f}" for x in steps) or "none"
+        lines.append(f"| ({N}, {L}) | {D} | {shown} | {cells[0]} | {cells[1]} |")
+    c["scaling.d.table"] = "\n".join(lines)
+    return c
 
 
 def speed_claims() -> dict[str, str]:

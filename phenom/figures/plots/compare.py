@@ -532,6 +532,12 @@ def chain(result: dict) -> Figure:
 
 
 _GROUP_COLOR = {"reference": "k", "seen": "tab:blue", "held_out": "tab:red"}
+_GROUP_NAME = {
+    "reference": "reference",
+    "seen": "seen (first round)",
+    "held_out": "held out (run after the model was fixed)",
+    "pooled": "pooled",
+}
 
 
 def _showcase(runs: list[dict]) -> list[dict]:
@@ -646,7 +652,7 @@ def extended(result: dict) -> Figure:
         ax.plot([lo, hi], [lo, hi], color="gray", lw=1)
         ax.set(xlim=(lo, hi), ylim=(lo, hi))
     for group, color in _GROUP_COLOR.items():
-        ax.plot([], [], "o", color=color, label=group.replace("_", " "))
+        ax.plot([], [], "o", color=color, label=_GROUP_NAME[group])
     ax.plot([], [], "o", mfc="none", color="gray", label="three-parameter model")
     ax.set(
         xscale="log",
@@ -668,14 +674,18 @@ def extended(result: dict) -> Figure:
         ax.axhline(1.0, color="gray", lw=1)
         ax.legend(fontsize=8)
     ax.set(ylabel="transition step / at the smallest D", title="The delay with the embedding dimension D")
-    sm = result["summary"]["model"].get("pooled", {})
+    summary = result["summary"]["model"]
+    group = "held_out" if "held_out" in summary else "pooled"
+    sm = summary.get(group, {})
     c = result["stored_constant"]["c"]
-    median = sm.get("median_abs_relative_error")
-    median_text = _fmt(None if median is None else 100 * median, ".0f")
+    median, largest = sm.get("median_abs_relative_error"), sm.get("max_abs_relative_error")
+    errors = [_fmt(None if v is None else 100 * v, ".0f") for v in (median, largest)]
     fig.suptitle(
         f"The extended model (c = {c:.3g} fitted at (8, 32, 63), nothing fitted here) against the network "
-        f"trained by SGD\nover N, L, D, lr, batch size and noise (pooled, reference left out): plateau RMS of "
-        f"P(label in context) up to {_fmt(sm.get('max_rms_p_context'))}, of the loss up to "
-        f"{_fmt(sm.get('max_rms_loss'))} nats; transition error median {median_text}%"
+        f"trained by SGD over N, L, D, lr, batch size and noise\n{group.replace('_', ' ')} "
+        f"({sm.get('configurations', 0)} configurations{', run after the model was fixed' * (group == 'held_out')})"
+        f": transition error median {errors[0]}%, largest "
+        f"{errors[1]}%; plateau RMS of P(label in context) up to {_fmt(sm.get('max_rms_p_context'))}, of the "
+        f"loss up to {_fmt(sm.get('max_rms_loss'))} nats"
     )
     return fig
