@@ -15,7 +15,7 @@ from dataclasses import dataclass
 
 __all__ = ["Entry", "CATALOG", "FAMILIES", "GROUPS"]
 
-FAMILIES = ("induction", "network", "compare", "lsa")
+FAMILIES = ("induction", "network", "compare", "extended", "lsa")
 """The families of figures: one module each among the settings, jobs and plots."""
 
 
@@ -113,9 +113,9 @@ CATALOG: dict[str, Entry] = {
         quick_s=6.3,
     ),
     "extended": Entry(
-        "compare",
+        "extended",
         "the extended model's learning curves against the network over N, L, D, lr, batch size and noise",
-        expected_s=240,
+        expected_s=540,
         quick_s=10,
     ),
     "chain": Entry(

@@ -44,10 +44,12 @@ from phenom.figures._main_guard import require_main_guard
 from phenom.figures.catalog import CATALOG, Entry
 from phenom.figures.check import figure_code
 from phenom.figures.jobs import compare as compare_jobs
+from phenom.figures.jobs import extended as extended_jobs
 from phenom.figures.jobs import induction as induction_jobs
 from phenom.figures.jobs import lsa as lsa_jobs
 from phenom.figures.jobs import network as network_jobs
 from phenom.figures.plots import compare as compare_plots
+from phenom.figures.plots import extended as extended_plots
 from phenom.figures.plots import induction as induction_plots
 from phenom.figures.plots import lsa as lsa_plots
 from phenom.figures.plots import network as network_plots
@@ -165,12 +167,14 @@ _JOBS: dict[str, ModuleType] = {
     "induction": induction_jobs,
     "network": network_jobs,
     "compare": compare_jobs,
+    "extended": extended_jobs,
     "lsa": lsa_jobs,
 }
 _PLOTS: dict[str, ModuleType] = {
     "induction": induction_plots,
     "network": network_plots,
     "compare": compare_plots,
+    "extended": extended_plots,
     "lsa": lsa_plots,
 }
 

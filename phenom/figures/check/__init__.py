@@ -13,7 +13,7 @@ number recomputed from the raw data saved beside it.
    figure's JSON whose raw data is saved beside them, recomputed by small numpy/scipy
    re-implementations written from their definitions (:mod:`._definitions`; nothing of the jobs,
    of :mod:`phenom.figures.statistics` or of :mod:`phenom.nets.measures` is imported), one module
-   per family of figures (:mod:`.induction`, :mod:`.network`, :mod:`.compare`, :mod:`.lsa`, whose
+   per family of figures (:mod:`.induction`, :mod:`.network`, :mod:`.compare`, :mod:`.extended`, :mod:`.lsa`, whose
    docstrings list what they recompute), and compared with what the JSON states.
 
 Tolerances (a number that differs by more is a problem line naming the figure and the number):

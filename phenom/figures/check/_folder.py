@@ -13,12 +13,18 @@ import numpy as np
 
 from phenom import _io
 from phenom.figures.catalog import CATALOG
-from phenom.figures.check import compare, induction, lsa, network
+from phenom.figures.check import compare, extended, induction, lsa, network
 from phenom.figures.check._base import Report, Tally
 from phenom.figures.check._definitions import digest
 from phenom.figures.check._provenance import check_code, check_files
 
-FAMILIES: dict[str, ModuleType] = {"induction": induction, "network": network, "compare": compare, "lsa": lsa}
+FAMILIES: dict[str, ModuleType] = {
+    "induction": induction,
+    "network": network,
+    "compare": compare,
+    "extended": extended,
+    "lsa": lsa,
+}
 """Each family's recomputations: one function per figure, named as the figure."""
 
 

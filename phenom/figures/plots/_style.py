@@ -26,6 +26,7 @@ STYLE: dict[RcKeyType, Any] = {"font.size": 11, "axes.titlesize": 12, "legend.fo
 """The figures' rcParams, set only while a figure is drawn."""
 
 __all__ = [
+    "fmt",
     "SYMBOL",
     "COLOR",
     "PARAMETERS",
@@ -71,6 +72,11 @@ def arr(values: Any) -> np.ndarray:
     a = np.array(values, dtype=object)
     a[a == None] = np.nan  # noqa: E711 (elementwise: JSON's nulls)
     return a.astype(float)
+
+
+def fmt(value, spec: str = ".2f") -> str:
+    """``value`` formatted by ``spec``, or "n/a" for None (a statistic a small run could not give)."""
+    return "n/a" if value is None else format(value, spec)
 
 
 def plain_log_ticks(axis: Any) -> None:

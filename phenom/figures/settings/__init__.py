@@ -6,7 +6,7 @@ A setting is the whole input of a figure's computation: the figure registry
 :meth:`~phenom.figures.settings._base.Setting.digest`) beside the result, and the command line is
 generated from its fields, so a default lives here and nowhere else. Settings hold data and checks
 only: the jobs (:mod:`phenom.figures.jobs`) build tasks and expand sweeps from them. One module per
-family of figures: :mod:`.induction`, :mod:`.network`, :mod:`.compare`, :mod:`.lsa`; what they
+family of figures: :mod:`.induction`, :mod:`.network`, :mod:`.compare`, :mod:`.extended`, :mod:`.lsa`; what they
 share is in :mod:`._base`.
 
 Each setting validates itself on construction (a ``ValueError`` naming the field and its range)
@@ -31,10 +31,10 @@ from phenom.figures.settings._base import (
 from phenom.figures.settings.compare import (
     ChainSetting,
     CompareSetting,
-    ExtendedSetting,
     GrowthSetting,
     ScalingSetting,
 )
+from phenom.figures.settings.extended import ExtendedSetting
 from phenom.figures.settings.induction import (
     InductionFlowSetting,
     InductionLandscapeSetting,

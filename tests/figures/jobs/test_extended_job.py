@@ -7,7 +7,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from phenom.figures.jobs.compare import TARGETS, _group
+from phenom.figures.jobs.extended import TARGETS, _group
 from phenom.figures.statistics import delay_ratios, group_statistics, slope
 
 
