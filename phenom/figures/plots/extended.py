@@ -59,7 +59,7 @@ def extended(result: dict) -> Figure:
     Parameters
     ----------
     result : dict
-        The saved result (``extended.json``): what :func:`~phenom.figures.jobs.compare.extended`
+        The saved result (``extended.json``): what :func:`~phenom.figures.jobs.extended.extended`
         returns, with the ``setting`` it was computed from (as a dict).
 
     Returns

@@ -1,4 +1,4 @@
-"""The extended figure's statistics (phenom.figures.jobs.compare.extended), on runs made up by hand:
+"""The extended figure's statistics (phenom.figures.jobs.extended.extended), on runs made up by hand:
 which group a configuration belongs to, the relative errors of the seeds' mean transition, the
 plateau distances' maxima, the targets, and the delay ratios with D."""
 
