@@ -289,37 +289,21 @@ def scaling(result: dict) -> Figure:
     ax_ts.text(
         0.98, 0.03, f"colour: L from N+1 (dark) to {top:g}N (light)", transform=ax_ts.transAxes, ha="right", fontsize=9
     )
+    predictions = [
+        ("predicted_step", "-", 1.8, "time-scale model"),
+        ("mean_field_predicted_step", ":", 1.5, "mean-field flow"),
+    ]
+    if extended is not None:
+        predictions.append(("extended_predicted_step", "--", 1.5, "extended model"))
     for N in sorted({r["N"] for r in rows}):
         sub = sorted((r for r in rows if r["N"] == N and r["L"] > N and r["net_steps"]), key=lambda r: r["L"])
         ratio = [r["L"] / N for r in sub]
         (handle,) = ax_l.plot(ratio, [np.mean(r["net_steps"]) for r in sub], "o", ms=7, label=f"network, N = {N}")
-        color = handle.get_color()
-        ax_l.plot(
-            ratio,
-            [np.nan if r["predicted_step"] is None else r["predicted_step"] for r in sub],
-            "-",
-            color=color,
-            lw=1.8,
-        )
-        ax_l.plot(
-            ratio,
-            [np.nan if r["mean_field_predicted_step"] is None else r["mean_field_predicted_step"] for r in sub],
-            ":",
-            color=color,
-            lw=1.5,
-        )
-        if extended is not None:
-            ax_l.plot(
-                ratio,
-                [np.nan if r["extended_predicted_step"] is None else r["extended_predicted_step"] for r in sub],
-                "--",
-                color=color,
-                lw=1.5,
-            )
-    ax_l.plot([], [], "-", color="gray", label="time-scale model")
-    ax_l.plot([], [], ":", color="gray", label="mean-field flow")
-    if extended is not None:
-        ax_l.plot([], [], "--", color="gray", label="extended model")
+        for key, style, width, _ in predictions:
+            steps = [np.nan if r[key] is None else r[key] for r in sub]
+            ax_l.plot(ratio, steps, style, color=handle.get_color(), lw=width)
+    for _, style, _, name in predictions:
+        ax_l.plot([], [], style, color="gray", label=name)
     ax_l.set(
         xscale="log",
         yscale="log",
